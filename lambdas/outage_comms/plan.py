@@ -1,0 +1,514 @@
+"""The customer communication plan: schema, loading and error reporting.
+
+The plan is one reviewed YAML file. It is validated at synth time (``app.py``), by
+``outage-comms lint`` and by every Lambda at cold start, so a broken plan fails with a message
+that names the file, the path inside it and what to do, before anything deploys.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from outage_comms.vocabulary import (
+    CHANNEL_FORMAT,
+    Channel,
+    Impact,
+    MessageFormat,
+    Scenario,
+    TimeoutAction,
+)
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$", description="lower-case id: a-z, 0-9, -")]
+LocaleCode = Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="e.g. en, pt-BR")]
+SecretName = Annotated[
+    str,
+    Field(
+        pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$",
+        description="the NAME of a Secrets Manager secret, never the secret itself",
+    ),
+]
+LocalizedText = dict[str, str]
+IAM_PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$")
+
+
+class PlanModel(BaseModel):
+    """Base for every plan section: unknown fields are errors (typos must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Organization(PlanModel):
+    name: str = Field(min_length=1, max_length=80)
+    status_page_url: str = Field(pattern=r"^https://")
+    support_url: str = Field(pattern=r"^https://")
+    internal_domains: list[str] = Field(
+        default_factory=list,
+        description="DNS suffixes that must never appear in customer-facing text (e.g. corp.example.com)",
+    )
+
+
+class Person(PlanModel):
+    name: str = Field(min_length=1)
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str = Field(pattern=r"^\+[1-9]\d{6,14}$", description="E.164, e.g. +14155550100")
+    chat_handle: str = Field(min_length=1)
+    approver_principals: list[str] = Field(
+        default_factory=list, description="IAM role/user ARNs allowed to approve external messages"
+    )
+
+    @field_validator("approver_principals")
+    @classmethod
+    def _principals_are_iam_arns(cls, value: list[str]) -> list[str]:
+        for principal in value:
+            if not IAM_PRINCIPAL.match(principal):
+                raise ValueError(
+                    f"'{principal}' is not an IAM role or user ARN "
+                    "(expected arn:aws:iam::123456789012:role/Name)"
+                )
+        return value
+
+
+class Roles(PlanModel):
+    incident_manager: Person
+    communications_manager: Person
+    support_manager: Person
+
+
+class ComponentGroup(PlanModel):
+    id: Identifier
+    name: LocalizedText
+
+
+class SignalMappings(PlanModel):
+    alarm_name_patterns: list[str] = Field(default_factory=list, description="fnmatch patterns, e.g. 'api-*'")
+    resource_tags: dict[str, str] = Field(default_factory=dict)
+    health_services: list[str] = Field(default_factory=list, description="AWS Health service codes, e.g. EC2")
+    health_regions: list[str] = Field(default_factory=list, description="empty means any region")
+
+
+class Component(PlanModel):
+    id: Identifier
+    name: LocalizedText
+    description: LocalizedText
+    group: Identifier
+    audiences: list[Identifier] = Field(min_length=1)
+    signals: SignalMappings = Field(default_factory=SignalMappings)
+
+
+class Audience(PlanModel):
+    id: Identifier
+    description: str
+    kind: Literal["customers", "tier", "region", "internal", "drill"]
+    critical: bool = Field(default=False, description="receives voice calls when the voice channel is on")
+
+
+class ChannelSettings(PlanModel):
+    enabled: bool = True
+
+
+class SnsSettings(ChannelSettings):
+    topic_name: str = "outage-comms-subscribers"
+
+
+class EmailSettings(ChannelSettings):
+    from_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    reply_to: str | None = None
+    configuration_set: str = "outage-comms"
+
+
+class SmsSettings(ChannelSettings):
+    origination_identity: str = Field(min_length=1, description="phone number, pool or sender id")
+    configuration_set: str = "outage-comms"
+    max_segments: int = Field(default=3, ge=1, le=10)
+
+
+class VoiceSettings(ChannelSettings):
+    origination_identity: str = Field(min_length=1)
+    voice_ids: LocalizedText = Field(default_factory=dict, description="Polly voice per locale")
+    audiences: list[Identifier] = Field(default_factory=list, description="empty: the critical audiences")
+
+
+class PushSettings(ChannelSettings):
+    application_id_parameter: str = Field(
+        min_length=1, description="SSM parameter holding the End User Messaging Push application id"
+    )
+
+
+class InAppSettings(ChannelSettings):
+    banner_path: str = "api/v2/banner.json"
+
+
+class ChatbotSettings(ChannelSettings):
+    topic_name: str = "outage-comms-internal-chat"
+
+
+class WebhookChatSettings(ChannelSettings):
+    webhook_url_secret: SecretName
+
+
+class MastodonSettings(ChannelSettings):
+    instance_url: str = Field(pattern=r"^https://")
+    access_token_secret: SecretName
+
+
+class BlueskySettings(ChannelSettings):
+    handle: str = Field(min_length=3)
+    service_url: str = Field(default="https://bsky.social", pattern=r"^https://")
+    app_password_secret: SecretName
+
+
+class OutboundWebhookSettings(ChannelSettings):
+    url: str = Field(pattern=r"^https://")
+    signing_secret: SecretName
+
+
+class SupportSettings(ChannelSettings):
+    ticketing_webhook_secret: SecretName
+
+
+class StatusPageSettings(ChannelSettings):
+    domain: str | None = None
+
+
+class DashboardSettings(ChannelSettings):
+    dashboard_name: str = Field(default="public-status", pattern=r"^[A-Za-z0-9_-]{1,255}$")
+
+
+class Channels(PlanModel):
+    sns: SnsSettings | None = None
+    email: EmailSettings | None = None
+    sms: SmsSettings | None = None
+    voice: VoiceSettings | None = None
+    push: PushSettings | None = None
+    in_app: InAppSettings | None = None
+    chatbot: ChatbotSettings | None = None
+    slack: WebhookChatSettings | None = None
+    teams: WebhookChatSettings | None = None
+    mastodon: MastodonSettings | None = None
+    bluesky: BlueskySettings | None = None
+    webhook: OutboundWebhookSettings | None = None
+    support: SupportSettings | None = None
+    status_page: StatusPageSettings | None = None
+    dashboard: DashboardSettings | None = None
+
+    def enabled(self) -> list[Channel]:
+        """The channels switched on, in a stable order."""
+        return [c for c in Channel if (s := getattr(self, c.value)) is not None and s.enabled]
+
+
+class Approval(PlanModel):
+    required: bool
+    timeout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    on_timeout: TimeoutAction = TimeoutAction.ESCALATE
+    dual: bool = Field(default=False, description="two different approvers (highest severity)")
+
+
+class Severity(PlanModel):
+    id: Identifier
+    name: LocalizedText
+    impact: Impact
+    incident_manager_impact: list[Annotated[int, Field(ge=1, le=5)]] = Field(
+        default_factory=list, description="Incident Manager impact values (1 critical .. 5 none) that map here"
+    )
+    cadence_minutes: int = Field(ge=5, le=24 * 60, description="how often customers get an update")
+    approval: Approval
+    default_scenario: Scenario = Scenario.INVESTIGATING
+
+
+class ScenarioSettings(PlanModel):
+    statuspage_status: Literal[
+        "investigating", "identified", "monitoring", "resolved", "postmortem",
+        "scheduled", "in_progress", "verifying", "completed",
+    ]
+    channels: list[Channel] | None = Field(
+        default=None, description="limit this scenario to some channels; default every enabled channel"
+    )
+
+
+class LocaleSettings(PlanModel):
+    code: LocaleCode
+    timezone: str = Field(min_length=1, description="IANA zone used for times in messages")
+    timezone_label: str = Field(min_length=1, description="how customers read the zone, e.g. UTC")
+
+
+class Guard(PlanModel):
+    jargon: list[str] = Field(
+        default_factory=lambda: ["5xx", "4xx", "p99", "p95", "RDS", "AZ", "EC2", "ELB", "DNS", "latency", "TLS"]
+    )
+    max_grade_level: float = Field(default=8.0, ge=1, le=20)
+
+
+class Plan(PlanModel):
+    version: Literal[1]
+    organization: Organization
+    locales: list[LocaleSettings] = Field(min_length=1)
+    default_locale: LocaleCode
+    roles: Roles
+    groups: list[ComponentGroup] = Field(min_length=1)
+    components: list[Component] = Field(min_length=1)
+    audiences: list[Audience] = Field(min_length=1)
+    channels: Channels
+    severities: list[Severity] = Field(min_length=1)
+    scenarios: dict[Scenario, ScenarioSettings]
+    guard: Guard = Field(default_factory=Guard)
+
+    @property
+    def locale_codes(self) -> list[str]:
+        return [locale.code for locale in self.locales]
+
+    def component(self, component_id: str) -> Component:
+        return next(c for c in self.components if c.id == component_id)
+
+    def severity(self, severity_id: str) -> Severity:
+        return next(s for s in self.severities if s.id == severity_id)
+
+    def locale(self, code: str) -> LocaleSettings:
+        return next(loc for loc in self.locales if loc.code == code)
+
+    def channels_for(self, scenario: Scenario) -> list[Channel]:
+        """Enabled channels this scenario speaks on."""
+        enabled = self.channels.enabled()
+        chosen = self.scenarios[scenario].channels
+        return enabled if chosen is None else [c for c in enabled if c in chosen]
+
+    def formats_for(self, scenario: Scenario) -> list[MessageFormat]:
+        return list(dict.fromkeys(CHANNEL_FORMAT[c] for c in self.channels_for(scenario)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors that a person can act on
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    """One thing wrong with a plan: where it is and what to do about it."""
+
+    file: str
+    path: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path or '<root>'}: {self.message}. Fix: {self.fix}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"file": self.file, "path": self.path, "message": self.message, "fix": self.fix}
+
+
+class PlanError(Exception):
+    """The plan cannot be used. ``problems`` lists every reason found."""
+
+    def __init__(self, problems: list[PlanProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def format_path(loc: Iterable[str | int]) -> str:
+    """``('severities', 2, 'cadence_minutes')`` -> ``severities[2].cadence_minutes``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _known_fields(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[str]:
+    """Walk the schema along ``loc`` (minus the last part) and list the fields allowed there."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            return []
+        current = _unwrap_model(fields[part].annotation)
+        if current is None:
+            return []
+    fields = getattr(current, "model_fields", None)
+    return list(fields) if fields else []
+
+
+def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _unwrap_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _problem_from_pydantic(file: str, error: Any) -> PlanProblem:
+    loc = tuple(error["loc"])
+    path = format_path(loc)
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        name = str(loc[-1])
+        known = _known_fields(Plan, loc)
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"allowed here: {', '.join(known) or 'nothing'}"
+        return PlanProblem(file, path, f"unknown field '{name}'", f"remove it or rename it; {hint}")
+    if kind == "missing":
+        return PlanProblem(file, path, "required field is missing", f"add '{loc[-1]}' here")
+    if kind == "enum" or kind == "literal_error":
+        expected = error.get("ctx", {}).get("expected", "")
+        return PlanProblem(
+            file, path, f"'{error.get('input')}' is not allowed", f"use one of {expected}"
+        )
+    if kind == "string_pattern_mismatch":
+        return PlanProblem(
+            file,
+            path,
+            f"'{error.get('input')}' has the wrong form",
+            f"write it to match {error['ctx']['pattern']}",
+        )
+    expected = error["msg"]
+    return PlanProblem(
+        file, path, f"{expected} (got {type(error.get('input')).__name__} {error.get('input')!r:.60})",
+        "correct the value's type or range as the message says",
+    )
+
+
+def _duplicates(values: Iterable[str]) -> list[str]:
+    return [v for v, n in Counter(values).items() if n > 1]
+
+
+def cross_reference_problems(plan: Plan, file: str) -> list[PlanProblem]:
+    """Everything a schema alone cannot see: ids that must exist, be unique, cover every locale."""
+    problems: list[PlanProblem] = []
+    codes = plan.locale_codes
+
+    def add(path: str, message: str, fix: str) -> None:
+        problems.append(PlanProblem(file, path, message, fix))
+
+    for section, items in (
+        ("groups", plan.groups),
+        ("components", plan.components),
+        ("audiences", plan.audiences),
+        ("severities", plan.severities),
+        ("locales", plan.locales),
+    ):
+        keys = [getattr(item, "code", None) or item.id for item in items]  # type: ignore[attr-defined]
+        for dup in _duplicates(keys):
+            index = [i for i, k in enumerate(keys) if k == dup][1]
+            add(f"{section}[{index}]", f"duplicate id '{dup}'", f"give each entry of '{section}' its own id")
+
+    if plan.default_locale not in codes:
+        add("default_locale", f"'{plan.default_locale}' is not one of the plan's locales {codes}",
+            "add it to 'locales' or pick one listed there")
+    for required in ("en", "pt-BR"):
+        if required not in codes:
+            add("locales", f"locale '{required}' is missing",
+                f"add '{required}': English and Brazilian Portuguese ship from day one")
+
+    group_ids = {g.id for g in plan.groups}
+    audience_ids = {a.id for a in plan.audiences}
+
+    def check_localized(path: str, text: LocalizedText) -> None:
+        for code in codes:
+            if not text.get(code, "").strip():
+                add(f"{path}.{code}", f"no text for locale '{code}'", f"add the '{code}' wording")
+        for code in text:
+            if code not in codes:
+                add(f"{path}.{code}", f"locale '{code}' is not declared in 'locales'",
+                    "declare it under 'locales' or remove this text")
+
+    for i, group in enumerate(plan.groups):
+        check_localized(f"groups[{i}].name", group.name)
+    for i, comp in enumerate(plan.components):
+        check_localized(f"components[{i}].name", comp.name)
+        check_localized(f"components[{i}].description", comp.description)
+        if comp.group not in group_ids:
+            close = difflib.get_close_matches(comp.group, sorted(group_ids), n=1)
+            add(f"components[{i}].group", f"unknown group '{comp.group}'",
+                f"use one of {sorted(group_ids)}" + (f"; did you mean '{close[0]}'?" if close else ""))
+        for j, aud in enumerate(comp.audiences):
+            if aud not in audience_ids:
+                close = difflib.get_close_matches(aud, sorted(audience_ids), n=1)
+                add(f"components[{i}].audiences[{j}]", f"unknown audience '{aud}'",
+                    f"use one of {sorted(audience_ids)}" + (f"; did you mean '{close[0]}'?" if close else ""))
+    for i, sev in enumerate(plan.severities):
+        check_localized(f"severities[{i}].name", sev.name)
+        if sev.default_scenario not in plan.scenarios:
+            add(f"severities[{i}].default_scenario", f"scenario '{sev.default_scenario}' is not in 'scenarios'",
+                "add it under 'scenarios' or pick another")
+    im_impacts = [v for s in plan.severities for v in s.incident_manager_impact]
+    for dup in _duplicates(str(v) for v in im_impacts):
+        add("severities", f"Incident Manager impact {dup} maps to more than one severity",
+            "list each impact value (1-5) under one severity only")
+
+    for scenario in Scenario:
+        if scenario not in plan.scenarios:
+            add(f"scenarios.{scenario.value}", f"scenario '{scenario.value}' is missing",
+                "every scenario needs words before an incident needs them: add it")
+    voice = plan.channels.voice
+    if voice is not None and voice.enabled:
+        for j, aud in enumerate(voice.audiences):
+            if aud not in audience_ids:
+                add(f"channels.voice.audiences[{j}]", f"unknown audience '{aud}'", f"use one of {sorted(audience_ids)}")
+        for code in voice.voice_ids:
+            if code not in codes:
+                add(f"channels.voice.voice_ids.{code}", f"locale '{code}' is not declared", "declare it or remove it")
+    if not plan.channels.enabled():
+        add("channels", "no channel is enabled", "enable at least one channel: customers must hear from you")
+    return problems
+
+
+def parse_plan(data: Any, file: str = "<plan>") -> Plan:
+    """Validate plan data (already parsed from YAML/JSON). Raises PlanError with every problem."""
+    if not isinstance(data, dict):
+        raise PlanError([PlanProblem(file, "", "the plan must be a mapping at the top level",
+                                     "start from plans/example.yaml")])
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        raise PlanError([_problem_from_pydantic(file, e) for e in exc.errors()]) from None
+    problems = cross_reference_problems(plan, file)
+    if problems:
+        raise PlanError(problems)
+    return plan
+
+
+def read_plan_data(path: Path) -> Any:
+    """Read YAML (or JSON) from disk, turning I/O and syntax errors into PlanError."""
+    file = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanError([PlanProblem(file, "", "file not found", "pass the path of your plan YAML")]) from None
+    except OSError as exc:
+        raise PlanError([PlanProblem(file, "", f"cannot read the file ({exc.strerror})",
+                                     "check the path and its permissions")]) from None
+    if path.suffix == ".json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PlanError([PlanProblem(file, f"line {exc.lineno}", f"invalid JSON: {exc.msg}",
+                                         "fix the JSON syntax at that line")]) from None
+    import yaml  # lazy: the Lambda reads the plan as JSON and never needs YAML
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else ""
+        raise PlanError([PlanProblem(file, where, f"invalid YAML: {getattr(exc, 'problem', exc)}",
+                                     "fix the YAML syntax (indentation, quotes, colons) at that line")]) from None
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Read and validate a plan file."""
+    path = Path(path)
+    return parse_plan(read_plan_data(path), str(path))

@@ -1,0 +1,260 @@
+"""Turn the plan's templates into the words each channel sends.
+
+Templates live in ``templates/messages/<locale>/<scenario>.yaml``: one file per scenario and
+locale, holding every message format side by side so a communications manager reviews one
+situation at a time. Every value is a Jinja2 template rendered in a *sandboxed* environment
+with ``StrictUndefined`` (a missing variable is an error, never an empty string). HTML is only
+produced from layouts with autoescape on.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from outage_comms.plan import LocaleSettings, Plan
+from outage_comms.vocabulary import FORMAT_FIELDS, MessageFormat, Scenario
+
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+
+
+class TemplateProblem(Exception):
+    """A template is missing, malformed or fails to render. The message says which and why."""
+
+    def __init__(self, where: str, message: str, fix: str) -> None:
+        self.where = where
+        self.message = message
+        self.fix = fix
+        super().__init__(f"{where}: {message}. Fix: {fix}")
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """The words for one scenario x format x locale, field by field (e.g. subject/body)."""
+
+    scenario: Scenario
+    format: MessageFormat
+    locale: str
+    fields: dict[str, str]
+    html: str | None = None
+
+    def text(self) -> str:
+        """All fields as one text, for checks that read the whole message."""
+        return "\n".join(self.fields.values())
+
+
+@functools.lru_cache(maxsize=8)
+def _text_environment(templates_dir: Path) -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        loader=FileSystemLoader(str(templates_dir)),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _html_environment(templates_dir: Path) -> SandboxedEnvironment:
+    return SandboxedEnvironment(
+        undefined=StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        loader=FileSystemLoader(str(templates_dir)),
+    )
+
+
+def template_path(templates_dir: Path, locale: str, scenario: Scenario) -> Path:
+    return templates_dir / "messages" / locale / f"{scenario.value}.yaml"
+
+
+@functools.lru_cache(maxsize=256)
+def _load_template_file(path: Path) -> dict[str, Any]:
+    import yaml  # YAML only where templates are read; cached per file
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TemplateProblem(str(path), "template file is missing",
+                              "create it (copy the same scenario from another locale and translate it)") from None
+    except yaml.YAMLError as exc:
+        raise TemplateProblem(str(path), f"invalid YAML: {exc}", "fix the YAML syntax") from None
+    if not isinstance(data, dict):
+        raise TemplateProblem(str(path), "expected a mapping of message formats", "see templates/README.md")
+    return data
+
+
+def template_sources(templates_dir: Path, locale: str, scenario: Scenario, fmt: MessageFormat) -> dict[str, str]:
+    """The raw template text for each field of one format, validated for presence."""
+    path = template_path(templates_dir, locale, scenario)
+    data = _load_template_file(path)
+    section = data.get(fmt.value)
+    if not isinstance(section, dict):
+        raise TemplateProblem(f"{path}: {fmt.value}", f"no '{fmt.value}' message in this file",
+                              f"add a '{fmt.value}:' section with {', '.join(FORMAT_FIELDS[fmt])}")
+    sources: dict[str, str] = {}
+    for name in FORMAT_FIELDS[fmt]:
+        value = section.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise TemplateProblem(f"{path}: {fmt.value}.{name}", "field is missing or empty",
+                                  f"write the '{name}' text for {fmt.value}")
+        sources[name] = value
+    return sources
+
+
+def render_message(
+    *,
+    scenario: Scenario,
+    fmt: MessageFormat,
+    locale: str,
+    context: Mapping[str, Any],
+    templates_dir: Path = DEFAULT_TEMPLATES_DIR,
+) -> RenderedMessage:
+    """Render one message. Raises TemplateProblem naming the template and field on any error."""
+    env = _text_environment(templates_dir)
+    sources = template_sources(templates_dir, locale, scenario, fmt)
+    fields: dict[str, str] = {}
+    for name, source in sources.items():
+        where = f"{template_path(templates_dir, locale, scenario)}: {fmt.value}.{name}"
+        try:
+            fields[name] = _tidy(env.from_string(source).render(**context))
+        except TemplateError as exc:
+            raise TemplateProblem(where, f"cannot render: {exc}",
+                                  "use only the variables listed in templates/README.md") from None
+    html = None
+    if fmt is MessageFormat.EMAIL:
+        html = _html_environment(templates_dir).get_template("layouts/email.html.j2").render(
+            subject=fields["subject"], paragraphs=_paragraphs(fields["body"]), **context
+        )
+    return RenderedMessage(scenario=scenario, format=fmt, locale=locale, fields=fields, html=html)
+
+
+def _tidy(text: str) -> str:
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out)
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in text.split("\n\n") if p.strip()]
+
+
+# ---------------------------------------------------------------------------------------------
+# Times and lists in the customer's language
+# ---------------------------------------------------------------------------------------------
+
+_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def format_time(moment: datetime, locale: LocaleSettings) -> str:
+    """A time as a customer in this locale reads it, with the date and zone spelled out."""
+    local = moment.astimezone(ZoneInfo(locale.timezone))
+    if locale.code.startswith("pt"):
+        return f"{local:%d/%m} às {local.hour}h{local:%M} ({locale.timezone_label})"
+    return f"{local.day} {_EN_MONTHS[local.month - 1]}, {local:%H:%M} {locale.timezone_label}"
+
+
+def join_names(names: list[str], locale: str) -> str:
+    """'A', 'A and B', 'A, B and C' — or with 'e' in Portuguese."""
+    word = " e " if locale.startswith("pt") else " and "
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + word + names[-1]
+
+
+def format_duration(delta: timedelta, locale: str) -> str:
+    minutes = max(1, round(delta.total_seconds() / 60))
+    hours, mins = divmod(minutes, 60)
+    pt = locale.startswith("pt")
+    parts = []
+    if hours:
+        parts.append(f"{hours} {'hora' if pt else 'hour'}{'s' if hours != 1 else ''}")
+    if mins:
+        parts.append(f"{mins} {'minuto' if pt else 'minute'}{'s' if mins != 1 else ''}")
+    return (" e " if pt else " and ").join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# The template context
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpdateFacts:
+    """What is known at the moment of one update, in locale-neutral form."""
+
+    component_ids: list[str]
+    severity_id: str
+    impact: dict[str, str]
+    started_at: datetime
+    now: datetime
+    incident_id: str = "INC-0000"
+    internal_title: str = ""
+    next_update_at: datetime | None = None
+    eta: dict[str, str] | None = None
+    update: dict[str, str] | None = None
+    workaround: dict[str, str] | None = None
+    resolved_at: datetime | None = None
+    maintenance_starts_at: datetime | None = None
+    maintenance_ends_at: datetime | None = None
+    summary: dict[str, dict[str, str]] | None = None
+    links: dict[str, str] = field(default_factory=dict)
+
+
+def build_context(plan: Plan, facts: UpdateFacts, locale: str) -> dict[str, Any]:
+    """The variables every template may use (documented in templates/README.md)."""
+    loc = plan.locale(locale)
+
+    def pick(text: Mapping[str, str] | None) -> str | None:
+        if not text:
+            return None
+        return text.get(locale) or text.get(plan.default_locale)
+
+    names = [plan.component(cid).name[locale] for cid in facts.component_ids]
+    links = {
+        "status": plan.organization.status_page_url,
+        "incident": f"{plan.organization.status_page_url.rstrip('/')}/incidents/{facts.incident_id.lower()}",
+        "support": plan.organization.support_url,
+        "feedback": f"{plan.organization.status_page_url.rstrip('/')}/feedback",
+        "unsubscribe": f"{plan.organization.status_page_url.rstrip('/')}/unsubscribe",
+    } | facts.links
+    summary = None
+    if facts.summary:
+        summary = {key: pick(value) for key, value in facts.summary.items()}
+    return {
+        "org": {"name": plan.organization.name},
+        "incident": {
+            "id": facts.incident_id,
+            "internal_title": facts.internal_title or facts.incident_id,
+            "severity": plan.severity(facts.severity_id).name[locale],
+        },
+        "components": names,
+        "components_text": join_names(names, locale),
+        "impact": pick(facts.impact),
+        "started_at": format_time(facts.started_at, loc),
+        "next_update_at": format_time(facts.next_update_at, loc) if facts.next_update_at else None,
+        "eta": pick(facts.eta),
+        "update": pick(facts.update),
+        "workaround": pick(facts.workaround),
+        "resolved_at": format_time(facts.resolved_at, loc) if facts.resolved_at else None,
+        "duration": format_duration((facts.resolved_at or facts.now) - facts.started_at, locale),
+        "maintenance": {
+            "starts_at": format_time(facts.maintenance_starts_at, loc) if facts.maintenance_starts_at else None,
+            "ends_at": format_time(facts.maintenance_ends_at, loc) if facts.maintenance_ends_at else None,
+        },
+        "summary": summary,
+        "links": links,
+    }
