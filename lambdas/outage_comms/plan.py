@@ -27,7 +27,9 @@ from outage_comms.vocabulary import (
     TimeoutAction,
 )
 
-Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$", description="lower-case id: a-z, 0-9, -")]
+Identifier = Annotated[
+    str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$", description="lower-case id: a-z, 0-9, -")
+]
 LocaleCode = Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="e.g. en, pt-BR")]
 SecretName = Annotated[
     str,
@@ -217,7 +219,8 @@ class Severity(PlanModel):
     name: LocalizedText
     impact: Impact
     incident_manager_impact: list[Annotated[int, Field(ge=1, le=5)]] = Field(
-        default_factory=list, description="Incident Manager impact values (1 critical .. 5 none) that map here"
+        default_factory=list,
+        description="Incident Manager impact values (1 critical .. 5 none) that map here",
     )
     cadence_minutes: int = Field(ge=5, le=24 * 60, description="how often customers get an update")
     approval: Approval
@@ -226,8 +229,15 @@ class Severity(PlanModel):
 
 class ScenarioSettings(PlanModel):
     statuspage_status: Literal[
-        "investigating", "identified", "monitoring", "resolved", "postmortem",
-        "scheduled", "in_progress", "verifying", "completed",
+        "investigating",
+        "identified",
+        "monitoring",
+        "resolved",
+        "postmortem",
+        "scheduled",
+        "in_progress",
+        "verifying",
+        "completed",
     ]
     channels: list[Channel] | None = Field(
         default=None, description="limit this scenario to some channels; default every enabled channel"
@@ -242,7 +252,19 @@ class LocaleSettings(PlanModel):
 
 class Guard(PlanModel):
     jargon: list[str] = Field(
-        default_factory=lambda: ["5xx", "4xx", "p99", "p95", "RDS", "AZ", "EC2", "ELB", "DNS", "latency", "TLS"]
+        default_factory=lambda: [
+            "5xx",
+            "4xx",
+            "p99",
+            "p95",
+            "RDS",
+            "AZ",
+            "EC2",
+            "ELB",
+            "DNS",
+            "latency",
+            "TLS",
+        ]
     )
     max_grade_level: float = Field(default=8.0, ge=1, le=20)
 
@@ -364,9 +386,7 @@ def _problem_from_pydantic(file: str, error: Any) -> PlanProblem:
         return PlanProblem(file, path, "required field is missing", f"add '{loc[-1]}' here")
     if kind == "enum" or kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
-        return PlanProblem(
-            file, path, f"'{error.get('input')}' is not allowed", f"use one of {expected}"
-        )
+        return PlanProblem(file, path, f"'{error.get('input')}' is not allowed", f"use one of {expected}")
     if kind == "string_pattern_mismatch":
         return PlanProblem(
             file,
@@ -376,7 +396,9 @@ def _problem_from_pydantic(file: str, error: Any) -> PlanProblem:
         )
     expected = error["msg"]
     return PlanProblem(
-        file, path, f"{expected} (got {type(error.get('input')).__name__} {error.get('input')!r:.60})",
+        file,
+        path,
+        f"{expected} (got {type(error.get('input')).__name__} {error.get('input')!r:.60})",
         "correct the value's type or range as the message says",
     )
 
@@ -400,18 +422,24 @@ def cross_reference_problems(plan: Plan, file: str) -> list[PlanProblem]:
         ("severities", plan.severities),
         ("locales", plan.locales),
     ):
-        keys = [getattr(item, "code", None) or item.id for item in items]  # type: ignore[attr-defined]
+        keys = [str(getattr(item, "code", None) or getattr(item, "id", "")) for item in items]
         for dup in _duplicates(keys):
             index = [i for i, k in enumerate(keys) if k == dup][1]
             add(f"{section}[{index}]", f"duplicate id '{dup}'", f"give each entry of '{section}' its own id")
 
     if plan.default_locale not in codes:
-        add("default_locale", f"'{plan.default_locale}' is not one of the plan's locales {codes}",
-            "add it to 'locales' or pick one listed there")
+        add(
+            "default_locale",
+            f"'{plan.default_locale}' is not one of the plan's locales {codes}",
+            "add it to 'locales' or pick one listed there",
+        )
     for required in ("en", "pt-BR"):
         if required not in codes:
-            add("locales", f"locale '{required}' is missing",
-                f"add '{required}': English and Brazilian Portuguese ship from day one")
+            add(
+                "locales",
+                f"locale '{required}' is missing",
+                f"add '{required}': English and Brazilian Portuguese ship from day one",
+            )
 
     group_ids = {g.id for g in plan.groups}
     audience_ids = {a.id for a in plan.audiences}
@@ -422,8 +450,11 @@ def cross_reference_problems(plan: Plan, file: str) -> list[PlanProblem]:
                 add(f"{path}.{code}", f"no text for locale '{code}'", f"add the '{code}' wording")
         for code in text:
             if code not in codes:
-                add(f"{path}.{code}", f"locale '{code}' is not declared in 'locales'",
-                    "declare it under 'locales' or remove this text")
+                add(
+                    f"{path}.{code}",
+                    f"locale '{code}' is not declared in 'locales'",
+                    "declare it under 'locales' or remove this text",
+                )
 
     for i, group in enumerate(plan.groups):
         check_localized(f"groups[{i}].name", group.name)
@@ -432,35 +463,58 @@ def cross_reference_problems(plan: Plan, file: str) -> list[PlanProblem]:
         check_localized(f"components[{i}].description", comp.description)
         if comp.group not in group_ids:
             close = difflib.get_close_matches(comp.group, sorted(group_ids), n=1)
-            add(f"components[{i}].group", f"unknown group '{comp.group}'",
-                f"use one of {sorted(group_ids)}" + (f"; did you mean '{close[0]}'?" if close else ""))
+            add(
+                f"components[{i}].group",
+                f"unknown group '{comp.group}'",
+                f"use one of {sorted(group_ids)}" + (f"; did you mean '{close[0]}'?" if close else ""),
+            )
         for j, aud in enumerate(comp.audiences):
             if aud not in audience_ids:
                 close = difflib.get_close_matches(aud, sorted(audience_ids), n=1)
-                add(f"components[{i}].audiences[{j}]", f"unknown audience '{aud}'",
-                    f"use one of {sorted(audience_ids)}" + (f"; did you mean '{close[0]}'?" if close else ""))
+                add(
+                    f"components[{i}].audiences[{j}]",
+                    f"unknown audience '{aud}'",
+                    f"use one of {sorted(audience_ids)}" + (f"; did you mean '{close[0]}'?" if close else ""),
+                )
     for i, sev in enumerate(plan.severities):
         check_localized(f"severities[{i}].name", sev.name)
         if sev.default_scenario not in plan.scenarios:
-            add(f"severities[{i}].default_scenario", f"scenario '{sev.default_scenario}' is not in 'scenarios'",
-                "add it under 'scenarios' or pick another")
+            add(
+                f"severities[{i}].default_scenario",
+                f"scenario '{sev.default_scenario}' is not in 'scenarios'",
+                "add it under 'scenarios' or pick another",
+            )
     im_impacts = [v for s in plan.severities for v in s.incident_manager_impact]
     for dup in _duplicates(str(v) for v in im_impacts):
-        add("severities", f"Incident Manager impact {dup} maps to more than one severity",
-            "list each impact value (1-5) under one severity only")
+        add(
+            "severities",
+            f"Incident Manager impact {dup} maps to more than one severity",
+            "list each impact value (1-5) under one severity only",
+        )
 
     for scenario in Scenario:
         if scenario not in plan.scenarios:
-            add(f"scenarios.{scenario.value}", f"scenario '{scenario.value}' is missing",
-                "every scenario needs words before an incident needs them: add it")
+            add(
+                f"scenarios.{scenario.value}",
+                f"scenario '{scenario.value}' is missing",
+                "every scenario needs words before an incident needs them: add it",
+            )
     voice = plan.channels.voice
     if voice is not None and voice.enabled:
         for j, aud in enumerate(voice.audiences):
             if aud not in audience_ids:
-                add(f"channels.voice.audiences[{j}]", f"unknown audience '{aud}'", f"use one of {sorted(audience_ids)}")
+                add(
+                    f"channels.voice.audiences[{j}]",
+                    f"unknown audience '{aud}'",
+                    f"use one of {sorted(audience_ids)}",
+                )
         for code in voice.voice_ids:
             if code not in codes:
-                add(f"channels.voice.voice_ids.{code}", f"locale '{code}' is not declared", "declare it or remove it")
+                add(
+                    f"channels.voice.voice_ids.{code}",
+                    f"locale '{code}' is not declared",
+                    "declare it or remove it",
+                )
     if not plan.channels.enabled():
         add("channels", "no channel is enabled", "enable at least one channel: customers must hear from you")
     return problems
@@ -469,8 +523,13 @@ def cross_reference_problems(plan: Plan, file: str) -> list[PlanProblem]:
 def parse_plan(data: Any, file: str = "<plan>") -> Plan:
     """Validate plan data (already parsed from YAML/JSON). Raises PlanError with every problem."""
     if not isinstance(data, dict):
-        raise PlanError([PlanProblem(file, "", "the plan must be a mapping at the top level",
-                                     "start from plans/example.yaml")])
+        raise PlanError(
+            [
+                PlanProblem(
+                    file, "", "the plan must be a mapping at the top level", "start from plans/example.yaml"
+                )
+            ]
+        )
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
@@ -487,16 +546,31 @@ def read_plan_data(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise PlanError([PlanProblem(file, "", "file not found", "pass the path of your plan YAML")]) from None
+        raise PlanError(
+            [PlanProblem(file, "", "file not found", "pass the path of your plan YAML")]
+        ) from None
     except OSError as exc:
-        raise PlanError([PlanProblem(file, "", f"cannot read the file ({exc.strerror})",
-                                     "check the path and its permissions")]) from None
+        raise PlanError(
+            [
+                PlanProblem(
+                    file, "", f"cannot read the file ({exc.strerror})", "check the path and its permissions"
+                )
+            ]
+        ) from None
     if path.suffix == ".json":
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise PlanError([PlanProblem(file, f"line {exc.lineno}", f"invalid JSON: {exc.msg}",
-                                         "fix the JSON syntax at that line")]) from None
+            raise PlanError(
+                [
+                    PlanProblem(
+                        file,
+                        f"line {exc.lineno}",
+                        f"invalid JSON: {exc.msg}",
+                        "fix the JSON syntax at that line",
+                    )
+                ]
+            ) from None
     import yaml  # lazy: the Lambda reads the plan as JSON and never needs YAML
 
     try:
@@ -504,8 +578,16 @@ def read_plan_data(path: Path) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else ""
-        raise PlanError([PlanProblem(file, where, f"invalid YAML: {getattr(exc, 'problem', exc)}",
-                                     "fix the YAML syntax (indentation, quotes, colons) at that line")]) from None
+        raise PlanError(
+            [
+                PlanProblem(
+                    file,
+                    where,
+                    f"invalid YAML: {getattr(exc, 'problem', exc)}",
+                    "fix the YAML syntax (indentation, quotes, colons) at that line",
+                )
+            ]
+        ) from None
 
 
 def load_plan(path: str | Path) -> Plan:

@@ -10,6 +10,7 @@ produced from layouts with autoescape on.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,7 +24,19 @@ from jinja2.sandbox import SandboxedEnvironment
 from outage_comms.plan import LocaleSettings, Plan
 from outage_comms.vocabulary import FORMAT_FIELDS, MessageFormat, Scenario
 
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
+
+def _find_templates_dir() -> Path:
+    """``$TEMPLATES_DIR``, else ``templates/`` beside the package (Lambda asset) or at the repo root."""
+    if os.environ.get("TEMPLATES_DIR"):
+        return Path(os.environ["TEMPLATES_DIR"])
+    package_parent = Path(__file__).resolve().parent.parent
+    for candidate in (package_parent / "templates", package_parent.parent / "templates"):
+        if (candidate / "messages").is_dir():
+            return candidate
+    return package_parent.parent / "templates"
+
+
+DEFAULT_TEMPLATES_DIR = _find_templates_dir()
 
 
 class TemplateProblem(Exception):
@@ -85,8 +98,11 @@ def _load_template_file(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise TemplateProblem(str(path), "template file is missing",
-                              "create it (copy the same scenario from another locale and translate it)") from None
+        raise TemplateProblem(
+            str(path),
+            "template file is missing",
+            "create it (copy the same scenario from another locale and translate it)",
+        ) from None
     except yaml.YAMLError as exc:
         raise TemplateProblem(str(path), f"invalid YAML: {exc}", "fix the YAML syntax") from None
     if not isinstance(data, dict):
@@ -94,20 +110,28 @@ def _load_template_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def template_sources(templates_dir: Path, locale: str, scenario: Scenario, fmt: MessageFormat) -> dict[str, str]:
+def template_sources(
+    templates_dir: Path, locale: str, scenario: Scenario, fmt: MessageFormat
+) -> dict[str, str]:
     """The raw template text for each field of one format, validated for presence."""
     path = template_path(templates_dir, locale, scenario)
     data = _load_template_file(path)
     section = data.get(fmt.value)
     if not isinstance(section, dict):
-        raise TemplateProblem(f"{path}: {fmt.value}", f"no '{fmt.value}' message in this file",
-                              f"add a '{fmt.value}:' section with {', '.join(FORMAT_FIELDS[fmt])}")
+        raise TemplateProblem(
+            f"{path}: {fmt.value}",
+            f"no '{fmt.value}' message in this file",
+            f"add a '{fmt.value}:' section with {', '.join(FORMAT_FIELDS[fmt])}",
+        )
     sources: dict[str, str] = {}
     for name in FORMAT_FIELDS[fmt]:
         value = section.get(name)
         if not isinstance(value, str) or not value.strip():
-            raise TemplateProblem(f"{path}: {fmt.value}.{name}", "field is missing or empty",
-                                  f"write the '{name}' text for {fmt.value}")
+            raise TemplateProblem(
+                f"{path}: {fmt.value}.{name}",
+                "field is missing or empty",
+                f"write the '{name}' text for {fmt.value}",
+            )
         sources[name] = value
     return sources
 
@@ -129,12 +153,15 @@ def render_message(
         try:
             fields[name] = _tidy(env.from_string(source).render(**context))
         except TemplateError as exc:
-            raise TemplateProblem(where, f"cannot render: {exc}",
-                                  "use only the variables listed in templates/README.md") from None
+            raise TemplateProblem(
+                where, f"cannot render: {exc}", "use only the variables listed in templates/README.md"
+            ) from None
     html = None
     if fmt is MessageFormat.EMAIL:
-        html = _html_environment(templates_dir).get_template("layouts/email.html.j2").render(
-            subject=fields["subject"], paragraphs=_paragraphs(fields["body"]), **context
+        html = (
+            _html_environment(templates_dir)
+            .get_template("layouts/email.html.j2")
+            .render(subject=fields["subject"], paragraphs=_paragraphs(fields["body"]), **context)
         )
     return RenderedMessage(scenario=scenario, format=fmt, locale=locale, fields=fields, html=html)
 
@@ -234,8 +261,18 @@ def build_context(plan: Plan, facts: UpdateFacts, locale: str) -> dict[str, Any]
     summary = None
     if facts.summary:
         summary = {key: pick(value) for key, value in facts.summary.items()}
+    roles = plan.roles
     return {
+        "locale": locale,
         "org": {"name": plan.organization.name},
+        "roles": {
+            name: {"name": person.name, "chat_handle": person.chat_handle}
+            for name, person in (
+                ("incident_manager", roles.incident_manager),
+                ("communications_manager", roles.communications_manager),
+                ("support_manager", roles.support_manager),
+            )
+        },
         "incident": {
             "id": facts.incident_id,
             "internal_title": facts.internal_title or facts.incident_id,
@@ -252,7 +289,9 @@ def build_context(plan: Plan, facts: UpdateFacts, locale: str) -> dict[str, Any]
         "resolved_at": format_time(facts.resolved_at, loc) if facts.resolved_at else None,
         "duration": format_duration((facts.resolved_at or facts.now) - facts.started_at, locale),
         "maintenance": {
-            "starts_at": format_time(facts.maintenance_starts_at, loc) if facts.maintenance_starts_at else None,
+            "starts_at": format_time(facts.maintenance_starts_at, loc)
+            if facts.maintenance_starts_at
+            else None,
             "ends_at": format_time(facts.maintenance_ends_at, loc) if facts.maintenance_ends_at else None,
         },
         "summary": summary,

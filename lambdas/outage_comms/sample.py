@@ -24,11 +24,13 @@ SAMPLE_ETA = {
 }
 SAMPLE_UPDATE = {
     "en": "We have moved traffic to healthy servers and pages are loading again for most people.",
-    "pt-BR": "Já direcionamos o acesso para servidores saudáveis e as páginas voltaram a abrir para a maioria.",
+    "pt-BR": (
+        "Já direcionamos o acesso para servidores saudáveis e as páginas voltaram a abrir para a maioria."
+    ),
 }
 SAMPLE_WORKAROUND = {
-    "en": "The mobile apps still work if you need your notes now.",
-    "pt-BR": "Se precisar das suas notas agora, os aplicativos para celular continuam funcionando.",
+    "en": "Notes you opened recently are still on your devices, even offline.",
+    "pt-BR": "As notas que você abriu recentemente continuam nos seus aparelhos, mesmo sem internet.",
 }
 SAMPLE_SUMMARY = {
     "cause": {
@@ -36,8 +38,8 @@ SAMPLE_SUMMARY = {
         "pt-BR": "Uma mudança de configuração fez o nosso sistema de armazenamento recusar novas conexões.",
     },
     "fix": {
-        "en": "We undid the change and brought the storage system back within 40 minutes.",
-        "pt-BR": "Desfizemos a mudança e o armazenamento voltou a funcionar em 40 minutos.",
+        "en": "We undid the change and brought the storage system back within 35 minutes.",
+        "pt-BR": "Desfizemos a mudança e o armazenamento voltou a funcionar em 35 minutos.",
     },
     "prevention": {
         "en": "Settings changes now roll out to a small group of servers first.",

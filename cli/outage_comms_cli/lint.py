@@ -1,0 +1,214 @@
+"""`outage-comms lint`: is this plan ready for a real outage?
+
+Runs in three passes and collects every finding instead of stopping at the first:
+1. the plan itself (schema + cross references) — see ``outage_comms.plan``;
+2. every scenario x enabled format x locale has a template that renders with sample data;
+3. message quality on each rendered customer-facing message: impact, next update time, ETA
+   slot, channel limits, identifiers, jargon, and English readability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from outage_comms.guard import Finding, guard_message, sms_size
+from outage_comms.plan import Plan, PlanError, load_plan
+from outage_comms.rendering import (
+    DEFAULT_TEMPLATES_DIR,
+    RenderedMessage,
+    TemplateProblem,
+    build_context,
+    render_message,
+)
+from outage_comms.sample import sample_facts
+from outage_comms.vocabulary import (
+    INTERNAL_FORMATS,
+    SCENARIOS_WITH_ETA_SLOT,
+    SCENARIOS_WITHOUT_NEXT_UPDATE,
+    MessageFormat,
+    Scenario,
+)
+
+# Short formats cannot carry whole sentences about every fact; they must still carry impact.
+FORMATS_EXEMPT_FROM_NEXT_UPDATE = frozenset({MessageFormat.PUSH, MessageFormat.SOCIAL, MessageFormat.IN_APP})
+# Readability is measured on prose long enough for a grade to mean something.
+MIN_WORDS_FOR_READABILITY = 12
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_UNUSABLE = 0, 1, 2
+
+
+@dataclass
+class LintReport:
+    plan_path: str
+    findings: list[Finding] = field(default_factory=list)
+    sms: list[dict[str, Any]] = field(default_factory=list)
+    messages_checked: int = 0
+    unusable: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.unusable:
+            return EXIT_UNUSABLE
+        return EXIT_FINDINGS if any(f.severity == "error" for f in self.findings) else EXIT_CLEAN
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan_path,
+            "exit_code": self.exit_code,
+            "messages_checked": self.messages_checked,
+            "findings": [f.as_dict() for f in self.findings],
+            "sms": self.sms,
+        }
+
+
+def _is_unusable(error: PlanError) -> bool:
+    """Unreadable input (missing file, bad YAML, not a mapping) vs. a plan with mistakes in it."""
+    return all(
+        p.message.startswith(
+            ("file not found", "cannot read", "invalid YAML", "invalid JSON", "the plan must be a mapping")
+        )
+        for p in error.problems
+    )
+
+
+def lint_plan(path: str | Path, templates_dir: Path = DEFAULT_TEMPLATES_DIR) -> LintReport:
+    report = LintReport(plan_path=str(path))
+    try:
+        plan = load_plan(path)
+    except PlanError as exc:
+        report.unusable = _is_unusable(exc)
+        report.findings = [
+            Finding("plan", p.message, p.fix, where=f"{p.file}: {p.path}") for p in exc.problems
+        ]
+        return report
+    for scenario in Scenario:
+        for fmt in plan.formats_for(scenario):
+            for locale in plan.locale_codes:
+                _lint_one(plan, scenario, fmt, locale, templates_dir, report)
+    report.findings = _unique(report.findings, templates_dir)
+    return report
+
+
+def _unique(findings: list[Finding], templates_dir: Path) -> list[Finding]:
+    """One finding per place and problem (a missing file is reported once, not once per format)."""
+    seen: set[tuple[str, str, str]] = set()
+    result = []
+    for finding in findings:
+        where = finding.where.replace(str(templates_dir), "templates")
+        key = (
+            finding.code,
+            where.split(": ")[0] if finding.message == "template file is missing" else where,
+            finding.message,
+        )
+        if key not in seen:
+            seen.add(key)
+            result.append(Finding(finding.code, finding.message, finding.fix, where, finding.severity))
+    return result
+
+
+def _lint_one(
+    plan: Plan, scenario: Scenario, fmt: MessageFormat, locale: str, templates_dir: Path, report: LintReport
+) -> None:
+    where = f"templates/messages/{locale}/{scenario.value}.yaml: {fmt.value}"
+    rendered: dict[bool, RenderedMessage] = {}
+    for with_eta in (True, False):
+        context = build_context(plan, sample_facts(plan, scenario, with_eta=with_eta), locale)
+        try:
+            rendered[with_eta] = render_message(
+                scenario=scenario, fmt=fmt, locale=locale, context=context, templates_dir=templates_dir
+            )
+        except TemplateProblem as exc:
+            report.findings.append(Finding("template", exc.message, exc.fix, where=exc.where))
+            return
+    report.messages_checked += 1
+    message = rendered[True]
+    for finding in guard_message(plan, message):
+        report.findings.append(_at(finding, where))
+    if fmt is MessageFormat.SMS:
+        report.sms.append(
+            {"scenario": scenario.value, "locale": locale, **sms_size(message.fields["body"]).as_dict()}
+        )
+    if fmt in INTERNAL_FORMATS:
+        return
+    context = build_context(plan, sample_facts(plan, scenario), locale)
+    text = message.text()
+    if scenario is not Scenario.MAINTENANCE_COMPLETED and context["impact"] not in text:
+        report.findings.append(
+            Finding(
+                "quality.impact",
+                "does not state the impact",
+                "include {{ impact }} so customers read what they cannot do",
+                where=where,
+            )
+        )
+    if (
+        scenario not in SCENARIOS_WITHOUT_NEXT_UPDATE
+        and fmt not in FORMATS_EXEMPT_FROM_NEXT_UPDATE
+        and context["next_update_at"] not in text
+    ):
+        report.findings.append(
+            Finding(
+                "quality.next_update",
+                "does not say when the next update comes",
+                "include {{ next_update_at }}",
+                where=where,
+            )
+        )
+    if scenario in SCENARIOS_WITH_ETA_SLOT and fmt not in FORMATS_EXEMPT_FROM_NEXT_UPDATE:
+        if context["eta"] not in text:
+            report.findings.append(
+                Finding(
+                    "quality.eta_slot",
+                    "has no slot for an estimate (ETA)",
+                    "add {% if eta %}{{ eta }}{% endif %}",
+                    where=where,
+                )
+            )
+        if "None" in rendered[False].text():
+            report.findings.append(
+                Finding(
+                    "quality.eta_missing",
+                    "prints 'None' when there is no ETA",
+                    "wrap the ETA in {% if eta %}…{% endif %}",
+                    where=where,
+                )
+            )
+    if locale == "en":
+        report.findings += _readability(plan, message, where)
+
+
+def _readability(plan: Plan, message: RenderedMessage, where: str) -> list[Finding]:
+    import textstat  # lazy: heavy, CLI only
+
+    body = message.fields.get("body", "")
+    if len(body.split()) < MIN_WORDS_FOR_READABILITY:
+        return []
+    grade = float(textstat.flesch_kincaid_grade(_prose(body)))
+    if grade > plan.guard.max_grade_level:
+        return [
+            Finding(
+                "quality.readability",
+                f"English reads at grade {grade:.1f}, above {plan.guard.max_grade_level:g}",
+                "use shorter sentences and everyday words",
+                where=f"{where}.body",
+            )
+        ]
+    return []
+
+
+def _prose(text: str) -> str:
+    """Drop URLs and markup that readability formulas would count as long words."""
+    import re
+
+    text = re.sub(r"https?://\S+", "", text)
+    text = re.sub(r"[*_`#>\[\]()]", "", text)
+    return text
+
+
+def _at(finding: Finding, where: str) -> Finding:
+    suffix = f".{finding.where}" if finding.where else ""
+    return Finding(
+        finding.code, finding.message, finding.fix, where=where + suffix, severity=finding.severity
+    )

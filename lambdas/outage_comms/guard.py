@@ -1,0 +1,236 @@
+"""Checks every customer-facing message must pass, at lint time and again at run time.
+
+- no internal identifiers: ARNs, 12-digit account ids, IP addresses, internal host names;
+- no jargon from the plan's list;
+- fits the channel: SMS segments (GSM-7 / UCS-2), social post length, push, SNS subject…
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import asdict, dataclass
+
+from outage_comms.plan import Plan
+from outage_comms.rendering import RenderedMessage
+from outage_comms.vocabulary import INTERNAL_FORMATS, MessageFormat
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem with one message (or one plan-wide check)."""
+
+    code: str
+    message: str
+    fix: str
+    where: str = ""
+    severity: str = "error"
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# SMS encoding (3GPP TS 23.038): GSM-7 default alphabet + extension table, else UCS-2
+# ---------------------------------------------------------------------------------------------
+
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+
+
+@dataclass(frozen=True)
+class SmsSize:
+    encoding: str  # "GSM-7" or "UCS-2"
+    units: int  # septets for GSM-7, UTF-16 code units for UCS-2
+    segments: int
+    offending: str = ""  # characters that forced UCS-2
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def sms_size(text: str) -> SmsSize:
+    """How many SMS parts a text costs: 160/153 GSM-7 septets or 70/67 UCS-2 units per part."""
+    offending = "".join(sorted({ch for ch in text if ch not in GSM7_BASIC and ch not in GSM7_EXTENSION}))
+    if not offending:
+        units = sum(2 if ch in GSM7_EXTENSION else 1 for ch in text)
+        single, multi, encoding = 160, 153, "GSM-7"
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, multi, encoding = 70, 67, "UCS-2"
+    segments = 0 if units == 0 else 1 if units <= single else -(-units // multi)
+    return SmsSize(encoding=encoding, units=units, segments=segments, offending=offending)
+
+
+# ---------------------------------------------------------------------------------------------
+# Internal identifiers and jargon
+# ---------------------------------------------------------------------------------------------
+
+_ARN = re.compile(r"\barn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{0,12}:\S+", re.IGNORECASE)
+_ACCOUNT_ID = re.compile(r"(?<![\d-])\d{12}(?![\d-])")
+_IPV4_CANDIDATE = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+_IPV6_CANDIDATE = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+_HOSTNAME = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}\b", re.IGNORECASE)
+ALWAYS_INTERNAL_SUFFIXES = ("internal", "local", "localdomain", "corp", "lan", "intranet", "compute.internal")
+
+
+def find_identifiers(text: str, internal_domains: list[str]) -> list[Finding]:
+    """ARNs, account ids, IP addresses and internal host names found in ``text``."""
+    findings: list[Finding] = []
+    for match in _ARN.finditer(text):
+        findings.append(
+            Finding(
+                "identifier.arn",
+                f"contains an AWS ARN '{match.group()[:40]}…'",
+                "describe the affected feature in customer words instead",
+            )
+        )
+    scrubbed = _ARN.sub(" ", text)
+    for match in _ACCOUNT_ID.finditer(scrubbed):
+        findings.append(
+            Finding(
+                "identifier.account_id",
+                f"contains what looks like an AWS account id '{match.group()}'",
+                "remove the number; customers never need it",
+            )
+        )
+    for pattern in (_IPV4_CANDIDATE, _IPV6_CANDIDATE):
+        for match in pattern.finditer(scrubbed):
+            try:
+                ipaddress.ip_address(match.group())
+            except ValueError:
+                continue
+            findings.append(
+                Finding(
+                    "identifier.ip_address",
+                    f"contains an IP address '{match.group()}'",
+                    "remove it; name the affected feature instead",
+                )
+            )
+    suffixes = tuple(s.lower().lstrip(".") for s in (*internal_domains, *ALWAYS_INTERNAL_SUFFIXES))
+    for match in _HOSTNAME.finditer(scrubbed):
+        host = match.group().lower()
+        if any(host == s or host.endswith("." + s) for s in suffixes):
+            findings.append(
+                Finding(
+                    "identifier.internal_host",
+                    f"contains an internal host name '{host}'",
+                    "remove it; customers cannot reach internal hosts",
+                )
+            )
+    return findings
+
+
+def _jargon_pattern(term: str) -> re.Pattern[str]:
+    prefix = term.endswith("*")
+    core = re.escape(term.rstrip("*"))
+    flags = 0 if term.rstrip("*").isupper() else re.IGNORECASE
+    tail = r"\w*" if prefix else r"(?!\w)"
+    return re.compile(rf"(?<!\w){core}{tail}", flags)
+
+
+def find_jargon(text: str, jargon: list[str]) -> list[Finding]:
+    """Terms from the plan's jargon list. ALL-CAPS terms match case-sensitively; 'stem*' matches a prefix."""
+    findings = []
+    for term in jargon:
+        match = _jargon_pattern(term).search(text)
+        if match:
+            findings.append(
+                Finding(
+                    "jargon", f"uses jargon '{match.group()}'", "say what customers notice in everyday words"
+                )
+            )
+    return findings
+
+
+# ---------------------------------------------------------------------------------------------
+# Channel limits
+# ---------------------------------------------------------------------------------------------
+
+# Limits per format and field: (max characters, why). Bluesky posts are capped at 300
+# graphemes (Mastodon's default is 500, so 300 serves both); push titles and bodies are cut by
+# the phone's lock screen well before APNs/FCM payload limits; SNS subjects are <= 100 ASCII
+# characters on one line; in-app banners must fit a narrow screen.
+LIMITS: dict[tuple[MessageFormat, str], tuple[int, str]] = {
+    (MessageFormat.SOCIAL, "body"): (300, "Bluesky allows 300 characters per post"),
+    (MessageFormat.PUSH, "title"): (50, "lock screens cut push titles near 50 characters"),
+    (MessageFormat.PUSH, "body"): (150, "lock screens show about 150 characters of a push body"),
+    (MessageFormat.SNS, "subject"): (100, "SNS subjects are at most 100 characters"),
+    (MessageFormat.EMAIL, "subject"): (78, "mail clients cut subjects near 78 characters"),
+    (MessageFormat.IN_APP, "title"): (60, "the in-app banner title must fit a phone screen"),
+    (MessageFormat.IN_APP, "body"): (200, "the in-app banner must fit a phone screen"),
+    (MessageFormat.STATUS_PAGE, "title"): (120, "status page titles should fit one line"),
+    (MessageFormat.CHAT, "body"): (3000, "Slack section blocks hold at most 3000 characters"),
+}
+_URL = re.compile(r"https?://\S+")
+
+
+def channel_limit_findings(plan: Plan, message: RenderedMessage) -> list[Finding]:
+    findings: list[Finding] = []
+    for name, value in message.fields.items():
+        limit = LIMITS.get((message.format, name))
+        if limit and len(value) > limit[0]:
+            findings.append(
+                Finding(
+                    "limit.length",
+                    f"{name} is {len(value)} characters, over {limit[0]} ({limit[1]})",
+                    f"shorten the {name}",
+                    where=name,
+                )
+            )
+    if message.format is MessageFormat.SMS:
+        size = sms_size(message.fields["body"])
+        allowed = plan.channels.sms.max_segments if plan.channels.sms else 1
+        if size.segments > allowed:
+            why = f" ({size.offending!r} forced UCS-2)" if size.offending else ""
+            findings.append(
+                Finding(
+                    "limit.sms_segments",
+                    f"SMS needs {size.segments} {size.encoding} segments "
+                    f"({size.units} units){why}, plan allows {allowed}",
+                    "shorten the text or avoid characters outside GSM-7",
+                    where="body",
+                )
+            )
+    # SNS: "Subjects must be UTF-8 text with no line breaks or control characters" (Publish API).
+    if message.format is MessageFormat.SNS and any(ord(ch) < 32 for ch in message.fields["subject"]):
+        findings.append(
+            Finding(
+                "limit.sns_subject",
+                "SNS subject must be one line with no control characters",
+                "remove line breaks and tabs from the subject",
+                where="subject",
+            )
+        )
+    if message.format is MessageFormat.VOICE and _URL.search(message.fields["body"]):
+        findings.append(
+            Finding(
+                "limit.voice_url",
+                "voice message reads a web address aloud",
+                "say 'on our status page' instead of the address",
+                where="body",
+            )
+        )
+    return findings
+
+
+def guard_message(plan: Plan, message: RenderedMessage) -> list[Finding]:
+    """Every run-time check for one rendered message. Internal formats skip the identifier guard."""
+    findings = channel_limit_findings(plan, message)
+    if message.format not in INTERNAL_FORMATS:
+        text = message.text()
+        findings += find_identifiers(text, plan.organization.internal_domains)
+        findings += find_jargon(text, plan.guard.jargon)
+    return findings
+
+
+class UnsafeMessageError(Exception):
+    """A rendered message failed the guard; it must not be sent as is."""
+
+    def __init__(self, message: RenderedMessage, findings: list[Finding]) -> None:
+        self.findings = findings
+        detail = "; ".join(f.message for f in findings)
+        super().__init__(f"{message.format.value}/{message.scenario.value}/{message.locale}: {detail}")
