@@ -1,0 +1,1 @@
+"""CDK stacks and constructs that turn a validated plan into AWS infrastructure."""

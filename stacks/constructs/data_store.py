@@ -1,0 +1,78 @@
+"""DynamoDB tables: incidents, subscribers and the Powertools idempotency store."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+#: Open incidents by component: ``gsi1pk = OPEN#<component>``, ``gsi1sk = <started at, ISO 8601>``.
+#: Sparse: the intake removes the attributes when an incident resolves.
+INCIDENTS_OPEN_BY_COMPONENT_INDEX = "open-by-component"
+#: Subscribers by component and locale: ``gsi1pk = <component>#<locale>``, ``gsi1sk = <subscriber id>``.
+SUBSCRIBERS_BY_COMPONENT_LOCALE_INDEX = "by-component-locale"
+#: The attribute layout ``aws_lambda_powertools.utilities.idempotency.DynamoDBPersistenceLayer`` expects.
+IDEMPOTENCY_KEY_ATTRIBUTE = "id"
+IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
+
+
+def _string(name: str) -> dynamodb.Attribute:
+    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
+
+
+class DataStore(Construct):
+    """On-demand tables with point-in-time recovery, the customer-managed key and deletion protection.
+
+    Incidents and subscribers outlive the stack (``RETAIN``): they are the record of what was said
+    to whom. The idempotency table holds only short-lived keys but is kept as well: deletion
+    protection would make a ``DESTROY`` policy fail the stack deletion.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
+        super().__init__(scope, construct_id)
+        self.incidents = self._table("Incidents", key=key, partition_key="pk", sort_key="sk")
+        self.incidents.add_global_secondary_index(
+            index_name=INCIDENTS_OPEN_BY_COMPONENT_INDEX,
+            partition_key=_string("gsi1pk"),
+            sort_key=_string("gsi1sk"),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+        self.subscribers = self._table("Subscribers", key=key, partition_key="pk", sort_key="sk")
+        self.subscribers.add_global_secondary_index(
+            index_name=SUBSCRIBERS_BY_COMPONENT_LOCALE_INDEX,
+            partition_key=_string("gsi1pk"),
+            sort_key=_string("gsi1sk"),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+        self.idempotency = self._table(
+            "Idempotency",
+            key=key,
+            partition_key=IDEMPOTENCY_KEY_ATTRIBUTE,
+            time_to_live_attribute=IDEMPOTENCY_TTL_ATTRIBUTE,
+        )
+
+    def _table(
+        self,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        partition_key: str,
+        sort_key: str | None = None,
+        time_to_live_attribute: str | None = None,
+    ) -> dynamodb.Table:
+        return dynamodb.Table(
+            self,
+            construct_id,
+            partition_key=_string(partition_key),
+            sort_key=_string(sort_key) if sort_key else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            deletion_protection=True,
+            time_to_live_attribute=time_to_live_attribute,
+            removal_policy=RemovalPolicy.RETAIN,
+        )

@@ -1,0 +1,64 @@
+"""The ``outage-comms`` event bus, an archive of everything that reaches it, and the intake's DLQ."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.quality_gates import acknowledge
+
+EVENT_BUS_NAME = "outage-comms"
+ARCHIVE_RETENTION = Duration.days(365)
+
+
+class EventArchive(Construct):
+    """Where incident events arrive, are kept for replay, and where the unusable ones go.
+
+    * ``bus``: the custom bus every trigger (alarm, Health, Incident Manager, CLI) is routed to.
+    * ``archive``: every event that reaches the bus, encrypted with the customer-managed key, so
+      a drill or a post-incident review can replay exactly what happened.
+    * ``dead_letter_queue``: events the intake rejects or cannot parse, and EventBridge
+      deliveries that failed; kept for the 14 days SQS allows.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        bus_name: str = EVENT_BUS_NAME,
+        archive_retention: Duration = ARCHIVE_RETENTION,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.bus = events.EventBus(
+            self, "Bus", event_bus_name=bus_name, description="Outage Comms: incident signals and updates"
+        )
+        self.archive = events.Archive(
+            self,
+            "Archive",
+            source_event_bus=self.bus,
+            description=f"Every event that reached the {bus_name} bus",
+            # An empty prefix matches every event: the archive keeps all of them.
+            event_pattern=events.EventPattern(source=events.Match.prefix("")),
+            retention=archive_retention,
+            kms_key=key,
+        )
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        terminal = (
+            "This queue is itself the terminal dead-letter queue (for EventBridge targets, Lambda "
+            "on-failure destinations and the intake's rejected events); nothing consumes it "
+            "automatically, so a redrive policy or a DLQ behind it would only move the same messages."
+        )
+        acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3", terminal)
+        acknowledge(self.dead_letter_queue, "Serverless-SQSRedrivePolicy", terminal)

@@ -1,0 +1,192 @@
+"""The one Lambda code asset, bundled locally (no Docker) and cached.
+
+Layout of the asset (the Lambda task root, ``/var/task``)::
+
+    outage_comms/        domain code (lambdas/outage_comms)
+    handlers/            thin handlers (lambdas/handlers), created empty if absent
+    templates/           message and status page templates (templates/)
+    plan.json            the validated plan, as the Lambda reads it (no YAML at runtime)
+    jinja2/ markupsafe/ yaml/ ...   runtime dependencies that neither the Lambda runtime
+                         (boto3) nor the Powertools layer (powertools, pydantic) provides
+
+The dependencies are installed once per pinned set as aarch64 / CPython 3.13 wheels into
+``.build/vendor/<key>/`` and copied from there, so repeated synths are fast and offline.
+CDK, moto, typer, rich and textstat are never copied: the asset holds only what is listed here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, BundlingOutput, DockerImage, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+
+from outage_comms.plan import Plan
+from stacks.settings import REPO_ROOT
+
+#: Bump when the asset layout changes without any source file changing.
+ASSET_LAYOUT_VERSION = "1"
+LAMBDA_PYTHON_VERSION = "3.13"
+WHEEL_PLATFORMS = ("manylinux2014_aarch64",)
+#: Direct runtime dependencies to vendor; their pins are read from pyproject.toml.
+VENDORED_DIRECT = ("jinja2", "markupsafe", "pyyaml", "tzdata")
+#: Transitive runtime dependencies pyproject.toml does not pin (markupsafe comes with jinja2).
+#: tests/infrastructure checks this equals the version the tests run with.
+VENDORED_TRANSITIVE_PINS: dict[str, str] = {}
+
+TASK_ROOT = "/var/task"
+PLAN_FILE = "plan.json"
+SOURCE_DIRS = {  # asset directory -> repository directory
+    "outage_comms": REPO_ROOT / "lambdas" / "outage_comms",
+    "handlers": REPO_ROOT / "lambdas" / "handlers",
+    "templates": REPO_ROOT / "templates",
+}
+IGNORED_NAMES = ("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", ".DS_Store")
+_IGNORED_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
+BUILD_DIR = REPO_ROOT / ".build"
+
+
+def vendored_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
+    """``name==version`` for every vendored package, sorted: direct pins from pyproject, then transitive."""
+    dependencies = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
+    pins: dict[str, str] = {}
+    for requirement in dependencies:
+        match = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)\s*==\s*([A-Za-z0-9_.+-]+)\s*", requirement)
+        if match:
+            pins[_normalise(match.group(1))] = match.group(2)
+    missing = [name for name in VENDORED_DIRECT if _normalise(name) not in pins]
+    if missing:
+        raise ValueError(
+            f"{pyproject}: pin {missing} with '==' in [project].dependencies (they ship in the Lambda)"
+        )
+    wanted = {_normalise(name): pins[_normalise(name)] for name in VENDORED_DIRECT}
+    wanted.update({_normalise(name): version for name, version in VENDORED_TRANSITIVE_PINS.items()})
+    return [f"{name}=={version}" for name, version in sorted(wanted.items())]
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def vendor_cache_dir(requirements: Sequence[str]) -> Path:
+    """The cache directory for exactly these pins on the Lambda's platform."""
+    key = hashlib.sha256(
+        json.dumps([list(requirements), WHEEL_PLATFORMS, LAMBDA_PYTHON_VERSION]).encode()
+    ).hexdigest()[:16]
+    return BUILD_DIR / "vendor" / key
+
+
+def ensure_vendored(requirements: Sequence[str]) -> Path:
+    """Install the wheels once (``pip install --target``) and return the cached directory."""
+    target = vendor_cache_dir(requirements)
+    if (target / ".complete").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    command = [
+        sys.executable, "-m", "pip", "install",
+        "--quiet", "--disable-pip-version-check", "--no-input", "--no-compile", "--no-deps",
+        "--only-binary=:all:", "--implementation", "cp", "--python-version", LAMBDA_PYTHON_VERSION,
+        *(arg for platform in WHEEL_PLATFORMS for arg in ("--platform", platform)),
+        "--target", str(staging), *requirements,
+    ]  # fmt: skip
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"could not fetch the Lambda's runtime dependencies {list(requirements)} for "
+                f"{WHEEL_PLATFORMS[0]} / CPython {LAMBDA_PYTHON_VERSION}:\n{result.stderr.strip()}\n"
+                "Fix: check network access to PyPI, or that these versions publish aarch64 wheels."
+            )
+        shutil.rmtree(staging / "bin", ignore_errors=True)
+        (staging / ".complete").write_text("\n".join(requirements) + "\n", encoding="utf-8")
+        try:
+            staging.rename(target)
+        except OSError:  # another process (pytest -n) finished first: theirs is identical
+            shutil.rmtree(staging, ignore_errors=True)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _source_files(root: Path) -> Iterator[Path]:
+    if not root.is_dir():
+        return
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if path.is_file() and not (_IGNORED_PARTS & set(relative.parts)) and path.suffix != ".pyc":
+            yield path
+
+
+def plan_json(plan: Plan) -> str:
+    """The plan as the Lambda reads it: validated, defaults filled in, JSON."""
+    return json.dumps(plan.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+def asset_fingerprint(plan: Plan, requirements: Sequence[str]) -> str:
+    """A stable hash over everything that goes into the asset, so unchanged inputs mean an unchanged asset."""
+    digest = hashlib.sha256()
+    digest.update(f"layout={ASSET_LAYOUT_VERSION};python={LAMBDA_PYTHON_VERSION};".encode())
+    digest.update(json.dumps([list(requirements), WHEEL_PLATFORMS]).encode())
+    for name, root in sorted(SOURCE_DIRS.items()):
+        for path in _source_files(root):
+            digest.update(f"\0{name}/{path.relative_to(root).as_posix()}\0".encode())
+            digest.update(path.read_bytes())
+    digest.update(f"\0{PLAN_FILE}\0".encode())
+    digest.update(plan_json(plan).encode())
+    return digest.hexdigest()
+
+
+@jsii.implements(ILocalBundling)
+class LocalLambdaBundler:
+    """Builds the asset directory on this machine; CDK never falls back to Docker."""
+
+    def __init__(self, *, plan: Plan, requirements: Sequence[str]) -> None:
+        self._plan_json = plan_json(plan)
+        self._requirements = list(requirements)
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **_: Any) -> bool:
+        out = Path(output_dir)
+        vendor = ensure_vendored(self._requirements)
+        shutil.copytree(vendor, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete"))
+        for name, source in SOURCE_DIRS.items():
+            if source.is_dir():
+                shutil.copytree(
+                    source, out / name, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*IGNORED_NAMES)
+                )
+            else:
+                (out / name).mkdir(parents=True, exist_ok=True)
+        (out / PLAN_FILE).write_text(self._plan_json, encoding="utf-8")
+        # Deterministic modes: the zip (and so the deployed code hash) does not depend on umask.
+        for path in out.rglob("*"):
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
+        return True
+
+
+def lambda_code(*, plan: Plan) -> lambda_.AssetCode:
+    """The shared code asset for every Outage Comms function (bind it once per stack)."""
+    requirements = vendored_requirements()
+    return lambda_.Code.from_asset(
+        str(REPO_ROOT / "lambdas"),
+        asset_hash_type=AssetHashType.CUSTOM,
+        asset_hash=asset_fingerprint(plan, requirements),
+        bundling=BundlingOptions(
+            # Required by the API, never pulled: the local bundler always succeeds or raises.
+            image=DockerImage.from_registry("none"),
+            local=LocalLambdaBundler(plan=plan, requirements=requirements),
+            output_type=BundlingOutput.NOT_ARCHIVED,
+        ),
+    )

@@ -1,0 +1,31 @@
+"""The synth-time gate: cdk-nag v3 rule packs as CDK policy-validation plugins.
+
+With the packs registered, ``cdk synth`` (and ``App.synth()`` in tests) fails on any finding
+that has not been acknowledged. Acknowledge a finding with :func:`acknowledge` on the
+narrowest construct that causes it, and always say why.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, App, Validations
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+from constructs import IConstruct
+
+
+def apply_quality_gates(app: App) -> None:
+    """Register the AwsSolutions and Serverless packs so synthesis fails on unacknowledged findings."""
+    Validations.of(app).add_plugins(
+        # The acknowledgments (with reasons) are also written into the template metadata: an audit trail.
+        AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True),
+        ServerlessChecks(app, verbose=True),
+    )
+
+
+def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
+    """Accept one finding (``Pack-Rule`` or ``Pack-Rule[Finding]``) on ``construct`` and below.
+
+    The reason is recorded in the template metadata; it must say why the finding does not apply.
+    """
+    if len(reason.strip()) < 20:
+        raise ValueError(f"acknowledging {rule_id} needs a real reason, got {reason!r}")
+    Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
