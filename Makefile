@@ -1,0 +1,58 @@
+# Outage Comms — every target works on a fresh machine with python3, node/npm and make.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PLAN ?= plans/example.yaml
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := 1
+export PYTHONDONTWRITEBYTECODE := 1
+STAMP := $(VENV)/.installed
+
+.PHONY: help install lint typecheck unit infra integration e2e test synth drill bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml package.json package-lock.json scripts/install-system-deps.sh
+	bash scripts/install-system-deps.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip==25.3
+	$(BIN)/pip install --quiet -e '.[cdk,dev]'
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv/ and node_modules/ with every pinned dependency
+
+lint: $(STAMP) ## ruff, mypy and the example plan's own lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/outage-comms lint $(PLAN)
+
+unit: $(STAMP) ## Pure logic tests
+	$(BIN)/pytest -q -m unit
+
+infra: $(STAMP) ## CDK assertions and the cdk-nag gate
+	$(BIN)/pytest -q -m infrastructure
+
+synth: $(STAMP) ## Synthesize every stack (cdk-nag gate) and cfn-lint the templates
+	rm -rf cdk.out
+	npx cdk synth --quiet -c plan=$(PLAN) > /dev/null
+	$(BIN)/cfn-lint cdk.out/*.template.json
+
+test: $(STAMP) ## Everything CI runs: lint, all test tiers, synth gate
+	$(MAKE) --no-print-directory lint
+	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(MAKE) --no-print-directory synth
+
+drill: $(STAMP) ## Run a whole incident on the embedded default plan, locally
+	$(BIN)/outage-comms drill --plan $(PLAN) --out out/drill
+
+bench: $(STAMP) ## Benchmarks; results in bench/results/
+	$(BIN)/python bench/run.py --out bench/results/latest.json
+
+clean:
+	rm -rf cdk.out .build out .pytest_cache .mypy_cache .ruff_cache

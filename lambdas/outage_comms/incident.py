@@ -1,0 +1,176 @@
+"""The one Incident model every door (alarm, Health, Incident Manager, OpsCenter, human) leads to.
+
+An incident is what customers hear about: which of the plan's components are affected, how badly
+(a plan severity), where it stands in the Statuspage lifecycle, and which scenario's words to use.
+Internal details (alarm names, ARNs) live in ``internal_title``, ``source`` and ``timeline``;
+``public_title`` is built only from the plan's component names so it is safe to publish.
+
+Instances are frozen: every change is a new instance with ``version`` + 1, which the store writes
+with a condition on the previous version (optimistic locking).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from outage_comms.plan import Plan, Severity
+from outage_comms.vocabulary import Impact, Scenario
+
+IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
+SourceType = Literal["alarm", "health", "incident_manager", "opsitem", "human"]
+TimelineKind = Literal["opened", "signal", "escalated", "status", "resolved", "recorded"]
+LocalizedText = dict[str, str]
+
+IMPACT_RANK: dict[Impact, int] = {Impact.NONE: 0, Impact.MINOR: 1, Impact.MAJOR: 2, Impact.CRITICAL: 3}
+
+# A DynamoDB item holds at most 400 KB: past this many entries, plain signals are counted in
+# ``suppressed_signals`` instead of stored. Lifecycle entries (opened, escalated, status,
+# resolved) are always kept.
+MAX_TIMELINE_ENTRIES = 200
+
+
+class IncidentSource(BaseModel):
+    """Where an incident (or one of its signals) came from."""
+
+    model_config = ConfigDict(frozen=True)
+
+    type: SourceType
+    reference: str = Field(
+        description="alarm ARN, incident record ARN, Health event ARN, OpsItem id or human principal"
+    )
+
+
+class TimelineEntry(BaseModel):
+    """One thing that happened to an incident. Internal: may name alarms and ARNs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    kind: TimelineKind
+    text: str
+    source: IncidentSource
+    event_id: str
+    state: str | None = Field(
+        default=None, description="the source's own state word, e.g. ALARM / OK / open / closed / RESOLVED"
+    )
+    public_note: LocalizedText = Field(default_factory=dict)
+
+
+class Incident(BaseModel):
+    """What customers hear about, as one record. Change it with ``evolve``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(pattern=r"^inc-\d{8}-\d{4}-[0-9a-f]{6}$")
+    internal_title: str
+    public_title: LocalizedText
+    components: tuple[str, ...] = Field(min_length=1)
+    severity: str
+    status: IncidentStatus
+    scenario: Scenario
+    audiences: tuple[str, ...]
+    started_at: datetime
+    updated_at: datetime
+    resolved_at: datetime | None = None
+    source: IncidentSource
+    timeline: tuple[TimelineEntry, ...] = ()
+    public_note: LocalizedText = Field(
+        default_factory=dict, description="the latest words a person wrote for customers, per locale"
+    )
+    scheduled_for: datetime | None = Field(default=None, description="maintenance window start")
+    scheduled_until: datetime | None = Field(default=None, description="maintenance window end")
+    suppressed_signals: int = Field(default=0, ge=0, description="signals counted but not stored")
+    version: int = Field(default=1, ge=1, description="store's optimistic-locking counter")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "resolved"
+
+    def evolve(self, **changes: object) -> Incident:
+        """A copy with ``changes`` applied and ``version`` + 1.
+
+        Not re-validated (an alarm storm evolves incidents thousands of times a minute); callers
+        pass values of the fields' types.
+        """
+        evolved = self.model_copy(update={**changes, "version": self.version + 1})
+        for cached in _CACHED:
+            evolved.__dict__.pop(cached, None)  # model_copy copies cached_property values too
+        return evolved
+
+    @functools.cached_property
+    def references(self) -> frozenset[str]:
+        """Every source reference this incident has heard from."""
+        return frozenset({self.source.reference} | {entry.source.reference for entry in self.timeline})
+
+    @functools.cached_property
+    def event_ids(self) -> frozenset[str]:
+        """Every event already applied to this incident."""
+        return frozenset(entry.event_id for entry in self.timeline)
+
+    def last_state(self, reference: str) -> str | None:
+        """The latest state word recorded for one source reference."""
+        for entry in reversed(self.timeline):
+            if entry.source.reference == reference and entry.state is not None:
+                return entry.state
+        return None
+
+    def with_entry(self, entry: TimelineEntry, **changes: object) -> Incident:
+        """``evolve`` plus one timeline entry (or a suppressed-signal count when the timeline is full)."""
+        lifecycle = entry.kind not in ("signal", "recorded")
+        if lifecycle or len(self.timeline) < MAX_TIMELINE_ENTRIES:
+            return self.evolve(**{"updated_at": entry.at, **changes, "timeline": (*self.timeline, entry)})
+        return self.evolve(
+            **{"updated_at": entry.at, **changes, "suppressed_signals": self.suppressed_signals + 1}
+        )
+
+
+_CACHED = ("references", "event_ids")
+
+
+def incident_id(started_at: datetime, key: str) -> str:
+    """``inc-YYYYMMDD-HHMM-<6 hex>``: the same opening signal always yields the same id."""
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:6]
+    t = started_at
+    # Spelled out rather than strftime("%Y"), which drops leading zeros for years before 1000.
+    return f"inc-{t.year:04d}{t.month:02d}{t.day:02d}-{t.hour:02d}{t.minute:02d}-{digest}"
+
+
+def severity_rank(severity: Severity) -> int:
+    return IMPACT_RANK[severity.impact]
+
+
+def _join(names: list[str], locale: str) -> str:
+    word = " e " if locale.startswith("pt") else " and "
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + word + names[-1]
+
+
+def public_title(plan: Plan, component_ids: Iterable[str]) -> LocalizedText:
+    """The affected components' public names per locale, e.g. ``Sync and Search``."""
+    components = [plan.component(cid) for cid in component_ids]
+    return {
+        code: _join([c.name.get(code) or c.name[plan.default_locale] for c in components], code)
+        for code in plan.locale_codes
+    }
+
+
+def audiences_for(plan: Plan, component_ids: Iterable[str]) -> tuple[str, ...]:
+    """The union of the components' audiences, in plan order, without repeats."""
+    seen: dict[str, None] = {}
+    for cid in component_ids:
+        for audience in plan.component(cid).audiences:
+            seen.setdefault(audience, None)
+    return tuple(seen)
+
+
+def ordered_components(plan: Plan, component_ids: Iterable[str]) -> tuple[str, ...]:
+    """Component ids in the plan's order (stable titles, stable ids)."""
+    wanted = set(component_ids)
+    return tuple(c.id for c in plan.components if c.id in wanted)

@@ -1,0 +1,265 @@
+"""Decide what one signal does to the incidents already open: the coalescing rule.
+
+* A signal follows, in order: the incident it names (human update/resolve), the open incident that
+  has already heard from the same source reference (same alarm, Health event, incident record or
+  OpsItem), then an open incident sharing one of its components (the most severe, then the
+  oldest). Only when none exists does an ``open`` signal open a new incident, so a storm of alarms
+  over N components opens at most N incidents.
+* On an existing incident: a higher-impact severity is an ``escalate`` (same incident, announced);
+  new components, a status, scenario or note change, or an explicit lower severity from a person or
+  Incident Manager/OpsCenter is an ``update`` (announced); anything else is an ``attach`` (timeline
+  only). An alarm never lowers severity, and its ``OK`` moves the incident to ``monitoring`` only
+  when no other alarm on that incident is still in ``ALARM``.
+* ``record`` signals (INSUFFICIENT_DATA, Incident Manager timeline events) are stored, never
+  announced. A repeat of the state a source last reported, or an event already applied, is ignored.
+
+The result is a ``Decision`` holding the incident to write and the version it replaces, so the
+store can write it with a condition (``attribute_not_exists`` when opening, ``version = previous``
+otherwise) and retry ``decide`` on a conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from outage_comms.incident import (
+    Incident,
+    IncidentStatus,
+    TimelineEntry,
+    TimelineKind,
+    audiences_for,
+    incident_id,
+    ordered_components,
+    public_title,
+    severity_rank,
+)
+from outage_comms.intake.normalise import Signal, default_severity
+from outage_comms.plan import Plan, Severity
+from outage_comms.vocabulary import Scenario
+
+DecisionKind = Literal["open", "attach", "escalate", "update", "resolve", "record", "ignore"]
+MAINTENANCE = frozenset(
+    {Scenario.MAINTENANCE_SCHEDULED, Scenario.MAINTENANCE_IN_PROGRESS, Scenario.MAINTENANCE_COMPLETED}
+)
+
+
+class Decision(BaseModel):
+    """What to write. ``announce`` says whether customers (via the workflow) hear about it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: DecisionKind
+    incident: Incident | None
+    previous_version: int | None
+    announce: bool
+    reason: str
+
+
+def decide(
+    signal: Signal, open_incidents_by_component: Mapping[str, Incident], plan: Plan, now: datetime
+) -> Decision:
+    """Apply ``signal`` to the open incidents (keyed by component id; one incident may appear under
+    several keys). Pure: the caller persists ``Decision.incident``."""
+    target = _target(signal, open_incidents_by_component, plan)
+    if target is None:
+        return _without_target(signal, plan, now)
+    if signal.event_id in target.event_ids:
+        return _ignore(f"event {signal.event_id} is already applied to {target.id}")
+    if signal.intent == "resolve":
+        return _resolve(signal, target, now)
+    if signal.intent == "record":
+        entry = _entry(signal, "recorded", signal.internal_title)
+        return Decision(
+            kind="record",
+            incident=target.with_entry(entry, updated_at=now),
+            previous_version=target.version,
+            announce=False,
+            reason=f"recorded on {target.id}, not announced",
+        )
+    return _change(signal, target, plan, now)
+
+
+def _target(signal: Signal, open_incidents: Mapping[str, Incident], plan: Plan) -> Incident | None:
+    unique = {i.id: i for i in open_incidents.values() if i.is_open}
+    if signal.incident_id is not None:
+        return unique.get(signal.incident_id)
+    sharing = [
+        open_incidents[c] for c in signal.components if c in open_incidents and open_incidents[c].is_open
+    ]
+    if signal.source.type != "human":  # a person's principal is not an incident's identity
+        for incident in sharing:
+            if signal.source.reference in incident.references:
+                return incident
+        for incident in unique.values():
+            if signal.source.reference in incident.references:
+                return incident
+    if not sharing:
+        return None
+    return min(
+        sharing,
+        key=lambda i: (-severity_rank(_severity(plan, i.severity)), i.started_at, i.id),
+    )
+
+
+def _severity(plan: Plan, severity_id: str) -> Severity:
+    """The plan's severity, or its default if the plan no longer has that id (plan edited mid-incident)."""
+    return next((s for s in plan.severities if s.id == severity_id), None) or default_severity(plan)
+
+
+def _without_target(signal: Signal, plan: Plan, now: datetime) -> Decision:
+    if signal.intent != "open":
+        what = f"incident {signal.incident_id}" if signal.incident_id else "incident for this signal"
+        return _ignore(f"no open {what} to {signal.intent}; nothing to announce")
+    if not signal.components:
+        return _ignore("the signal names no component, so no incident can be opened")
+    severity = _severity(plan, signal.severity) if signal.severity else default_severity(plan)
+    scenario = signal.scenario or severity.default_scenario
+    status: IncidentStatus = signal.status or ("identified" if scenario in MAINTENANCE else "investigating")
+    components = ordered_components(plan, signal.components)
+    incident = Incident(
+        id=incident_id(signal.occurred_at, signal.incident_key),
+        internal_title=signal.internal_title,
+        public_title=public_title(plan, components),
+        components=components,
+        severity=severity.id,
+        status=status,
+        scenario=scenario,
+        audiences=audiences_for(plan, components),
+        started_at=signal.occurred_at,
+        updated_at=now,
+        source=signal.source,
+        timeline=(_entry(signal, "opened", signal.internal_title),),
+        public_note=signal.public_note,
+        scheduled_for=signal.scheduled_for,
+        scheduled_until=signal.scheduled_until,
+    )
+    return Decision(
+        kind="open",
+        incident=incident,
+        previous_version=None,
+        announce=True,
+        reason=f"opened {incident.id} for {', '.join(components)} at {severity.id}",
+    )
+
+
+def _resolve(signal: Signal, target: Incident, now: datetime) -> Decision:
+    scenario = Scenario.MAINTENANCE_COMPLETED if target.scenario in MAINTENANCE else Scenario.RESOLVED
+    entry = _entry(signal, "resolved", signal.internal_title)
+    changes: dict[str, object] = {
+        "status": "resolved",
+        "scenario": scenario,
+        "resolved_at": signal.occurred_at,
+        "updated_at": now,
+    }
+    if signal.public_note:
+        changes["public_note"] = signal.public_note
+    return Decision(
+        kind="resolve",
+        incident=target.with_entry(entry, **changes),
+        previous_version=target.version,
+        announce=True,
+        reason=f"resolved {target.id}",
+    )
+
+
+def _change(signal: Signal, target: Incident, plan: Plan, now: datetime) -> Decision:
+    changes: dict[str, object] = {}
+    said: list[str] = []
+
+    added = [c for c in signal.components if c not in target.components]
+    if added:
+        components = ordered_components(plan, (*target.components, *added))
+        changes |= {
+            "components": components,
+            "public_title": public_title(plan, components),
+            "audiences": audiences_for(plan, components),
+        }
+        said.append(f"now also affects {', '.join(added)}")
+
+    escalated = False
+    if signal.severity is not None and signal.severity != target.severity:
+        old, new = _severity(plan, target.severity), _severity(plan, signal.severity)
+        explicit = signal.intent == "update" and signal.source.type != "alarm"
+        if severity_rank(new) > severity_rank(old) or explicit:
+            escalated = severity_rank(new) > severity_rank(old)
+            changes["severity"] = new.id
+            if target.scenario == old.default_scenario:
+                changes["scenario"] = new.default_scenario
+            said.append(f"severity {old.id} -> {new.id}")
+
+    status = signal.status
+    scenario = signal.scenario
+    if signal.intent == "open" and target.status == "monitoring" and status is None:
+        status = "investigating"
+        scenario = scenario or _severity(plan, str(changes.get("severity", target.severity))).default_scenario
+    if signal.source.type == "alarm" and status == "monitoring":
+        firing = _alarms_still_firing(target, except_reference=signal.source.reference)
+        if firing:
+            status, scenario = None, None
+            said.append(f"still in ALARM: {', '.join(sorted(firing))}")
+    if status is not None and status != target.status:
+        changes["status"] = status
+        said.append(f"status {target.status} -> {status}")
+    if scenario is not None and scenario != changes.get("scenario", target.scenario):
+        changes["scenario"] = scenario
+        said.append(f"scenario -> {scenario.value}")
+    if signal.public_note and signal.public_note != target.public_note:
+        changes["public_note"] = signal.public_note
+        said.append("new note for customers")
+    if signal.scheduled_for and signal.scheduled_for != target.scheduled_for:
+        changes["scheduled_for"] = signal.scheduled_for
+    if signal.scheduled_until and signal.scheduled_until != target.scheduled_until:
+        changes["scheduled_until"] = signal.scheduled_until
+
+    announced = {"components", "severity", "status", "scenario", "public_note"} & changes.keys()
+    text = signal.internal_title + (f" ({'; '.join(said)})" if said else "")
+    if not announced:
+        if signal.state is not None and target.last_state(signal.source.reference) == signal.state:
+            return _ignore(f"{signal.source.reference} repeats its last state {signal.state} on {target.id}")
+        return Decision(
+            kind="attach",
+            incident=target.with_entry(_entry(signal, "signal", text), updated_at=now, **changes),
+            previous_version=target.version,
+            announce=False,
+            reason=f"attached to {target.id}" + (f" ({'; '.join(said)})" if said else ""),
+        )
+    kind: TimelineKind = "escalated" if escalated else ("status" if "status" in changes else "signal")
+    return Decision(
+        kind="escalate" if escalated else "update",
+        incident=target.with_entry(_entry(signal, kind, text), updated_at=now, **changes),
+        previous_version=target.version,
+        announce=True,
+        reason=f"{'escalated' if escalated else 'updated'} {target.id}: {'; '.join(said)}",
+    )
+
+
+def _alarms_still_firing(incident: Incident, *, except_reference: str) -> set[str]:
+    latest: dict[str, str] = {}
+    for entry in incident.timeline:
+        if entry.source.type == "alarm" and entry.state is not None:
+            latest[entry.source.reference] = entry.state
+    return {
+        ref.rsplit(":alarm:", 1)[-1]
+        for ref, state in latest.items()
+        if state == "ALARM" and ref != except_reference
+    }
+
+
+def _entry(signal: Signal, kind: TimelineKind, text: str) -> TimelineEntry:
+    return TimelineEntry(
+        at=signal.occurred_at,
+        kind=kind,
+        text=text + (f" — {signal.detail}" if signal.detail else ""),
+        source=signal.source,
+        event_id=signal.event_id,
+        state=signal.state,
+        public_note=signal.public_note,
+    )
+
+
+def _ignore(reason: str) -> Decision:
+    return Decision(kind="ignore", incident=None, previous_version=None, announce=False, reason=reason)
