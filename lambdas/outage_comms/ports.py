@@ -1,0 +1,60 @@
+"""The small interfaces that join intake, the workflow and the stores.
+
+Domain code depends on these Protocols; adapters (DynamoDB, Step Functions, …) implement them
+and tests pass fakes or the real adapters on moto. Keeping them in one place is what lets the
+intake, the workflow and the status site be built and tested apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+from outage_comms.incident import Incident
+
+
+class ConcurrentUpdateError(Exception):
+    """Someone else changed the incident since it was read (optimistic lock lost): re-read, re-decide."""
+
+
+class IncidentNotFoundError(Exception):
+    """No incident with that id."""
+
+
+class IncidentRepository(Protocol):
+    """Incidents and their timelines (DynamoDB ``incidents`` table)."""
+
+    def get(self, incident_id: str) -> Incident:
+        """The incident, or IncidentNotFoundError."""
+
+    def open_by_component(self, component_ids: Iterable[str]) -> dict[str, Incident]:
+        """Open incidents touching any of these components, keyed by component id."""
+
+    def find_by_reference(self, reference: str) -> Incident | None:
+        """The open incident a source reference (alarm ARN, incident record ARN, OpsItem id…) belongs to."""
+
+    def save(self, incident: Incident, previous_version: int | None) -> None:
+        """Create (previous_version None) or replace if the stored version still equals previous_version;
+        else ConcurrentUpdateError. Also maintains the per-component open-incident index."""
+
+    def set_update_token(self, incident_id: str, token: str | None) -> None:
+        """Remember (or clear) the Step Functions task token of the execution waiting for the next update."""
+
+    def take_update_token(self, incident_id: str) -> str | None:
+        """Atomically read and clear the waiting task token (so an update is delivered once)."""
+
+    def record_delivery(self, incident_id: str, update_id: str, channel: str, result: Mapping[str, Any]) -> None:
+        """Per-channel delivery result of one update, kept beside the incident."""
+
+    def list_recent(self, limit: int = 100) -> list[Incident]:
+        """Most recently updated incidents first (for the status site)."""
+
+
+class WorkflowGateway(Protocol):
+    """How intake reaches the one running incident-comms execution of an incident."""
+
+    def start(self, incident: Incident) -> str:
+        """Start the execution named after the incident id (idempotent); return its ARN."""
+
+    def deliver_update(self, token: str, update: Mapping[str, Any]) -> None:
+        """Hand an update to the execution waiting on ``token`` (SendTaskSuccess)."""
