@@ -43,7 +43,9 @@ class IncidentRepository(Protocol):
     def take_update_token(self, incident_id: str) -> str | None:
         """Atomically read and clear the waiting task token (so an update is delivered once)."""
 
-    def record_delivery(self, incident_id: str, update_id: str, channel: str, result: Mapping[str, Any]) -> None:
+    def record_delivery(
+        self, incident_id: str, update_id: str, channel: str, result: Mapping[str, Any]
+    ) -> None:
         """Per-channel delivery result of one update, kept beside the incident."""
 
     def list_recent(self, limit: int = 100) -> list[Incident]:

@@ -1,0 +1,266 @@
+"""`outage-comms declare | update | resolve`: people open, update and close incidents through the API.
+
+Requests are signed with SigV4 (service ``execute-api``) using the default AWS credential chain
+(environment, profile, SSO, instance role). The API URL comes from ``--api-url`` or
+``OUTAGE_COMMS_API_URL`` (the intake stack's ``IncidentApiUrl`` output); the region from the URL
+(``https://<id>.execute-api.<region>.amazonaws.com/v1/``) or ``--region``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+API_URL_ENV = "OUTAGE_COMMS_API_URL"
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+_REGION_IN_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com")
+
+out = Console()
+err = Console(stderr=True)
+
+ApiUrlOpt = Annotated[
+    str | None, typer.Option("--api-url", help=f"The incident API URL (default: ${API_URL_ENV}).")
+]
+RegionOpt = Annotated[
+    str | None, typer.Option("--region", help="AWS region of the API (default: read from the URL).")
+]
+ComponentsOpt = Annotated[
+    list[str] | None, typer.Option("--component", "-c", help="Affected component id (repeatable).")
+]
+SeverityOpt = Annotated[str | None, typer.Option("--severity", help="Plan severity id, e.g. sev2.")]
+ScenarioOpt = Annotated[str | None, typer.Option("--scenario", help="Scenario, e.g. partial_outage.")]
+StatusOpt = Annotated[
+    str | None, typer.Option("--status", help="investigating, identified, monitoring or resolved.")
+]
+TitleOpt = Annotated[str | None, typer.Option("--title", help="Internal title (never shown to customers).")]
+NoteOpt = Annotated[
+    list[str] | None,
+    typer.Option("--note", help="Words for customers as LOCALE=TEXT, e.g. --note 'en=Sign-in is slow'."),
+]
+RequestIdOpt = Annotated[
+    str | None, typer.Option("--request-id", help="Idempotency token; repeat it to retry safely.")
+]
+
+
+class ApiCallError(Exception):
+    """The call did not succeed; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status: int
+    body: dict[str, Any]
+
+
+def region_for(api_url: str, region: str | None) -> str:
+    if region:
+        return region
+    match = _REGION_IN_HOST.search(api_url)
+    if match:
+        return match.group(1)
+    from_env = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if from_env:
+        return from_env
+    raise ApiCallError(f"cannot tell the region from {api_url}; pass --region (e.g. --region us-east-1)")
+
+
+def call_api(
+    method: str, api_url: str, path: str, body: dict[str, Any] | None, *, region: str | None = None
+) -> ApiResponse:
+    """One SigV4-signed call to the incident API. Raises ApiCallError with the fix on failure."""
+    import botocore.session
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    url = api_url.rstrip("/") + "/" + path.lstrip("/")
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        credentials = botocore.session.Session().get_credentials()
+    except BotoCoreError as error:
+        raise ApiCallError(
+            f"could not load AWS credentials ({error}). Sign in again (aws sso login) or set AWS_PROFILE"
+        ) from None
+    if credentials is None:
+        raise ApiCallError(
+            "no AWS credentials found. Sign in first (aws sso login, AWS_PROFILE, or AWS_ACCESS_KEY_ID / "
+            "AWS_SECRET_ACCESS_KEY) with a role allowed to call execute-api:Invoke on the incident API"
+        )
+    data = json.dumps(body).encode("utf-8") if body is not None else None
+    headers = {"Content-Type": "application/json"} if data is not None else {}
+    request = AWSRequest(method=method, url=url, data=data, headers=headers)
+    SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region_for(api_url, region)).add_auth(
+        request
+    )
+    prepared = urllib.request.Request(  # noqa: S310 - the URL is the operator's own API endpoint
+        url, data=data, method=method, headers=dict(request.headers.items())
+    )
+    try:
+        with urllib.request.urlopen(prepared, timeout=30) as response:  # noqa: S310
+            return ApiResponse(response.status, _json(response.read()))
+    except urllib.error.HTTPError as error:
+        payload = _json(error.read())
+        message = payload.get("message") or payload.get("Message") or error.reason
+        if error.code == 403:
+            raise ApiCallError(
+                f"the API refused your IAM identity (403: {message}). Check that your role may call "
+                "execute-api:Invoke on this API, that the region is right, and that your clock is correct"
+            ) from None
+        code = payload.get("error", f"HTTP {error.code}")
+        raise ApiCallError(f"{code}: {message}") from None
+    except urllib.error.URLError as error:
+        raise ApiCallError(f"cannot reach {url} ({error.reason}); check --api-url / ${API_URL_ENV}") from None
+
+
+def _json(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw.decode("utf-8") or "{}")
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return {"message": raw.decode("utf-8", "replace")[:500]}
+    return value if isinstance(value, dict) else {"message": str(value)}
+
+
+def request_body(
+    *,
+    components: list[str] | None,
+    severity: str | None,
+    scenario: str | None,
+    status: str | None,
+    title: str | None,
+    notes: list[str] | None,
+    request_id: str | None,
+) -> dict[str, Any]:
+    """The JSON body the API expects; only the options given."""
+    note: dict[str, str] = {}
+    for item in notes or []:
+        locale, sep, text = item.partition("=")
+        if not sep or not locale.strip() or not text.strip():
+            raise ApiCallError(f"--note {item!r} is not LOCALE=TEXT; write e.g. --note 'en=Sign-in is slow'")
+        note[locale.strip()] = text.strip()
+    body: dict[str, Any] = {"request_id": request_id or str(uuid.uuid4())}
+    optional = {
+        "components": components or None,
+        "severity": severity,
+        "scenario": scenario,
+        "status": status,
+        "title": title,
+        "note": note or None,
+    }
+    body.update({key: value for key, value in optional.items() if value is not None})
+    return body
+
+
+def _api_url(api_url: str | None) -> str:
+    url = api_url or os.environ.get(API_URL_ENV)
+    if not url:
+        _fail(f"no API URL: pass --api-url or set {API_URL_ENV} (the intake stack's IncidentApiUrl output)")
+    return url
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    err.print(f"[red]✘[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _send(
+    method: str, api_url: str | None, path: str, body: dict[str, Any] | None, region: str | None
+) -> None:
+    try:
+        response = call_api(method, _api_url(api_url), path, body, region=region)
+    except ApiCallError as error:
+        _fail(str(error), EXIT_FAILED)
+    result = response.body
+    table = Table(show_header=False, title=f"HTTP {response.status}")
+    for key in ("incident_id", "kind", "announced", "workflow", "reason"):
+        if key in result:
+            table.add_row(key, str(result[key]))
+    out.print(table)
+
+
+def declare(
+    components: ComponentsOpt = None,
+    severity: SeverityOpt = None,
+    scenario: ScenarioOpt = None,
+    status: StatusOpt = None,
+    title: TitleOpt = None,
+    note: NoteOpt = None,
+    request_id: RequestIdOpt = None,
+    api_url: ApiUrlOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Declare an incident for some components (joins the open incident if one already covers them)."""
+    if not components:
+        _fail("name the affected components: --component sync --component search")
+    body = _body(components, severity, scenario, status, title, note, request_id)
+    _send("POST", api_url, "incidents", body, region)
+
+
+def update(
+    incident_id: Annotated[str, typer.Argument(help="The incident id, e.g. inc-20261127-1405-3fa2c1.")],
+    components: ComponentsOpt = None,
+    severity: SeverityOpt = None,
+    scenario: ScenarioOpt = None,
+    status: StatusOpt = None,
+    title: TitleOpt = None,
+    note: NoteOpt = None,
+    request_id: RequestIdOpt = None,
+    api_url: ApiUrlOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Update an open incident: status, severity, scenario, components or the words for customers."""
+    body = _body(components, severity, scenario, status, title, note, request_id)
+    _send("POST", api_url, f"incidents/{incident_id}/updates", body, region)
+
+
+def resolve(
+    incident_id: Annotated[str, typer.Argument(help="The incident id, e.g. inc-20261127-1405-3fa2c1.")],
+    note: NoteOpt = None,
+    title: TitleOpt = None,
+    request_id: RequestIdOpt = None,
+    api_url: ApiUrlOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Resolve an incident (customers get the resolved message)."""
+    body = _body(None, None, None, None, title, note, request_id)
+    _send("POST", api_url, f"incidents/{incident_id}/resolve", body, region)
+
+
+def _body(
+    components: list[str] | None,
+    severity: str | None,
+    scenario: str | None,
+    status: str | None,
+    title: str | None,
+    note: list[str] | None,
+    request_id: str | None,
+) -> dict[str, Any]:
+    try:
+        return request_body(
+            components=components,
+            severity=severity,
+            scenario=scenario,
+            status=status,
+            title=title,
+            notes=note,
+            request_id=request_id,
+        )
+    except ApiCallError as error:
+        _fail(str(error))
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``declare``, ``update`` and ``resolve`` to the ``outage-comms`` app."""
+    app.command(name="declare")(declare)
+    app.command(name="update")(update)
+    app.command(name="resolve")(resolve)

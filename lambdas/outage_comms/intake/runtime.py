@@ -1,0 +1,114 @@
+"""Wiring for the intake functions: the plan, the adapters and the idempotent ``apply``, built once.
+
+Handlers call :func:`intake_dependencies` (cached per execution environment) or receive an
+:class:`IntakeDependencies` from a test.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from outage_comms.aws_clients import client
+from outage_comms.incident import severity_rank
+from outage_comms.intake.normalise import Rejection, Signal
+from outage_comms.intake.outlets import EventBridgeIncidentChanges, SqsRejectedEvents
+from outage_comms.intake.service import IncidentChanges, apply_signal
+from outage_comms.intake.settings import IntakeSettings, intake_settings
+from outage_comms.intake.store import DynamoIncidentRepository
+from outage_comms.plan import Plan, load_plan
+from outage_comms.ports import IncidentRepository, WorkflowGateway
+from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
+
+#: Shared by every door (bus events and the API): a signal is applied once, whichever way it came.
+IDEMPOTENCY_KEY_PREFIX = "outage-comms.signal"
+
+
+class RejectedEvents(Protocol):
+    """Where events that cannot become incidents go, with their reason."""
+
+    def send(self, body: str, rejection: Rejection, *, event_id: str | None = None) -> str: ...
+
+
+ApplyFunction = Callable[..., dict[str, Any]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class IntakeDependencies:
+    plan: Plan
+    incidents: IncidentRepository
+    workflow: WorkflowGateway
+    changes: IncidentChanges
+    rejected: RejectedEvents | None
+    idempotency: IdempotencyConfig
+    #: ``apply(signal=...)``: :func:`apply_signal` behind Powertools Idempotency (key: the signal's event id).
+    apply: ApplyFunction
+
+
+def build_dependencies(
+    settings: IntakeSettings,
+    *,
+    plan: Plan | None = None,
+    incidents: IncidentRepository | None = None,
+    workflow: WorkflowGateway | None = None,
+    changes: IncidentChanges | None = None,
+    rejected: RejectedEvents | None = None,
+) -> IntakeDependencies:
+    """Real adapters unless given; the persistence layer always uses the idempotency table."""
+    plan = plan or load_plan(settings.plan_path)
+    ranks = {s.id: severity_rank(s) for s in plan.severities}
+    incidents = incidents or DynamoIncidentRepository(
+        settings.incidents_table, severity_rank=lambda severity: ranks.get(severity, 0)
+    )
+    workflow = workflow or StepFunctionsWorkflowGateway(settings.state_machine_arn)
+    changes = changes or EventBridgeIncidentChanges(settings.event_bus_name)
+    if rejected is None and settings.rejected_queue_url:
+        rejected = SqsRejectedEvents(settings.rejected_queue_url)
+    config = IdempotencyConfig(
+        event_key_jmespath="event_id",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=settings.idempotency_ttl_seconds,
+    )
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table, boto3_client=client("dynamodb")
+    )
+    bound_plan, bound_incidents, bound_workflow, bound_changes = plan, incidents, workflow, changes
+
+    def apply(signal: Signal) -> dict[str, Any]:
+        return apply_signal(
+            signal,
+            plan=bound_plan,
+            incidents=bound_incidents,
+            workflow=bound_workflow,
+            changes=bound_changes,
+        ).as_dict()
+
+    idempotent_apply: ApplyFunction = idempotent_function(
+        data_keyword_argument="signal",
+        persistence_store=persistence,
+        config=config,
+        key_prefix=IDEMPOTENCY_KEY_PREFIX,
+    )(apply)
+    return IntakeDependencies(
+        plan=plan,
+        incidents=incidents,
+        workflow=workflow,
+        changes=changes,
+        rejected=rejected,
+        idempotency=config,
+        apply=idempotent_apply,
+    )
+
+
+@functools.cache
+def intake_dependencies() -> IntakeDependencies:
+    """The execution environment's dependencies, from the environment (first call only)."""
+    return build_dependencies(intake_settings())

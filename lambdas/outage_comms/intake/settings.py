@@ -1,0 +1,35 @@
+"""What the intake and incident API functions read from their environment, once per cold start."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class IntakeSettings(BaseModel):
+    """Environment of the intake functions (set by ``stacks/constructs/intake.py``)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    plan_path: str = Field(alias="PLAN_PATH", min_length=1)
+    incidents_table: str = Field(alias="INCIDENTS_TABLE_NAME", min_length=1)
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=1)
+    event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
+    state_machine_arn: str = Field(alias="STATE_MACHINE_ARN", pattern=r"^arn:aws[a-z-]*:states:")
+    rejected_queue_url: str | None = Field(
+        default=None, alias="REJECTED_QUEUE_URL", description="the intake queue's function only"
+    )
+    idempotency_ttl_seconds: int = Field(
+        default=24 * 3600,
+        alias="IDEMPOTENCY_TTL_SECONDS",
+        ge=60,
+        description="EventBridge retries a delivery for up to 24 hours",
+    )
+
+
+@functools.cache
+def intake_settings() -> IntakeSettings:
+    """Read once; a missing variable fails the cold start naming it."""
+    return IntakeSettings.model_validate(dict(os.environ))

@@ -1,0 +1,466 @@
+"""``DynamoIncidentRepository``: incidents and their timelines in the DynamoDB ``incidents`` table.
+
+Implements :class:`outage_comms.ports.IncidentRepository`. Every write that changes an incident is
+conditional, so two concurrent intakes never corrupt one (the loser gets
+:class:`~outage_comms.ports.ConcurrentUpdateError`, re-reads and re-decides).
+
+Item layout (table keys ``pk`` / ``sk``, both strings)::
+
+    pk                          sk                    what
+    INCIDENT#<incident id>      INCIDENT              the incident ("head" item)
+    INCIDENT#<incident id>      DELIVERY#<update>#<channel>   one channel's delivery result of one update
+    COMPONENT#<component id>    OPEN                  which incidents are open on a component (the lock)
+    REFERENCE#<source ref>      REFERENCE             the latest incident a source reference fed
+
+* **Head item**: ``body`` (Binary) is the whole :class:`~outage_comms.incident.Incident` as JSON,
+  zlib-compressed (an alarm storm's timeline is repetitive and compresses ~10x); ``version`` (N)
+  is the optimistic-locking counter the conditions test; ``components_key`` (the sorted component
+  ids joined by commas) lets a replace check in one condition that the components did not change;
+  ``incident_id``, ``status``, ``severity``, ``scenario``, ``components`` (SS), ``started_at``,
+  ``updated_at`` are plain copies for people reading the table in the console. ``update_token``
+  (S) holds the Step Functions task token of the execution waiting for the next update; replacing
+  an incident never touches it.
+* **Component lock**: ``incident_ids`` (SS), the open incidents touching the component. Opening
+  an incident adds itself to the lock of each of its components *on condition that the set does
+  not exist* — so of two intakes racing to open an incident for the same component, exactly one
+  wins, in the same transaction as the head item. Adding a component to an existing incident adds
+  to the set unconditionally (the coalescing rule lets two open incidents share a component).
+  Resolving removes the incident from each of its components' sets (DynamoDB drops an empty set).
+  Reads use strongly consistent ``BatchGetItem``: a global secondary index (such as the core
+  table's ``open-by-component``) is eventually consistent and a single item cannot be indexed
+  under several components, so it cannot serve as the lock.
+* **Writes**: opening, resolving or adding a component is one ``TransactWriteItems`` (head + locks
+  + references). Everything else — a signal attached, a status or severity change on the same
+  components, the bulk of an alarm storm — is one ``UpdateItem`` conditioned on
+  ``version = :previous AND components_key = :same``, plus a ``PutItem`` of a reference seen for
+  the first time.
+* **Reference item**: ``incident_id``, written in the same transaction for the incident's own
+  source and the newest timeline entry's source (never for humans: a principal is not an
+  incident's identity). :meth:`find_by_reference` follows it and answers only if that incident is
+  still open.
+
+Size: DynamoDB items hold at most 400 KB. The domain already caps stored signals
+(``MAX_TIMELINE_ENTRIES``); if the compressed body still exceeds :data:`MAX_BODY_BYTES` (e.g.
+2,000-character alarm reasons that do not compress), the text of the oldest plain signal entries
+is shortened, lifecycle entries are never touched, and a warning is logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from outage_comms.aws_clients import client
+from outage_comms.incident import Incident, TimelineEntry
+from outage_comms.ports import ConcurrentUpdateError, IncidentNotFoundError
+
+logger = logging.getLogger(__name__)
+
+INCIDENTS_TABLE_ENV = "INCIDENTS_TABLE_NAME"
+HEAD_SK = "INCIDENT"
+LOCK_SK = "OPEN"
+REFERENCE_SK = "REFERENCE"
+#: Leaves room under DynamoDB's 400 KB item limit for keys and the plain attributes.
+MAX_BODY_BYTES = 300_000
+#: TransactWriteItems accepts 100 actions: the head item, at most two references, the locks.
+MAX_COMPONENTS_PER_INCIDENT = 97
+_CLIPPED_TEXT = 200
+_BATCH_GET_LIMIT = 100
+
+SeverityRank = Callable[[str], int]
+_HEAD_UPDATE = (
+    "SET incident_id = :id, #status = :status, severity = :severity, scenario = :scenario, "
+    "components = :components, components_key = :components_key, started_at = :started, "
+    "updated_at = :updated, version = :version, body = :body"
+)
+
+
+def _components_key(components: Iterable[str]) -> str:
+    return ",".join(sorted(components))
+
+
+def incident_pk(incident_id: str) -> str:
+    return f"INCIDENT#{incident_id}"
+
+
+def component_pk(component_id: str) -> str:
+    return f"COMPONENT#{component_id}"
+
+
+def reference_pk(reference: str) -> str:
+    return f"REFERENCE#{reference}"
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def _key(pk: str, sk: str) -> dict[str, dict[str, str]]:
+    return {"pk": _s(pk), "sk": _s(sk)}
+
+
+def _iso(moment: datetime) -> str:
+    """UTC ISO 8601, so stored times sort as text."""
+    return moment.astimezone(UTC).isoformat() if moment.tzinfo else moment.replace(tzinfo=UTC).isoformat()
+
+
+def encode_body(incident: Incident) -> bytes:
+    """The compressed JSON body, shortened if needed to fit an item (see the module docstring)."""
+    body = zlib.compress(incident.model_dump_json().encode("utf-8"), 6)
+    if len(body) <= MAX_BODY_BYTES:
+        return body
+    clipped = list(incident.timeline)
+    for index, entry in enumerate(clipped):
+        if entry.kind in ("signal", "recorded") and len(entry.text) > _CLIPPED_TEXT:
+            clipped[index] = entry.model_copy(update={"text": entry.text[: _CLIPPED_TEXT - 1] + "…"})
+            if index % 20 == 19:
+                body = _compress_with(incident, clipped)
+                if len(body) <= MAX_BODY_BYTES:
+                    break
+    body = _compress_with(incident, clipped)
+    logger.warning(
+        "incident %s body shortened to %d compressed bytes: oldest signal texts clipped",
+        incident.id,
+        len(body),
+    )
+    if len(body) > MAX_BODY_BYTES:
+        raise ValueError(
+            f"incident {incident.id} does not fit one DynamoDB item even with signal texts clipped "
+            f"({len(body)} compressed bytes); lower MAX_TIMELINE_ENTRIES"
+        )
+    return body
+
+
+def _compress_with(incident: Incident, timeline: Sequence[TimelineEntry]) -> bytes:
+    shortened = incident.model_copy(update={"timeline": tuple(timeline)})
+    return zlib.compress(shortened.model_dump_json().encode("utf-8"), 6)
+
+
+def decode_body(body: bytes) -> Incident:
+    return Incident.model_validate_json(zlib.decompress(body))
+
+
+class DynamoIncidentRepository:
+    """The incidents table, through the low-level DynamoDB client.
+
+    ``severity_rank`` (plan severity id -> rank, higher is worse) lets :meth:`open_by_component`
+    pick, for a component shared by several open incidents, the one the coalescing rule prefers
+    (most severe, then oldest); without it the oldest wins.
+    """
+
+    def __init__(
+        self,
+        table_name: str | None = None,
+        *,
+        dynamodb: Any | None = None,
+        severity_rank: SeverityRank | None = None,
+    ) -> None:
+        name = table_name or os.environ.get(INCIDENTS_TABLE_ENV)
+        if not name:
+            raise ValueError(f"no incidents table: pass table_name or set {INCIDENTS_TABLE_ENV}")
+        self.table_name = name
+        self._dynamodb = dynamodb
+        self._severity_rank = severity_rank
+
+    @property
+    def dynamodb(self) -> Any:
+        if self._dynamodb is None:
+            self._dynamodb = client("dynamodb")
+        return self._dynamodb
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get(self, incident_id: str) -> Incident:
+        item = self.dynamodb.get_item(
+            TableName=self.table_name, Key=_key(incident_pk(incident_id), HEAD_SK), ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            raise IncidentNotFoundError(incident_id)
+        return decode_body(item["body"]["B"])
+
+    def open_by_component(self, component_ids: Iterable[str]) -> dict[str, Incident]:
+        components = list(dict.fromkeys(component_ids))
+        if not components:
+            return {}
+        locks = self._batch_get([_key(component_pk(c), LOCK_SK) for c in components])
+        ids_by_component = {
+            item["pk"]["S"].removeprefix("COMPONENT#"): item.get("incident_ids", {}).get("SS", [])
+            for item in locks
+        }
+        wanted = sorted({i for ids in ids_by_component.values() for i in ids})
+        incidents = {
+            incident.id: incident
+            for incident in (
+                decode_body(item["body"]["B"])
+                for item in self._batch_get([_key(incident_pk(i), HEAD_SK) for i in wanted])
+            )
+            if incident.is_open
+        }
+        found: dict[str, Incident] = {}
+        for component, ids in ids_by_component.items():
+            candidates = [incidents[i] for i in ids if i in incidents]
+            if candidates:
+                found[component] = min(candidates, key=self._preference)
+        return found
+
+    def _preference(self, incident: Incident) -> tuple[int, datetime, str]:
+        rank = self._severity_rank(incident.severity) if self._severity_rank else 0
+        return (-rank, incident.started_at, incident.id)
+
+    def find_by_reference(self, reference: str) -> Incident | None:
+        item = self.dynamodb.get_item(
+            TableName=self.table_name, Key=_key(reference_pk(reference), REFERENCE_SK), ConsistentRead=True
+        ).get("Item")
+        if item is None:
+            return None
+        try:
+            incident = self.get(item["incident_id"]["S"])
+        except IncidentNotFoundError:
+            return None
+        return incident if incident.is_open else None
+
+    def list_recent(self, limit: int = 100) -> list[Incident]:
+        """Scans head items (incidents are few: hundreds a year), newest ``updated_at`` first."""
+        heads: list[tuple[str, bytes]] = []
+        paginator = self.dynamodb.get_paginator("scan")
+        for page in paginator.paginate(
+            TableName=self.table_name,
+            FilterExpression="sk = :head",
+            ExpressionAttributeValues={":head": _s(HEAD_SK)},
+            ProjectionExpression="updated_at, body",
+        ):
+            heads.extend((item["updated_at"]["S"], item["body"]["B"]) for item in page["Items"])
+        heads.sort(key=lambda pair: pair[0], reverse=True)
+        return [decode_body(body) for _, body in heads[:limit]]
+
+    def _batch_get(self, keys: list[dict[str, dict[str, str]]]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(keys), _BATCH_GET_LIMIT):
+            pending: dict[str, Any] = {
+                self.table_name: {"Keys": keys[start : start + _BATCH_GET_LIMIT], "ConsistentRead": True}
+            }
+            for attempt in range(8):
+                response = self.dynamodb.batch_get_item(RequestItems=pending)
+                items.extend(response.get("Responses", {}).get(self.table_name, []))
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise RuntimeError(f"DynamoDB left keys unprocessed after 8 attempts: {pending}")
+        return items
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def save(self, incident: Incident, previous_version: int | None) -> None:
+        if len(incident.components) > MAX_COMPONENTS_PER_INCIDENT:
+            raise ValueError(
+                f"incident {incident.id} has {len(incident.components)} components; one transaction "
+                f"holds at most {MAX_COMPONENTS_PER_INCIDENT}"
+            )
+        values = self._head_values(incident)
+        if previous_version is None:
+            self._transact(incident, self._create_head(incident, values), opening=True)
+            return
+        if incident.is_open and self._replace_in_place(incident, values, previous_version):
+            return
+        head = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _key(incident_pk(incident.id), HEAD_SK),
+                "UpdateExpression": _HEAD_UPDATE,
+                "ConditionExpression": "version = :previous",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {**values, ":previous": _n(previous_version)},
+            }
+        }
+        self._transact(incident, head, opening=False)
+
+    def _head_values(self, incident: Incident) -> dict[str, Any]:
+        return {
+            ":id": _s(incident.id),
+            ":status": _s(incident.status),
+            ":severity": _s(incident.severity),
+            ":scenario": _s(incident.scenario.value),
+            ":components": {"SS": list(incident.components)},
+            ":components_key": _s(_components_key(incident.components)),
+            ":started": _s(_iso(incident.started_at)),
+            ":updated": _s(_iso(incident.updated_at)),
+            ":version": _n(incident.version),
+            ":body": {"B": encode_body(incident)},
+        }
+
+    def _create_head(self, incident: Incident, values: dict[str, Any]) -> dict[str, Any]:
+        names = {
+            ":id": "incident_id",
+            ":status": "status",
+            ":severity": "severity",
+            ":scenario": "scenario",
+            ":components": "components",
+            ":components_key": "components_key",
+            ":started": "started_at",
+            ":updated": "updated_at",
+            ":version": "version",
+            ":body": "body",
+        }
+        item = {**_key(incident_pk(incident.id), HEAD_SK), **{names[k]: v for k, v in values.items()}}
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def _replace_in_place(self, incident: Incident, values: dict[str, Any], previous_version: int) -> bool:
+        """The common case (a signal attached, a status changed): same components, still open, so the
+        locks need no change and one conditional UpdateItem suffices. False when components changed."""
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=_key(incident_pk(incident.id), HEAD_SK),
+                UpdateExpression=_HEAD_UPDATE,
+                ConditionExpression="version = :previous AND components_key = :components_key",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={**values, ":previous": _n(previous_version)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            stored = self.dynamodb.get_item(
+                TableName=self.table_name,
+                Key=_key(incident_pk(incident.id), HEAD_SK),
+                ConsistentRead=True,
+                ProjectionExpression="version",
+            ).get("Item")
+            if stored is None or int(stored["version"]["N"]) != previous_version:
+                raise ConcurrentUpdateError(
+                    f"incident {incident.id} is no longer at version {previous_version}; "
+                    "re-read and decide again"
+                ) from exc
+            return False  # same version, new components: the locks must change with it
+        for action in self._reference_actions(incident, new_only=True):
+            self.dynamodb.put_item(**action["Put"])
+        return True
+
+    def _transact(self, incident: Incident, head: dict[str, Any], *, opening: bool) -> None:
+        actions = [head, *self._lock_actions(incident, opening=opening)]
+        actions.extend(self._reference_actions(incident, new_only=False))
+        try:
+            self.dynamodb.transact_write_items(TransactItems=actions)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+            if "ConditionalCheckFailed" in reasons:
+                raise ConcurrentUpdateError(
+                    f"incident {incident.id} or the open-incident lock of one of {list(incident.components)} "
+                    "changed; re-read and decide again"
+                ) from exc
+            if "TransactionConflict" in reasons:
+                raise ConcurrentUpdateError(
+                    f"another transaction touched incident {incident.id} at the same moment; retry"
+                ) from exc
+            raise
+
+    def _lock_actions(self, incident: Incident, *, opening: bool) -> list[dict[str, Any]]:
+        ids = {"SS": [incident.id]}
+        actions: list[dict[str, Any]] = []
+        for component in incident.components:
+            update: dict[str, Any] = {
+                "TableName": self.table_name,
+                "Key": _key(component_pk(component), LOCK_SK),
+                "ExpressionAttributeValues": {":ids": ids},
+            }
+            if not incident.is_open:
+                update["UpdateExpression"] = "DELETE incident_ids :ids"
+            elif opening:
+                update["UpdateExpression"] = "ADD incident_ids :ids"
+                update["ConditionExpression"] = "attribute_not_exists(incident_ids)"
+            else:
+                update["UpdateExpression"] = "ADD incident_ids :ids"
+            actions.append({"Update": update})
+        return actions
+
+    def _reference_actions(self, incident: Incident, *, new_only: bool) -> list[dict[str, Any]]:
+        """Puts for the incident's source and its newest entry's source. ``new_only``: skip a reference
+        an earlier entry already carried (each save indexed its own newest entry)."""
+        sources = [incident.source, *([incident.timeline[-1].source] if incident.timeline else [])]
+        references = dict.fromkeys(s.reference for s in sources if s.type != "human")
+        if new_only:
+            seen = {incident.source.reference} | {e.source.reference for e in incident.timeline[:-1]}
+            references = {r: None for r in references if r not in seen}
+        return [
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": {
+                        **_key(reference_pk(reference), REFERENCE_SK),
+                        "incident_id": _s(incident.id),
+                        "updated_at": _s(_iso(incident.updated_at)),
+                    },
+                }
+            }
+            for reference in references
+        ]
+
+    def set_update_token(self, incident_id: str, token: str | None) -> None:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": _key(incident_pk(incident_id), HEAD_SK),
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+        if token is None:
+            kwargs["UpdateExpression"] = "REMOVE update_token"
+        else:
+            kwargs["UpdateExpression"] = "SET update_token = :token"
+            kwargs["ExpressionAttributeValues"] = {":token": _s(token)}
+        try:
+            self.dynamodb.update_item(**kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise IncidentNotFoundError(incident_id) from exc
+            raise
+
+    def take_update_token(self, incident_id: str) -> str | None:
+        try:
+            old = self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=_key(incident_pk(incident_id), HEAD_SK),
+                UpdateExpression="REMOVE update_token",
+                ConditionExpression="attribute_exists(pk)",
+                ReturnValues="ALL_OLD",
+            ).get("Attributes", {})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise IncidentNotFoundError(incident_id) from exc
+            raise
+        token = old.get("update_token", {}).get("S")
+        return str(token) if token is not None else None
+
+    def record_delivery(
+        self, incident_id: str, update_id: str, channel: str, result: Mapping[str, Any]
+    ) -> None:
+        self.dynamodb.put_item(
+            TableName=self.table_name,
+            Item={
+                **_key(incident_pk(incident_id), f"DELIVERY#{update_id}#{channel}"),
+                "incident_id": _s(incident_id),
+                "update_id": _s(update_id),
+                "channel": _s(channel),
+                "result": _s(json.dumps(dict(result), default=str, sort_keys=True)),
+                "recorded_at": _s(datetime.now(UTC).isoformat()),
+            },
+        )

@@ -1,0 +1,185 @@
+"""Door 5: people. A REST API (IAM auth on every method) to declare, update, resolve and read incidents.
+
+The caller signs with SigV4 (``outage-comms declare | update | resolve``); the handler takes the
+caller's identity from the request context, never from the body.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Names, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from stacks.constructs.encryption import LOG_GROUP_PREFIX
+from stacks.constructs.intake import grant_incident_path, incident_path_environment
+from stacks.constructs.lambda_runtime import LambdaRuntime
+from stacks.quality_gates import acknowledge
+
+STAGE_NAME = "v1"
+THROTTLE_RATE = 10
+THROTTLE_BURST = 20
+
+_STRINGS = apigw.JsonSchema(
+    type=apigw.JsonSchemaType.ARRAY, items=apigw.JsonSchema(type=apigw.JsonSchemaType.STRING)
+)
+#: Types only: the handler names unknown fields and wrong values with the fix, more clearly than
+#: API Gateway's validator could.
+HUMAN_REQUEST_SCHEMA = apigw.JsonSchema(
+    schema=apigw.JsonSchemaVersion.DRAFT4,
+    title="HumanIncidentRequest",
+    type=apigw.JsonSchemaType.OBJECT,
+    properties={
+        "request_id": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=1, max_length=128),
+        "incident_id": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
+        "components": _STRINGS,
+        "severity": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
+        "scenario": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
+        "status": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
+        "title": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, max_length=300),
+        "note": apigw.JsonSchema(
+            type=apigw.JsonSchemaType.OBJECT,
+            additional_properties=apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
+        ),
+        "at": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
+    },
+)
+
+
+class IncidentApi(Construct):
+    """REST API + its function. Access logs (JSON) in an encrypted group, X-Ray, stage throttling."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runtime: LambdaRuntime,
+        key: kms.IKey,
+        incidents: dynamodb.ITable,
+        idempotency: dynamodb.ITable,
+        bus: events.IEventBus,
+        state_machine: sfn.IStateMachine,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = runtime.new_function(
+            self,
+            "Function",
+            handler="handlers.incident_api.handler",
+            description="Outage Comms incident API: people declare, update, resolve and read incidents",
+            service_name="incident-api",
+            environment=incident_path_environment(
+                incidents=incidents, idempotency=idempotency, bus=bus, state_machine=state_machine
+            ),
+            synchronous_only_reason=(
+                "invoked synchronously by API Gateway; the caller (the outage-comms CLI) sees the error "
+                "and retries"
+            ),
+        )
+        grant_incident_path(
+            self.function,
+            key=key,
+            incidents=incidents,
+            idempotency=idempotency,
+            bus=bus,
+            state_machine=state_machine,
+        )
+
+        self.access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=LOG_GROUP_PREFIX + Names.unique_resource_name(self, separator="-", max_length=200),
+            retention=logs.RetentionDays.ONE_YEAR,
+            encryption_key=key,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name="outage-comms-incidents",
+            description="Outage Comms: declare, update, resolve and read incidents (SigV4 / IAM)",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=False,
+            default_method_options=apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM),
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE_NAME,
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                throttling_rate_limit=THROTTLE_RATE,
+                throttling_burst_limit=THROTTLE_BURST,
+                tracing_enabled=True,
+                metrics_enabled=True,
+            ),
+        )
+        self.api.add_gateway_response(
+            "InvalidBody",
+            type=apigw.ResponseType.BAD_REQUEST_BODY,
+            templates={
+                "application/json": (
+                    '{"error": "invalid_body", "message": "$context.error.validationErrorString"}'
+                )
+            },
+        )
+        body_validator = self.api.add_request_validator(
+            "BodyValidator", validate_request_body=True, validate_request_parameters=True
+        )
+        params_validator = self.api.add_request_validator(
+            "ParametersValidator", validate_request_body=False, validate_request_parameters=True
+        )
+        request_model = self.api.add_model(
+            "HumanRequestModel", content_type="application/json", schema=HUMAN_REQUEST_SCHEMA
+        )
+        integration = apigw.LambdaIntegration(self.function.function, proxy=True)
+        incidents_resource = self.api.root.add_resource("incidents")
+        models = {"application/json": request_model}
+        incidents_resource.add_method(
+            "POST", integration, request_validator=body_validator, request_models=models
+        )
+        one = incidents_resource.add_resource("{incident_id}")
+        path_parameter = {"method.request.path.incident_id": True}
+        one.add_method(
+            "GET", integration, request_validator=params_validator, request_parameters=path_parameter
+        )
+        for action in ("updates", "resolve"):
+            one.add_resource(action).add_method(
+                "POST",
+                integration,
+                request_validator=body_validator,
+                request_models=models,
+                request_parameters=path_parameter,
+            )
+
+        acknowledge(
+            self.api,
+            "AwsSolutions-APIG3",
+            "No WAF web ACL: every method requires SigV4 (IAM) authentication and the stage is throttled; "
+            "anonymous traffic is refused before it reaches the function. Attach a web ACL per account "
+            "policy.",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-COG4",
+            "Callers are IAM principals (incident and communications managers' roles) signing with SigV4; "
+            "a Cognito user pool would add a second identity system for the same people.",
+        )
+        acknowledge(
+            self.api,
+            "AwsSolutions-APIG6",
+            "Execution logging needs the account-wide API Gateway CloudWatch role, which this stack "
+            "does not own "
+            "(cloudWatchRole is off). JSON access logs with caller identity and status are on for the stage.",
+        )

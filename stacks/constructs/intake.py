@@ -1,0 +1,197 @@
+"""The intake queue and function every EventBridge door feeds (alarms, Health, Incident Manager, OpsCenter).
+
+Rules -> encrypted SQS intake queue -> intake Lambda (batches, partial failures). The queue absorbs
+an alarm storm and lets the function's concurrency stay small, which keeps optimistic-locking
+conflicts rare. Records that keep failing (AWS errors, not bad events) move to the core stack's
+dead-letter queue after ``MAX_RECEIVE_COUNT`` receives; events intake cannot use go there at once,
+with their reason in message attributes.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from stacks.constructs.lambda_runtime import DEFAULT_TIMEOUT, LambdaRuntime, OutageCommsFunction
+from stacks.quality_gates import acknowledge
+
+MAX_RECEIVE_COUNT = 5
+BATCH_SIZE = 10
+#: Few concurrent intakes: a storm is a queue, not a thundering herd of conditional writes.
+MAX_CONCURRENCY = 5
+#: EventBridge keeps retrying a failed delivery to the queue for up to this long, then dead-letters it.
+DELIVERY_MAX_EVENT_AGE = Duration.hours(24)
+
+INCIDENT_TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+)
+IDEMPOTENCY_TABLE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
+
+
+def intake_target(queue: sqs.IQueue, dead_letter_queue: sqs.IQueue) -> events.IRuleTarget:
+    """How every trigger rule delivers to the intake queue (with retries, then the dead-letter queue).
+
+    Pass the dead-letter queue as :meth:`Intake.rule_dead_letter_queue`: EventBridge's right to write
+    to it is one account-scoped statement (``allow_eventbridge_dead_letters``), not one per rule.
+    """
+    return targets.SqsQueue(
+        queue, dead_letter_queue=dead_letter_queue, max_event_age=DELIVERY_MAX_EVENT_AGE, retry_attempts=185
+    )
+
+
+def grant_incident_path(
+    function: OutageCommsFunction,
+    *,
+    key: kms.IKey,
+    incidents: dynamodb.ITable,
+    idempotency: dynamodb.ITable,
+    bus: events.IEventBus,
+    state_machine: sfn.IStateMachine,
+) -> None:
+    """What applying a signal needs: the tables, the bus, and starting / feeding the workflow."""
+    # On the tables only: intake never reads an index (``Table.grant`` would add ``index/*`` too).
+    for table, actions in ((incidents, INCIDENT_TABLE_ACTIONS), (idempotency, IDEMPOTENCY_TABLE_ACTIONS)):
+        function.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(actions), resources=[table.table_arn])
+        )
+    key.grant_encrypt_decrypt(function.role)
+    bus.grant_put_events_to(function.role)
+    state_machine.grant_start_execution(function.role)
+    function.role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=[state_machine.state_machine_arn])
+    )
+    function.acknowledge_key_grants()
+
+
+def incident_path_environment(
+    *,
+    incidents: dynamodb.ITable,
+    idempotency: dynamodb.ITable,
+    bus: events.IEventBus,
+    state_machine: sfn.IStateMachine,
+) -> dict[str, str]:
+    return {
+        "INCIDENTS_TABLE_NAME": incidents.table_name,
+        "IDEMPOTENCY_TABLE_NAME": idempotency.table_name,
+        "EVENT_BUS_NAME": bus.event_bus_name,
+        "STATE_MACHINE_ARN": state_machine.state_machine_arn,
+    }
+
+
+def allow_eventbridge_dead_letters(dead_letter_queue: sqs.IQueue) -> None:
+    """Let EventBridge rules of this account put undeliverable events on the dead-letter queue.
+
+    Added once, on the queue's own policy, scoped by ``aws:SourceAccount`` (the key policy already
+    lets EventBridge encrypt for this account): a per-rule statement would make the core stack
+    depend on every stack that owns a rule.
+    """
+    dead_letter_queue.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="EventBridgeRulesDeadLetterUndeliverableEvents",
+            principals=[iam.ServicePrincipal("events.amazonaws.com")],
+            actions=["sqs:SendMessage"],
+            resources=[dead_letter_queue.queue_arn],
+            conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+        )
+    )
+
+
+class Intake(Construct):
+    """The encrypted intake queue and the intake function reading it."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runtime: LambdaRuntime,
+        key: kms.IKey,
+        incidents: dynamodb.ITable,
+        idempotency: dynamodb.ITable,
+        bus: events.IEventBus,
+        dead_letter_queue: sqs.IQueue,
+        state_machine: sfn.IStateMachine,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        timeout = DEFAULT_TIMEOUT
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            # AWS's guidance for Lambda event sources: at least six times the function timeout.
+            visibility_timeout=Duration.seconds(timeout.to_seconds() * 6),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=dead_letter_queue, max_receive_count=MAX_RECEIVE_COUNT
+            ),
+        )
+        self.function = runtime.new_function(
+            self,
+            "Function",
+            handler="handlers.intake.handler",
+            description="Outage Comms intake: EventBridge events -> incidents (once), workflow started",
+            service_name="intake",
+            timeout=timeout,
+            environment={
+                **incident_path_environment(
+                    incidents=incidents, idempotency=idempotency, bus=bus, state_machine=state_machine
+                ),
+                "REJECTED_QUEUE_URL": dead_letter_queue.queue_url,
+            },
+            synchronous_only_reason=(
+                "invoked only by its SQS event source mapping; a failed record returns to the intake "
+                f"queue and, after {MAX_RECEIVE_COUNT} receives, the queue's redrive policy moves it to the "
+                "dead-letter queue"
+            ),
+        )
+        self.event_source = self.function.function.add_event_source_mapping(
+            "IntakeQueue",
+            event_source_arn=self.queue.queue_arn,
+            batch_size=BATCH_SIZE,
+            max_batching_window=Duration.seconds(1),
+            report_batch_item_failures=True,
+            max_concurrency=MAX_CONCURRENCY,
+        )
+        self.queue.grant_consume_messages(self.function.role)
+        acknowledge(
+            self.event_source,
+            "Serverless-LambdaEventSourceMappingDestination",
+            "SQS event source mappings take no on-failure destination; a record that keeps failing is moved "
+            f"to the dead-letter queue by the intake queue's redrive policy (maxReceiveCount "
+            f"{MAX_RECEIVE_COUNT}).",
+        )
+        grant_incident_path(
+            self.function,
+            key=key,
+            incidents=incidents,
+            idempotency=idempotency,
+            bus=bus,
+            state_machine=state_machine,
+        )
+        dead_letter_queue.grant_send_messages(self.function.role)
+        allow_eventbridge_dead_letters(dead_letter_queue)
+        #: The dead-letter queue as rules should name it: a reference, so CDK adds no per-rule statement.
+        self.rule_dead_letter_queue = sqs.Queue.from_queue_attributes(
+            self,
+            "RuleDeadLetterQueue",
+            queue_arn=dead_letter_queue.queue_arn,
+            queue_url=dead_letter_queue.queue_url,
+            key_arn=key.key_arn,
+        )

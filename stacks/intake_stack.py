@@ -1,0 +1,78 @@
+"""The intake stack: the five doors through which incidents reach Outage Comms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from outage_comms.plan import Plan
+from stacks.constructs.alarm_trigger import AlarmTrigger
+from stacks.constructs.health_trigger import HealthTrigger
+from stacks.constructs.incident_api import IncidentApi
+from stacks.constructs.incident_manager_trigger import IncidentManagerTrigger
+from stacks.constructs.intake import Intake
+from stacks.constructs.opsitem_trigger import OpsItemTrigger
+from stacks.core_stack import PROJECT_TAG, OutageCommsCoreStack
+
+#: The workflow stack names its state machine this; intake starts executions of it.
+INCIDENT_STATE_MACHINE_NAME = "outage-comms-incident"
+
+
+class OutageCommsIntakeStack(Stack):
+    """Alarms, AWS Health, Incident Manager, OpsCenter (rules -> intake queue -> intake function) and
+    people (the incident API), all leading to the same incident, once."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        plan: Plan,
+        core: OutageCommsCoreStack,
+        state_machine: sfn.IStateMachine,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault(
+            "description", f"Outage Comms intake for {plan.organization.name}: triggers and API"
+        )
+        super().__init__(scope, construct_id, **kwargs)
+        Tags.of(self).add(*PROJECT_TAG)
+        runtime, key, bus = core.lambda_runtime, core.encryption.key, core.events.bus
+        incidents, idempotency = core.data.incidents, core.data.idempotency
+        dead_letter_queue = core.events.dead_letter_queue
+        self.intake = Intake(
+            self,
+            "Intake",
+            runtime=runtime,
+            key=key,
+            incidents=incidents,
+            idempotency=idempotency,
+            bus=bus,
+            dead_letter_queue=dead_letter_queue,
+            state_machine=state_machine,
+        )
+        queue, undeliverable = self.intake.queue, self.intake.rule_dead_letter_queue
+        self.alarms = AlarmTrigger(self, "Alarms", plan=plan, queue=queue, dead_letter_queue=undeliverable)
+        self.health = HealthTrigger(self, "Health", plan=plan, queue=queue, dead_letter_queue=undeliverable)
+        self.incident_manager = IncidentManagerTrigger(
+            self, "IncidentManager", queue=queue, dead_letter_queue=undeliverable
+        )
+        self.opsitems = OpsItemTrigger(self, "OpsItems", queue=queue, dead_letter_queue=undeliverable)
+        self.api = IncidentApi(
+            self,
+            "Api",
+            runtime=runtime,
+            key=key,
+            incidents=incidents,
+            idempotency=idempotency,
+            bus=bus,
+            state_machine=state_machine,
+        )
+
+        CfnOutput(
+            self, "IncidentApiUrl", value=self.api.api.url, description="OUTAGE_COMMS_API_URL for the CLI"
+        )
+        CfnOutput(self, "IntakeQueueUrl", value=self.intake.queue.queue_url)
