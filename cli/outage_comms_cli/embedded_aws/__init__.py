@@ -1,0 +1,14 @@
+"""An embedded AWS for Outage Comms: the synthesized app deployed into moto, handlers run in-process.
+
+Used by the integration tests and by ``outage-comms drill``. See :mod:`.harness`.
+"""
+
+from outage_comms_cli.embedded_aws.harness import (
+    ACCOUNT,
+    REGION,
+    EmbeddedAws,
+    Invocation,
+    synthesize_app,
+)
+
+__all__ = ["ACCOUNT", "REGION", "EmbeddedAws", "Invocation", "synthesize_app"]

@@ -1,0 +1,94 @@
+"""The people of a drill, acting through the same doors they would use: email links and the review page.
+
+The approver reads the review link from the email the workflow sent (moto SES keeps it), opens the
+page (GET, through the review page function with an API Gateway proxy event carrying their IAM
+identity, as API Gateway's IAM authorization would) and decides with a POST carrying the page's
+CSRF token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from outage_comms_cli.embedded_aws.harness import EmbeddedAws
+
+_LINK = re.compile(r"https?://\S+/incidents/(?P<incident>inc-[\w-]+)/review/(?P<reference>[\w.-]+)")
+_CSRF = re.compile(r"name=csrf value='([^']+)'")
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    get_status: int
+    post_status: int
+    body: str
+
+
+def session_arn(role_arn: str, session: str = "drill") -> str:
+    """The STS assumed-role ARN API Gateway reports for a caller signed in to ``role_arn``."""
+    account = role_arn.split(":")[4]
+    role = role_arn.rsplit("/", 1)[-1]
+    return f"arn:aws:sts::{account}:assumed-role/{role}/{session}"
+
+
+def review_links(aws: EmbeddedAws, incident_id: str, to: str | None = None) -> list[tuple[str, str]]:
+    """(incident id, reference) of every review link emailed for ``incident_id`` (to ``to``), oldest first."""
+    links = []
+    for message in aws.sent_emails():
+        if to is not None and to not in message.destinations.get("ToAddresses", []):
+            continue
+        for match in _LINK.finditer(message.body):
+            if match["incident"] == incident_id:
+                links.append((match["incident"], match["reference"]))
+    return links
+
+
+def api_event(
+    method: str, incident_id: str, reference: str, caller_arn: str, form: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "httpMethod": method,
+        "resource": "/incidents/{incident_id}/review/{reference}",
+        "path": f"/incidents/{incident_id}/review/{reference}",
+        "pathParameters": {"incident_id": incident_id, "reference": reference},
+        "headers": {"content-type": "application/x-www-form-urlencoded"},
+        "body": urlencode(dict(form)) if form else None,
+        "isBase64Encoded": False,
+        "requestContext": {"identity": {"userArn": caller_arn, "caller": caller_arn}},
+    }
+
+
+def review(
+    aws: EmbeddedAws,
+    incident_id: str,
+    reference: str,
+    *,
+    caller_arn: str,
+    decision: str,
+    edits: Mapping[str, str] | None = None,
+) -> ReviewOutcome:
+    """Open the page, then press a button: GET, read the CSRF token, POST the decision."""
+    function = aws.function_name("workflow_review_page")
+    page = aws.invoke(function, api_event("GET", incident_id, reference, caller_arn))
+    token = _CSRF.search(page.get("body", ""))
+    form = {"csrf": token.group(1) if token else "", "decision": decision, **(edits or {})}
+    posted = aws.invoke(function, api_event("POST", incident_id, reference, caller_arn, form))
+    return ReviewOutcome(page["statusCode"], posted["statusCode"], posted.get("body", ""))
+
+
+def approve_latest(
+    aws: EmbeddedAws,
+    incident_id: str,
+    *,
+    approver_role_arn: str,
+    to: str | None = None,
+    decision: str = "approve",
+) -> ReviewOutcome:
+    links = review_links(aws, incident_id, to)
+    if not links:
+        raise LookupError(f"no review link was emailed for {incident_id}")
+    _, reference = links[-1]
+    return review(aws, incident_id, reference, caller_arn=session_arn(approver_role_arn), decision=decision)

@@ -1,0 +1,79 @@
+"""Explicit, documented changes to synthesized templates so moto's CloudFormation can create them.
+
+Each patch works around a moto gap; none touches a state machine definition, a function's code
+or handler, or an IAM policy's meaning. ``patch_template`` returns the patched copy and the list
+of patches applied (the harness records them).
+
+* ``kms-key-tags``: moto's ``AWS::KMS::Key`` fails on ``Tags`` (KeyError 'TagKey'): tags removed.
+* ``archive-event-pattern``: moto expects ``AWS::Events::Archive.EventPattern`` as a JSON string.
+* ``archive-name``: moto names an unnamed archive ``<stack>-<logical id>-<suffix>``, longer than
+  the 48 characters it then refuses: the logical id (cut to 48) is given as ``ArchiveName``.
+* ``get-stack-output``: ``Fn::GetStackOutput`` (CDK's weak cross-stack references) is unknown to
+  moto: replaced by the producing stack's output value, read from the stack moto created first.
+* ``secret-created-by-api``: moto's CloudFormation skips ``AWS::SecretsManager::Secret``, so the
+  secret is created through the Secrets Manager API (a generated value, as the template asks)
+  and ``Ref`` to it is replaced by its ARN.
+* ``state-machine-not-executable`` (applied in ``harness.py``, not to the template): a state machine
+  other than the incident workflow that moto's Step Functions parser refuses — the channels stack's
+  Distributed Map — is left in moto's non-executing backend instead of being re-registered for
+  execution. The incident workflow is always re-registered, unchanged, or the harness fails.
+* ``drop-unsupported``: resource types moto's CloudFormation cannot create and nothing in the
+  run depends on (listed in :data:`UNSUPPORTED_TYPES`) are removed, with the references to them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+#: Resource types moto cannot create; nothing the embedded run executes uses them.
+UNSUPPORTED_TYPES: dict[str, str] = {}
+
+OutputLookup = Callable[[str, str], str]
+SecretFactory = Callable[[str, Mapping[str, Any]], str]
+
+
+def patch_template(
+    template: Mapping[str, Any], outputs: OutputLookup, create_secret: SecretFactory
+) -> tuple[dict[str, Any], list[str]]:
+    patched = copy.deepcopy(dict(template))
+    applied: list[str] = []
+    resources: dict[str, Any] = patched.get("Resources", {})
+    replaced_refs: dict[str, str] = {}
+    for logical_id, resource in list(resources.items()):
+        if resource["Type"] == "AWS::SecretsManager::Secret":
+            replaced_refs[logical_id] = create_secret(logical_id, resource.get("Properties", {}))
+            del resources[logical_id]
+            applied.append(f"secret-created-by-api:{logical_id}")
+    for logical_id, resource in list(resources.items()):
+        kind, props = resource["Type"], resource.get("Properties", {})
+        if kind == "AWS::KMS::Key" and "Tags" in props:
+            del props["Tags"]
+            applied.append(f"kms-key-tags:{logical_id}")
+        if kind == "AWS::Events::Archive" and "ArchiveName" not in props:
+            props["ArchiveName"] = logical_id[:48]
+            applied.append(f"archive-name:{logical_id}")
+        if kind == "AWS::Events::Archive" and isinstance(props.get("EventPattern"), dict):
+            props["EventPattern"] = json.dumps(props["EventPattern"])
+            applied.append(f"archive-event-pattern:{logical_id}")
+        if kind in UNSUPPORTED_TYPES:
+            del resources[logical_id]
+            applied.append(f"drop-unsupported:{logical_id}")
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict):
+            if set(value) == {"Ref"} and value["Ref"] in replaced_refs:
+                return replaced_refs[value["Ref"]]
+            if set(value) == {"Fn::GetStackOutput"}:
+                spec = value["Fn::GetStackOutput"]
+                applied.append(f"get-stack-output:{spec['OutputName']}")
+                return outputs(str(spec["StackName"]), str(spec["OutputName"]))
+            return {k: resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        return value
+
+    patched = resolve(patched)
+    return patched, applied

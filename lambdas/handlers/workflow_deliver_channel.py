@@ -1,0 +1,37 @@
+"""``Deliver via <channel>``: one channel of the fan-out. Typed channel errors drive Retry and Catch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from outage_comms.observability import MetricUnit, logger, metrics, tracer
+from outage_comms.workflow.steps import Services, deliver_channel
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(
+    event: dict[str, Any], context: LambdaContext, services: Services | None = None
+) -> dict[str, Any]:
+    from outage_comms.workflow.adapters import services as real_services
+
+    metrics.add_dimension(name="channel", value=str(event.get("channel")))
+    try:
+        result = deliver_channel(event, services or real_services())
+    except Exception:
+        metrics.add_metric(name="DeliveryFailures", unit=MetricUnit.Count, value=1)
+        raise
+    if result["status"] == "delivered":
+        metrics.add_metric(name="Deliveries", unit=MetricUnit.Count, value=1)
+        if result.get("seconds_since_start") is not None and str(event.get("update_id", "")).startswith(
+            "001-"
+        ):
+            metrics.add_metric(
+                name="TimeToFirstExternalMessage",
+                unit=MetricUnit.Seconds,
+                value=result["seconds_since_start"],
+            )
+    return result

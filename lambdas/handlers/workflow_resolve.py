@@ -1,0 +1,21 @@
+"""``Create post-incident summary task``: ask for the summary, release the incident."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from outage_comms.observability import logger, metrics, tracer
+from outage_comms.workflow.steps import Services, create_summary_task
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(
+    event: dict[str, Any], context: LambdaContext, services: Services | None = None
+) -> dict[str, Any]:
+    from outage_comms.workflow.adapters import services as real_services
+
+    return create_summary_task(event, services or real_services())

@@ -1,0 +1,38 @@
+"""The review page behind API Gateway (IAM auth): GET shows, POST with a CSRF token decides."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from outage_comms.observability import MetricUnit, logger, metrics, tracer
+from outage_comms.workflow.review import ReviewRequest, handle_review
+from outage_comms.workflow.steps import Services
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(
+    event: dict[str, Any], context: LambdaContext, services: Services | None = None
+) -> dict[str, Any]:
+    from outage_comms.workflow.adapters import services as real_services
+
+    services = services or real_services()
+    request = ReviewRequest.from_api_event(event)
+    response = handle_review(
+        request,
+        plan=services.plan,
+        store=services.store,
+        signer=services.signer(),
+        send_task_success=services.send_task_success,
+        now=datetime.now(UTC),
+    )
+    logger.info("review", method=request.method, status=response.status, decided=response.decided)
+    if response.decided and response.approval_latency_seconds is not None:
+        metrics.add_metric(
+            name="ApprovalLatency", unit=MetricUnit.Seconds, value=response.approval_latency_seconds
+        )
+    return response.as_api_response()

@@ -1,0 +1,1 @@
+"""Delivery channels: one adapter per channel behind :class:`base.ChannelAdapter`."""

@@ -1,0 +1,124 @@
+"""Review links and approval decisions.
+
+A review link carries an opaque *reference*: ``base64url(payload) "." base64url(HMAC-SHA256)``
+where the payload names the approval request, the incident and the expiry. The HMAC key lives in
+Secrets Manager. The task token never leaves the server: it is stored with the request, looked
+up by the request id, and used once (a conditional write marks the request used).
+
+The review page shows the messages on GET and only ever decides on POST, with a CSRF token bound
+to the request and the caller's IAM principal. Only the plan's approver principals may see or
+decide; the approver and the final text are recorded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from outage_comms.plan import Plan
+
+
+class ReferenceError_(Exception):
+    """The review reference is forged, malformed, expired or for another incident."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+@dataclass(frozen=True)
+class Reference:
+    request_id: str
+    incident_id: str
+    expires_at: int  # epoch seconds
+
+
+class ReviewSigner:
+    """Signs and verifies review references and CSRF tokens with one secret key."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError("the review signing key must be at least 32 bytes")
+        self._key = key
+
+    def _mac(self, purpose: str, message: bytes) -> bytes:
+        return hmac.new(self._key, purpose.encode() + b"\0" + message, hashlib.sha256).digest()
+
+    def sign(self, reference: Reference) -> str:
+        payload = json.dumps(
+            {"r": reference.request_id, "i": reference.incident_id, "e": reference.expires_at},
+            separators=(",", ":"),
+        ).encode()
+        return f"{_b64(payload)}.{_b64(self._mac('review-link', payload))}"
+
+    def verify(self, token: str, *, incident_id: str, now: datetime) -> Reference:
+        try:
+            payload_part, mac_part = token.split(".")
+            payload, mac = _unb64(payload_part), _unb64(mac_part)
+        except (ValueError, binascii.Error):
+            raise ReferenceError_("malformed review reference") from None
+        if not hmac.compare_digest(mac, self._mac("review-link", payload)):
+            raise ReferenceError_("review reference signature does not match")
+        data = json.loads(payload)
+        reference = Reference(
+            request_id=str(data["r"]), incident_id=str(data["i"]), expires_at=int(data["e"])
+        )
+        if reference.incident_id != incident_id:
+            raise ReferenceError_("review reference belongs to another incident")
+        if now.timestamp() >= reference.expires_at:
+            raise ReferenceError_("review link has expired")
+        return reference
+
+    def csrf_token(self, request_id: str, principal: str) -> str:
+        return _b64(self._mac("csrf", f"{request_id}|{principal}".encode()))
+
+    def csrf_valid(self, token: str | None, request_id: str, principal: str) -> bool:
+        return bool(token) and hmac.compare_digest(str(token), self.csrf_token(request_id, principal))
+
+
+def new_request_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+_ASSUMED_ROLE = re.compile(r"^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([\w+=,.@-]+)/[^/]+$")
+
+
+def principal_arn(caller_arn: str) -> str:
+    """The IAM role ARN behind an assumed-role session ARN (users are returned as they are)."""
+    match = _ASSUMED_ROLE.match(caller_arn)
+    if match:
+        partition, account, role = match.groups()
+        return f"arn:{partition}:iam::{account}:role/{role}"
+    return caller_arn
+
+
+def approvers_for(plan: Plan, role: str) -> list[str]:
+    """Who may decide a request sent to ``role``: that role's principals, then the incident manager's."""
+    roles = plan.roles
+    first = getattr(roles, role).approver_principals
+    return list(dict.fromkeys([*first, *roles.incident_manager.approver_principals]))
+
+
+def decision_output(
+    record: dict[str, Any], decision: str, approvers: list[str], edited: bool
+) -> dict[str, Any]:
+    """What SendTaskSuccess hands back to ``Wait for approval``."""
+    return {
+        "decision": decision,
+        "approvers": approvers,
+        "edited": edited,
+        "update_id": record["update_id"],
+        "role": record["role"],
+    }

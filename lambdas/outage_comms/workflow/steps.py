@@ -1,0 +1,403 @@
+"""What each state of the incident-comms workflow does. One function per Lambda-backed state.
+
+Every function takes the state's input (a plain dict) and a :class:`Services` bundle (real
+adapters in Lambda, fakes in unit tests) and returns a small dict for the state machine; large
+data (rendered messages) stays in the workflow table.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from outage_comms.channels.base import (
+    ChannelAdapter,
+    ChannelError,
+    ChannelUnavailableError,
+    Delivery,
+    DeliveryResult,
+)
+from outage_comms.channels.internal_chat import custom_notification
+from outage_comms.incident import Incident
+from outage_comms.intake.coalesce import decide
+from outage_comms.intake.normalise import Rejection, to_signal
+from outage_comms.plan import Plan
+from outage_comms.ports import ConcurrentUpdateError, IncidentRepository
+from outage_comms.vocabulary import Channel, Scenario
+from outage_comms.workflow.approval import Reference, ReviewSigner, approvers_for, new_request_id
+from outage_comms.workflow.channels_plan import team_channels
+from outage_comms.workflow.store import WorkflowStore
+from outage_comms.workflow.timing import MAX_REVIEW_LINK_MINUTES, Clock, timing_for
+from outage_comms.workflow.updates import incident_fingerprint, render_update, scenario_for
+
+
+class IncidentRejectedError(Exception):
+    """The runbook input cannot become an incident (the reason says why)."""
+
+
+class Notifier(Protocol):
+    """Tells a person something: the team's chat and email."""
+
+    def chat(self, document: dict[str, Any]) -> str | None: ...
+
+    def email(self, to: str, subject: str, text: str) -> str | None: ...
+
+
+@dataclass
+class Services:
+    plan: Plan
+    repository: IncidentRepository
+    store: WorkflowStore
+    notifier: Notifier
+    channel: Callable[[Channel], ChannelAdapter | None]
+    signer: Callable[[], ReviewSigner]
+    send_task_success: Callable[[str, dict[str, Any]], None]
+    execution_running: Callable[[str], bool]
+    review_base_url: str = ""
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+# ---------------------------------------------------------------------------------------------
+# Register incident
+# ---------------------------------------------------------------------------------------------
+
+
+def register_incident(event: dict[str, Any], services: Services) -> dict[str, Any]:
+    """Find (or, for a runbook input, open) the incident and claim it for this execution.
+
+    Returns ``duplicate: true`` when another running execution already speaks for the incident.
+    """
+    raw = dict(event.get("input") or {})
+    clock = Clock.from_input(raw.get("clock"))
+    if "incident_id" in raw:
+        incident = services.repository.get(str(raw["incident_id"]))
+    elif "IncidentRecordArn" in raw:
+        incident = _incident_from_runbook(raw, services)
+    else:
+        raise IncidentRejectedError("input has neither 'incident_id' nor 'IncidentRecordArn'")
+    execution_arn = str(event["execution_arn"])
+    owner = services.store.claim(incident.id, execution_arn, services.execution_running)
+    duplicate = owner != execution_arn
+    services.store.add_event(
+        incident.id,
+        "duplicate" if duplicate else "registered",
+        f"execution {execution_arn.rsplit(':', 1)[-1]} "
+        + (
+            f"ends: {owner.rsplit(':', 1)[-1]} already runs for this incident"
+            if duplicate
+            else "owns the incident"
+        ),
+    )
+    return {
+        "incident_id": incident.id,
+        "duplicate": duplicate,
+        "clock": clock.model_dump(),
+        "update": {"change": "opened"},
+    }
+
+
+def _incident_from_runbook(raw: dict[str, Any], services: Services) -> Incident:
+    # Automation passes every parameter, unset ones as "": drop those before intake reads them.
+    cleaned = {k: v for k, v in raw.items() if v not in ("", None, [], [""]) and k != "clock"}
+    plan, repository = services.plan, services.repository
+    signal = to_signal(cleaned, plan, received_at=services.now())
+    if isinstance(signal, Rejection):
+        raise IncidentRejectedError(f"{signal.code}: {signal.reason}")
+    for _ in range(3):
+        existing = repository.find_by_reference(signal.source.reference)
+        if existing is not None:
+            return existing
+        decision = decide(signal, repository.open_by_component(signal.components), plan, services.now())
+        if decision.incident is None:
+            raise IncidentRejectedError(decision.reason)
+        try:
+            repository.save(decision.incident, decision.previous_version)
+        except ConcurrentUpdateError:
+            continue
+        return decision.incident
+    raise IncidentRejectedError("the incident kept changing while the runbook registered it; run it again")
+
+
+# ---------------------------------------------------------------------------------------------
+# Render update
+# ---------------------------------------------------------------------------------------------
+
+
+def render(event: dict[str, Any], services: Services) -> dict[str, Any]:
+    """Render and guard every message of this update, store them, return the update's summary."""
+    incident = services.repository.get(str(event["incident_id"]))
+    request = dict(event.get("update") or {})
+    clock = Clock.from_input(event.get("clock"))
+    scenario = scenario_for(incident, request)
+    now = services.now()
+    started = time.perf_counter()
+    messages, blocked = render_update(services.plan, incident, scenario, now)
+    number = services.store.next_update_number(incident.id)
+    update_id = f"{number:03d}-{scenario.value}"
+    pre_approved = bool(request.get("pre_approved"))
+    record = {
+        "update_id": update_id,
+        "incident_id": incident.id,
+        "scenario": scenario.value,
+        "reason": request.get("holding_reason") or request.get("change") or request.get("reason", "update"),
+        "severity": incident.severity,
+        "components": list(incident.components),
+        "audiences": list(incident.audiences),
+        "fingerprint": incident_fingerprint(incident),
+        "rendered_at": now.isoformat(),
+        "incident_started_at": incident.started_at.isoformat(),
+        "messages": messages,
+        "blocked": blocked,
+        "pre_approved": pre_approved,
+    }
+    services.store.put_update(incident.id, update_id, record)
+    services.store.add_event(
+        incident.id,
+        "rendered",
+        f"{update_id}: {sum(len(v) for v in messages.values())} messages, {len(blocked)} blocked by the "
+        f"guard ({(time.perf_counter() - started) * 1000:.0f} ms)",
+    )
+    timing = timing_for(services.plan, incident.severity, clock)
+    return {
+        "update_id": update_id,
+        "scenario": scenario.value,
+        "resolved": scenario is Scenario.RESOLVED,
+        "needs_approval": timing["approval_required"] and not pre_approved,
+        "blocked": len(blocked),
+        "timing": timing,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Notify team first
+# ---------------------------------------------------------------------------------------------
+
+
+def notify_team(event: dict[str, Any], services: Services) -> dict[str, Any]:
+    """The team's chat hears first (with the draft customer words), then the support macro."""
+    incident_id, update_id = str(event["incident_id"]), str(event["update_id"])
+    update = services.store.get_update(incident_id, update_id)
+    results = []
+    for channel in team_channels(services.plan):
+        try:
+            results.append(_deliver(services, update, channel).as_dict())
+        except ChannelError as error:  # one team chat failing never keeps the others (or customers) waiting
+            results.append(
+                DeliveryResult(channel=channel.value, status="failed", detail=str(error)[:500]).as_dict()
+            )
+    services.store.add_event(
+        incident_id,
+        "team_notified",
+        ", ".join(f"{r['channel']}: {r['status']}" for r in results) or "no team chat",
+    )
+    return {"team": [{"channel": r["channel"], "status": r["status"]} for r in results]}
+
+
+# ---------------------------------------------------------------------------------------------
+# Wait for approval (waitForTaskToken)
+# ---------------------------------------------------------------------------------------------
+
+
+def request_approval(event: dict[str, Any], services: Services) -> dict[str, Any]:
+    """Store the task token server-side and send the approver a signed, expiring, single-use review link."""
+    plan = services.plan
+    incident_id, update_id = str(event["incident_id"]), str(event["update_id"])
+    role = str(event.get("role", "communications_manager"))
+    timeout_seconds = int(event["timeout_seconds"])
+    update = services.store.get_update(incident_id, update_id)
+    now = services.now()
+    clock = Clock.from_input(event.get("clock"))
+    lifetime = min(timeout_seconds, clock.seconds(MAX_REVIEW_LINK_MINUTES))
+    request_id = new_request_id()
+    expires_at = math.ceil(now.timestamp()) + lifetime
+    services.store.put_approval(
+        request_id,
+        {
+            "request_id": request_id,
+            "incident_id": incident_id,
+            "update_id": update_id,
+            "role": role,
+            "task_token": str(event["token"]),
+            "expires_at": expires_at,
+            "allowed_principals": approvers_for(plan, role),
+            "dual": plan.severity(update["severity"]).approval.dual,
+            "requested_at": now.isoformat(),
+        },
+    )
+    reference = services.signer().sign(Reference(request_id, incident_id, expires_at))
+    link = f"{services.review_base_url.rstrip('/')}/incidents/{incident_id}/review/{reference}"
+    person = getattr(plan.roles, role)
+    escalated = role == "incident_manager"
+    what = update["scenario"].replace("_", " ")
+    subject = f"{'[escalated] ' if escalated else ''}Approve the {what} update for {incident_id}"
+    text = (
+        f"{person.name}, customers are waiting for the {update['scenario'].replace('_', ' ')} update of "
+        f"{incident_id}. Review every message and approve, edit or reject it here (the link works once and "
+        f"expires in {max(1, lifetime // 60)} minute(s)):\n\n{link}\n"
+    )
+    services.notifier.email(person.email, subject, text)
+    services.notifier.chat(
+        custom_notification(
+            title=subject,
+            description=f"{person.chat_handle} please review: {link}",
+            thread_id=incident_id,
+            keywords=["approval", update["scenario"]],
+        )
+    )
+    services.store.add_event(incident_id, "approval_requested", f"{update_id} sent to {role} ({person.name})")
+    return {"request_id": request_id, "review_link": link, "expires_at": expires_at}
+
+
+# ---------------------------------------------------------------------------------------------
+# Fan out to channels
+# ---------------------------------------------------------------------------------------------
+
+
+def _deliver(services: Services, update: dict[str, Any], channel: Channel) -> DeliveryResult:
+    by_locale = update["messages"].get(channel.value)
+    if not by_locale:
+        blocked = [b for b in update["blocked"] if b["channel"] == channel.value]
+        detail = "blocked by the guard" if blocked else f"not used for {update['scenario']}"
+        return DeliveryResult(channel=channel.value, status="skipped", detail=detail)
+    try:
+        adapter = services.channel(channel)
+    except ChannelUnavailableError as error:
+        return DeliveryResult(channel=channel.value, status="skipped", detail=f"not configured: {error}")
+    if adapter is None:
+        return DeliveryResult(
+            channel=channel.value, status="skipped", detail="no adapter delivers this channel"
+        )
+    delivery = Delivery(
+        incident_id=update["incident_id"],
+        update_id=update["update_id"],
+        channel=channel,
+        scenario=update["scenario"],
+        components=update["components"],
+        audiences=update["audiences"],
+        severity=update["severity"],
+        messages={locale: m["fields"] for locale, m in by_locale.items()},
+        html={locale: m["html"] for locale, m in by_locale.items() if m.get("html")},
+    )
+    return adapter.deliver(delivery)
+
+
+def deliver_channel(event: dict[str, Any], services: Services) -> dict[str, Any]:
+    """Send this update through one channel and record the result on the incident."""
+    incident_id, update_id = str(event["incident_id"]), str(event["update_id"])
+    channel = Channel(str(event["channel"]))
+    update = services.store.get_update(incident_id, update_id)
+    result = _deliver(services, update, channel)
+    record = {**result.as_dict(), "at": services.now().isoformat()}
+    services.repository.record_delivery(incident_id, update_id, channel.value, record)
+    since_start = services.now() - datetime.fromisoformat(update["incident_started_at"])
+    return {
+        "channel": channel.value,
+        "status": result.status,
+        "seconds_since_start": since_start.total_seconds(),
+    }
+
+
+def record_failure(event: dict[str, Any], services: Services) -> dict[str, Any]:
+    """A channel's branch failed after its retries: record why, so the incident shows it."""
+    incident_id, update_id, channel = (
+        str(event["incident_id"]),
+        str(event["update_id"]),
+        str(event["channel"]),
+    )
+    error = dict(event.get("error") or {})
+    record = {
+        "channel": channel,
+        "status": "failed",
+        "error": str(error.get("Error", "unknown")),
+        "detail": str(error.get("Cause", ""))[:1000],
+        "at": services.now().isoformat(),
+    }
+    services.repository.record_delivery(incident_id, update_id, channel, record)
+    services.store.add_event(incident_id, "delivery_failed", f"{update_id} via {channel}: {record['error']}")
+    return {"channel": channel, "status": "failed"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Wait for next update (waitForTaskToken), remind, escalate, hold
+# ---------------------------------------------------------------------------------------------
+
+
+def await_update(event: dict[str, Any], services: Services) -> dict[str, Any]:
+    """Leave the task token where intake finds it; if the incident changed meanwhile, wake up at once."""
+    incident_id, token = str(event["incident_id"]), str(event["token"])
+    services.repository.set_update_token(incident_id, token)
+    latest = services.store.latest_update(incident_id)
+    incident = services.repository.get(incident_id)
+    changed = latest is not None and latest.get("fingerprint") != incident_fingerprint(incident)
+    if changed and services.repository.take_update_token(incident_id) == token:
+        services.send_task_success(token, {"reason": "changed_while_busy"})
+        return {"waiting": False}
+    return {"waiting": True}
+
+
+def notice(event: dict[str, Any], services: Services) -> dict[str, Any]:
+    """Remind the communications manager, escalate to the incident manager, or say messages are held."""
+    plan = services.plan
+    incident_id, kind = str(event["incident_id"]), str(event["kind"])
+    if kind in ("reminder", "escalation"):
+        # The wait that stored the token timed out: intake must not deliver to a dead token.
+        services.repository.take_update_token(incident_id)
+    roles = plan.roles
+    person = roles.communications_manager if kind == "reminder" else roles.incident_manager
+    texts = {
+        "reminder": (
+            f"Customer update due for {incident_id}",
+            f"{person.chat_handle} the next customer update for {incident_id} is due now. Post it through "
+            "the API or CLI; if nothing is new, say so: a holding update keeps the promise.",
+        ),
+        "escalation": (
+            f"[escalated] Customer update missed for {incident_id}",
+            f"{person.chat_handle} the customer update for {incident_id} was missed even after a reminder. "
+            "Outage Comms now offers the holding update for approval.",
+        ),
+        "held": (
+            f"External messages held for {incident_id}",
+            f"The update {event.get('update_id', '')} for {incident_id} was not approved "
+            f"({event.get('why', 'held')}); customers were not told. Post a new update when ready.",
+        ),
+    }
+    title, text = texts[kind]
+    services.notifier.chat(
+        custom_notification(title=title, description=text, thread_id=incident_id, keywords=[kind])
+    )
+    services.notifier.email(person.email, title, text)
+    services.store.add_event(incident_id, kind, title)
+    if kind == "escalation":
+        return {"holding_reason": "missed_cadence"}
+    return {"kind": kind}
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolution
+# ---------------------------------------------------------------------------------------------
+
+
+def create_summary_task(event: dict[str, Any], services: Services) -> dict[str, Any]:
+    """Ask the communications manager for the post-incident summary; release the incident."""
+    plan = services.plan
+    incident_id = str(event["incident_id"])
+    incident = services.repository.get(incident_id)
+    person = plan.roles.communications_manager
+    title = f"Write the post-incident summary for {incident_id}"
+    text = (
+        f"{person.chat_handle} {incident_id} is resolved. Within 5 working days, write what happened, "
+        "why and what changes (scenario post_incident_summary: cause, fix, prevention) and send it "
+        "through Outage Comms so it is approved like every external message. Customers were asked for "
+        "feedback on the resolved message."
+    )
+    services.notifier.email(person.email, title, text)
+    services.notifier.chat(
+        custom_notification(title=title, description=text, thread_id=incident_id, keywords=["summary"])
+    )
+    services.store.add_event(incident_id, "summary_task", title)
+    services.store.release(incident_id, str(event["execution_arn"]))
+    return {"incident_id": incident.id, "status": incident.status, "summary_task": title}

@@ -1,0 +1,341 @@
+"""What the workflow itself remembers, beside the incident: executions, updates, approvals, events.
+
+One DynamoDB table (``pk``/``sk``, TTL on ``expires_at``), owned by the workflow stack:
+
+=============================  ==================  ============================================
+pk                             sk                  holds
+=============================  ==================  ============================================
+``INCIDENT#<id>``              ``OWNER``           the one execution that speaks for the incident
+``INCIDENT#<id>``              ``COUNTER``         how many updates were rendered
+``INCIDENT#<id>``              ``UPDATE#<uid>``    every rendered message, the guard's verdicts,
+                                                   the approval decision, approvers, final text
+``INCIDENT#<id>``              ``EVENT#<at>#<n>``  the workflow's own timeline (reminders, ...)
+``APPROVAL#<request id>``      ``REQUEST``         task token (never leaves the server), expiry,
+                                                   who may approve, approvals so far, used flag
+=============================  ==================  ============================================
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from botocore.exceptions import ClientError
+
+
+class ApprovalAlreadyDecidedError(Exception):
+    """The approval request was already used (approved, edited or rejected) or does not exist."""
+
+
+class WorkflowStore(Protocol):
+    def claim(self, incident_id: str, execution_arn: str, is_running: Callable[[str], bool]) -> str:
+        """Make ``execution_arn`` the owner unless a running execution already is; return the owner."""
+
+    def release(self, incident_id: str, execution_arn: str) -> None:
+        """The owner is done (incident closed)."""
+
+    def next_update_number(self, incident_id: str) -> int: ...
+
+    def put_update(self, incident_id: str, update_id: str, record: dict[str, Any]) -> None: ...
+
+    def get_update(self, incident_id: str, update_id: str) -> dict[str, Any]: ...
+
+    def merge_update(self, incident_id: str, update_id: str, changes: dict[str, Any]) -> None: ...
+
+    def latest_update(self, incident_id: str) -> dict[str, Any] | None: ...
+
+    def put_approval(self, request_id: str, record: dict[str, Any]) -> None: ...
+
+    def get_approval(self, request_id: str) -> dict[str, Any] | None: ...
+
+    def add_approver(self, request_id: str, principal: str) -> list[str]:
+        """Record one approval on a pending request; return every distinct approver so far."""
+
+    def close_approval(self, request_id: str, outcome: dict[str, Any]) -> None:
+        """Mark the request used exactly once; ApprovalAlreadyDecidedError if it was already."""
+
+    def add_event(self, incident_id: str, kind: str, text: str, at: datetime | None = None) -> None: ...
+
+    def events(self, incident_id: str) -> list[dict[str, Any]]: ...
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _pk(incident_id: str) -> str:
+    return f"INCIDENT#{incident_id}"
+
+
+class DynamoWorkflowStore:
+    """:class:`WorkflowStore` on the workflow table. JSON documents are stored as strings."""
+
+    def __init__(self, *, table_name: str, client: Any) -> None:
+        self._table = table_name
+        self._client = client
+
+    # -- executions ------------------------------------------------------------------------------
+    def claim(self, incident_id: str, execution_arn: str, is_running: Callable[[str], bool]) -> str:
+        key = {"pk": {"S": _pk(incident_id)}, "sk": {"S": "OWNER"}}
+        for _ in range(3):
+            item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+            owner: str | None = str(item["execution_arn"]["S"]) if item else None
+            if owner == execution_arn:
+                return owner
+            if owner and item and item.get("state", {}).get("S") == "active" and is_running(owner):
+                return owner
+            condition = "attribute_not_exists(pk)" if owner is None else "execution_arn = :previous"
+            values = {} if owner is None else {":previous": {"S": owner}}
+            try:
+                self._client.put_item(
+                    TableName=self._table,
+                    Item={
+                        **key,
+                        "execution_arn": {"S": execution_arn},
+                        "state": {"S": "active"},
+                        "claimed_at": {"S": _now().isoformat()},
+                    },
+                    ConditionExpression=condition,
+                    **({"ExpressionAttributeValues": values} if values else {}),
+                )
+                return execution_arn
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        raise RuntimeError(f"could not claim {incident_id}: ownership keeps changing")
+
+    def release(self, incident_id: str, execution_arn: str) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": _pk(incident_id)}, "sk": {"S": "OWNER"}},
+                UpdateExpression="SET #s = :closed",
+                ConditionExpression="execution_arn = :me",
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues={":closed": {"S": "closed"}, ":me": {"S": execution_arn}},
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    # -- updates ---------------------------------------------------------------------------------
+    def next_update_number(self, incident_id: str) -> int:
+        response = self._client.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": _pk(incident_id)}, "sk": {"S": "COUNTER"}},
+            UpdateExpression="ADD updates :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(response["Attributes"]["updates"]["N"])
+
+    def put_update(self, incident_id: str, update_id: str, record: dict[str, Any]) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": _pk(incident_id)},
+                "sk": {"S": f"UPDATE#{update_id}"},
+                "document": {"S": json.dumps(record, ensure_ascii=False)},
+            },
+        )
+
+    def get_update(self, incident_id: str, update_id: str) -> dict[str, Any]:
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": _pk(incident_id)}, "sk": {"S": f"UPDATE#{update_id}"}},
+            ConsistentRead=True,
+        ).get("Item")
+        if not item:
+            raise KeyError(f"no update {update_id} for {incident_id}")
+        document: dict[str, Any] = json.loads(item["document"]["S"])
+        return document
+
+    def merge_update(self, incident_id: str, update_id: str, changes: dict[str, Any]) -> None:
+        # Updates are written by one execution at a time (the owner), so read-modify-write is safe.
+        record = self.get_update(incident_id, update_id)
+        record.update(changes)
+        self.put_update(incident_id, update_id, record)
+
+    def latest_update(self, incident_id: str) -> dict[str, Any] | None:
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": _pk(incident_id)}, ":prefix": {"S": "UPDATE#"}},
+            ScanIndexForward=False,
+            Limit=1,
+            ConsistentRead=True,
+        )
+        items = response.get("Items", [])
+        return json.loads(items[0]["document"]["S"]) if items else None
+
+    # -- approvals -------------------------------------------------------------------------------
+    def put_approval(self, request_id: str, record: dict[str, Any]) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": f"APPROVAL#{request_id}"},
+                "sk": {"S": "REQUEST"},
+                "document": {"S": json.dumps(record)},
+                "used": {"BOOL": False},
+                "approvers": {"L": []},
+                "expires_at": {"N": str(int(record["expires_at"]) + 7 * 24 * 3600)},
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+
+    def get_approval(self, request_id: str) -> dict[str, Any] | None:
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"APPROVAL#{request_id}"}, "sk": {"S": "REQUEST"}},
+            ConsistentRead=True,
+        ).get("Item")
+        if not item:
+            return None
+        record: dict[str, Any] = json.loads(item["document"]["S"])
+        record["used"] = item["used"]["BOOL"]
+        record["approvers"] = [a["S"] for a in item.get("approvers", {}).get("L", [])]
+        return record
+
+    def add_approver(self, request_id: str, principal: str) -> list[str]:
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"APPROVAL#{request_id}"}, "sk": {"S": "REQUEST"}},
+                UpdateExpression="SET approvers = list_append(approvers, :p)",
+                ConditionExpression="used = :no",
+                ExpressionAttributeValues={":p": {"L": [{"S": principal}]}, ":no": {"BOOL": False}},
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ApprovalAlreadyDecidedError(request_id) from None
+            raise
+        approvers = [a["S"] for a in response["Attributes"]["approvers"]["L"]]
+        return list(dict.fromkeys(approvers))
+
+    def close_approval(self, request_id: str, outcome: dict[str, Any]) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"APPROVAL#{request_id}"}, "sk": {"S": "REQUEST"}},
+                UpdateExpression="SET used = :yes, outcome = :outcome",
+                ConditionExpression="used = :no",
+                ExpressionAttributeValues={
+                    ":yes": {"BOOL": True},
+                    ":no": {"BOOL": False},
+                    ":outcome": {"S": json.dumps(outcome)},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise ApprovalAlreadyDecidedError(request_id) from None
+            raise
+
+    # -- events ----------------------------------------------------------------------------------
+    def add_event(self, incident_id: str, kind: str, text: str, at: datetime | None = None) -> None:
+        moment = (at or _now()).isoformat()
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": _pk(incident_id)},
+                "sk": {"S": f"EVENT#{moment}#{uuid.uuid4().hex[:8]}"},
+                "at": {"S": moment},
+                "kind": {"S": kind},
+                "text": {"S": text},
+            },
+        )
+
+    def events(self, incident_id: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": _pk(incident_id)}, ":prefix": {"S": "EVENT#"}},
+        }
+        while True:
+            response = self._client.query(**kwargs)
+            items += [
+                {"at": i["at"]["S"], "kind": i["kind"]["S"], "text": i["text"]["S"]}
+                for i in response["Items"]
+            ]
+            if "LastEvaluatedKey" not in response:
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+class InMemoryWorkflowStore:
+    """:class:`WorkflowStore` in memory, for unit tests."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.owners: dict[str, tuple[str, str]] = {}
+        self.counters: dict[str, int] = {}
+        self.updates: dict[tuple[str, str], dict[str, Any]] = {}
+        self.approvals: dict[str, dict[str, Any]] = {}
+        self.event_log: dict[str, list[dict[str, Any]]] = {}
+
+    def claim(self, incident_id: str, execution_arn: str, is_running: Callable[[str], bool]) -> str:
+        with self._lock:
+            owner = self.owners.get(incident_id)
+            if owner and owner[0] != execution_arn and owner[1] == "active" and is_running(owner[0]):
+                return owner[0]
+            self.owners[incident_id] = (execution_arn, "active")
+            return execution_arn
+
+    def release(self, incident_id: str, execution_arn: str) -> None:
+        with self._lock:
+            if self.owners.get(incident_id, ("", ""))[0] == execution_arn:
+                self.owners[incident_id] = (execution_arn, "closed")
+
+    def next_update_number(self, incident_id: str) -> int:
+        with self._lock:
+            self.counters[incident_id] = self.counters.get(incident_id, 0) + 1
+            return self.counters[incident_id]
+
+    def put_update(self, incident_id: str, update_id: str, record: dict[str, Any]) -> None:
+        self.updates[(incident_id, update_id)] = json.loads(json.dumps(record))
+
+    def get_update(self, incident_id: str, update_id: str) -> dict[str, Any]:
+        return json.loads(json.dumps(self.updates[(incident_id, update_id)]))  # type: ignore[no-any-return]
+
+    def merge_update(self, incident_id: str, update_id: str, changes: dict[str, Any]) -> None:
+        self.updates[(incident_id, update_id)].update(json.loads(json.dumps(changes)))
+
+    def latest_update(self, incident_id: str) -> dict[str, Any] | None:
+        ids = sorted(uid for iid, uid in self.updates if iid == incident_id)
+        return self.get_update(incident_id, ids[-1]) if ids else None
+
+    def put_approval(self, request_id: str, record: dict[str, Any]) -> None:
+        self.approvals[request_id] = {**record, "used": False, "approvers": []}
+
+    def get_approval(self, request_id: str) -> dict[str, Any] | None:
+        record = self.approvals.get(request_id)
+        return json.loads(json.dumps(record)) if record else None
+
+    def add_approver(self, request_id: str, principal: str) -> list[str]:
+        with self._lock:
+            record = self.approvals.get(request_id)
+            if record is None or record["used"]:
+                raise ApprovalAlreadyDecidedError(request_id)
+            record["approvers"].append(principal)
+            return list(dict.fromkeys(record["approvers"]))
+
+    def close_approval(self, request_id: str, outcome: dict[str, Any]) -> None:
+        with self._lock:
+            record = self.approvals.get(request_id)
+            if record is None or record["used"]:
+                raise ApprovalAlreadyDecidedError(request_id)
+            record["used"] = True
+            record["outcome"] = outcome
+
+    def add_event(self, incident_id: str, kind: str, text: str, at: datetime | None = None) -> None:
+        self.event_log.setdefault(incident_id, []).append(
+            {"at": (at or _now()).isoformat(), "kind": kind, "text": text}
+        )
+
+    def events(self, incident_id: str) -> list[dict[str, Any]]:
+        return list(self.event_log.get(incident_id, []))

@@ -1,0 +1,147 @@
+"""The approval gate's public face: the review page API and the key that signs review links.
+
+* ``signing_secret``: a generated 64-character secret in Secrets Manager (customer-managed key);
+  the HMAC key for review references and CSRF tokens. It never appears in the template.
+* ``api``: API Gateway REST API with **IAM authorization** on every method. API Gateway verifies
+  the caller's SigV4 signature and hands the function the caller's ARN; the function lets only
+  the plan's approver principals see or decide. ``GET`` shows, ``POST`` decides (CSRF token).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from stacks.constructs.encryption import LOG_GROUP_PREFIX
+from stacks.quality_gates import acknowledge
+
+REVIEW_STAGE = "review"
+
+
+class ReviewSigningKey(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
+        super().__init__(scope, construct_id)
+        self._key = key
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            description="Outage Comms: HMAC key for review links and CSRF tokens",
+            encryption_key=key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=64, exclude_punctuation=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        acknowledge(
+            self.secret,
+            "AwsSolutions-SMG4",
+            "Rotating the HMAC key invalidates every open review link at once (mid-approval); links live "
+            "at most as long as the plan's approval timeout, so a key leak is contained by replacing the "
+            "secret value by hand between incidents.",
+        )
+
+    def grant_read(self, grantee: iam.IGrantable) -> None:
+        """Read the key: the secret's ARN, and Decrypt on the key only through Secrets Manager.
+
+        Granted on the function's role (not the key policy, which lives in the core stack).
+        """
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                resources=[self.secret.secret_arn],
+            )
+        )
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[self._key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{Aws.REGION}.amazonaws.com"}},
+            )
+        )
+
+
+class ReviewPageApi(Construct):
+    """``/incidents/{incident_id}/review/{reference}``: GET and POST, IAM-authorized, one function."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, handler: lambda_.IFunction, key: kms.IKey
+    ) -> None:
+        super().__init__(scope, construct_id)
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=f"{LOG_GROUP_PREFIX}api/review-page",
+            encryption_key=key,
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            rest_api_name="outage-comms-review",
+            description="Outage Comms review page: approvers review and decide on customer messages",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=False,
+            default_method_options=apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM),
+            deploy_options=apigw.StageOptions(
+                stage_name=REVIEW_STAGE,
+                tracing_enabled=True,
+                throttling_rate_limit=10,
+                throttling_burst_limit=20,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=True,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+            ),
+        )
+        validator = self.api.add_request_validator(
+            "PathValidator", validate_request_parameters=True, validate_request_body=True
+        )
+        review = (
+            self.api.root.add_resource("incidents")
+            .add_resource("{incident_id}")
+            .add_resource("review")
+            .add_resource("{reference}")
+        )
+        integration = apigw.LambdaIntegration(handler, timeout=Duration.seconds(29))
+        for method in ("GET", "POST"):
+            review.add_method(
+                method,
+                integration,
+                request_validator=validator,
+                request_parameters={
+                    "method.request.path.incident_id": True,
+                    "method.request.path.reference": True,
+                },
+            )
+        reasons = {
+            "AwsSolutions-APIG3": "Every method requires SigV4 (IAM) and the function admits only the plan's "
+            "approvers; traffic is a handful of requests per incident, throttled at the stage. A WAF web ACL "
+            "is an account-level choice a platform team can attach to this stage.",
+            "AwsSolutions-COG4": "Authorization is IAM (SigV4): approvers are IAM roles listed in the plan, "
+            "not a Cognito user pool.",
+            "AwsSolutions-APIG6": "Access logs (every request, caller and status) go to an encrypted log "
+            "group; execution logging needs an account-wide API Gateway CloudWatch role, which this app "
+            "deliberately does not create (@aws-cdk/aws-apigateway:disableCloudWatchRole).",
+            "Serverless-APIGWDefaultThrottling": "The review stage sets its own rate and burst limits.",
+        }
+        for rule, reason in reasons.items():
+            acknowledge(self.api, rule, reason)
+
+    @property
+    def url(self) -> str:
+        return self.api.url

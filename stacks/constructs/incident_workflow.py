@@ -1,0 +1,332 @@
+"""The incident-comms state machine: Step Functions Standard, JSONPath, states named after the plan.
+
+::
+
+    Register incident -> Another execution owns this incident? --yes--> Already handled elsewhere
+      -> Render update -> Notify team first -> Approval required?
+           -> Wait for approval (.waitForTaskToken, timeout = plan)  -> Approved? -> Fan out to channels
+                on timeout: Approval timed out: what does the plan say?
+                   escalate               -> Escalate approval to incident manager -> Approved?
+                   send_holding_statement -> Send holding statement instead -> Fan out to channels
+                   hold                   -> Hold external messages
+      -> Fan out to channels (Parallel, one branch per channel, Retry + Catch each)
+      -> Publish status surfaces -> Resolved?
+           yes -> Create post-incident summary task -> Incident closed
+           no  -> Wait for next update (.waitForTaskToken, timeout = cadence) -> Render update
+                    on timeout: Remind communications manager -> Wait for update after reminder
+                       on timeout: Escalate to incident manager (offers the holding update) -> Render update
+
+Every duration is read from the state (``TimeoutSecondsPath``) and computed by the functions
+from the plan and the execution's clock, so a drill runs this very definition on compressed time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from outage_comms.plan import Plan
+from stacks.constructs.channel_fanout import fanout_state
+from stacks.constructs.encryption import LOG_GROUP_PREFIX
+
+STATE_MACHINE_NAME = "outage-comms-incident"
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkflowFunctions:
+    register: lambda_.IFunction
+    render: lambda_.IFunction
+    notify_team: lambda_.IFunction
+    request_approval: lambda_.IFunction
+    deliver: lambda_.IFunction
+    record_failure: lambda_.IFunction
+    await_update: lambda_.IFunction
+    notice: lambda_.IFunction
+    resolve: lambda_.IFunction
+
+
+class IncidentWorkflow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        plan: Plan,
+        functions: WorkflowFunctions,
+        key: kms.IKey,
+        status_publisher: lambda_.IFunction | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        f = functions
+
+        def call(
+            state_id: str, function: lambda_.IFunction, payload: dict[str, Any], **kwargs: Any
+        ) -> tasks.LambdaInvoke:
+            return tasks.LambdaInvoke(
+                self,
+                state_id,
+                lambda_function=function,
+                payload=sfn.TaskInput.from_object(payload),
+                payload_response_only=True,
+                **kwargs,
+            )
+
+        def wait_for_token(
+            state_id: str,
+            function: lambda_.IFunction,
+            payload: dict[str, Any],
+            timeout_path: str,
+            **kwargs: Any,
+        ) -> tasks.LambdaInvoke:
+            return tasks.LambdaInvoke(
+                self,
+                state_id,
+                lambda_function=function,
+                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+                payload=sfn.TaskInput.from_object({"token": sfn.JsonPath.task_token, **payload}),
+                task_timeout=sfn.Timeout.at(timeout_path),
+                **kwargs,
+            )
+
+        incident = sfn.JsonPath.string_at("$.incident_id")
+        update_id = sfn.JsonPath.string_at("$.render.update_id")
+        clock = sfn.JsonPath.object_at("$.clock")
+
+        register = call(
+            "Register incident",
+            f.register,
+            {"input": sfn.JsonPath.entire_payload, "execution_arn": sfn.JsonPath.execution_id},
+            comment="Find (or, from the runbook, open) the incident; claim it: one execution per incident.",
+        )
+        rejected = sfn.Fail(
+            self,
+            "Runbook input rejected",
+            error="IncidentRejected",
+            cause="The input names no usable incident.",
+        )
+        register.add_catch(rejected, errors=["IncidentRejectedError", "IncidentNotFoundError"])
+        already = sfn.Succeed(
+            self, "Already handled by another execution", comment="Another running execution speaks for it."
+        )
+        render_payload = {
+            "incident_id": incident,
+            "clock": clock,
+            "update": sfn.JsonPath.object_at("$.update"),
+        }
+        render = call(
+            "Render update",
+            f.render,
+            render_payload,
+            result_path="$.render",
+            comment="Every message: scenario x channel x locale, guarded; stored for the review page.",
+        )
+        notify = call(
+            "Notify team first",
+            f.notify_team,
+            {"incident_id": incident, "update_id": update_id},
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        approval_payload = {
+            "incident_id": incident,
+            "update_id": update_id,
+            "clock": clock,
+            "timeout_seconds": sfn.JsonPath.number_at("$.render.timing.approval_timeout_seconds"),
+        }
+        wait_for_approval = wait_for_token(
+            "Wait for approval",
+            f.request_approval,
+            {**approval_payload, "role": "communications_manager"},
+            "$.render.timing.approval_timeout_seconds",
+            result_path="$.approval",
+            comment="The communications manager reviews every message on a POST-only signed page.",
+        )
+        escalate_approval = wait_for_token(
+            "Escalate approval to incident manager",
+            f.request_approval,
+            {**approval_payload, "role": "incident_manager"},
+            "$.render.timing.approval_timeout_seconds",
+            result_path="$.approval",
+        )
+        holding_instead = call(
+            "Send holding statement instead",
+            f.render,
+            {
+                "incident_id": incident,
+                "clock": clock,
+                "update": {"holding_reason": "approval_timeout", "pre_approved": True},
+            },
+            result_path="$.render",
+            comment="The plan's pre-approved holding statement goes out when approval times out.",
+        )
+        hold = call(
+            "Hold external messages",
+            f.notice,
+            {"incident_id": incident, "update_id": update_id, "kind": "held", "why": "not approved"},
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        fanout = fanout_state(self, plan=plan, deliver=f.deliver, record_failure=f.record_failure)
+        publish: sfn.State
+        publish_failed: sfn.Pass | None = None
+        if status_publisher is not None:
+            # A plain Task (not LambdaInvoke) so the role may invoke exactly this function, not "<arn>:*".
+            publish = sfn.CustomState(
+                self,
+                "Publish status surfaces",
+                state_json={
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {
+                        "FunctionName": status_publisher.function_arn,
+                        "Payload": {
+                            "incident_id.$": "$.incident_id",
+                            "update_id.$": "$.render.update_id",
+                            "scenario.$": "$.render.scenario",
+                        },
+                    },
+                    "ResultPath": None,
+                },
+            )
+            publish.add_retry(
+                errors=[
+                    "Lambda.ServiceException",
+                    "Lambda.TooManyRequestsException",
+                    "Lambda.SdkClientException",
+                ],
+                interval=Duration.seconds(2),
+                max_attempts=3,
+                backoff_rate=2,
+                jitter_strategy=sfn.JitterType.FULL,
+            )
+            publish_failed = sfn.Pass(self, "Status surfaces not published", result_path=sfn.JsonPath.DISCARD)
+            publish.add_catch(publish_failed, errors=[sfn.Errors.ALL], result_path="$.publish_error")
+        else:
+            publish = sfn.Pass(
+                self, "Publish status surfaces", comment="No status publisher is attached to this deployment."
+            )
+        resolved = sfn.Choice(self, "Resolved?")
+        summary = call(
+            "Create post-incident summary task",
+            f.resolve,
+            {"incident_id": incident, "execution_arn": sfn.JsonPath.execution_id},
+            result_path="$.summary",
+        )
+        closed = sfn.Succeed(self, "Incident closed")
+        update_payload = {"incident_id": incident, "update_id": update_id}
+        wait_for_update = wait_for_token(
+            "Wait for next update",
+            f.await_update,
+            update_payload,
+            "$.render.timing.cadence_seconds",
+            result_path="$.update",
+            comment="Intake hands the next update to this task token; the timeout is the plan's cadence.",
+        )
+        remind = call(
+            "Remind communications manager",
+            f.notice,
+            {"incident_id": incident, "kind": "reminder"},
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        wait_after_reminder = wait_for_token(
+            "Wait for update after reminder",
+            f.await_update,
+            update_payload,
+            "$.render.timing.reminder_grace_seconds",
+            result_path="$.update",
+        )
+        escalate = call(
+            "Escalate to incident manager",
+            f.notice,
+            {"incident_id": incident, "kind": "escalation"},
+            result_path="$.update",
+            comment="The update was missed after a reminder: the holding update is offered next.",
+        )
+
+        on_timeout = (
+            sfn.Choice(self, "Approval timed out: what does the plan say?")
+            .when(
+                sfn.Condition.string_equals("$.render.timing.on_approval_timeout", "escalate"),
+                escalate_approval,
+            )
+            .when(
+                sfn.Condition.string_equals("$.render.timing.on_approval_timeout", "send_holding_statement"),
+                holding_instead,
+            )
+            .otherwise(hold)
+        )
+        wait_for_approval.add_catch(on_timeout, errors=[sfn.Errors.TIMEOUT], result_path="$.approval_timeout")
+        wait_for_approval.add_catch(hold, errors=[sfn.Errors.ALL], result_path="$.approval_error")
+        escalate_approval.add_catch(hold, errors=[sfn.Errors.ALL], result_path="$.approval_timeout")
+        approved = (
+            sfn.Choice(self, "Approved?")
+            .when(sfn.Condition.string_equals("$.approval.decision", "approved"), fanout)
+            .otherwise(hold)
+        )
+        wait_for_approval.next(approved)
+        escalate_approval.next(approved)
+        holding_instead.next(fanout)
+        hold.next(wait_for_update)
+
+        wait_for_update.add_catch(remind, errors=[sfn.Errors.TIMEOUT], result_path=sfn.JsonPath.DISCARD)
+        wait_for_update.next(render)
+        remind.next(wait_after_reminder)
+        wait_after_reminder.add_catch(escalate, errors=[sfn.Errors.TIMEOUT], result_path=sfn.JsonPath.DISCARD)
+        wait_after_reminder.next(render)
+        escalate.next(render)
+
+        needs_approval = (
+            sfn.Choice(self, "Approval required?")
+            .when(sfn.Condition.boolean_equals("$.render.needs_approval", True), wait_for_approval)
+            .otherwise(fanout)
+        )
+        render.next(notify).next(needs_approval)
+        fanout.next(publish)
+        resolved.when(
+            sfn.Condition.boolean_equals("$.render.resolved", True), summary.next(closed)
+        ).otherwise(wait_for_update)
+        publish.next(resolved)
+        if publish_failed is not None:
+            publish_failed.next(resolved)
+
+        owned = (
+            sfn.Choice(self, "Another execution owns this incident?")
+            .when(sfn.Condition.boolean_equals("$.duplicate", True), already)
+            .otherwise(render)
+        )
+        definition = register.next(owned)
+
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"{LOG_GROUP_PREFIX}states/{STATE_MACHINE_NAME}",
+            encryption_key=key,
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=STATE_MACHINE_NAME,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            query_language=sfn.QueryLanguage.JSON_PATH,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            comment="Outage Comms: one incident, from first notice to post-incident summary",
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=False
+            ),
+        )
+        if status_publisher is not None:
+            self.state_machine.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["lambda:InvokeFunction"], resources=[status_publisher.function_arn]
+                )
+            )

@@ -1,0 +1,223 @@
+"""The workflow stack: the incident-comms state machine, its functions, the review page and the runbook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import ArnFormat, CfnOutput, Stack, Tags
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from stacks.channels_stack import OutageCommsChannelsStack
+from stacks.constructs.approval_gate import ReviewPageApi, ReviewSigningKey
+from stacks.constructs.channel_fanout import ChannelTopics
+from stacks.constructs.incident_workflow import STATE_MACHINE_NAME, IncidentWorkflow, WorkflowFunctions
+from stacks.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
+from stacks.constructs.runbook import IncidentRunbook
+from stacks.constructs.workflow_state import WorkflowStateTable
+from stacks.quality_gates import acknowledge
+from stacks.settings import DeploymentSettings
+
+PROJECT_TAG = ("project", "outage-comms")
+SYNCHRONOUS = "invoked synchronously by the incident-comms state machine, whose Retry/Catch handle failures"
+
+
+class OutageCommsWorkflowStack(Stack):
+    """One incident, from first notice to post-incident summary (see ``constructs/incident_workflow.py``)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: DeploymentSettings,
+        key: kms.IKey,
+        incidents_table: dynamodb.ITable,
+        lambda_runtime: LambdaRuntime,
+        status_publisher: lambda_.IFunction | None = None,
+        channels: OutageCommsChannelsStack | None = None,
+        **kwargs: Any,
+    ) -> None:
+        organization = settings.plan.organization.name
+        kwargs.setdefault(
+            "description", f"Outage Comms workflow for {organization}: state machine, review page, runbook"
+        )
+        super().__init__(scope, construct_id, **kwargs)
+        Tags.of(self).add(*PROJECT_TAG)
+        plan = settings.plan
+        self.state = WorkflowStateTable(self, "State", key=key)
+        self.topics = ChannelTopics(self, "Channels", plan=plan, key=key)
+        self.signing_key = ReviewSigningKey(self, "ReviewSigningKey", key=key)
+        state_machine_arn = self.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=STATE_MACHINE_NAME,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        executions_arn = self.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{STATE_MACHINE_NAME}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        email = plan.channels.email
+        environment = {
+            "WORKFLOW_TABLE": self.state.table.table_name,
+            "INCIDENTS_TABLE_NAME": incidents_table.table_name,
+            "INTERNAL_CHAT_TOPIC_ARN": self.topics.internal_chat.topic_arn
+            if self.topics.internal_chat
+            else "",
+            "SUBSCRIBERS_TOPIC_ARN": self.topics.subscribers.topic_arn if self.topics.subscribers else "",
+            "REVIEW_SECRET_ARN": self.signing_key.secret.secret_arn,
+            "STATE_MACHINE_ARN": state_machine_arn,
+            "EMAIL_CONFIGURATION_SET": email.configuration_set if email and email.enabled else "",
+        }
+
+        # What the channel catalog reads (tables, token key, bulk hand-off, push app): only the functions
+        # that deliver through it get it, with the channels stack's scoped grants below.
+        channel_env = channels.channel_environment() if channels is not None else {}
+
+        def function(
+            construct_id: str, module: str, description: str, **extra_env: str
+        ) -> OutageCommsFunction:
+            built = lambda_runtime.new_function(
+                self,
+                construct_id,
+                handler=f"handlers.{module}.handler",
+                description=description,
+                service_name=module.replace("workflow_", "workflow-").replace("_", "-"),
+                environment={**environment, **extra_env},
+                synchronous_only_reason=SYNCHRONOUS,
+            )
+            self.state.table.grant_read_write_data(built.function)
+            built.acknowledge_key_grants()
+            return built
+
+        review = function(
+            "ReviewPageFunction", "workflow_review_page", "Review page: shows an update, decides on POST"
+        )
+        self.review_api = ReviewPageApi(self, "ReviewPage", handler=review.function, key=key)
+        self.functions = {
+            "register": function("RegisterIncident", "workflow_register_incident", "Register incident"),
+            "render": function("RenderUpdate", "workflow_render_update", "Render update"),
+            "notify_team": function(
+                "NotifyInternal", "workflow_notify_internal", "Notify team first", **channel_env
+            ),
+            "request_approval": function(
+                "RequestApproval",
+                "workflow_request_approval",
+                "Wait for approval: send the signed review link",
+                REVIEW_BASE_URL=self.review_api.url,
+            ),
+            "deliver": function(
+                "DeliverChannel", "workflow_deliver_channel", "Deliver via one channel", **channel_env
+            ),
+            "record_failure": function(
+                "RecordDeliveryFailure", "workflow_record_delivery_failure", "Record a channel failure"
+            ),
+            "await_update": function("AwaitUpdate", "workflow_await_update", "Wait for next update"),
+            "notice": function("Remind", "workflow_remind", "Remind, escalate, hold"),
+            "resolve": function("Resolve", "workflow_resolve", "Create post-incident summary task"),
+        }
+        fns = self.functions
+        # The incident repository's calls (outage_comms/intake/store.py), on the table only: it reads
+        # no index. TransactWriteItems is authorized per contained action.
+        read_write = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+        for name, actions in {
+            "register": [*read_write, "dynamodb:ConditionCheckItem"],
+            "render": ["dynamodb:GetItem"],
+            "await_update": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            "notice": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+            "resolve": ["dynamodb:GetItem"],
+            "deliver": ["dynamodb:PutItem"],
+            "record_failure": ["dynamodb:PutItem"],
+        }.items():
+            fns[name].function.add_to_role_policy(
+                iam.PolicyStatement(actions=actions, resources=[incidents_table.table_arn])
+            )
+            key.grant_encrypt_decrypt(fns[name].function)
+        chat = self.topics.internal_chat
+        for name in ("notify_team", "request_approval", "deliver", "notice", "resolve"):
+            chat.grant_publish(fns[name].function)
+        if self.topics.subscribers is not None:
+            self.topics.subscribers.grant_publish(fns["deliver"].function)
+        if channels is not None:
+            channels.grant_delivery(fns["deliver"])
+            channels.grant_team_chat(fns["notify_team"])
+        for built in (fns["request_approval"], review):
+            self.signing_key.grant_read(built.function)
+        if email is not None and email.enabled:
+            domain = email.from_address.split("@", 1)[1]
+            send_email = iam.PolicyStatement(
+                actions=["ses:SendEmail"],
+                resources=[
+                    self.format_arn(service="ses", resource="identity", resource_name=domain),
+                    self.format_arn(service="ses", resource="identity", resource_name=email.from_address),
+                    self.format_arn(
+                        service="ses", resource="configuration-set", resource_name=email.configuration_set
+                    ),
+                ],
+            )
+            for name in ("request_approval", "notice", "resolve"):
+                fns[name].function.add_to_role_policy(send_email)
+        for built in (review, fns["await_update"]):
+            built.function.add_to_role_policy(
+                iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=[state_machine_arn])
+            )
+        fns["register"].function.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions_arn])
+        )
+        acknowledge(
+            fns["register"].role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+            f"{STATE_MACHINE_NAME}:*]",
+            "Register incident asks whether the execution that owns the incident still runs; executions are "
+            "named per incident at run time, so the ARN ends in '*' — scoped to this one state machine.",
+        )
+
+        self.workflow = IncidentWorkflow(
+            self,
+            "Workflow",
+            plan=plan,
+            functions=WorkflowFunctions(**{name: built.function for name, built in fns.items()}),
+            key=key,
+            status_publisher=status_publisher,
+        )
+        self.state_machine = self.workflow.state_machine
+        self._acknowledge_state_machine_role(status_publisher)
+        self.runbook = IncidentRunbook(
+            self, "Runbook", state_machine=self.state_machine, state_machine_name=STATE_MACHINE_NAME
+        )
+
+        outputs = {
+            "StateMachineArn": self.state_machine.state_machine_arn,
+            "ReviewPageUrl": self.review_api.url,
+            "WorkflowTableName": self.state.table.table_name,
+            "InternalChatTopicArn": chat.topic_arn,
+            "RunbookDocumentName": self.runbook.document.ref,
+            "AutomationRoleArn": self.runbook.automation_role.role_arn,
+            "ResponsePlanRoleArn": self.runbook.response_plan_role.role_arn,
+        }
+        if self.topics.subscribers is not None:
+            outputs["SubscribersTopicArn"] = self.topics.subscribers.topic_arn
+        for name, value in outputs.items():
+            CfnOutput(self, name, value=value)
+
+    def _acknowledge_state_machine_role(self, status_publisher: lambda_.IFunction | None) -> None:
+        role = self.state_machine.role
+        reason = (
+            "CDK grants lambda:InvokeFunction on the function and its versions/aliases (…:*); every "
+            "statement names one of this workflow's own functions (or the status publisher)."
+        )
+        for built in self.functions.values():
+            logical_id = self.get_logical_id(built.function.node.default_child)  # type: ignore[arg-type]
+            acknowledge(role, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>:*]", reason)
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray tracing (xray:PutTraceSegments, PutTelemetryRecords, GetSampling*) and CloudWatch Logs "
+            "vended delivery (logs:CreateLogDelivery, …) have no resource-level permissions.",
+        )

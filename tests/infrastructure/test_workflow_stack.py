@@ -1,0 +1,253 @@
+"""The workflow stack as synthesized by app.py: the state machine's shape, its timeouts, IAM scope."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from template_reading import as_list, identity_statements, join_to_text, wildcard_resource
+
+from outage_comms.plan import Plan
+from outage_comms.workflow.channels_plan import fanout_channels
+
+pytestmark = pytest.mark.infrastructure
+
+WORKFLOW_STACK = "OutageCommsWorkflow"
+#: Actions with no resource-level permissions: X-Ray (tracing) and CloudWatch Logs vended delivery.
+EVERY_RESOURCE_ACTIONS = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+}
+
+
+@pytest.fixture(scope="module")
+def template(core: Any) -> dict[str, Any]:
+    return dict(core.raw[WORKFLOW_STACK])
+
+
+@pytest.fixture(scope="module")
+def state_machine(template: dict[str, Any]) -> dict[str, Any]:
+    (resource,) = [
+        r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"
+    ]
+    return dict(resource["Properties"])
+
+
+@pytest.fixture(scope="module")
+def definition(state_machine: dict[str, Any]) -> dict[str, Any]:
+    return dict(json.loads(join_to_text(state_machine["DefinitionString"])))
+
+
+def all_states(states: dict[str, Any]) -> dict[str, Any]:
+    found = dict(states)
+    for state in states.values():
+        for branch in state.get("Branches", []):
+            found.update(all_states(branch["States"]))
+    return found
+
+
+def test_standard_jsonpath_named_traced_and_logged(
+    state_machine: dict[str, Any], definition: dict[str, Any]
+) -> None:
+    assert state_machine["StateMachineName"] == "outage-comms-incident"
+    assert state_machine["StateMachineType"] == "STANDARD"
+    assert state_machine["TracingConfiguration"] == {"Enabled": True}
+    assert state_machine["LoggingConfiguration"]["Level"] == "ALL"
+    assert state_machine["LoggingConfiguration"]["IncludeExecutionData"] is False
+    assert definition.get("QueryLanguage", "JSONPath") == "JSONPath"
+
+
+def test_states_read_like_the_plan(definition: dict[str, Any]) -> None:
+    names = set(all_states(definition["States"]))
+    assert definition["StartAt"] == "Register incident"
+    for expected in (
+        "Register incident",
+        "Render update",
+        "Notify team first",
+        "Approval required?",
+        "Wait for approval",
+        "Approval timed out: what does the plan say?",
+        "Escalate approval to incident manager",
+        "Send holding statement instead",
+        "Hold external messages",
+        "Fan out to channels",
+        "Publish status surfaces",
+        "Resolved?",
+        "Wait for next update",
+        "Remind communications manager",
+        "Wait for update after reminder",
+        "Escalate to incident manager",
+        "Create post-incident summary task",
+        "Incident closed",
+    ):
+        assert expected in names, expected
+
+
+def test_one_parallel_branch_per_channel_each_task_retried_and_caught(
+    definition: dict[str, Any], example_plan: Plan
+) -> None:
+    fanout = definition["States"]["Fan out to channels"]
+    assert fanout["Type"] == "Parallel"
+    assert len(fanout["Branches"]) == len(fanout_channels(example_plan))
+    for branch in fanout["Branches"]:
+        tasks = {n: s for n, s in branch["States"].items() if s["Type"] == "Task"}
+        assert tasks, branch
+        for name, task in tasks.items():
+            assert task.get("Retry"), f"{name} has no Retry"
+            assert task.get("Catch"), f"{name} has no Catch"
+        deliver = branch["States"][branch["StartAt"]]
+        (retry,) = deliver["Retry"]
+        assert "ChannelRetryableError" in retry["ErrorEquals"]
+        assert retry["JitterStrategy"] == "FULL" and retry["BackoffRate"] > 1
+        assert deliver["Catch"][0]["ErrorEquals"] == ["States.ALL"]
+
+
+def test_approval_and_updates_wait_on_task_tokens_with_plan_driven_timeouts(
+    definition: dict[str, Any],
+) -> None:
+    states = definition["States"]
+    for name, timeout in (
+        ("Wait for approval", "$.render.timing.approval_timeout_seconds"),
+        ("Escalate approval to incident manager", "$.render.timing.approval_timeout_seconds"),
+        ("Wait for next update", "$.render.timing.cadence_seconds"),
+        ("Wait for update after reminder", "$.render.timing.reminder_grace_seconds"),
+    ):
+        state = states[name]
+        assert state["Resource"].endswith(":lambda:invoke.waitForTaskToken"), name
+        assert state["Parameters"]["Payload"]["token.$"] == "$$.Task.Token"
+        assert state["TimeoutSecondsPath"] == timeout
+        assert "TimeoutSeconds" not in state
+    catches = {tuple(c["ErrorEquals"]): c["Next"] for c in states["Wait for approval"]["Catch"]}
+    assert catches[("States.Timeout",)] == "Approval timed out: what does the plan say?"
+    assert states["Wait for next update"]["Catch"][0] == {
+        "ErrorEquals": ["States.Timeout"],
+        "ResultPath": None,
+        "Next": "Remind communications manager",
+    }
+
+
+def test_no_identity_policy_allows_anything_on_every_resource_but_tracing_and_log_delivery(
+    template: dict[str, Any],
+) -> None:
+    for logical_id, statement in identity_statements(template):
+        if statement.get("Effect") == "Allow" and wildcard_resource(statement):
+            assert set(as_list(statement["Action"])) <= EVERY_RESOURCE_ACTIONS, (logical_id, statement)
+
+
+def test_only_the_review_page_and_the_update_wait_can_complete_tasks(template: dict[str, Any]) -> None:
+    holders = []
+    for logical_id, statement in identity_statements(template):
+        if "states:SendTaskSuccess" in as_list(statement["Action"]):
+            holders.append(logical_id)
+            (resource,) = as_list(statement["Resource"])
+            assert join_to_text(resource).endswith(":stateMachine:outage-comms-incident")
+    assert len(holders) == 2
+    assert sorted(h.split("Function")[0].split("Role")[0] for h in holders) == ["AwaitUpdate", "ReviewPage"]
+
+
+def test_review_api_requires_iam_on_every_method(template: dict[str, Any]) -> None:
+    methods = [
+        r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::Method"
+    ]
+    assert {m["HttpMethod"] for m in methods} == {"GET", "POST"}
+    assert all(m["AuthorizationType"] == "AWS_IAM" for m in methods)
+
+
+def test_runbook_starts_only_this_state_machine(template: dict[str, Any]) -> None:
+    (document,) = [
+        r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::SSM::Document"
+    ]
+    assert document["DocumentType"] == "Automation"
+    (step,) = document["Content"]["mainSteps"]
+    assert step["action"] == "aws:executeStateMachine"
+    assert json.loads(step["inputs"]["input"])["IncidentRecordArn"] == "{{ IncidentRecordArn }}"
+    starters = [
+        (lid, s)
+        for lid, s in identity_statements(template)
+        if "states:StartExecution" in as_list(s["Action"])
+    ]
+    incident_machine = {
+        "Ref": next(
+            k for k, r in template["Resources"].items() if r["Type"] == "AWS::StepFunctions::StateMachine"
+        )
+    }
+    runbook = [(lid, s) for lid, s in starters if incident_machine in as_list(s["Resource"])]
+    assert len(runbook) == 1 and runbook[0][0].startswith("RunbookAutomationRole")
+    assert list(as_list(runbook[0][1]["Resource"])) == [incident_machine]
+    # The only other starter: channel delivery handing a large audience to the bulk state machine
+    for _, statement in starters:
+        if statement is not runbook[0][1]:
+            assert statement.get("Sid") == "StartBulkDelivery"
+            assert "stateMachine:outage-comms-bulk-delivery" in json.dumps(statement["Resource"])
+
+
+def test_workflow_table_and_topics_use_the_customer_managed_key(template: dict[str, Any]) -> None:
+    resources = template["Resources"].values()
+    (table,) = [r["Properties"] for r in resources if r["Type"] == "AWS::DynamoDB::Table"]
+    assert table["SSESpecification"]["SSEEnabled"] is True and "KMSMasterKeyId" in table["SSESpecification"]
+    assert all("KmsMasterKeyId" in r["Properties"] for r in resources if r["Type"] == "AWS::SNS::Topic")
+    assert all("KmsKeyId" in r["Properties"] for r in resources if r["Type"] == "AWS::Logs::LogGroup")
+
+
+def _function_by_handler(template: dict[str, Any], handler: str) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (logical_id, r["Properties"])
+        for logical_id, r in template["Resources"].items()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Handler") == handler
+    ]
+    return found
+
+
+def _role_statements(template: dict[str, Any], function: dict[str, Any]) -> list[dict[str, Any]]:
+    role = function["Role"]["Fn::GetAtt"][0]
+    return [
+        statement
+        for logical_id, statement in identity_statements(template)
+        if logical_id == role
+        or role in json.dumps(template["Resources"][logical_id]["Properties"].get("Roles", []))
+    ]
+
+
+def test_delivery_reads_the_channel_catalog_configuration_and_gets_the_channels_grants(
+    template: dict[str, Any], example_plan: Plan
+) -> None:
+    _, deliver = _function_by_handler(template, "handlers.workflow_deliver_channel.handler")
+    variables = deliver["Environment"]["Variables"]
+    for name in (
+        "SUBSCRIBERS_TABLE",
+        "SUBSCRIBER_TOKEN_SECRET_NAME",
+        "BULK_BUCKET",
+        "BULK_STATE_MACHINE_ARN",
+    ):
+        assert variables.get(name), name
+    statements = _role_statements(template, deliver)
+    sids = {s.get("Sid") for s in statements}
+    assert {
+        "ReadThePlanChannelSecrets",
+        "SendEmailFromThePlanAddress",
+        "SendTextThroughThePlanIdentity",
+    } <= sids
+    assert {"CallThroughThePlanIdentity", "SendPushThroughThePlanApplication", "StartBulkDelivery"} <= sids
+
+
+def test_team_notification_reads_only_the_team_chat_webhook_secrets(template: dict[str, Any]) -> None:
+    _, notify = _function_by_handler(template, "handlers.workflow_notify_internal.handler")
+    statements = _role_statements(template, notify)
+    secrets = [s for s in statements if "secretsmanager:GetSecretValue" in as_list(s["Action"])]
+    (statement,) = secrets
+    text = json.dumps(statement["Resource"])
+    assert "outage-comms/slack-webhook" in text and "outage-comms/teams-webhook" in text
+    assert "mastodon" not in text and "helpdesk" not in text
+    actions = {a for s in statements for a in as_list(s["Action"])}
+    assert not actions & {"ses:SendEmail", "sms-voice:SendTextMessage", "mobiletargeting:SendMessages"}
