@@ -1,0 +1,47 @@
+"""Lambda handler: publish the status site after every incident update.
+
+Input (from the incident-comms state machine): ``{"incident_id": "inc-..."}``. Output: what was
+written. Failures raise ``StatusPublishError`` (or an AWS error) for the state machine to retry.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from outage_comms.observability import MetricUnit, logger, metrics, tracer
+from outage_comms.plan import Plan, parse_plan
+from outage_comms.status.publisher import Boto3StatusSink, StatusPublisher, settings_from_environment
+from outage_comms.status.site import SiteOptions
+
+
+@functools.cache
+def _plan() -> Plan:
+    path = Path(os.environ.get("PLAN_PATH", "/var/task/plan.json"))
+    return parse_plan(json.loads(path.read_text(encoding="utf-8")), str(path))
+
+
+@functools.cache
+def default_publisher() -> StatusPublisher:
+    """Built once per execution environment: the repository and the status-account clients."""
+    from outage_comms.intake.store import DynamoIncidentRepository  # lazy: boto3 only when deployed
+
+    sink = Boto3StatusSink.assuming_role(**settings_from_environment(os.environ))
+    return StatusPublisher(
+        plan=_plan(), incidents=DynamoIncidentRepository(), sink=sink, options=SiteOptions.from_environment()
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: Any, publisher: StatusPublisher | None = None) -> dict[str, Any]:
+    incident_id = event.get("incident_id") if isinstance(event, dict) else None
+    result = (publisher or default_publisher()).publish(incident_id if isinstance(incident_id, str) else None)
+    metrics.add_metric(name="StatusObjectsWritten", unit=MetricUnit.Count, value=len(result.written))
+    metrics.add_metric(name="StatusPublishLatency", unit=MetricUnit.Milliseconds, value=result.elapsed_ms)
+    logger.info("status published", extra={"incident_id": incident_id, **result.as_dict()})
+    return {"incident_id": incident_id, **result.as_dict()}

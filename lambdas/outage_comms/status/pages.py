@@ -1,0 +1,188 @@
+"""The HTML pages, per locale: the current status, one page per incident, the history.
+
+Jinja2 with autoescape on and ``StrictUndefined``: every title, body and name is escaped. The
+pages have no scripts and no inline styles (the Content-Security-Policy forbids both): one
+style sheet, server-rendered uptime bars, a plain POST form to subscribe.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from outage_comms.status.model import ComponentStatus
+from outage_comms.status.site import ASSET_CACHE, HTML, Artefact, IncidentView, SiteState, locale_prefix
+from outage_comms.status.uptime import uptime_percent
+from outage_comms.status.words import paragraphs
+
+STYLESHEET = "assets/status.css"
+
+
+@functools.lru_cache(maxsize=4)
+def _environment(templates_dir: Path) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(templates_dir / "status")),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["paragraphs"] = paragraphs
+    return env
+
+
+def incident_path(view: IncidentView) -> str:
+    """The object key of an incident page; the public ``/incidents/<id>`` URL maps here at the edge."""
+    return f"incidents/{view.id.lower()}.html"
+
+
+@dataclass(frozen=True)
+class Page:
+    """What every page template receives about where it is."""
+
+    locale: str
+    root: str  # relative path from this page to the site root, e.g. "../"
+    home: str  # relative path from this page to this locale's home page
+
+    def link(self, path: str) -> str:
+        return self.root + path
+
+
+class PageHelper:
+    """Formatting the templates call: times, status names, uptime text."""
+
+    def __init__(self, state: SiteState, locale: str) -> None:
+        self.state = state
+        self.locale = locale
+        self.s = state.strings[locale]
+
+    def time(self, moment: datetime) -> str:
+        return self.state.time(moment, self.locale)
+
+    def iso(self, moment: datetime) -> str:
+        return moment.isoformat(timespec="seconds")
+
+    def status_name(self, status: str) -> str:
+        return str(self.s["incident_status"].get(status, status))
+
+    def component_name(self, status: ComponentStatus) -> str:
+        return str(self.s["component_status"][status.value])
+
+    def uptime_text(self, component_id: str) -> tuple[str, str]:
+        records = self.state.uptime.get(component_id, [])
+        summary = str(self.s["uptime_summary"]).format(percent=f"{uptime_percent(records):.2f}")
+        bad = [r for r in records if r.worst is not ComponentStatus.OPERATIONAL]
+        if not bad:
+            return summary, str(self.s["uptime_no_problems"])
+        days = "; ".join(f"{r.day.isoformat()} {self.component_name(r.worst)}" for r in bad[-10:])
+        return summary, str(self.s["uptime_days_with_problems"]).format(days=days)
+
+    def bars(self, component_id: str) -> list[tuple[str, str]]:
+        """(css class, title) per day, oldest first: o operational, d slow, p partial, m major."""
+        out = []
+        for record in self.state.uptime.get(component_id, []):
+            css = _BAR_CLASS[record.worst]
+            title = "" if css == "o" else f"{record.day.isoformat()}: {self.component_name(record.worst)}"
+            out.append((css, title))
+        return out
+
+    def words(self, view: IncidentView, index: int = 0) -> Any:
+        return view.updates[index].words[self.locale]
+
+
+_BAR_CLASS = {
+    ComponentStatus.OPERATIONAL: "o",
+    ComponentStatus.UNDER_MAINTENANCE: "u",
+    ComponentStatus.DEGRADED_PERFORMANCE: "d",
+    ComponentStatus.PARTIAL_OUTAGE: "p",
+    ComponentStatus.MAJOR_OUTAGE: "m",
+}
+
+
+def _render(state: SiteState, template: str, page: Page, **extra: Any) -> Artefact:
+    plan = state.plan
+    strings = state.strings[page.locale]
+    alternates = [
+        {
+            "code": code,
+            "name": state.strings[code]["language_name"],
+            "href": page.root + locale_prefix(plan, code) + extra.get("same_page", "index.html"),
+        }
+        for code in plan.locale_codes
+    ]
+    html = (
+        _environment(state.options.templates_dir)
+        .get_template(template)
+        .render(
+            s=strings,
+            h=PageHelper(state, page.locale),
+            page=page,
+            state=state,
+            org=plan.organization,
+            title=str(strings["page_title"]).format(org=plan.organization.name),
+            alternates=alternates,
+            stylesheet=page.root + STYLESHEET,
+            subscribe_url=state.options.subscribe_endpoint(plan),
+            page_prefix=locale_prefix(plan, page.locale),
+            incident_path=incident_path,
+            **extra,
+        )
+    )
+    return Artefact(html.encode("utf-8"), HTML)
+
+
+def page_artefacts(state: SiteState) -> dict[str, Artefact]:
+    plan = state.plan
+    out: dict[str, Artefact] = {
+        STYLESHEET: Artefact(
+            (state.options.templates_dir / "status" / "assets" / "status.css").read_bytes(),
+            "text/css; charset=utf-8",
+            ASSET_CACHE,
+        )
+    }
+    groups = [
+        (group, [c for c in plan.components if c.group == group.id])
+        for group in plan.groups
+        if any(c.group == group.id for c in plan.components)
+    ]
+    history = state.history()
+    for locale in plan.locale_codes:
+        prefix = locale_prefix(plan, locale)
+        depth = prefix.count("/")
+        root = "../" * depth
+        home = Page(locale, root, "index.html")
+        out[f"{prefix}index.html"] = _render(
+            state,
+            "index.html.j2",
+            home,
+            groups=groups,
+            active=state.active_incidents() + state.active_maintenances(),
+            upcoming=state.upcoming_maintenances(),
+            same_page="index.html",
+            show_updated=True,
+        )
+        out[f"{prefix}history.html"] = _render(
+            state,
+            "history.html.j2",
+            Page(locale, root, "index.html"),
+            history=history,
+            same_page="history.html",
+            show_updated=False,
+        )
+        deeper = Page(locale, "../" * (depth + 1), "../index.html")
+        # Pages of older incidents were written while they were recent and stay in the bucket.
+        for view in history:
+            out[f"{prefix}{incident_path(view)}"] = _render(
+                state,
+                "incident.html.j2",
+                deeper,
+                view=view,
+                same_page=incident_path(view),
+                show_updated=False,
+            )
+    return out

@@ -1,0 +1,240 @@
+"""Publish the status site: read incidents, build the site, write what changed, update the dashboard.
+
+The status bucket, dashboard and distribution live in the status stack, possibly in another
+account and region; the publisher reaches them only through the narrowly scoped role that stack
+creates. AWS calls sit behind :class:`StatusSink`, so tests pass a fake or moto clients.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from outage_comms.plan import Plan
+from outage_comms.ports import IncidentRepository
+from outage_comms.status.dashboard import DASHBOARD_BODY_PATH, STATUS_NAMESPACE, metric_data
+from outage_comms.status.site import Artefact, SiteOptions, build_site, site_state
+
+#: How many incidents the site is rebuilt from (open ones always included by the repository order).
+RECENT_INCIDENTS = 100
+#: Objects that never go to the bucket: the dashboard body is put with PutDashboard.
+NOT_IN_BUCKET_PREFIXES = ("dashboard/",)
+
+
+class StatusPublishError(Exception):
+    """The status surfaces could not be updated (the state machine retries on this name)."""
+
+
+class StatusSink(Protocol):
+    """Where the site goes: the status bucket, the public dashboard and the status metric."""
+
+    def etags(self) -> dict[str, str]:
+        """Key -> hex MD5 of every object in the bucket (S3's ETag for single-part SSE-S3 uploads)."""
+
+    def put_object(self, key: str, artefact: Artefact) -> None:
+        """Write one object with its Content-Type and Cache-Control."""
+
+    def put_dashboard(self, body: str) -> None:
+        """Replace the public dashboard's body."""
+
+    def put_metric_data(self, namespace: str, data: list[dict[str, Any]]) -> None:
+        """Publish the per-component status metric."""
+
+    def invalidate(self, paths: list[str]) -> None:
+        """Ask the CDN to drop cached copies (no-op when no distribution is configured)."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    written: list[str]
+    unchanged: int
+    dashboard_updated: bool
+    metrics: int
+    elapsed_ms: float
+    indicator: str
+    invalidated: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "written": len(self.written),
+            "unchanged": self.unchanged,
+            "dashboard_updated": self.dashboard_updated,
+            "metrics": self.metrics,
+            "elapsed_ms": round(self.elapsed_ms, 1),
+            "indicator": self.indicator,
+            "invalidated": self.invalidated,
+        }
+
+
+class StatusPublisher:
+    """Rebuild and publish the status surfaces from the incident repository."""
+
+    def __init__(
+        self,
+        *,
+        plan: Plan,
+        incidents: IncidentRepository,
+        sink: StatusSink,
+        options: SiteOptions | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._plan = plan
+        self._incidents = incidents
+        self._sink = sink
+        self._options = options or SiteOptions()
+        self._clock = clock
+
+    def publish(self, incident_id: str | None = None) -> PublishResult:
+        """Publish every surface. ``incident_id`` (the update that triggered it) must be in the site."""
+        start = time.perf_counter()
+        now = self._clock()
+        incidents = self._incidents.list_recent(limit=RECENT_INCIDENTS)
+        if incident_id is not None and all(i.id != incident_id for i in incidents):
+            incidents = [self._incidents.get(incident_id), *incidents]
+        site = build_site(self._plan, incidents, (), now, None, self._options)
+        existing = self._sink.etags()
+        written = []
+        for key, artefact in sorted(site.items(), key=lambda item: _upload_order(item[0])):
+            if key.startswith(NOT_IN_BUCKET_PREFIXES):
+                continue
+            if existing.get(key) == artefact.md5:
+                continue
+            self._sink.put_object(key, artefact)
+            written.append(key)
+        self._sink.put_dashboard(site[DASHBOARD_BODY_PATH].body.decode("utf-8"))
+        state = site_state(self._plan, incidents, (), now, {}, self._options)
+        metrics = metric_data(state)
+        self._sink.put_metric_data(STATUS_NAMESPACE, metrics)
+        invalidated = ["/*"] if written else []
+        if invalidated:
+            self._sink.invalidate(invalidated)
+        return PublishResult(
+            written=written,
+            unchanged=len(site) - len(written) - 1,
+            dashboard_updated=True,
+            metrics=len(metrics),
+            elapsed_ms=(time.perf_counter() - start) * 1000,
+            indicator=state.indicator.value,
+            invalidated=invalidated,
+        )
+
+
+def _upload_order(key: str) -> tuple[int, str]:
+    """Incident pages and assets first, then the lists, home pages last: links never point at nothing."""
+    if key.startswith(("assets/", "embed/")) or "/incidents/" in f"/{key}":
+        return (0, key)
+    if key.endswith("index.html"):
+        return (2, key)
+    return (1, key)
+
+
+class Boto3StatusSink:
+    """The status account's bucket, dashboard, metric and distribution, through boto3 clients."""
+
+    def __init__(
+        self,
+        *,
+        s3: Any,
+        cloudwatch: Any,
+        cloudfront: Any | None,
+        bucket: str,
+        dashboard_name: str,
+        distribution_id: str | None,
+    ) -> None:
+        self._s3 = s3
+        self._cloudwatch = cloudwatch
+        self._cloudfront = cloudfront
+        self._bucket = bucket
+        self._dashboard = dashboard_name
+        self._distribution = distribution_id
+
+    @classmethod
+    def assuming_role(
+        cls,
+        *,
+        role_arn: str,
+        region: str,
+        bucket: str,
+        dashboard_name: str,
+        distribution_id: str | None,
+        session_name: str = "outage-comms-status-publisher",
+    ) -> Boto3StatusSink:
+        """Clients in the status account, with the publisher role's temporary credentials."""
+        import boto3
+
+        credentials = boto3.client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)[
+            "Credentials"
+        ]
+        session = boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=region,
+        )
+        return cls(
+            s3=session.client("s3"),
+            cloudwatch=session.client("cloudwatch"),
+            cloudfront=session.client("cloudfront") if distribution_id else None,
+            bucket=bucket,
+            dashboard_name=dashboard_name,
+            distribution_id=distribution_id,
+        )
+
+    def etags(self) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket):
+            for item in page.get("Contents", []):
+                found[item["Key"]] = item["ETag"].strip('"')
+        return found
+
+    def put_object(self, key: str, artefact: Artefact) -> None:
+        self._s3.put_object(
+            Bucket=self._bucket,
+            Key=key,
+            Body=artefact.body,
+            ContentType=artefact.content_type,
+            CacheControl=artefact.cache_control,
+        )
+
+    def put_dashboard(self, body: str) -> None:
+        response = self._cloudwatch.put_dashboard(DashboardName=self._dashboard, DashboardBody=body)
+        problems = response.get("DashboardValidationMessages") or []
+        if problems:
+            raise StatusPublishError(f"dashboard {self._dashboard} rejected its body: {json.dumps(problems)}")
+
+    def put_metric_data(self, namespace: str, data: list[dict[str, Any]]) -> None:
+        for start in range(0, len(data), 1000):
+            self._cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start : start + 1000])
+
+    def invalidate(self, paths: list[str]) -> None:
+        if self._cloudfront is None or not self._distribution:
+            return
+        self._cloudfront.create_invalidation(
+            DistributionId=self._distribution,
+            InvalidationBatch={
+                "Paths": {"Quantity": len(paths), "Items": paths},
+                "CallerReference": f"outage-comms-{time.time_ns()}",
+            },
+        )
+
+
+def settings_from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The publisher's deployment settings (set by the StatusPublisher construct)."""
+    missing = [
+        name
+        for name in ("STATUS_PUBLISHER_ROLE_ARN", "STATUS_BUCKET", "STATUS_DASHBOARD_NAME", "STATUS_REGION")
+        if not environ.get(name)
+    ]
+    if missing:
+        raise StatusPublishError(f"environment variables not set: {', '.join(missing)}")
+    return {
+        "role_arn": environ["STATUS_PUBLISHER_ROLE_ARN"],
+        "bucket": environ["STATUS_BUCKET"],
+        "dashboard_name": environ["STATUS_DASHBOARD_NAME"],
+        "region": environ["STATUS_REGION"],
+        "distribution_id": environ.get("STATUS_DISTRIBUTION_ID") or None,
+    }

@@ -1,0 +1,360 @@
+"""Build the whole public status site from the plan and the incidents: a pure function.
+
+``build_site`` returns every object of the site (HTML per locale, Statuspage v2 JSON, RSS/Atom,
+the in-app banner and its snippet, the CloudWatch dashboard body) keyed by its path, with the
+Content-Type and Cache-Control it must be served with. Nothing here talks to AWS.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from outage_comms.incident import Incident
+from outage_comms.plan import Plan
+from outage_comms.rendering import DEFAULT_TEMPLATES_DIR, format_time
+from outage_comms.status.model import (
+    INDICATOR_DESCRIPTION,
+    ComponentStatus,
+    PublicUpdate,
+    current_component_statuses,
+    is_maintenance,
+    next_update_at,
+    overall_indicator,
+    public_updates,
+    statuspage_status,
+)
+from outage_comms.status.uptime import UPTIME_DAYS, UptimeHistory, uptime_from_incidents
+from outage_comms.status.words import Words, render_update
+from outage_comms.vocabulary import Impact, MessageFormat
+
+#: HTML, JSON and feeds: browsers and CloudFront keep them 30 s, so an update shows within a minute.
+SHORT_CACHE = "public, max-age=30, s-maxage=30"
+#: Style sheet and embeddable snippet: change only with a release.
+ASSET_CACHE = "public, max-age=300, s-maxage=300"
+HTML = "text/html; charset=utf-8"
+JSON = "application/json; charset=utf-8"
+#: How many incidents the list endpoints and feeds carry (Statuspage: the 50 most recent).
+RECENT_LIMIT = 50
+UNRESOLVED = frozenset({"investigating", "identified", "monitoring"})
+
+
+@dataclass(frozen=True, slots=True)
+class Artefact:
+    """One object of the site: its bytes and how it must be served."""
+
+    body: bytes
+    content_type: str
+    cache_control: str = SHORT_CACHE
+
+    @property
+    def md5(self) -> str:
+        """Hex MD5 of the body: S3's ETag for a single-part SSE-S3 upload (unchanged objects are skipped)."""
+        return hashlib.md5(self.body, usedforsecurity=False).hexdigest()
+
+    def gzipped_size(self) -> int:
+        return len(gzip.compress(self.body, compresslevel=6))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteOptions:
+    """Deployment facts the plan does not hold."""
+
+    subscribe_url: str | None = None
+    region: str = "us-east-1"
+    templates_dir: Path = DEFAULT_TEMPLATES_DIR
+    created_at: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def subscribe_endpoint(self, plan: Plan) -> str:
+        return self.subscribe_url or f"{plan.organization.status_page_url.rstrip('/')}/api/subscribe"
+
+    @classmethod
+    def from_environment(cls) -> SiteOptions:
+        return cls(
+            subscribe_url=os.environ.get("STATUS_SUBSCRIBE_URL") or None,
+            region=os.environ.get("STATUS_REGION") or os.environ.get("AWS_REGION", "us-east-1"),
+        )
+
+
+def locale_prefix(plan: Plan, locale: str) -> str:
+    """Where a locale's pages live: the default locale at the root, others under ``pt-br/`` etc."""
+    return "" if locale == plan.default_locale else f"{locale.lower()}/"
+
+
+@functools.lru_cache(maxsize=16)
+def load_strings(templates_dir: Path, locale: str) -> dict[str, Any]:
+    import yaml
+
+    data = yaml.safe_load(
+        (templates_dir / "status" / "strings" / f"{locale}.yaml").read_text(encoding="utf-8")
+    )
+    if not isinstance(data, dict):
+        raise ValueError(f"{templates_dir}/status/strings/{locale}.yaml: expected a mapping of labels")
+    return data
+
+
+@dataclass(frozen=True)
+class UpdateView:
+    """A public update with its words in every locale."""
+
+    update: PublicUpdate
+    words: dict[str, Words]
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """An incident as the site shows it. Its words are rendered on first use (most are never shown)."""
+
+    plan: Plan
+    incident: Incident
+    now: datetime
+    strings: Mapping[str, Mapping[str, Any]]
+    options: SiteOptions
+    public: list[PublicUpdate]
+    status: str
+    maintenance: bool
+    next_update: datetime | None
+
+    @property
+    def id(self) -> str:
+        return self.incident.id
+
+    def name(self, locale: str) -> str:
+        return self.updates[0].words[locale].title
+
+    @property
+    def unresolved(self) -> bool:
+        return self.status in UNRESOLVED
+
+    @property
+    def created_at(self) -> datetime:
+        return self.public[0].at
+
+    def first_at(self, status: str) -> datetime | None:
+        return next((u.at for u in self.public if u.status == status), None)
+
+    def _words(
+        self, update: PublicUpdate, fmt: MessageFormat, following: datetime | None
+    ) -> dict[str, Words]:
+        return {
+            locale: render_update(
+                plan=self.plan,
+                strings=self.strings,
+                incident=self.incident,
+                update=update,
+                locale=locale,
+                fmt=fmt,
+                next_update=following,
+                templates_dir=self.options.templates_dir,
+            )
+            for locale in self.plan.locale_codes
+        }
+
+    @functools.cached_property
+    def updates(self) -> list[UpdateView]:
+        """Every public update in words, newest first."""
+        last = len(self.public) - 1
+        views = [
+            UpdateView(
+                update,
+                self._words(
+                    update, MessageFormat.STATUS_PAGE, self.public[i + 1].at if i < last else self.next_update
+                ),
+            )
+            for i, update in enumerate(self.public)
+        ]
+        views.reverse()
+        return views
+
+    @functools.cached_property
+    def banner(self) -> dict[str, Words]:
+        """The in-app words of the latest update (empty when closed or the in-app channel is off)."""
+        in_app = self.plan.channels.in_app
+        if not self.incident.is_open or in_app is None or not in_app.enabled:
+            return {}
+        return self._words(self.public[-1], MessageFormat.IN_APP, self.next_update)
+
+
+def incident_view(
+    plan: Plan,
+    incident: Incident,
+    now: datetime,
+    strings: Mapping[str, Mapping[str, Any]],
+    options: SiteOptions,
+) -> IncidentView:
+    updates = public_updates(plan, incident)
+    return IncidentView(
+        plan=plan,
+        incident=incident,
+        now=now,
+        strings=strings,
+        options=options,
+        public=updates,
+        status=statuspage_status(plan, incident),
+        maintenance=is_maintenance(incident),
+        next_update=next_update_at(plan, incident, updates[-1].at, now),
+    )
+
+
+@dataclass(frozen=True)
+class SiteState:
+    """Everything the artefact writers read, computed once per build."""
+
+    plan: Plan
+    now: datetime
+    updated_at: datetime
+    options: SiteOptions
+    strings: dict[str, dict[str, Any]]
+    incidents: list[IncidentView]  # not maintenance, most recent first
+    maintenances: list[IncidentView]  # most recent first
+    statuses: dict[str, ComponentStatus]
+    component_updated_at: dict[str, datetime]
+    indicator: Impact
+    uptime: UptimeHistory
+
+    @property
+    def page_id(self) -> str:
+        return hashlib.sha256(self.plan.organization.status_page_url.encode()).hexdigest()[:12]
+
+    @property
+    def base_url(self) -> str:
+        return self.plan.organization.status_page_url.rstrip("/")
+
+    @property
+    def indicator_description(self) -> str:
+        return INDICATOR_DESCRIPTION[self.indicator]
+
+    def shortlink(self, view: IncidentView) -> str:
+        return f"{self.base_url}/incidents/{view.id.lower()}"
+
+    def time(self, moment: datetime, locale: str) -> str:
+        return format_time(moment, self.plan.locale(locale))
+
+    def active_incidents(self) -> list[IncidentView]:
+        return [v for v in self.incidents if v.unresolved]
+
+    def upcoming_maintenances(self) -> list[IncidentView]:
+        return [v for v in self.maintenances if v.status == "scheduled"]
+
+    def active_maintenances(self) -> list[IncidentView]:
+        return [v for v in self.maintenances if v.status in ("in_progress", "verifying")]
+
+    def history(self) -> list[IncidentView]:
+        """Incidents and maintenances of the last 90 days (and any still open), newest first."""
+        since = self.now - timedelta(days=UPTIME_DAYS)
+        merged = [
+            v
+            for v in (*self.incidents, *self.maintenances)
+            if v.incident.started_at >= since or v.incident.is_open
+        ]
+        return sorted(merged, key=lambda v: v.incident.started_at, reverse=True)
+
+
+def site_state(
+    plan: Plan,
+    incidents: Sequence[Incident],
+    maintenances: Sequence[Incident],
+    now: datetime,
+    uptime_history: UptimeHistory | None,
+    options: SiteOptions,
+) -> SiteState:
+    strings = {locale: load_strings(options.templates_dir, locale) for locale in plan.locale_codes}
+    unique = {i.id: i for i in (*incidents, *maintenances)}
+    everything = sorted(unique.values(), key=lambda i: (i.started_at, i.id), reverse=True)
+    views = [incident_view(plan, incident, now, strings, options) for incident in everything]
+    component_updated: dict[str, datetime] = {}
+    for incident in everything:
+        for component_id in incident.components:
+            if incident.updated_at > component_updated.get(component_id, options.created_at):
+                component_updated[component_id] = incident.updated_at
+    statuses = current_component_statuses(plan, everything, now)
+    return SiteState(
+        plan=plan,
+        now=now,
+        updated_at=max((i.updated_at for i in everything), default=options.created_at),
+        options=options,
+        strings=strings,
+        incidents=[v for v in views if not v.maintenance],
+        maintenances=[v for v in views if v.maintenance],
+        statuses=statuses,
+        component_updated_at=component_updated,
+        indicator=overall_indicator(plan, everything, statuses),
+        uptime=uptime_history if uptime_history is not None else uptime_from_incidents(plan, everything, now),
+    )
+
+
+def build_site(
+    plan: Plan,
+    incidents: Sequence[Incident],
+    maintenances: Sequence[Incident] = (),
+    now: datetime | None = None,
+    uptime_history: UptimeHistory | None = None,
+    options: SiteOptions | None = None,
+) -> dict[str, Artefact]:
+    """Every object of the status site, keyed by path (no leading slash).
+
+    ``incidents`` may hold maintenances too (scenario ``maintenance_*`` or a ``scheduled_for``):
+    they are sorted out here. ``uptime_history`` defaults to what the incidents themselves say.
+    """
+    from outage_comms.status.banner import banner_artefacts
+    from outage_comms.status.dashboard import dashboard_artefact
+    from outage_comms.status.feeds import feed_artefacts
+    from outage_comms.status.pages import page_artefacts
+    from outage_comms.status.statuspage_api import api_artefacts
+
+    state = site_state(
+        plan, incidents, maintenances, now or datetime.now(UTC), uptime_history, options or SiteOptions()
+    )
+    site: dict[str, Artefact] = {}
+    for produce in (page_artefacts, api_artefacts, feed_artefacts, banner_artefacts, dashboard_artefact):
+        site.update(produce(state))
+    return site
+
+
+_JSON_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def json_artefact(document: Any) -> Artefact:
+    """Compact UTF-8 JSON with ``<``, ``>`` and ``&`` escaped (same data; inert if ever sniffed as HTML)."""
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":")).translate(_JSON_HTML_SAFE)
+    return Artefact(text.encode(), JSON)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """Statuspage's timestamp form: ISO 8601 in UTC with milliseconds and ``Z``."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def write_status_artifacts(
+    out_dir: Path,
+    plan: Plan,
+    incidents: Sequence[Incident],
+    now: datetime,
+    options: SiteOptions | None = None,
+) -> dict[str, Any]:
+    """Write the whole site (HTML, JSON API, feeds, banner, dashboard body) under ``out_dir``.
+
+    Returns a summary with the file count and how to open the page locally.
+    """
+    site = build_site(plan, incidents, (), now, None, options)
+    for path, artefact in site.items():
+        target = out_dir / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(artefact.body)
+    index = site["index.html"]
+    return {
+        "directory": str(out_dir),
+        "files": len(site),
+        "index_gzipped_bytes": index.gzipped_size(),
+        "open": f"python3 -m http.server 8000 --bind 127.0.0.1 --directory {out_dir}  # then http://127.0.0.1:8000/",
+    }

@@ -1,0 +1,95 @@
+"""The workload side of the status site: the function that publishes it after every update.
+
+The function reads the incidents table and assumes the status stack's publisher access role
+(possibly in another account and region); nothing else. The workflow stack receives
+``StatusPublisher.function`` (``status_publisher=``) and invokes it with ``{"incident_id": ...}``.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from stacks.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
+from stacks.constructs.status_site import PUBLISHER_ACCESS_ROLE_NAME, status_bucket_name
+from stacks.status_stack import PUBLISHER_FUNCTION_ROLE_NAME
+
+INCIDENTS_TABLE_ENV = "INCIDENTS_TABLE_NAME"
+INCIDENT_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:Scan")
+
+
+class StatusPublisher(Construct):
+    """The status publisher function, its read access to incidents and its way into the status account."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runtime: LambdaRuntime,
+        incidents: dynamodb.ITable,
+        key: kms.IKey,
+        status_account: str | None,
+        status_region: str | None,
+        dashboard_name: str,
+        distribution_id: str | None = None,
+        subscribe_url: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        account = status_account or stack.account
+        region = status_region or stack.region
+        self.access_role_arn = f"arn:{Aws.PARTITION}:iam::{account}:role/{PUBLISHER_ACCESS_ROLE_NAME}"
+        environment = {
+            INCIDENTS_TABLE_ENV: incidents.table_name,
+            "STATUS_PUBLISHER_ROLE_ARN": self.access_role_arn,
+            "STATUS_BUCKET": status_bucket_name(account, region),
+            "STATUS_DASHBOARD_NAME": dashboard_name,
+            "STATUS_REGION": region,
+        }
+        if distribution_id:
+            environment["STATUS_DISTRIBUTION_ID"] = distribution_id
+        if subscribe_url:
+            environment["STATUS_SUBSCRIBE_URL"] = subscribe_url
+        self.published = runtime.new_function(
+            self,
+            "Publish",
+            handler="handlers.publish_status.handler",
+            description="Rebuilds the public status site, dashboard and status metric after each update",
+            service_name="status-publisher",
+            memory_size=1024,
+            timeout=Duration.seconds(60),
+            environment=environment,
+            synchronous_only_reason="called by the incident-comms state machine; its Retry/Catch handles it",
+        )
+        # A fixed name, so the status account can trust exactly this role (see status_stack.py).
+        cfn_role = self.published.role.node.default_child
+        assert isinstance(cfn_role, iam.CfnRole)
+        cfn_role.role_name = f"{PUBLISHER_FUNCTION_ROLE_NAME}-{stack.region}"
+        # The repository reads heads with GetItem and Scan (list_recent); no index, no write.
+        self.published.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadIncidents", actions=list(INCIDENT_READ_ACTIONS), resources=[incidents.table_arn]
+            )
+        )
+        key.grant_decrypt(self.published.role)
+        self.published.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="AssumeStatusPublisherAccess",
+                actions=["sts:AssumeRole"],
+                resources=[self.access_role_arn],
+            )
+        )
+
+    @property
+    def function(self) -> lambda_.IFunction:
+        """What the workflow stack invokes (``status_publisher=``)."""
+        return self.published.function
+
+    @property
+    def construct(self) -> OutageCommsFunction:
+        return self.published

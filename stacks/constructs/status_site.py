@@ -1,0 +1,295 @@
+"""The public status site: a private S3 bucket behind CloudFront, and the role that publishes to it.
+
+* The bucket is private (public access blocked, SSL only, SSE-S3, versioned, access-logged);
+  CloudFront reads it through Origin Access Control, so there is no public bucket policy.
+* Every response carries HSTS, a strict Content-Security-Policy (no inline script or style: the
+  pages have none, the banner snippet is its own file), nosniff, DENY framing, a referrer policy.
+* The cache keeps HTML/JSON at most 60 s (objects say 30 s), so an update shows within a minute.
+* A viewer-request function maps the public URLs (``/incidents/<id>``, ``/pt-br/``) to objects.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from aws_cdk import Aws, CfnElement, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.quality_gates import acknowledge
+
+#: The role the workload's publisher assumes; a fixed name so the other account can name it.
+PUBLISHER_ACCESS_ROLE_NAME = "OutageCommsStatusPublisherAccess"
+STATUS_METRIC_NAMESPACE = "OutageComms/Status"
+
+URL_REWRITE = """function handler(event) {
+  var request = event.request;
+  var uri = request.uri;
+  if (uri.endsWith('/')) {
+    request.uri = uri + 'index.html';
+  } else if (uri.lastIndexOf('.') <= uri.lastIndexOf('/')) {
+    var page = uri.indexOf('/incidents/') >= 0 || uri.endsWith('/history');
+    request.uri = page ? uri + '.html' : uri + '/index.html';
+  }
+  return request;
+}"""
+
+
+def content_security_policy(subscribe_url: str) -> str:
+    """No scripts at all on the pages; styles only from the site; forms only to the subscribe API."""
+    parts = urlsplit(subscribe_url)
+    form_action = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else "'self'"
+    return (
+        "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; "
+        f"form-action 'self' {form_action}; base-uri 'none'; frame-ancestors 'none'; "
+        "upgrade-insecure-requests"
+    )
+
+
+def _cfn(bucket: s3.IBucket) -> CfnElement:
+    child = bucket.node.default_child
+    assert isinstance(child, CfnElement)
+    return child
+
+
+def status_bucket_name(account: str, region: str) -> str:
+    """The status bucket's name, derivable in the workload account without a cross-account lookup."""
+    return f"outage-comms-status-{account}-{region}"
+
+
+class StatusSite(Construct):
+    """Bucket, access logs, CloudFront distribution with OAC, security headers and cache policy."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        subscribe_url: str,
+        domain_names: list[str] | None = None,
+        certificate_arn: str | None = None,
+        web_acl_id: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            # CloudFront standard logs are delivered with ACLs.
+            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
+            lifecycle_rules=[
+                s3.LifecycleRule(expiration=Duration.days(90), noncurrent_version_expiration=Duration.days(7))
+            ],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.logs,
+            "AwsSolutions-S1",
+            "This is the access-log bucket of the status site; logging it to itself would loop.",
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Site",
+            bucket_name=status_bucket_name(Aws.ACCOUNT_ID, Aws.REGION),
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.logs,
+            server_access_logs_prefix="s3/",
+            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.cache_policy = cloudfront.CachePolicy(
+            self,
+            "CachePolicy",
+            comment="Outage Comms status: at most 60 s so an update shows within a minute",
+            min_ttl=Duration.seconds(0),
+            default_ttl=Duration.seconds(30),
+            max_ttl=Duration.seconds(60),
+            enable_accept_encoding_gzip=True,
+            enable_accept_encoding_brotli=True,
+            cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+            header_behavior=cloudfront.CacheHeaderBehavior.none(),
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.none(),
+        )
+        self.headers_policy = cloudfront.ResponseHeadersPolicy(
+            self,
+            "SecurityHeaders",
+            comment="Outage Comms status: HSTS, strict CSP and the usual security headers",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=Duration.days(730),
+                    include_subdomains=True,
+                    preload=True,
+                    override=True,
+                ),
+                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                    content_security_policy=content_security_policy(subscribe_url), override=True
+                ),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN,
+                    override=True,
+                ),
+            ),
+            custom_headers_behavior=cloudfront.ResponseCustomHeadersBehavior(
+                custom_headers=[
+                    cloudfront.ResponseCustomHeader(
+                        header="Permissions-Policy",
+                        value="camera=(), microphone=(), geolocation=(), interest-cohort=()",
+                        override=True,
+                    ),
+                    cloudfront.ResponseCustomHeader(
+                        header="Cross-Origin-Opener-Policy", value="same-origin", override=True
+                    ),
+                ]
+            ),
+            # The in-app banner is fetched by customers' own products from their origins.
+            cors_behavior=cloudfront.ResponseHeadersCorsBehavior(
+                access_control_allow_credentials=False,
+                access_control_allow_headers=["*"],
+                access_control_allow_methods=["GET", "HEAD", "OPTIONS"],
+                access_control_allow_origins=["*"],
+                access_control_max_age=Duration.seconds(600),
+                origin_override=True,
+            ),
+            remove_headers=["Server", "x-amz-server-side-encryption", "x-amz-version-id"],
+        )
+        self.url_rewrite = cloudfront.Function(
+            self,
+            "UrlRewrite",
+            code=cloudfront.FunctionCode.from_inline(URL_REWRITE),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+            comment="Public status URLs to object keys (/incidents/<id> -> .html, / -> index.html)",
+        )
+        certificate = None
+        if certificate_arn:
+            from aws_cdk import aws_certificatemanager as acm
+
+            certificate = acm.Certificate.from_certificate_arn(self, "Certificate", certificate_arn)
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            comment="Outage Comms public status site",
+            default_root_object="index.html",
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=origins.S3BucketOrigin.with_origin_access_control(self.bucket),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+                cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,
+                cache_policy=self.cache_policy,
+                response_headers_policy=self.headers_policy,
+                compress=True,
+                function_associations=[
+                    cloudfront.FunctionAssociation(
+                        function=self.url_rewrite, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST
+                    )
+                ],
+            ),
+            domain_names=domain_names if certificate else None,
+            certificate=certificate,
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 if certificate else None,
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            price_class=cloudfront.PriceClass.PRICE_CLASS_100,
+            enable_logging=True,
+            log_bucket=self.logs,
+            log_file_prefix="cloudfront/",
+            web_acl_id=web_acl_id,
+        )
+        acknowledge(
+            self.distribution,
+            "AwsSolutions-CFR1",
+            "A public status page must be reachable from every country: customers everywhere need it "
+            "during an outage.",
+        )
+        if web_acl_id is None:
+            acknowledge(
+                self.distribution,
+                "AwsSolutions-CFR2",
+                "Static, read-only content behind a 60 s cache with no origin logic; pass status_web_acl_id "
+                "to attach a WAF web ACL when your policy requires one (it costs at least US$5/month).",
+            )
+        if certificate is None:
+            acknowledge(
+                self.distribution,
+                "AwsSolutions-CFR4",
+                "Without a custom domain the distribution uses the *.cloudfront.net certificate, whose "
+                "TLS policy CloudFront fixes; pass status_certificate_arn (us-east-1) for TLSv1.2_2021.",
+            )
+
+
+class PublisherAccessRole(Construct):
+    """The only way into the status account: trusted by exactly one role of the workload account."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        trusted_role_arn: str,
+        workload_account: str,
+        bucket: s3.IBucket,
+        dashboard_name: str,
+        distribution: cloudfront.IDistribution,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=PUBLISHER_ACCESS_ROLE_NAME,
+            description="Outage Comms status publisher (workload account) writes the site and dashboard",
+            assumed_by=iam.AccountPrincipal(workload_account).with_conditions(
+                {"ArnEquals": {"aws:PrincipalArn": trusted_role_arn}}
+            ),
+            max_session_duration=Duration.hours(1),
+        )
+        statements = [
+            iam.PolicyStatement(
+                sid="WriteSiteObjects", actions=["s3:PutObject"], resources=[bucket.arn_for_objects("*")]
+            ),
+            iam.PolicyStatement(
+                sid="ListSiteObjects", actions=["s3:ListBucket"], resources=[bucket.bucket_arn]
+            ),
+            iam.PolicyStatement(
+                sid="UpdatePublicDashboard",
+                actions=["cloudwatch:PutDashboard"],
+                resources=[f"arn:{Aws.PARTITION}:cloudwatch::{Aws.ACCOUNT_ID}:dashboard/{dashboard_name}"],
+            ),
+            iam.PolicyStatement(
+                sid="PublishStatusMetric",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": STATUS_METRIC_NAMESPACE}},
+            ),
+            iam.PolicyStatement(
+                sid="InvalidateStatusSite",
+                actions=["cloudfront:CreateInvalidation"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:cloudfront::{Aws.ACCOUNT_ID}:distribution/{distribution.distribution_id}"
+                ],
+            ),
+        ]
+        policy = iam.Policy(self, "Policy", statements=statements, roles=[self.role])
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "cloudwatch:PutMetricData has no resource-level permissions; the statement is limited to the "
+            f"{STATUS_METRIC_NAMESPACE} namespace by the cloudwatch:namespace condition.",
+        )
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(bucket).get_logical_id(_cfn(bucket))}.Arn>/*]",
+            "The publisher rewrites any page of the site (incident pages are named by incident id); "
+            "the statement allows only s3:PutObject, on this one bucket.",
+        )
