@@ -1,0 +1,101 @@
+"""Bluesky: ``com.atproto.server.createSession`` then ``com.atproto.repo.createRecord``.
+
+The record is an ``app.bsky.feed.post`` with ``text`` (at most 300 graphemes), ``createdAt``
+(UTC, ``Z``), ``langs`` (BCP 47, e.g. ``pt-BR``) and a link facet for every URL so it is
+clickable: facet offsets are **UTF-8 byte** offsets into the text, not character offsets. The app
+password is the secret (a plain string or ``{"app_password": ...}``); never the account password.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from outage_comms.channels import http
+from outage_comms.channels.base import ChannelPermanentError, Delivery, DeliveryResult
+from outage_comms.channels.secrets import SecretCache, secret_field
+from outage_comms.plan import BlueskySettings
+from outage_comms.vocabulary import Channel
+
+MAX_GRAPHEMES = 300
+_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+
+
+def link_facets(text: str) -> list[dict[str, Any]]:
+    """``app.bsky.richtext.facet#link`` for each URL, with UTF-8 byte offsets."""
+    facets = []
+    for match in _URL.finditer(text):
+        start = len(text[: match.start()].encode("utf-8"))
+        end = start + len(match.group().encode("utf-8"))
+        facets.append(
+            {
+                "index": {"byteStart": start, "byteEnd": end},
+                "features": [{"$type": "app.bsky.richtext.facet#link", "uri": match.group()}],
+            }
+        )
+    return facets
+
+
+def post_record(text: str, *, locale: str, now: datetime) -> dict[str, Any]:
+    return {
+        "$type": "app.bsky.feed.post",
+        "text": text,
+        "createdAt": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+        "langs": [locale],
+        "facets": link_facets(text),
+    }
+
+
+class BlueskyChannel:
+    channel = Channel.BLUESKY
+
+    def __init__(
+        self,
+        *,
+        settings: BlueskySettings,
+        secrets: SecretCache,
+        timeout: float = 5.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._settings = settings
+        self._secrets = secrets
+        self._timeout = timeout
+        self._clock = clock
+
+    def _xrpc(self, method: str) -> str:
+        return f"{self._settings.service_url.rstrip('/')}/xrpc/{method}"
+
+    def deliver(self, delivery: Delivery) -> DeliveryResult:
+        password = secret_field(self._secrets, self._settings.app_password_secret, "app_password", "password")
+        session = http.post_json(
+            self._xrpc("com.atproto.server.createSession"),
+            {"identifier": self._settings.handle, "password": password},
+            service="Bluesky createSession",
+            timeout=self._timeout,
+        ).json()
+        if not isinstance(session, dict) or "accessJwt" not in session or "did" not in session:
+            raise ChannelPermanentError("rejected: Bluesky createSession: no accessJwt/did in the answer")
+        uris = []
+        for locale, fields in delivery.messages.items():
+            text = fields["body"]
+            if len(text) > MAX_GRAPHEMES:
+                raise ChannelPermanentError(
+                    f"rejected: Bluesky: the {locale} post has {len(text)} characters (limit {MAX_GRAPHEMES})"
+                )
+            created = http.post_json(
+                self._xrpc("com.atproto.repo.createRecord"),
+                {
+                    "repo": session["did"],
+                    "collection": "app.bsky.feed.post",
+                    "record": post_record(text, locale=locale, now=self._clock()),
+                },
+                service="Bluesky createRecord",
+                headers={"Authorization": f"Bearer {session['accessJwt']}"},
+                timeout=self._timeout,
+            ).json()
+            uris.append(str((created or {}).get("uri", "")))
+        return DeliveryResult(
+            channel=self.channel.value, status="delivered", provider_ids=uris, locales=list(delivery.messages)
+        )

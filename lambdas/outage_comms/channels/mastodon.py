@@ -1,0 +1,55 @@
+"""Mastodon: ``POST /api/v1/statuses`` with a Bearer token, one public status per locale.
+
+``Idempotency-Key`` is derived from the incident, update and locale, so a retried delivery
+(Step Functions retries a timed-out call) never posts twice: Mastodon keeps keys for an hour and
+answers a repeat with the original status. ``language`` is the ISO 639 code (``pt`` for pt-BR).
+The token (scope ``write:statuses``) is the secret: a plain string or ``{"access_token": ...}``.
+"""
+
+from __future__ import annotations
+
+from outage_comms.channels import http
+from outage_comms.channels.base import Delivery, DeliveryResult
+from outage_comms.channels.secrets import SecretCache, secret_field
+from outage_comms.plan import MastodonSettings
+from outage_comms.vocabulary import Channel
+
+MAX_CHARACTERS = 500
+
+
+def idempotency_key(delivery: Delivery, locale: str) -> str:
+    return f"outage-comms:{delivery.incident_id}:{delivery.update_id}:{locale}"
+
+
+class MastodonChannel:
+    channel = Channel.MASTODON
+
+    def __init__(self, *, settings: MastodonSettings, secrets: SecretCache, timeout: float = 5.0) -> None:
+        self._settings = settings
+        self._secrets = secrets
+        self._timeout = timeout
+
+    def deliver(self, delivery: Delivery) -> DeliveryResult:
+        token = secret_field(self._secrets, self._settings.access_token_secret, "access_token", "token")
+        url = f"{self._settings.instance_url.rstrip('/')}/api/v1/statuses"
+        ids = []
+        for locale, fields in delivery.messages.items():
+            response = http.post_json(
+                url,
+                {
+                    "status": fields["body"][:MAX_CHARACTERS],
+                    "visibility": "public",
+                    "language": locale.split("-")[0],
+                },
+                service="Mastodon",
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "Idempotency-Key": idempotency_key(delivery, locale),
+                },
+                timeout=self._timeout,
+            )
+            status = response.json() or {}
+            ids.append(str(status.get("url") or status.get("id") or ""))
+        return DeliveryResult(
+            channel=self.channel.value, status="delivered", provider_ids=ids, locales=list(delivery.messages)
+        )

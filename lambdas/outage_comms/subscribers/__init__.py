@@ -1,0 +1,1 @@
+"""Subscribers: who asked to hear about which components, in which language, on which channel."""
