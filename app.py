@@ -16,7 +16,9 @@ from pathlib import Path
 from aws_cdk import App, Environment
 
 from outage_comms.plan import PlanError, load_plan
+from stacks.channels_stack import OutageCommsChannelsStack
 from stacks.core_stack import OutageCommsCoreStack
+from stacks.intake_stack import OutageCommsIntakeStack
 from stacks.quality_gates import apply_quality_gates
 from stacks.settings import (
     PLAN_CONTEXT_KEY,
@@ -25,8 +27,16 @@ from stacks.settings import (
     cdk_json_context,
     context_value,
 )
+from stacks.status_publisher_stack import OutageCommsStatusPublisherStack
+from stacks.status_stack import OutageCommsStatusStack, status_environment
+from stacks.workflow_stack import OutageCommsWorkflowStack
 
 CORE_STACK_NAME = "OutageCommsCore"
+CHANNELS_STACK_NAME = "OutageCommsChannels"
+INTAKE_STACK_NAME = "OutageCommsIntake"
+WORKFLOW_STACK_NAME = "OutageCommsWorkflow"
+STATUS_PUBLISHER_STACK_NAME = "OutageCommsStatusPublisher"
+STATUS_STACK_NAME = "OutageCommsStatus"
 
 
 def environment() -> Environment | None:
@@ -46,7 +56,41 @@ def build_app(app: App | None = None) -> App:
     plan_path = Path(str(context_value(app, PLAN_CONTEXT_KEY)))
     plan = load_plan(plan_path)
     settings = DeploymentSettings.from_context(app, plan=plan, plan_path=plan_path)
-    OutageCommsCoreStack(app, CORE_STACK_NAME, settings=settings, env=environment())
+    core = OutageCommsCoreStack(app, CORE_STACK_NAME, settings=settings, env=environment())
+    status_env = status_environment(app, environment())
+    status_publisher = OutageCommsStatusPublisherStack(
+        app,
+        STATUS_PUBLISHER_STACK_NAME,
+        core=core,
+        status_account=status_env.account if status_env else None,
+        status_region=status_env.region if status_env else None,
+        distribution_id=app.node.try_get_context("status_distribution_id"),
+        env=environment(),
+    )
+    channels = OutageCommsChannelsStack(app, CHANNELS_STACK_NAME, plan=plan, core=core, env=environment())
+    workflow = OutageCommsWorkflowStack(
+        app,
+        WORKFLOW_STACK_NAME,
+        settings=settings,
+        key=core.encryption.key,
+        incidents_table=core.data.incidents,
+        lambda_runtime=core.lambda_runtime,
+        status_publisher=status_publisher.status_publisher,
+        channels=channels,
+        env=environment(),
+    )
+    OutageCommsIntakeStack(
+        app, INTAKE_STACK_NAME, plan=plan, core=core, state_machine=workflow.state_machine, env=environment()
+    )
+    workload = environment()
+    OutageCommsStatusStack(
+        app,
+        STATUS_STACK_NAME,
+        plan=plan,
+        workload_account=workload.account if workload else None,
+        workload_region=workload.region if workload else None,
+        env=status_env,
+    )
     apply_quality_gates(app)
     return app
 

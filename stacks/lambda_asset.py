@@ -41,7 +41,21 @@ ASSET_LAYOUT_VERSION = "1"
 LAMBDA_PYTHON_VERSION = "3.13"
 WHEEL_PLATFORMS = ("manylinux2014_aarch64",)
 #: Direct runtime dependencies to vendor; their pins are read from pyproject.toml.
-VENDORED_DIRECT = ("jinja2", "markupsafe", "pyyaml", "tzdata")
+VENDORED_DIRECT = (
+    "jinja2",
+    "markupsafe",
+    "pyyaml",
+    "tzdata",
+    # status feeds (RSS/Atom) are written by feedgen, never by hand
+    "feedgen",
+    "lxml",
+    "python-dateutil",
+    "six",
+    # E.164 validation for SMS and voice (imports as `phonenumbers`)
+    "phonenumberslite",
+)
+#: Pure-Python packages published only as source; pip builds them (no compiler involved).
+SOURCE_ONLY = ("feedgen",)
 #: Transitive runtime dependencies pyproject.toml does not pin (markupsafe comes with jinja2).
 #: tests/infrastructure checks this equals the version the tests run with.
 VENDORED_TRANSITIVE_PINS: dict[str, str] = {}
@@ -98,7 +112,8 @@ def ensure_vendored(requirements: Sequence[str]) -> Path:
     command = [
         sys.executable, "-m", "pip", "install",
         "--quiet", "--disable-pip-version-check", "--no-input", "--no-compile", "--no-deps",
-        "--only-binary=:all:", "--implementation", "cp", "--python-version", LAMBDA_PYTHON_VERSION,
+        "--only-binary=:all:", *(f"--no-binary={name}" for name in SOURCE_ONLY),
+        "--implementation", "cp", "--python-version", LAMBDA_PYTHON_VERSION,
         *(arg for platform in WHEEL_PLATFORMS for arg in ("--platform", platform)),
         "--target", str(staging), *requirements,
     ]  # fmt: skip

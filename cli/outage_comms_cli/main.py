@@ -18,7 +18,7 @@ from outage_comms.plan import PlanError, load_plan
 from outage_comms.rendering import DEFAULT_TEMPLATES_DIR, TemplateProblem, build_context, render_message
 from outage_comms.sample import sample_facts
 from outage_comms.vocabulary import CHANNEL_FORMAT, Channel, Scenario
-from outage_comms_cli import triage_command
+from outage_comms_cli import incident_commands, triage_command
 from outage_comms_cli.lint import EXIT_FINDINGS, EXIT_UNUSABLE, LintReport, lint_plan
 
 app = typer.Typer(
@@ -132,11 +132,20 @@ def preview(
 def drill(
     plan: Annotated[Path, typer.Option("--plan", help="The plan YAML file.")] = DEFAULT_PLAN,
     out_dir: Annotated[
-        Path, typer.Option("--out", help="Where to write what each channel would send.")
+        Path,
+        typer.Option("--out", help="Where to write the timeline, the report and every delivered message."),
     ] = Path("out/drill"),
+    scenario: Annotated[
+        Scenario, typer.Option(help="The incident's opening scenario.")
+    ] = Scenario.MAJOR_OUTAGE,
+    seconds_per_minute: Annotated[
+        float, typer.Option(help="Compressed clock: real seconds per plan minute (waits and timeouts).")
+    ] = 0.5,
     templates: TemplatesOpt = DEFAULT_TEMPLATES_DIR,
 ) -> None:
-    """Run a whole incident on the plan locally and write every message each channel would carry."""
+    """Run a whole incident on the embedded AWS: alarm, approval, fan-out, reminder, update, resolution."""
+    import sys as _sys
+
     from outage_comms_cli.drill import run_embedded_drill
 
     try:
@@ -145,22 +154,31 @@ def drill(
         for problem in exc.problems:
             err.print(str(problem), highlight=False)
         raise typer.Exit(EXIT_UNUSABLE) from None
-    summary = run_embedded_drill(loaded, out_dir, templates)
-    table = Table(title=f"Drill: {summary['plan']} — one incident, start to post-incident summary")
-    for col in ("minute", "scenario", "messages", "blocked by guard"):
-        table.add_column(col)
-    for step in summary["steps"]:
-        blocked = sum(1 for d in step["deliveries"] if d["blocked"])
-        table.add_row(str(step["minute"]), step["scenario"], str(len(step["deliveries"])), str(blocked))
-    out.print(table)
-    out.print(
-        f"{summary['messages']} messages rendered and guarded in {summary['render_ms']} ms; "
-        f"written to {out_dir}/ (summary.json, messages/<minute>-<scenario>/<channel>.<locale>.txt)"
+    live = Console(
+        file=_sys.__stdout__, soft_wrap=True
+    )  # handlers' stdout is captured while they run; progress is not
+    summary = run_embedded_drill(
+        loaded,
+        out_dir,
+        templates,
+        plan_path=plan,
+        scenario=scenario,
+        seconds_per_minute=seconds_per_minute,
+        progress=lambda line: live.print(line, highlight=False),
     )
-    raise typer.Exit(EXIT_FINDINGS if summary["blocked"] else 0)
+    out.print(
+        f"Drill {summary['status']}: first customer message "
+        f"{summary['first_customer_delivery_seconds']:.3f} s after "
+        f"the alarm; {summary['customer_messages']} customer messages delivered; written to {out_dir}/ "
+        "(report.md, timeline.json, deliveries/, status/)"
+    )
+    if "status_site" in summary:
+        out.print(f"Status page: {summary['status_site']['open']}", highlight=False)
+    raise typer.Exit(0 if summary["status"] == "SUCCEEDED" else 1)
 
 
 triage_command.register(app)
+incident_commands.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from outage_comms.plan import LocaleSettings, Plan
@@ -87,6 +87,12 @@ def _html_environment(templates_dir: Path) -> SandboxedEnvironment:
     )
 
 
+@functools.lru_cache(maxsize=2048)
+def _compiled(templates_dir: Path, source: str) -> Template:
+    """Compile each template text once per execution environment (compiling costs ~1 ms each)."""
+    return _text_environment(templates_dir).from_string(source)
+
+
 def template_path(templates_dir: Path, locale: str, scenario: Scenario) -> Path:
     return templates_dir / "messages" / locale / f"{scenario.value}.yaml"
 
@@ -145,13 +151,12 @@ def render_message(
     templates_dir: Path = DEFAULT_TEMPLATES_DIR,
 ) -> RenderedMessage:
     """Render one message. Raises TemplateProblem naming the template and field on any error."""
-    env = _text_environment(templates_dir)
     sources = template_sources(templates_dir, locale, scenario, fmt)
     fields: dict[str, str] = {}
     for name, source in sources.items():
         where = f"{template_path(templates_dir, locale, scenario)}: {fmt.value}.{name}"
         try:
-            fields[name] = _tidy(env.from_string(source).render(**context))
+            fields[name] = _tidy(_compiled(templates_dir, source).render(**context))
         except TemplateError as exc:
             raise TemplateProblem(
                 where, f"cannot render: {exc}", "use only the variables listed in templates/README.md"

@@ -38,7 +38,10 @@ class DataStore(Construct):
             sort_key=_string("gsi1sk"),
             projection_type=dynamodb.ProjectionType.ALL,
         )
-        self.subscribers = self._table("Subscribers", key=key, partition_key="pk", sort_key="sk")
+        # Unconfirmed sign-ups and abuse counters carry ``expires_at`` and disappear on their own.
+        self.subscribers = self._table(
+            "Subscribers", key=key, partition_key="pk", sort_key="sk", time_to_live_attribute="expires_at"
+        )
         self.subscribers.add_global_secondary_index(
             index_name=SUBSCRIBERS_BY_COMPONENT_LOCALE_INDEX,
             partition_key=_string("gsi1pk"),
