@@ -21,7 +21,6 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
@@ -35,6 +34,7 @@ from stacks.constructs.bulk_delivery import BulkDelivery, SendQuotas
 from stacks.constructs.data_store import SUBSCRIBERS_BY_COMPONENT_LOCALE_INDEX
 from stacks.constructs.encryption import LOG_GROUP_PREFIX
 from stacks.constructs.lambda_runtime import OutageCommsFunction
+from stacks.constructs.rest_api import regional_rest_api
 from stacks.core_stack import PROJECT_TAG, OutageCommsCoreStack
 from stacks.quality_gates import acknowledge
 
@@ -552,47 +552,26 @@ class OutageCommsChannelsStack(Stack):
         self.suppression_function.acknowledge_key_grants()
 
     def _subscribe_api(self, key: Any) -> apigw.RestApi:
-        access_logs = logs.LogGroup(
+        rest = regional_rest_api(
             self,
-            "SubscribeApiAccessLogs",
+            api_id="SubscribeApi",
+            access_logs_id="SubscribeApiAccessLogs",
+            validator_id="Validator",
             log_group_name=LOG_GROUP_PREFIX
             + Names.unique_resource_name(self, separator="-", max_length=180)
             + "-subscribe-api",
-            retention=logs.RetentionDays.ONE_YEAR,
-            encryption_key=key,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        api = apigw.RestApi(
-            self,
-            "SubscribeApi",
+            key=key,
             rest_api_name="outage-comms-subscribe",
             description="Outage Comms: public subscribe, confirm and one-click unsubscribe",
-            endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=False,
-            deploy_options=apigw.StageOptions(
-                stage_name="v1",
-                access_log_destination=apigw.LogGroupLogDestination(access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=False,
-                ),
-                throttling_rate_limit=SUBSCRIBE_THROTTLE_RATE,
-                throttling_burst_limit=SUBSCRIBE_THROTTLE_BURST,
-                tracing_enabled=True,
-                metrics_enabled=True,
-            ),
+            stage_name="v1",
+            throttling_rate_limit=SUBSCRIBE_THROTTLE_RATE,
+            throttling_burst_limit=SUBSCRIBE_THROTTLE_BURST,
+            iam_authorization=False,
+            log_caller_identity=False,
         )
+        api = rest.api
         integration = apigw.LambdaIntegration(self.subscribe_function.function, proxy=True)
-        body_validator = api.add_request_validator(
-            "Validator", validate_request_body=True, validate_request_parameters=True
-        )
+        body_validator = rest.validator
         query_validator = body_validator
         model = api.add_model(
             "SubscribeRequest", content_type="application/json", schema=SUBSCRIBE_REQUEST_SCHEMA

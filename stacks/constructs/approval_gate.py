@@ -14,11 +14,11 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from stacks.constructs.encryption import LOG_GROUP_PREFIX
+from stacks.constructs.rest_api import regional_rest_api
 from stacks.quality_gates import acknowledge
 
 REVIEW_STAGE = "review"
@@ -73,44 +73,21 @@ class ReviewPageApi(Construct):
         self, scope: Construct, construct_id: str, *, handler: lambda_.IFunction, key: kms.IKey
     ) -> None:
         super().__init__(scope, construct_id)
-        access_logs = logs.LogGroup(
+        rest = regional_rest_api(
             self,
-            "AccessLogs",
+            validator_id="PathValidator",
             log_group_name=f"{LOG_GROUP_PREFIX}api/review-page",
-            encryption_key=key,
-            retention=logs.RetentionDays.ONE_YEAR,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        self.api = apigw.RestApi(
-            self,
-            "Api",
+            key=key,
             rest_api_name="outage-comms-review",
             description="Outage Comms review page: approvers review and decide on customer messages",
-            endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=False,
-            default_method_options=apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM),
-            deploy_options=apigw.StageOptions(
-                stage_name=REVIEW_STAGE,
-                tracing_enabled=True,
-                throttling_rate_limit=10,
-                throttling_burst_limit=20,
-                access_log_destination=apigw.LogGroupLogDestination(access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
-            ),
+            stage_name=REVIEW_STAGE,
+            throttling_rate_limit=10,
+            throttling_burst_limit=20,
+            iam_authorization=True,
+            metrics_enabled=False,
         )
-        validator = self.api.add_request_validator(
-            "PathValidator", validate_request_parameters=True, validate_request_body=True
-        )
+        self.api = rest.api
+        validator = rest.validator
         review = (
             self.api.root.add_resource("incidents")
             .add_resource("{incident_id}")

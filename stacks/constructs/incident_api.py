@@ -6,18 +6,18 @@ caller's identity from the request context, never from the body.
 
 from __future__ import annotations
 
-from aws_cdk import Names, RemovalPolicy
+from aws_cdk import Names
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.constructs.encryption import LOG_GROUP_PREFIX
 from stacks.constructs.intake import grant_incident_path, incident_path_environment
 from stacks.constructs.lambda_runtime import LambdaRuntime
+from stacks.constructs.rest_api import regional_rest_api
 from stacks.quality_gates import acknowledge
 
 STAGE_NAME = "v1"
@@ -89,42 +89,20 @@ class IncidentApi(Construct):
             state_machine=state_machine,
         )
 
-        self.access_logs = logs.LogGroup(
+        rest = regional_rest_api(
             self,
-            "AccessLogs",
+            validator_id="BodyValidator",
             log_group_name=LOG_GROUP_PREFIX + Names.unique_resource_name(self, separator="-", max_length=200),
-            retention=logs.RetentionDays.ONE_YEAR,
-            encryption_key=key,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        self.api = apigw.RestApi(
-            self,
-            "Api",
+            key=key,
             rest_api_name="outage-comms-incidents",
             description="Outage Comms: declare, update, resolve and read incidents (SigV4 / IAM)",
-            endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=False,
-            default_method_options=apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM),
-            deploy_options=apigw.StageOptions(
-                stage_name=STAGE_NAME,
-                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=True,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=True,
-                ),
-                throttling_rate_limit=THROTTLE_RATE,
-                throttling_burst_limit=THROTTLE_BURST,
-                tracing_enabled=True,
-                metrics_enabled=True,
-            ),
+            stage_name=STAGE_NAME,
+            throttling_rate_limit=THROTTLE_RATE,
+            throttling_burst_limit=THROTTLE_BURST,
+            iam_authorization=True,
         )
+        self.access_logs = rest.access_logs
+        self.api = rest.api
         self.api.add_gateway_response(
             "InvalidBody",
             type=apigw.ResponseType.BAD_REQUEST_BODY,
@@ -134,9 +112,7 @@ class IncidentApi(Construct):
                 )
             },
         )
-        body_validator = self.api.add_request_validator(
-            "BodyValidator", validate_request_body=True, validate_request_parameters=True
-        )
+        body_validator = rest.validator
         params_validator = self.api.add_request_validator(
             "ParametersValidator", validate_request_body=False, validate_request_parameters=True
         )

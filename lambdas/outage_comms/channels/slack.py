@@ -11,18 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from outage_comms.channels import http
-from outage_comms.channels.base import Delivery, DeliveryResult
-from outage_comms.channels.secrets import SecretCache, secret_field
+from outage_comms.channels.chat_webhook import ChatWebhookChannel
 from outage_comms.vocabulary import Channel
 
 HEADER_MAX = 150
 SECTION_MAX = 3000
-
-
-def internal_locale(delivery: Delivery, default_locale: str) -> str:
-    """Internal channels speak the plan's default language (or the first one rendered)."""
-    return default_locale if default_locale in delivery.messages else next(iter(delivery.messages))
 
 
 def _cut(text: str, limit: int) -> str:
@@ -55,25 +48,11 @@ def block_kit_message(
     }
 
 
-class SlackChannel:
+class SlackChannel(ChatWebhookChannel):
     channel = Channel.SLACK
+    service = "Slack webhook"
 
-    def __init__(
-        self, *, secret_name: str, secrets: SecretCache, default_locale: str, timeout: float = 5.0
-    ) -> None:
-        self._secret_name = secret_name
-        self._secrets = secrets
-        self._default_locale = default_locale
-        self._timeout = timeout
-
-    def deliver(self, delivery: Delivery) -> DeliveryResult:
-        locale = internal_locale(delivery, self._default_locale)
-        url = secret_field(self._secrets, self._secret_name, "url", "webhook_url")
-        payload = block_kit_message(
-            delivery.messages[locale],
-            incident_id=delivery.incident_id,
-            update_id=delivery.update_id,
-            severity=delivery.severity,
-        )
-        http.post_json(url, payload, service="Slack webhook", timeout=self._timeout)
-        return DeliveryResult(channel=self.channel.value, status="delivered", locales=[locale])
+    def message(
+        self, fields: Mapping[str, str], *, incident_id: str, update_id: str, severity: str
+    ) -> dict[str, Any]:
+        return block_kit_message(fields, incident_id=incident_id, update_id=update_id, severity=severity)

@@ -12,10 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from outage_comms.channels import http
-from outage_comms.channels.base import Delivery, DeliveryResult
-from outage_comms.channels.secrets import SecretCache, secret_field
-from outage_comms.channels.slack import internal_locale
+from outage_comms.channels.chat_webhook import ChatWebhookChannel
 from outage_comms.vocabulary import Channel
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
@@ -58,25 +55,11 @@ def adaptive_card_message(
     }
 
 
-class TeamsChannel:
+class TeamsChannel(ChatWebhookChannel):
     channel = Channel.TEAMS
+    service = "Teams webhook"
 
-    def __init__(
-        self, *, secret_name: str, secrets: SecretCache, default_locale: str, timeout: float = 5.0
-    ) -> None:
-        self._secret_name = secret_name
-        self._secrets = secrets
-        self._default_locale = default_locale
-        self._timeout = timeout
-
-    def deliver(self, delivery: Delivery) -> DeliveryResult:
-        locale = internal_locale(delivery, self._default_locale)
-        url = secret_field(self._secrets, self._secret_name, "url", "webhook_url")
-        payload = adaptive_card_message(
-            delivery.messages[locale],
-            incident_id=delivery.incident_id,
-            update_id=delivery.update_id,
-            severity=delivery.severity,
-        )
-        http.post_json(url, payload, service="Teams webhook", timeout=self._timeout)
-        return DeliveryResult(channel=self.channel.value, status="delivered", locales=[locale])
+    def message(
+        self, fields: Mapping[str, str], *, incident_id: str, update_id: str, severity: str
+    ) -> dict[str, Any]:
+        return adaptive_card_message(fields, incident_id=incident_id, update_id=update_id, severity=severity)
