@@ -37,7 +37,7 @@ from outage_comms.plan import Plan
 from stacks.settings import REPO_ROOT
 
 #: Bump when the asset layout changes without any source file changing.
-ASSET_LAYOUT_VERSION = "1"
+ASSET_LAYOUT_VERSION = "2"
 LAMBDA_PYTHON_VERSION = "3.13"
 WHEEL_PLATFORMS = ("manylinux2014_aarch64",)
 #: Direct runtime dependencies to vendor; their pins are read from pyproject.toml.
@@ -68,6 +68,8 @@ SOURCE_DIRS = {  # asset directory -> repository directory
     "templates": REPO_ROOT / "templates",
 }
 IGNORED_NAMES = ("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", ".DS_Store")
+#: Build-only sources some wheels carry (lxml: ~2 MB of Cython/C headers); never imported at run time.
+VENDOR_BUILD_ONLY = ("*.pyx", "*.pxd", "*.pxi", "*.h", "*.c")
 _IGNORED_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
 BUILD_DIR = REPO_ROOT / ".build"
 
@@ -176,7 +178,9 @@ class LocalLambdaBundler:
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_: Any) -> bool:
         out = Path(output_dir)
         vendor = ensure_vendored(self._requirements)
-        shutil.copytree(vendor, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete"))
+        shutil.copytree(
+            vendor, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete", *VENDOR_BUILD_ONLY)
+        )
         for name, source in SOURCE_DIRS.items():
             if source.is_dir():
                 shutil.copytree(
