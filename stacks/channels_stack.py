@@ -7,6 +7,8 @@ Composes, each in its own construct file or section:
   topic and the suppression function that marks those subscribers;
 - **bulk delivery** (``stacks/constructs/bulk_delivery.py``) and its encrypted, expiring bucket;
 - the **token key** (a generated secret) that signs confirmation and unsubscribe links;
+- **social mentions** (``stacks/constructs/social_mentions.py``): a scheduled count of public posts
+  mentioning the organization on Bluesky / Mastodon, when the plan enables either;
 - :meth:`OutageCommsChannelsStack.grant_delivery`: what a function that delivers on the channels
   needs (the lead gives it to the workflow's ``deliver_channel`` function), each grant scoped to the
   plan's own identities, configuration sets and secret names.
@@ -35,6 +37,7 @@ from stacks.constructs.data_store import SUBSCRIBERS_BY_COMPONENT_LOCALE_INDEX
 from stacks.constructs.encryption import LOG_GROUP_PREFIX
 from stacks.constructs.lambda_runtime import OutageCommsFunction
 from stacks.constructs.rest_api import regional_rest_api
+from stacks.constructs.social_mentions import SocialMentions, listens
 from stacks.core_stack import PROJECT_TAG, OutageCommsCoreStack
 from stacks.quality_gates import acknowledge
 
@@ -240,6 +243,13 @@ class OutageCommsChannelsStack(Stack):
         self.api_url = api_url
         self.subscribe_function.function.add_environment("SUBSCRIBE_API_URL", api_url)
         self.bulk.send_batch.function.add_environment("SUBSCRIBE_API_URL", api_url)
+
+        # -- perception: social mentions for the internal dashboard ---------------------------------
+        self.social_mentions: SocialMentions | None = None
+        if listens(plan):
+            self.social_mentions = SocialMentions(
+                self, "SocialMentions", plan=plan, runtime=runtime, failures=core.events.dead_letter_queue
+            )
 
         CfnOutput(self, "SubscribeApiUrl", value=self.api.url)
         CfnOutput(self, "BulkStateMachineArn", value=self.bulk.state_machine.state_machine_arn)

@@ -48,6 +48,22 @@ def post_record(text: str, *, locale: str, now: datetime) -> dict[str, Any]:
     }
 
 
+def create_session(
+    *, service_url: str, handle: str, secrets: SecretCache, app_password_secret: str, timeout: float
+) -> dict[str, Any]:
+    """``com.atproto.server.createSession`` with the plan's app password: ``accessJwt`` and ``did``."""
+    password = secret_field(secrets, app_password_secret, "app_password", "password")
+    session = http.post_json(
+        f"{service_url.rstrip('/')}/xrpc/com.atproto.server.createSession",
+        {"identifier": handle, "password": password},
+        service="Bluesky createSession",
+        timeout=timeout,
+    ).json()
+    if not isinstance(session, dict) or "accessJwt" not in session or "did" not in session:
+        raise ChannelPermanentError("rejected: Bluesky createSession: no accessJwt/did in the answer")
+    return session
+
+
 class BlueskyChannel:
     channel = Channel.BLUESKY
 
@@ -68,15 +84,13 @@ class BlueskyChannel:
         return f"{self._settings.service_url.rstrip('/')}/xrpc/{method}"
 
     def deliver(self, delivery: Delivery) -> DeliveryResult:
-        password = secret_field(self._secrets, self._settings.app_password_secret, "app_password", "password")
-        session = http.post_json(
-            self._xrpc("com.atproto.server.createSession"),
-            {"identifier": self._settings.handle, "password": password},
-            service="Bluesky createSession",
+        session = create_session(
+            service_url=self._settings.service_url,
+            handle=self._settings.handle,
+            secrets=self._secrets,
+            app_password_secret=self._settings.app_password_secret,
             timeout=self._timeout,
-        ).json()
-        if not isinstance(session, dict) or "accessJwt" not in session or "did" not in session:
-            raise ChannelPermanentError("rejected: Bluesky createSession: no accessJwt/did in the answer")
+        )
         uris = []
         for locale, fields in delivery.messages.items():
             text = fields["body"]

@@ -1,0 +1,29 @@
+"""Every few minutes: count recent public social mentions per network into ``SocialMentions``.
+
+Thin: the counting, the sources and the metric live in ``outage_comms.perception``. Keywords and
+hashtags come from ``PERCEPTION_KEYWORDS`` / ``PERCEPTION_HASHTAGS`` (JSON lists the channels stack
+sets), the window from ``PERCEPTION_WINDOW_SECONDS`` (the schedule's period).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from outage_comms.observability import logger, metrics, tracer
+from outage_comms.perception import measure, sources_for
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from outage_comms.channels.settings import channel_settings
+    from outage_comms.subscribers.runtime import plan_at
+
+    plan = plan_at(channel_settings().plan_path)
+    window = timedelta(seconds=int(os.environ.get("PERCEPTION_WINDOW_SECONDS", "300")))
+    return measure(sources_for(plan), window=window)
