@@ -126,6 +126,19 @@ def apply_signal(
         try:
             incidents.save(incident, decision.previous_version)
         except ConcurrentUpdateError:
+            closed = _closed_namesake(incident, decision, incidents)
+            if closed is not None:
+                # The same state change (ids are derived from it) already opened an incident that has
+                # since been resolved: a late duplicate, not a new outage. Retrying could never succeed.
+                return Outcome(
+                    kind="ignore",
+                    incident_id=closed.id,
+                    announced=False,
+                    reason=f"this change already opened {closed.id}, which is {closed.status}",
+                    workflow="none",
+                    attempts=attempt,
+                    version=closed.version,
+                )
             sleep(random.uniform(0, min(0.01 * 2**attempt, 0.5)))  # noqa: S311 - jitter, not crypto
             continue
         action: WorkflowAction = "none"
@@ -158,6 +171,19 @@ def _reach_workflow(
         return "execution_busy"
     workflow.deliver_update(token, update_message(incident, decision))
     return "update_delivered"
+
+
+def _closed_namesake(
+    incident: Incident, decision: Decision, incidents: IncidentRepository
+) -> Incident | None:
+    """When opening failed: the stored incident with the same id, if it is no longer open."""
+    if decision.previous_version is not None:
+        return None
+    try:
+        stored = incidents.get(incident.id)
+    except IncidentNotFoundError:
+        return None
+    return None if stored.is_open else stored
 
 
 def _already_applied_or_ignored(

@@ -205,3 +205,20 @@ def test_an_event_without_an_id_is_rejected_not_retried_forever(
     (message,) = world.drain(world.rejected_queue_url)
     assert message["MessageAttributes"]["rejection_code"]["StringValue"] == "missing_event_id"
     assert incidents(dependencies) == []
+
+
+def test_a_late_duplicate_of_the_change_that_opened_a_resolved_incident_is_ignored(
+    world: IntakeWorld, dependencies: IntakeDependencies
+) -> None:
+    # Given an incident opened by one alarm state change and since resolved
+    opening = load_event("alarm_metric_alarm")
+    assert run(dependencies, [opening]) == {"batchItemFailures": []}
+    (incident,) = incidents(dependencies)
+    dependencies.incidents.save(incident.evolve(status="resolved"), incident.version)
+    # When EventBridge delivers the same state change again under another event id
+    duplicate = {**opening, "id": "another-delivery-of-the-same-change"}
+    # Then nothing opens, nothing fails (the record would otherwise be retried forever)
+    assert run(dependencies, [duplicate]) == {"batchItemFailures": []}
+    (still,) = incidents(dependencies)
+    assert (still.id, still.status) == (incident.id, "resolved")
+    assert [e["name"] for e in world.executions()] == [incident.id]
