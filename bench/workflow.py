@@ -17,6 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,12 @@ def _sample(aws: Any, plan: Any, repository: Any, gateway: Any) -> dict[str, Any
     from outage_comms_cli.drill import CUSTOMER_HANDLER, alarm_event
 
     event = alarm_event(plan, Scenario.INVESTIGATING)  # sev4 in the example plan: no approval
-    event["detail"]["alarmName"] = event["detail"]["alarmName"].replace("drill", f"bench{time.time_ns()}")
+    # Each sample is a new alarm state change: its own alarm (name and ARN) and state timestamp. Reusing
+    # one would re-derive the previous sample's incident id (intake ids are deterministic per change).
+    unique = f"bench{time.time_ns()}"
+    event["detail"]["alarmName"] = event["detail"]["alarmName"].replace("drill", unique)
+    event["resources"] = [arn.replace("drill", unique) for arn in event["resources"]]
+    event["detail"]["state"]["timestamp"] = datetime.now(UTC).isoformat()
     first = len(aws.invocations)
     trigger = time.perf_counter()
 
@@ -59,8 +65,6 @@ def _sample(aws: Any, plan: Any, repository: Any, gateway: Any) -> dict[str, Any
     ours = aws.invocations[first:]
     aws.client("stepfunctions").stop_execution(executionArn=execution)
     incident = repository.get(str(outcome.incident_id))
-    from datetime import UTC, datetime
-
     repository.save(incident.evolve(status="resolved", resolved_at=datetime.now(UTC)), incident.version)
     return {
         "first_delivery_s": first_delivery,
