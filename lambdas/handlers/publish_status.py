@@ -7,21 +7,17 @@ written. Failures raise ``StatusPublishError`` (or an AWS error) for the state m
 from __future__ import annotations
 
 import functools
-import json
 import os
-from pathlib import Path
 from typing import Any
 
 from outage_comms.observability import MetricUnit, logger, metrics, tracer
-from outage_comms.plan import Plan, parse_plan
+from outage_comms.plan import Plan, plan_at
 from outage_comms.status.publisher import Boto3StatusSink, StatusPublisher, settings_from_environment
 from outage_comms.status.site import SiteOptions
 
 
-@functools.cache
 def _plan() -> Plan:
-    path = Path(os.environ.get("PLAN_PATH", "/var/task/plan.json"))
-    return parse_plan(json.loads(path.read_text(encoding="utf-8")), str(path))
+    return plan_at(os.environ.get("PLAN_PATH", "/var/task/plan.json"))
 
 
 @functools.cache

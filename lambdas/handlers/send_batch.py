@@ -19,7 +19,7 @@ from outage_comms.channels.catalog import ChannelContext
 from outage_comms.channels.rate import TokenBucket
 from outage_comms.channels.subscriber_channel import SubscriberChannel
 from outage_comms.observability import MetricUnit, logger, metrics, tracer
-from outage_comms.subscribers.runtime import plan_at
+from outage_comms.plan import plan_at
 from outage_comms.subscribers.store import Member
 from outage_comms.vocabulary import Channel
 

@@ -22,7 +22,7 @@ from outage_comms.perception import measure, sources_for
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from outage_comms.channels.settings import channel_settings
-    from outage_comms.subscribers.runtime import plan_at
+    from outage_comms.plan import plan_at
 
     plan = plan_at(channel_settings().plan_path)
     window = timedelta(seconds=int(os.environ.get("PERCEPTION_WINDOW_SECONDS", "300")))

@@ -8,6 +8,7 @@ that names the file, the path inside it and what to do, before anything deploys.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
 from collections import Counter
@@ -594,3 +595,9 @@ def load_plan(path: str | Path) -> Plan:
     """Read and validate a plan file."""
     path = Path(path)
     return parse_plan(read_plan_data(path), str(path))
+
+
+@functools.cache
+def plan_at(path: str) -> Plan:
+    """The plan a Lambda function ships with (``PLAN_PATH``), read and validated once per environment."""
+    return load_plan(path)

@@ -375,7 +375,8 @@ class EmbeddedAws:
 
         reset_clients()
         for module_name, names in (
-            ("outage_comms.workflow.settings", ("settings", "plan_at")),
+            ("outage_comms.plan", ("plan_at",)),
+            ("outage_comms.workflow.settings", ("settings",)),
             ("outage_comms.workflow.adapters", ("services", "review_signer", "channel_context")),
             ("outage_comms.channels.settings", ("channel_settings",)),
             ("outage_comms.channels.secrets", ("default_cache",)),

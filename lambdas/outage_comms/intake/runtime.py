@@ -24,7 +24,7 @@ from outage_comms.intake.outlets import EventBridgeIncidentChanges, SqsRejectedE
 from outage_comms.intake.service import IncidentChanges, apply_signal
 from outage_comms.intake.settings import IntakeSettings, intake_settings
 from outage_comms.intake.store import DynamoIncidentRepository
-from outage_comms.plan import Plan, load_plan
+from outage_comms.plan import Plan, plan_at
 from outage_comms.ports import IncidentRepository, WorkflowGateway
 from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
 
@@ -63,7 +63,7 @@ def build_dependencies(
     rejected: RejectedEvents | None = None,
 ) -> IntakeDependencies:
     """Real adapters unless given; the persistence layer always uses the idempotency table."""
-    plan = plan or load_plan(settings.plan_path)
+    plan = plan or plan_at(settings.plan_path)
     ranks = {s.id: severity_rank(s) for s in plan.severities}
     incidents = incidents or DynamoIncidentRepository(
         settings.incidents_table, severity_rank=lambda severity: ranks.get(severity, 0)

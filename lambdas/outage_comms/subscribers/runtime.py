@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from pathlib import Path
 
 from outage_comms.channels.secrets import default_cache
 from outage_comms.channels.settings import ChannelSettings, channel_settings
-from outage_comms.plan import Plan, load_plan
+from outage_comms.plan import Plan, plan_at
 from outage_comms.subscribers.limits import RateLimiter
 from outage_comms.subscribers.notifier import ConfirmationMessages
 from outage_comms.subscribers.service import SubscriptionService
@@ -21,11 +20,6 @@ class SubscriptionRuntime:
     plan: Plan
     settings: ChannelSettings
     service: SubscriptionService
-
-
-@functools.cache
-def plan_at(path: str) -> Plan:
-    return load_plan(Path(path))
 
 
 @functools.cache

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import functools
 import os
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from outage_comms.plan import Plan, load_plan
+from outage_comms.plan import Plan, plan_at
 
 
 class WorkflowSettings(BaseModel):
@@ -45,11 +44,6 @@ class WorkflowSettings(BaseModel):
 @functools.cache
 def settings() -> WorkflowSettings:
     return WorkflowSettings.from_environment()
-
-
-@functools.cache
-def plan_at(path: str) -> Plan:
-    return load_plan(Path(path))
 
 
 def plan() -> Plan:
