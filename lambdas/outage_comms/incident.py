@@ -24,7 +24,11 @@ from outage_comms.vocabulary import Impact, Scenario
 
 IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
 SourceType = Literal["alarm", "health", "incident_manager", "opsitem", "human"]
-TimelineKind = Literal["opened", "signal", "escalated", "status", "resolved", "recorded"]
+TimelineKind = Literal[
+    "opened", "signal", "escalated", "status", "resolved", "recorded", "expected", "maintenance", "postmortem"
+]
+#: Maintenance lifecycle, as Statuspage names it (``verifying`` sits between the window's end and completion).
+MaintenancePhase = Literal["scheduled", "in_progress", "verifying", "completed", "cancelled"]
 LocalizedText = dict[str, str]
 
 IMPACT_RANK: dict[Impact, int] = {Impact.NONE: 0, Impact.MINOR: 1, Impact.MAJOR: 2, Impact.CRITICAL: 3}
@@ -86,6 +90,24 @@ class Incident(BaseModel):
     scheduled_for: datetime | None = Field(default=None, description="maintenance window start")
     scheduled_until: datetime | None = Field(default=None, description="maintenance window end")
     suppressed_signals: int = Field(default=0, ge=0, description="signals counted but not stored")
+    maintenance_phase: MaintenancePhase | None = Field(
+        default=None, description="set only for scheduled maintenance"
+    )
+    expected_signals: int = Field(
+        default=0, ge=0, description="alarms of the window's components tagged expected during maintenance"
+    )
+    drill: bool = Field(
+        default=False,
+        description="a game-day exercise: only the plan's drill audience hears it, marked as an exercise, "
+        "and the public status page is never touched",
+    )
+    drill_failures: tuple[str, ...] = Field(
+        default=(), description="drill only: channels whose deliveries fail on purpose (fault injection)"
+    )
+    postmortem: LocalizedText = Field(
+        default_factory=dict, description="the approved customer-facing post-incident summary, per locale"
+    )
+    postmortem_published_at: datetime | None = None
     version: int = Field(default=1, ge=1, description="store's optimistic-locking counter")
 
     @property

@@ -40,6 +40,10 @@ SecretName = Annotated[
     ),
 ]
 LocalizedText = dict[str, str]
+#: Channels that post to a URL held in Secrets Manager (their drill target is another secret).
+WEB_CHANNELS = frozenset(
+    {Channel.SLACK, Channel.TEAMS, Channel.MASTODON, Channel.BLUESKY, Channel.WEBHOOK, Channel.SUPPORT}
+)
 IAM_PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$")
 
 
@@ -226,6 +230,12 @@ class Severity(PlanModel):
     cadence_minutes: int = Field(ge=5, le=24 * 60, description="how often customers get an update")
     approval: Approval
     default_scenario: Scenario = Scenario.INVESTIGATING
+    first_message_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="communication SLO: the first customer message goes out within this many minutes",
+    )
 
 
 class ScenarioSettings(PlanModel):
@@ -270,6 +280,101 @@ class Guard(PlanModel):
     max_grade_level: float = Field(default=8.0, ge=1, le=20)
 
 
+class DrillSettings(PlanModel):
+    """Game days: who hears a drill, how it is marked, where its status page goes."""
+
+    audience: Identifier = Field(
+        default="drill",
+        description="the audience (kind: drill) whose subscribers are a drill's only recipients",
+    )
+    marker: LocalizedText = Field(
+        default_factory=lambda: {"en": "[DRILL]", "pt-BR": "[SIMULAÇÃO]"},
+        description="put in front of every drill message, per locale",
+    )
+    webhook_secrets: dict[Channel, SecretName] = Field(
+        default_factory=dict,
+        description="drill targets of the web channels (a test chat channel, a test social account): the "
+        "NAME of the secret holding each; a web channel without one is skipped in drills",
+    )
+    status_prefix: str = Field(
+        default="drill/",
+        pattern=r"^[a-z0-9-]+/$",
+        description="the drill status page's folder on the status site",
+    )
+
+
+class FeedbackSettings(PlanModel):
+    """'Was this update helpful?' links in customer-facing messages."""
+
+    enabled: bool = True
+    base_url: str | None = Field(
+        default=None,
+        pattern=r"^https://",
+        description="public address of the feedback API (a custom domain); default: the API's own URL",
+    )
+    link_lifetime_days: int = Field(default=30, ge=1, le=365)
+    channels: list[Channel] = Field(
+        default_factory=lambda: [
+            Channel.EMAIL,
+            Channel.SMS,
+            Channel.SNS,
+            Channel.MASTODON,
+            Channel.BLUESKY,
+            Channel.WEBHOOK,
+            Channel.STATUS_PAGE,
+        ],
+        description="channels whose messages carry the links (voice cannot carry a link)",
+    )
+
+
+class PagingSettings(PlanModel):
+    sms: bool = Field(
+        default=True, description="text the incident manager's phone (SNS SMS, not our own SMS path)"
+    )
+    email: bool = Field(default=True, description="email the incident manager (SNS email subscription)")
+
+
+class SloSettings(PlanModel):
+    """Communication SLOs held by CloudWatch alarms on Outage Comms itself."""
+
+    delivery_success_percent: float = Field(default=99.0, ge=50, le=100)
+    update_gap_tolerance_percent: int = Field(
+        default=10,
+        ge=0,
+        le=200,
+        description="an update may be this much later than the cadence before it counts as missed",
+    )
+    approval_latency_minutes: int | None = Field(
+        default=None, ge=1, le=24 * 60, description="default: the shortest approval timeout of the plan"
+    )
+    paging: PagingSettings = Field(default_factory=PagingSettings)
+
+
+class MaintenanceSettings(PlanModel):
+    """Scheduled maintenance: when subscribers hear, and what alarms mean during a window."""
+
+    reminders_hours_before: list[Annotated[int, Field(ge=1, le=24 * 14)]] = Field(
+        default_factory=lambda: [24, 1], description="besides the declaration, the start and the completion"
+    )
+    verify_minutes: int = Field(
+        default=15,
+        ge=0,
+        le=24 * 60,
+        description="after the window ends, 'verifying' lasts this long before 'completed'",
+    )
+    expected_alarms: bool = Field(
+        default=True,
+        description="alarms / Incident Manager incidents of the window's components are tagged "
+        "'expected' and open no customer incident",
+    )
+
+
+class PostIncidentSettings(PlanModel):
+    """The customer-facing post-incident summary."""
+
+    approval_timeout_days: int = Field(default=5, ge=1, le=30)
+
+
 class Plan(PlanModel):
     version: Literal[1]
     organization: Organization
@@ -283,6 +388,11 @@ class Plan(PlanModel):
     severities: list[Severity] = Field(min_length=1)
     scenarios: dict[Scenario, ScenarioSettings]
     guard: Guard = Field(default_factory=Guard)
+    drill: DrillSettings = Field(default_factory=DrillSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
+    slo: SloSettings = Field(default_factory=SloSettings)
+    maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
+    post_incident: PostIncidentSettings = Field(default_factory=PostIncidentSettings)
 
     @property
     def locale_codes(self) -> list[str]:
@@ -516,6 +626,28 @@ def cross_reference_problems(plan: Plan, file: str) -> list[PlanProblem]:
                     f"locale '{code}' is not declared",
                     "declare it or remove it",
                 )
+    drill_audience = next((a for a in plan.audiences if a.id == plan.drill.audience), None)
+    if drill_audience is None or drill_audience.kind != "drill":
+        add(
+            "drill.audience",
+            f"'{plan.drill.audience}' is not an audience of kind 'drill'",
+            "add an audience with 'kind: drill' (test addresses only) and name it here",
+        )
+    check_localized("drill.marker", plan.drill.marker)
+    for channel in plan.drill.webhook_secrets:
+        if channel not in WEB_CHANNELS:
+            add(
+                f"drill.webhook_secrets.{channel.value}",
+                f"'{channel.value}' is not a web channel",
+                f"only {', '.join(sorted(c.value for c in WEB_CHANNELS))} take a drill webhook secret",
+            )
+    for j, channel in enumerate(plan.feedback.channels):
+        if channel is Channel.VOICE:
+            add(
+                f"feedback.channels[{j}]",
+                "a voice call cannot carry a link",
+                "remove 'voice' from feedback.channels",
+            )
     if not plan.channels.enabled():
         add("channels", "no channel is enabled", "enable at least one channel: customers must hear from you")
     return problems

@@ -60,3 +60,11 @@ class WorkflowGateway(Protocol):
 
     def deliver_update(self, token: str, update: Mapping[str, Any]) -> None:
         """Hand an update to the execution waiting on ``token`` (SendTaskSuccess)."""
+
+
+class FeedbackTally(Protocol):
+    """Customer answers to "Was this update helpful?" (see ``outage_comms.feedback``)."""
+
+    def counts(self, incident_id: str) -> dict[str, Any]:
+        """``{"yes": n, "no": n, "comments": n, "by_channel": {channel: {"yes": n, "no": n}},
+        "by_locale": {...}, "by_scenario": {...}, "by_update": {...}}`` for one incident (zeros when none)."""

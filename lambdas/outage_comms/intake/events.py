@@ -262,7 +262,9 @@ class HumanRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    action: Literal["declare", "update", "resolve"]
+    action: Literal[
+        "declare", "update", "resolve", "schedule_maintenance", "complete_maintenance", "cancel_maintenance"
+    ]
     request_id: str = Field(min_length=1, max_length=128, description="client idempotency token")
     principal: str = Field(min_length=1)
     incident_id: str | None = Field(default=None, description="required to update or resolve")
@@ -273,6 +275,16 @@ class HumanRequest(BaseModel):
     title: str | None = Field(default=None, description="internal title")
     note: dict[str, str] = Field(default_factory=dict, description="words for customers, per locale")
     at: datetime | None = None
+    drill: bool = Field(default=False, description="declare a game-day drill (only the drill audience hears)")
+    drill_failures: list[str] = Field(
+        default_factory=list, description="drill only: channel names whose deliveries fail on purpose"
+    )
+    starts_at: datetime | None = Field(
+        default=None, description="maintenance window start (schedule_maintenance)"
+    )
+    ends_at: datetime | None = Field(
+        default=None, description="maintenance window end (schedule_maintenance)"
+    )
 
 
 class HumanEvent(EventBridgeModel):
