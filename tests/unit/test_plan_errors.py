@@ -106,6 +106,36 @@ BROKEN_PLANS = [
         "under one severity only",
         id="incident-manager-impact-mapped-twice",
     ),
+    pytest.param(
+        lambda d: d["drill"].update(audience="all-customers"),
+        "drill.audience",
+        "add an audience with 'kind: drill'",
+        id="drill-audience-reaches-real-customers",
+    ),
+    pytest.param(
+        lambda d: d["drill"]["marker"].pop("pt-BR"),
+        "drill.marker.pt-BR",
+        "add the 'pt-BR' wording",
+        id="drill-marker-missing-translation",
+    ),
+    pytest.param(
+        lambda d: d["drill"]["webhook_secrets"].update(email="outage-comms/drill/email"),
+        "drill.webhook_secrets.email",
+        "take a drill webhook secret",
+        id="drill-secret-for-a-non-web-channel",
+    ),
+    pytest.param(
+        lambda d: d["feedback"].update(channels=["email", "voice"]),
+        "feedback.channels[1]",
+        "remove 'voice'",
+        id="feedback-link-in-a-voice-call",
+    ),
+    pytest.param(
+        lambda d: d["severities"][0].update(first_message_minutes=0),
+        "severities[0].first_message_minutes",
+        "correct the value",
+        id="first-message-target-zero",
+    ),
 ]
 
 
