@@ -16,6 +16,7 @@ Composes, each in its own construct file or section:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from aws_cdk import ArnFormat, Aws, CfnOutput, Duration, Names, RemovalPolicy, Stack, Tags
@@ -32,6 +33,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from outage_comms.plan import Plan
+from outage_comms.vocabulary import Channel
 from stacks.constructs.bulk_delivery import BulkDelivery, SendQuotas
 from stacks.constructs.data_store import SUBSCRIBERS_BY_COMPONENT_LOCALE_INDEX
 from stacks.constructs.encryption import LOG_GROUP_PREFIX
@@ -84,17 +86,32 @@ def plan_secret_names(plan: Plan) -> list[str]:
     ):
         if settings is not None and settings.enabled:
             names.append(str(getattr(settings, attribute)))
-    return sorted(set(names))
+    return sorted(set(names) | set(drill_secret_names(plan)))
+
+
+def drill_secret_names(plan: Plan, channels: Iterable[Channel] | None = None) -> list[str]:
+    """The drill targets' secrets (``drill.webhook_secrets``) of the enabled web channels."""
+    wanted = set(channels) if channels is not None else None
+    return sorted(
+        {
+            name
+            for channel, name in plan.drill.webhook_secrets.items()
+            if (wanted is None or channel in wanted)
+            and (settings := getattr(plan.channels, channel.value, None)) is not None
+            and settings.enabled
+        }
+    )
 
 
 def team_chat_secret_names(plan: Plan) -> list[str]:
-    """The webhook secrets of the team's chat channels (Slack, Teams) the plan enables."""
+    """The webhook secrets of the team's chat channels (Slack, Teams) the plan enables, and their drills'."""
     return sorted(
         {
             settings.webhook_url_secret
             for settings in (plan.channels.slack, plan.channels.teams)
             if settings is not None and settings.enabled
         }
+        | set(drill_secret_names(plan, (Channel.SLACK, Channel.TEAMS)))
     )
 
 

@@ -27,15 +27,21 @@ class IncidentRepository(Protocol):
     def get(self, incident_id: str) -> Incident:
         """The incident, or IncidentNotFoundError."""
 
-    def open_by_component(self, component_ids: Iterable[str]) -> dict[str, Incident]:
-        """Open incidents touching any of these components, keyed by component id."""
+    def open_by_component(self, component_ids: Iterable[str], *, drill: bool = False) -> dict[str, Incident]:
+        """Open incidents touching any of these components, keyed by component id: real incidents, or
+        drills only when ``drill`` (the two never share a lock)."""
 
-    def find_by_reference(self, reference: str) -> Incident | None:
-        """The open incident a source reference (alarm ARN, incident record ARN, OpsItem id…) belongs to."""
+    def find_by_reference(self, reference: str, *, drill: bool = False) -> Incident | None:
+        """The open incident (a drill when ``drill``) a source reference (alarm ARN, incident record ARN,
+        OpsItem id…) belongs to."""
 
     def save(self, incident: Incident, previous_version: int | None) -> None:
         """Create (previous_version None) or replace if the stored version still equals previous_version;
         else ConcurrentUpdateError. Also maintains the per-component open-incident index."""
+
+    def replace_head(self, incident: Incident, previous_version: int) -> None:
+        """Replace the incident only (same components, no lock or reference change) if the stored version
+        still equals previous_version; else ConcurrentUpdateError. E.g. a resolved incident's postmortem."""
 
     def set_update_token(self, incident_id: str, token: str | None) -> None:
         """Remember (or clear) the Step Functions task token of the execution waiting for the next update."""

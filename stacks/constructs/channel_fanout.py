@@ -34,7 +34,9 @@ class ChannelTopics(Construct):
     * ``subscribers``: programmatic subscribers (SQS, HTTPS, email-json) filter by the message
       attributes ``component``, ``locale``, ``severity``, ``scenario``;
     * ``internal_chat``: the topic an Amazon Q Developer in chat applications (Chatbot) channel
-      configuration subscribes to; it carries custom notifications for the team.
+      configuration subscribes to; it carries custom notifications for the team;
+    * ``drill``: where a drill's SNS messages go instead of ``subscribers`` (``<topic>-drill``):
+      subscribe only test endpoints to it. It exists whenever ``subscribers`` does.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, plan: Plan, key: kms.IKey) -> None:
@@ -42,12 +44,21 @@ class ChannelTopics(Construct):
         channels = plan.channels
         self.subscribers: sns.Topic | None = None
         self.internal_chat: sns.Topic | None = None
+        self.drill: sns.Topic | None = None
         if channels.sns is not None and channels.sns.enabled:
             self.subscribers = sns.Topic(
                 self,
                 "Subscribers",
                 topic_name=channels.sns.topic_name,
                 display_name=plan.organization.name[:100],
+                master_key=key,
+                enforce_ssl=True,
+            )
+            self.drill = sns.Topic(
+                self,
+                "DrillSubscribers",
+                topic_name=f"{channels.sns.topic_name}-drill",
+                display_name=f"{plan.organization.name} drill"[:100],
                 master_key=key,
                 enforce_ssl=True,
             )

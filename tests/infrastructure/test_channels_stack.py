@@ -90,6 +90,13 @@ def test_the_plan_secrets_are_readable_by_name_and_nothing_else(raw: dict[str, A
                     "slack-webhook",
                     "teams-webhook",
                     "webhook-signing-key",
+                    # drill mode's test targets (plan.drill.webhook_secrets), by name as well
+                    "drill/slack-webhook",
+                    "drill/teams-webhook",
+                    "drill/mastodon-token",
+                    "drill/bluesky-app-password",
+                    "drill/webhook-signing-key",
+                    "drill/helpdesk-webhook",
                 ]
             )
         ]

@@ -12,6 +12,11 @@
   when no other alarm on that incident is still in ``ALARM``.
 * ``record`` signals (INSUFFICIENT_DATA, Incident Manager timeline events) are stored, never
   announced. A repeat of the state a source last reported, or an event already applied, is ignored.
+* A scheduled maintenance window (``maintenance_phase`` set) is its own record: only a request naming
+  it reaches it, and it never absorbs a real incident's signals. While a window runs (in progress or
+  verifying), an alarm / Health / Incident Manager signal whose components are all under running
+  windows is recorded on the window as ``expected`` (``plan.maintenance.expected_alarms``) and opens
+  no customer incident, unless it already feeds a real incident.
 
 The result is a ``Decision`` holding the incident to write and the version it replaces, so the
 store can write it with a condition (``attribute_not_exists`` when opening, ``version = previous``
@@ -64,11 +69,16 @@ def decide(
 ) -> Decision:
     """Apply ``signal`` to the open incidents (keyed by component id; one incident may appear under
     several keys). Pure: the caller persists ``Decision.incident``."""
+    expected = _expected_during_maintenance(signal, open_incidents_by_component, plan, now)
+    if expected is not None:
+        return expected
     target = _target(signal, open_incidents_by_component, plan)
     if target is None:
         return _without_target(signal, plan, now)
     if signal.event_id in target.event_ids:
         return _ignore(f"event {signal.event_id} is already applied to {target.id}")
+    if signal.maintenance_phase in ("completed", "cancelled") and target.maintenance_phase is None:
+        return _ignore(f"{target.id} is not a maintenance window; resolve it instead")
     if signal.intent == "resolve":
         return _resolve(signal, target, now)
     if signal.intent == "record":
@@ -86,7 +96,17 @@ def decide(
 def _target(signal: Signal, open_incidents: Mapping[str, Incident], plan: Plan) -> Incident | None:
     unique = {i.id: i for i in open_incidents.values() if i.is_open}
     if signal.incident_id is not None:
-        return unique.get(signal.incident_id)
+        named = unique.get(signal.incident_id)
+        # A person names the incident: a drill's own updates may omit 'drill', but a request marked as a
+        # drill never changes a real incident.
+        return None if named is not None and signal.drill and not named.drill else named
+    # A drill never joins a real incident, and a real signal never joins a drill.
+    open_incidents = {k: i for k, i in open_incidents.items() if i.drill == signal.drill}
+    if signal.maintenance_phase == "scheduled":  # its own record: only a retry of the same request finds it
+        return next((i for i in open_incidents.values() if signal.event_id in i.event_ids), None)
+    # A maintenance window is its own record: only a request naming it reaches it.
+    open_incidents = {k: i for k, i in open_incidents.items() if i.maintenance_phase is None}
+    unique = {i.id: i for i in open_incidents.values() if i.is_open}
     sharing = [
         open_incidents[c] for c in signal.components if c in open_incidents and open_incidents[c].is_open
     ]
@@ -136,13 +156,17 @@ def _without_target(signal: Signal, plan: Plan, now: datetime) -> Decision:
         public_note=signal.public_note,
         scheduled_for=signal.scheduled_for,
         scheduled_until=signal.scheduled_until,
+        maintenance_phase=signal.maintenance_phase,
+        drill=signal.drill,
+        drill_failures=signal.drill_failures,
     )
     return Decision(
         kind="open",
         incident=incident,
         previous_version=None,
         announce=True,
-        reason=f"opened {incident.id} for {', '.join(components)} at {severity.id}",
+        reason=f"opened {incident.id} for {', '.join(components)} at {severity.id}"
+        + (" as a drill" if signal.drill else ""),
     )
 
 
@@ -157,6 +181,8 @@ def _resolve(signal: Signal, target: Incident, now: datetime) -> Decision:
     }
     if signal.public_note:
         changes["public_note"] = signal.public_note
+    if target.maintenance_phase is not None:
+        changes["maintenance_phase"] = "cancelled" if signal.maintenance_phase == "cancelled" else "completed"
     return Decision(
         kind="resolve",
         incident=target.with_entry(entry, **changes),
@@ -234,6 +260,48 @@ def _change(signal: Signal, target: Incident, plan: Plan, now: datetime) -> Deci
         previous_version=target.version,
         announce=True,
         reason=f"{'escalated' if escalated else 'updated'} {target.id}: {'; '.join(said)}",
+    )
+
+
+#: Signals that mean "something is wrong" and, inside a running maintenance window, are expected.
+EXPECTED_SOURCES = frozenset({"alarm", "health", "incident_manager"})
+
+
+def _expected_during_maintenance(
+    signal: Signal, open_incidents: Mapping[str, Incident], plan: Plan, now: datetime
+) -> Decision | None:
+    """A signal about components all inside running maintenance windows is recorded on the window as
+    ``expected`` (``plan.maintenance.expected_alarms``) and opens no customer incident.
+    None: decide as usual."""
+    if not plan.maintenance.expected_alarms or signal.source.type not in EXPECTED_SOURCES:
+        return None
+    if not signal.components or signal.incident_id is not None or signal.scenario in MAINTENANCE:
+        return None
+    from outage_comms.maintenance import record_expected, window_is_active
+
+    candidates = {i.id: i for i in open_incidents.values() if i.drill == signal.drill and i.is_open}
+    if any(
+        i.maintenance_phase is None and signal.source.reference in i.references for i in candidates.values()
+    ):
+        return None  # it already feeds a real incident: keep telling that story
+    windows = [i for i in candidates.values() if window_is_active(i, now)]
+    if not set(signal.components) <= {c for w in windows for c in w.components}:
+        return None
+    window = min(
+        windows,
+        key=lambda w: (-len(set(w.components) & set(signal.components)), w.started_at, w.id),
+    )
+    if signal.event_id in window.event_ids:
+        return _ignore(f"event {signal.event_id} is already recorded on {window.id}")
+    if signal.state is not None and window.last_state(signal.source.reference) == signal.state:
+        return _ignore(f"{signal.source.reference} repeats its last state {signal.state} on {window.id}")
+    entry = _entry(signal, "expected", f"Expected during maintenance: {signal.internal_title}")
+    return Decision(
+        kind="record",
+        incident=record_expected(window, entry),
+        previous_version=window.version,
+        announce=False,
+        reason=f"expected during maintenance {window.id}; no customer incident opened",
     )
 
 

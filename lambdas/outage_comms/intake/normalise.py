@@ -39,14 +39,21 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, TypeVar
 
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from outage_comms.incident import IMPACT_RANK, IncidentSource, IncidentStatus, LocalizedText
+from outage_comms.drill_mode import alarm_is_drill, drill_failures_problem
+from outage_comms.incident import (
+    IMPACT_RANK,
+    IncidentSource,
+    IncidentStatus,
+    LocalizedText,
+    MaintenancePhase,
+)
 from outage_comms.intake.events import (
     AlarmStateChangeEvent,
     CreateTimelineEventDetail,
@@ -95,7 +102,10 @@ class Signal(BaseModel):
     public_note: LocalizedText = {}
     scheduled_for: datetime | None = None
     scheduled_until: datetime | None = None
+    maintenance_phase: MaintenancePhase | None = None
     warnings: tuple[str, ...] = ()
+    drill: bool = False
+    drill_failures: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,9 +220,11 @@ def _alarm(raw: dict[str, Any], plan: Plan, received_at: datetime) -> Signal | R
     else:
         intent, severity = "record", None
     kind = "Composite alarm" if composite else "Alarm"
+    drill = alarm_is_drill(detail.alarm_tags)
     return Signal(
         event_id=event.id,
-        incident_key=f"alarm:{event.alarm_arn}:{detail.state.timestamp or event.time.isoformat()}",
+        incident_key=("drill:" if drill else "")
+        + f"alarm:{event.alarm_arn}:{detail.state.timestamp or event.time.isoformat()}",
         source=IncidentSource(type="alarm", reference=event.alarm_arn),
         occurred_at=_utc(event.time),
         components=components,
@@ -224,6 +236,7 @@ def _alarm(raw: dict[str, Any], plan: Plan, received_at: datetime) -> Signal | R
         detail=_clip(detail.state.reason, MAX_DETAIL),
         state=state,
         warnings=warnings,
+        drill=drill,
     )
 
 
@@ -656,6 +669,11 @@ def _human(request: HumanRequest, plan: Plan, received_at: datetime, raw: Any) -
             f"'note' has locales {bad_locales} the plan does not declare; use {plan.locale_codes}.",
             raw,
         )
+    drill_problem = drill_failures_problem(plan, request.drill, request.drill_failures, request.action)
+    if drill_problem is not None:
+        return Rejection("invalid_drill_failures", drill_problem, raw)
+    if request.action in _MAINTENANCE_ACTIONS:
+        return _maintenance(request, plan, received_at, raw)
     if request.action == "declare":
         if not request.components:
             return Rejection(
@@ -681,7 +699,7 @@ def _human(request: HumanRequest, plan: Plan, received_at: datetime, raw: Any) -
     words = {"declare": "declared", "update": "updated", "resolve": "resolved"}[request.action]
     return Signal(
         event_id=f"human:{request.request_id}",
-        incident_key=f"human:{request.request_id}",
+        incident_key=("drill:" if request.drill else "") + f"human:{request.request_id}",
         source=IncidentSource(type="human", reference=request.principal),
         occurred_at=_utc(request.at or received_at),
         components=tuple(c.id for c in plan.components if c.id in set(request.components)),
@@ -693,6 +711,113 @@ def _human(request: HumanRequest, plan: Plan, received_at: datetime, raw: Any) -
         detail=f"{words} by {request.principal}",
         incident_id=request.incident_id,
         public_note=dict(request.note),
+        drill=request.drill,
+        drill_failures=tuple(dict.fromkeys(request.drill_failures)) if request.action == "declare" else (),
+    )
+
+
+_MAINTENANCE_ACTIONS = frozenset({"schedule_maintenance", "complete_maintenance", "cancel_maintenance"})
+#: Said to customers when a person cancels a window without words of their own.
+_CANCELLED_NOTE = {
+    "en": "We cancelled this planned maintenance. Nothing changes for you",
+    "pt": "Cancelamos esta manutenção programada. Nada muda para você",
+}
+
+
+def _maintenance(request: HumanRequest, plan: Plan, received_at: datetime, raw: Any) -> Signal | Rejection:
+    """Schedule, complete or cancel a maintenance window (see ``outage_comms.maintenance``)."""
+    from outage_comms import maintenance
+
+    now = _utc(received_at)
+    source = IncidentSource(type="human", reference=request.principal)
+    if request.action != "schedule_maintenance":
+        verb = request.action.split("_")[0]
+        if request.incident_id is None or not _INCIDENT_ID.match(request.incident_id):
+            return Rejection(
+                "missing_incident_id",
+                f"'incident_id' is {_show(request.incident_id)}; to {verb} a maintenance window, pass its id "
+                "(inc-YYYYMMDD-HHMM-xxxxxx, as shown when it was scheduled).",
+                raw,
+            )
+        phase: MaintenancePhase = "completed" if request.action == "complete_maintenance" else "cancelled"
+        note = dict(request.note)
+        if phase == "cancelled" and not note:
+            note = {c: _CANCELLED_NOTE["pt" if c.startswith("pt") else "en"] for c in plan.locale_codes}
+        return Signal(
+            event_id=f"human:{request.request_id}",
+            incident_key=f"human:{request.request_id}",
+            source=source,
+            occurred_at=_utc(request.at or received_at),
+            components=(),
+            severity=None,
+            intent="resolve",
+            internal_title=_clip(request.title or f"Maintenance {phase} by {request.principal}", MAX_TITLE),
+            detail=f"maintenance {phase} by {request.principal}",
+            incident_id=request.incident_id,
+            public_note=note,
+            maintenance_phase=phase,
+        )
+    ids = sorted(_component_ids(plan))
+    if not request.components:
+        return Rejection(
+            "missing_components",
+            f"'components' is empty; a maintenance window names the components it affects, from {ids}.",
+            raw,
+        )
+    if request.starts_at is None or request.ends_at is None:
+        missing = " and ".join(repr(n) for n in ("starts_at", "ends_at") if getattr(request, n) is None)
+        return Rejection(
+            "missing_window",
+            f"{missing} missing; a maintenance window needs both, as ISO 8601 times with a zone, "
+            "e.g. 2026-12-01T02:00:00Z.",
+            raw,
+        )
+    starts_at, ends_at = _utc(request.starts_at), _utc(request.ends_at)
+    if starts_at < now + timedelta(minutes=maintenance.MIN_LEAD_MINUTES):
+        return Rejection(
+            "window_in_past",
+            f"'starts_at' is {starts_at.isoformat()}, which is in the past or less than "
+            f"{maintenance.MIN_LEAD_MINUTES} minutes from now ({now.isoformat()}). Pick a later start; for "
+            "work already under way, declare an incident with scenario maintenance_in_progress.",
+            raw,
+        )
+    if ends_at <= starts_at:
+        return Rejection(
+            "window_end_before_start",
+            f"'ends_at' ({ends_at.isoformat()}) is not after 'starts_at' ({starts_at.isoformat()}); "
+            "the window must end after it starts.",
+            raw,
+        )
+    if ends_at - starts_at > timedelta(days=maintenance.MAX_WINDOW_DAYS):
+        return Rejection(
+            "window_too_long",
+            f"The window lasts {ends_at - starts_at}, more than {maintenance.MAX_WINDOW_DAYS} days; "
+            "split the work into several windows.",
+            raw,
+        )
+    if starts_at - now > timedelta(days=maintenance.MAX_LEAD_DAYS):
+        return Rejection(
+            "window_too_far",
+            f"'starts_at' ({starts_at.isoformat()}) is more than {maintenance.MAX_LEAD_DAYS} days ahead; "
+            "schedule the window closer to the date.",
+            raw,
+        )
+    return Signal(
+        event_id=f"human:{request.request_id}",
+        incident_key=f"maintenance:{request.request_id}",
+        source=source,
+        occurred_at=now,
+        components=tuple(c.id for c in plan.components if c.id in set(request.components)),
+        severity=request.severity or maintenance.least_severe(plan),
+        intent="open",
+        status="identified",
+        scenario=Scenario.MAINTENANCE_SCHEDULED,
+        internal_title=_clip(request.title or f"Maintenance scheduled by {request.principal}", MAX_TITLE),
+        detail=f"maintenance scheduled by {request.principal}",
+        public_note=dict(request.note),
+        scheduled_for=starts_at,
+        scheduled_until=ends_at,
+        maintenance_phase="scheduled",
     )
 
 

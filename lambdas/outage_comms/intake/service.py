@@ -80,13 +80,14 @@ def update_message(incident: Incident, decision: Decision) -> dict[str, Any]:
         "scenario": incident.scenario.value,
         "components": list(incident.components),
         "updated_at": incident.updated_at.isoformat(),
+        "drill": incident.drill,  # consumers of Incident Changed must not take a game day for an outage
     }
 
 
 def open_incidents_for(signal: Signal, incidents: IncidentRepository) -> dict[str, Incident]:
     """The open incidents ``decide`` needs: by the signal's components, the incident it names, and
     the incident its source reference already fed."""
-    found = dict(incidents.open_by_component(signal.components))
+    found = dict(incidents.open_by_component(signal.components, drill=signal.drill))
     known = {incident.id for incident in found.values()}
     reached: list[Incident] = []
     if signal.incident_id is not None and signal.incident_id not in known:
@@ -97,7 +98,7 @@ def open_incidents_for(signal: Signal, incidents: IncidentRepository) -> dict[st
         if named is not None and named.is_open:
             reached.append(named)
     if signal.source.type != "human":
-        by_reference = incidents.find_by_reference(signal.source.reference)
+        by_reference = incidents.find_by_reference(signal.source.reference, drill=signal.drill)
         if by_reference is not None and by_reference.id not in known:
             reached.append(by_reference)
     for incident in reached:

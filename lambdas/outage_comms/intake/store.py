@@ -10,7 +10,9 @@ Item layout (table keys ``pk`` / ``sk``, both strings)::
     INCIDENT#<incident id>      INCIDENT              the incident ("head" item)
     INCIDENT#<incident id>      DELIVERY#<update>#<channel>   one channel's delivery result of one update
     COMPONENT#<component id>    OPEN                  which incidents are open on a component (the lock)
+    COMPONENT#<component id>    DRILL                 the same, for drills (a drill never blocks a real one)
     REFERENCE#<source ref>      REFERENCE             the latest incident a source reference fed
+    REFERENCE#drill:<ref>       REFERENCE             the same, for drills
 
 * **Head item**: ``body`` (Binary) is the whole :class:`~outage_comms.incident.Incident` as JSON,
   zlib-compressed (an alarm storm's timeline is repetitive and compresses ~10x); ``version`` (N)
@@ -29,6 +31,10 @@ Item layout (table keys ``pk`` / ``sk``, both strings)::
   Reads use strongly consistent ``BatchGetItem``: a global secondary index (such as the core
   table's ``open-by-component``) is eventually consistent and a single item cannot be indexed
   under several components, so it cannot serve as the lock.
+* **Maintenance windows** list themselves under ``COMPONENT#<id>`` / ``MAINTENANCE`` instead
+  (added unconditionally: windows may overlap each other and real incidents, and never block one);
+  :meth:`open_by_component` returns the open ones under ``maintenance:<incident id>``. A window
+  writes no reference items, so alarms it records as expected stay free to open incidents later.
 * **Writes**: opening, resolving or adding a component is one ``TransactWriteItems`` (head + locks
   + references). Everything else — a signal attached, a status or severity change on the same
   components, the bulk of an alarm storm — is one ``UpdateItem`` conditioned on
@@ -67,6 +73,12 @@ logger = logging.getLogger(__name__)
 INCIDENTS_TABLE_ENV = "INCIDENTS_TABLE_NAME"
 HEAD_SK = "INCIDENT"
 LOCK_SK = "OPEN"
+#: Drills lock components apart from real incidents: a drill never blocks (or joins) a real incident.
+DRILL_LOCK_SK = "DRILL"
+#: Maintenance windows list themselves apart too: a window never blocks (or joins) a real incident.
+MAINTENANCE_LOCK_SK = "MAINTENANCE"
+#: :meth:`DynamoIncidentRepository.open_by_component` returns open windows under this prefix + their id.
+MAINTENANCE_KEY = "maintenance:"
 REFERENCE_SK = "REFERENCE"
 #: Leaves room under DynamoDB's 400 KB item limit for keys and the plain attributes.
 MAX_BODY_BYTES = 300_000
@@ -95,8 +107,8 @@ def component_pk(component_id: str) -> str:
     return f"COMPONENT#{component_id}"
 
 
-def reference_pk(reference: str) -> str:
-    return f"REFERENCE#{reference}"
+def reference_pk(reference: str, *, drill: bool = False) -> str:
+    return f"REFERENCE#drill:{reference}" if drill else f"REFERENCE#{reference}"
 
 
 def _s(value: str) -> dict[str, str]:
@@ -190,38 +202,54 @@ class DynamoIncidentRepository:
             raise IncidentNotFoundError(incident_id)
         return decode_body(item["body"]["B"])
 
-    def open_by_component(self, component_ids: Iterable[str]) -> dict[str, Incident]:
+    def open_by_component(self, component_ids: Iterable[str], *, drill: bool = False) -> dict[str, Incident]:
+        """Open incidents by component: real ones, or (``drill``) drills only — each has its own lock."""
         components = list(dict.fromkeys(component_ids))
         if not components:
             return {}
-        locks = self._batch_get([_key(component_pk(c), LOCK_SK) for c in components])
+        lock_sk = DRILL_LOCK_SK if drill else LOCK_SK
+        keys = [_key(component_pk(c), lock_sk) for c in components]
+        if not drill:
+            keys += [_key(component_pk(c), MAINTENANCE_LOCK_SK) for c in components]
+        locks = self._batch_get(keys)
         ids_by_component = {
             item["pk"]["S"].removeprefix("COMPONENT#"): item.get("incident_ids", {}).get("SS", [])
             for item in locks
+            if item["sk"]["S"] == lock_sk
         }
-        wanted = sorted({i for ids in ids_by_component.values() for i in ids})
+        windows = {
+            i
+            for item in locks
+            if item["sk"]["S"] == MAINTENANCE_LOCK_SK
+            for i in item.get("incident_ids", {}).get("SS", [])
+        }
+        wanted = sorted({i for ids in ids_by_component.values() for i in ids} | windows)
         incidents = {
             incident.id: incident
             for incident in (
                 decode_body(item["body"]["B"])
                 for item in self._batch_get([_key(incident_pk(i), HEAD_SK) for i in wanted])
             )
-            if incident.is_open
+            if incident.is_open and incident.drill == drill
         }
         found: dict[str, Incident] = {}
         for component, ids in ids_by_component.items():
             candidates = [incidents[i] for i in ids if i in incidents]
             if candidates:
                 found[component] = min(candidates, key=self._preference)
+        for window in sorted(windows & incidents.keys()):
+            found[MAINTENANCE_KEY + window] = incidents[window]
         return found
 
     def _preference(self, incident: Incident) -> tuple[int, datetime, str]:
         rank = self._severity_rank(incident.severity) if self._severity_rank else 0
         return (-rank, incident.started_at, incident.id)
 
-    def find_by_reference(self, reference: str) -> Incident | None:
+    def find_by_reference(self, reference: str, *, drill: bool = False) -> Incident | None:
         item = self.dynamodb.get_item(
-            TableName=self.table_name, Key=_key(reference_pk(reference), REFERENCE_SK), ConsistentRead=True
+            TableName=self.table_name,
+            Key=_key(reference_pk(reference, drill=drill), REFERENCE_SK),
+            ConsistentRead=True,
         ).get("Item")
         if item is None:
             return None
@@ -229,7 +257,7 @@ class DynamoIncidentRepository:
             incident = self.get(item["incident_id"]["S"])
         except IncidentNotFoundError:
             return None
-        return incident if incident.is_open else None
+        return incident if incident.is_open and incident.drill == drill else None
 
     def list_recent(self, limit: int = 100) -> list[Incident]:
         """Scans head items (incidents are few: hundreds a year), newest ``updated_at`` first."""
@@ -287,6 +315,27 @@ class DynamoIncidentRepository:
             }
         }
         self._transact(incident, head, opening=False)
+
+    def replace_head(self, incident: Incident, previous_version: int) -> None:
+        """Replace the head item only: one ``UpdateItem`` conditioned on the version and the same
+        components, for a change that touches no lock or reference (a resolved incident's postmortem)."""
+        values = self._head_values(incident)
+        try:
+            self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=_key(incident_pk(incident.id), HEAD_SK),
+                UpdateExpression=_HEAD_UPDATE,
+                ConditionExpression="version = :previous AND components_key = :components_key",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={**values, ":previous": _n(previous_version)},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            raise ConcurrentUpdateError(
+                f"incident {incident.id} is no longer at version {previous_version} with the same "
+                "components; re-read and decide again"
+            ) from exc
 
     def _head_values(self, incident: Incident) -> dict[str, Any]:
         return {
@@ -378,15 +427,19 @@ class DynamoIncidentRepository:
     def _lock_actions(self, incident: Incident, *, opening: bool) -> list[dict[str, Any]]:
         ids = {"SS": [incident.id]}
         actions: list[dict[str, Any]] = []
+        lock_sk = DRILL_LOCK_SK if incident.drill else LOCK_SK
+        window = incident.maintenance_phase is not None
+        if window:
+            lock_sk = MAINTENANCE_LOCK_SK
         for component in incident.components:
             update: dict[str, Any] = {
                 "TableName": self.table_name,
-                "Key": _key(component_pk(component), LOCK_SK),
+                "Key": _key(component_pk(component), lock_sk),
                 "ExpressionAttributeValues": {":ids": ids},
             }
             if not incident.is_open:
                 update["UpdateExpression"] = "DELETE incident_ids :ids"
-            elif opening:
+            elif opening and not window:  # windows may overlap: only real incidents take the lock
                 update["UpdateExpression"] = "ADD incident_ids :ids"
                 update["ConditionExpression"] = "attribute_not_exists(incident_ids)"
             else:
@@ -396,7 +449,10 @@ class DynamoIncidentRepository:
 
     def _reference_actions(self, incident: Incident, *, new_only: bool) -> list[dict[str, Any]]:
         """Puts for the incident's source and its newest entry's source. ``new_only``: skip a reference
-        an earlier entry already carried (each save indexed its own newest entry)."""
+        an earlier entry already carried (each save indexed its own newest entry). A maintenance window
+        indexes none: the alarms it records as expected stay free to open incidents after it."""
+        if incident.maintenance_phase is not None:
+            return []
         sources = [incident.source, *([incident.timeline[-1].source] if incident.timeline else [])]
         references = dict.fromkeys(s.reference for s in sources if s.type != "human")
         if new_only:
@@ -407,7 +463,7 @@ class DynamoIncidentRepository:
                 "Put": {
                     "TableName": self.table_name,
                     "Item": {
-                        **_key(reference_pk(reference), REFERENCE_SK),
+                        **_key(reference_pk(reference, drill=incident.drill), REFERENCE_SK),
                         "incident_id": _s(incident.id),
                         "updated_at": _s(_iso(incident.updated_at)),
                     },

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from outage_comms.drill_mode import drill_incidents, drill_site_plan, public_incidents
+from outage_comms.incident import Incident
 from outage_comms.plan import Plan
 from outage_comms.ports import IncidentRepository
 from outage_comms.status.dashboard import DASHBOARD_BODY_PATH, STATUS_NAMESPACE, metric_data
@@ -95,6 +97,9 @@ class StatusPublisher:
         incidents = self._incidents.list_recent(limit=RECENT_INCIDENTS)
         if incident_id is not None and all(i.id != incident_id for i in incidents):
             incidents = [self._incidents.get(incident_id), *incidents]
+        if any(i.id == incident_id and i.drill for i in incidents):
+            return self._publish_drill(incidents, now, start)
+        incidents = public_incidents(incidents)  # a drill is never on the public site, feeds or dashboard
         site = build_site(self._plan, incidents, (), now, None, self._options)
         existing = self._sink.etags()
         written = []
@@ -117,6 +122,40 @@ class StatusPublisher:
             unchanged=len(site) - len(written) - 1,
             dashboard_updated=True,
             metrics=len(metrics),
+            elapsed_ms=(time.perf_counter() - start) * 1000,
+            indicator=state.indicator.value,
+            invalidated=invalidated,
+        )
+
+    def _publish_drill(self, incidents: list[Incident], now: datetime, start: float) -> PublishResult:
+        """The drill page under ``plan.drill.status_prefix``, from drill incidents only.
+
+        Nothing outside the prefix is written, the public dashboard and status metric are left alone.
+        """
+        prefix = self._plan.drill.status_prefix
+        plan = drill_site_plan(self._plan)
+        options = replace(self._options, subscribe_url=self._options.subscribe_endpoint(self._plan))
+        drills = drill_incidents(incidents)
+        site = {
+            prefix + key: artefact
+            for key, artefact in build_site(plan, drills, (), now, None, options).items()
+            if not key.startswith(NOT_IN_BUCKET_PREFIXES)
+        }
+        existing = self._sink.etags()
+        written = []
+        for key, artefact in sorted(site.items(), key=lambda item: _upload_order(item[0])):
+            if existing.get(key) != artefact.md5:
+                self._sink.put_object(key, artefact)
+                written.append(key)
+        invalidated = [f"/{prefix}*"] if written else []
+        if invalidated:
+            self._sink.invalidate(invalidated)
+        state = site_state(plan, drills, (), now, {}, options)
+        return PublishResult(
+            written=written,
+            unchanged=len(site) - len(written),
+            dashboard_updated=False,
+            metrics=0,
             elapsed_ms=(time.perf_counter() - start) * 1000,
             indicator=state.indicator.value,
             invalidated=invalidated,

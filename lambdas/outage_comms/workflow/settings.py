@@ -19,6 +19,8 @@ class WorkflowSettings(BaseModel):
     workflow_table: str
     incidents_table: str
     subscribers_topic_arn: str = ""
+    #: Where a drill's SNS messages go: never the customers' topic (empty: SNS is skipped in drills).
+    drill_topic_arn: str = ""
     internal_chat_topic_arn: str = ""
     review_secret_arn: str = ""
     review_base_url: str = ""
@@ -33,6 +35,7 @@ class WorkflowSettings(BaseModel):
             workflow_table=env.get("WORKFLOW_TABLE", ""),
             incidents_table=env.get("INCIDENTS_TABLE_NAME", ""),
             subscribers_topic_arn=env.get("SUBSCRIBERS_TOPIC_ARN", ""),
+            drill_topic_arn=env.get("DRILL_TOPIC_ARN", ""),
             internal_chat_topic_arn=env.get("INTERNAL_CHAT_TOPIC_ARN", ""),
             review_secret_arn=env.get("REVIEW_SECRET_ARN", ""),
             review_base_url=env.get("REVIEW_BASE_URL", ""),
