@@ -80,7 +80,14 @@ def build_app(app: App | None = None) -> App:
         env=environment(),
     )
     OutageCommsIntakeStack(
-        app, INTAKE_STACK_NAME, plan=plan, core=core, state_machine=workflow.state_machine, env=environment()
+        app,
+        INTAKE_STACK_NAME,
+        plan=plan,
+        core=core,
+        state_machine=workflow.state_machine,
+        workflow_table=workflow.state.table,
+        status_publisher=status_publisher.status_publisher,
+        env=environment(),
     )
     workload = environment()
     OutageCommsStatusStack(

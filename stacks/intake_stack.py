@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -14,6 +16,7 @@ from stacks.constructs.health_trigger import HealthTrigger
 from stacks.constructs.incident_api import IncidentApi
 from stacks.constructs.incident_manager_trigger import IncidentManagerTrigger
 from stacks.constructs.intake import Intake
+from stacks.constructs.maintenance_scheduler import MaintenanceScheduler
 from stacks.constructs.opsitem_trigger import OpsItemTrigger
 from stacks.core_stack import PROJECT_TAG, OutageCommsCoreStack
 
@@ -33,6 +36,8 @@ class OutageCommsIntakeStack(Stack):
         plan: Plan,
         core: OutageCommsCoreStack,
         state_machine: sfn.IStateMachine,
+        workflow_table: dynamodb.ITable | None = None,
+        status_publisher: lambda_.IFunction | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault(
@@ -70,6 +75,19 @@ class OutageCommsIntakeStack(Stack):
             idempotency=idempotency,
             bus=bus,
             state_machine=state_machine,
+            workflow_table=workflow_table,
+        )
+        self.maintenance = MaintenanceScheduler(
+            self,
+            "Maintenance",
+            runtime=runtime,
+            key=key,
+            incidents=incidents,
+            idempotency=idempotency,
+            bus=bus,
+            state_machine=state_machine,
+            schedule_creator=self.api.function,
+            status_publisher=status_publisher,
         )
 
         CfnOutput(

@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -259,8 +260,107 @@ def _body(
         _fail(str(error))
 
 
+# ---------------------------------------------------------------------------------------------
+# outage-comms maintenance schedule | complete | cancel
+# ---------------------------------------------------------------------------------------------
+
+maintenance_app = typer.Typer(
+    help="Scheduled maintenance: announce a window, then complete or cancel it.", no_args_is_help=True
+)
+WindowTimeHelp = "ISO 8601 with a zone, e.g. 2026-12-01T02:00Z or 2026-12-01T04:00-03:00."
+
+
+def window_time(value: str, option: str) -> str:
+    """``value`` as UTC ISO 8601; a time without a zone is refused (maintenance times must not be guessed)."""
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ApiCallError(
+            f"{option} {value!r} is not a date and time; write e.g. 2026-12-01T02:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        raise ApiCallError(f"{option} {value!r} has no time zone; add one, e.g. {value.strip()}Z for UTC")
+    return moment.astimezone(UTC).isoformat()
+
+
+def _send_window(api_url: str | None, path: str, body: dict[str, Any], region: str | None) -> None:
+    try:
+        response = call_api("POST", _api_url(api_url), path, body, region=region)
+    except ApiCallError as error:
+        _fail(str(error), EXIT_FAILED)
+    result = response.body
+    table = Table(show_header=False, title=f"HTTP {response.status}")
+    for key in ("incident_id", "kind", "maintenance_phase", "scheduled_for", "scheduled_until", "reason"):
+        if result.get(key) is not None:
+            table.add_row(key, str(result[key]))
+    for schedule in result.get("schedules") or []:
+        table.add_row(f"schedule {schedule.get('kind')}", str(schedule.get("at")))
+    if result.get("schedules_deleted"):
+        table.add_row("schedules deleted", ", ".join(result["schedules_deleted"]))
+    out.print(table)
+
+
+@maintenance_app.command(name="schedule")
+def schedule_maintenance(
+    components: ComponentsOpt = None,
+    starts_at: Annotated[
+        str | None, typer.Option("--starts-at", help=f"Window start. {WindowTimeHelp}")
+    ] = None,
+    ends_at: Annotated[str | None, typer.Option("--ends-at", help=f"Window end. {WindowTimeHelp}")] = None,
+    title: TitleOpt = None,
+    note: NoteOpt = None,
+    severity: SeverityOpt = None,
+    request_id: RequestIdOpt = None,
+    api_url: ApiUrlOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Announce a maintenance window: subscribers hear now, before it (24 h, 1 h), at its start and end."""
+    if not components:
+        _fail("name the components under maintenance: --component sync --component search")
+    if not starts_at or not ends_at:
+        _fail(f"give the window: --starts-at and --ends-at ({WindowTimeHelp})")
+    body = _body(components, severity, None, None, title, note, request_id)
+    try:
+        body |= {
+            "starts_at": window_time(starts_at, "--starts-at"),
+            "ends_at": window_time(ends_at, "--ends-at"),
+        }
+    except ApiCallError as error:
+        _fail(str(error))
+    _send_window(api_url, "maintenances", body, region)
+
+
+@maintenance_app.command(name="complete")
+def complete_maintenance(
+    incident_id: Annotated[str, typer.Argument(help="The window's id, e.g. inc-20261127-1405-3fa2c1.")],
+    note: NoteOpt = None,
+    title: TitleOpt = None,
+    request_id: RequestIdOpt = None,
+    api_url: ApiUrlOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """The work is done early: customers hear it is complete; the remaining schedules are deleted."""
+    body = _body(None, None, None, None, title, note, request_id)
+    _send_window(api_url, f"maintenances/{incident_id}/complete", body, region)
+
+
+@maintenance_app.command(name="cancel")
+def cancel_maintenance(
+    incident_id: Annotated[str, typer.Argument(help="The window's id, e.g. inc-20261127-1405-3fa2c1.")],
+    note: NoteOpt = None,
+    title: TitleOpt = None,
+    request_id: RequestIdOpt = None,
+    api_url: ApiUrlOpt = None,
+    region: RegionOpt = None,
+) -> None:
+    """Call the window off: customers hear it is cancelled; the remaining schedules are deleted."""
+    body = _body(None, None, None, None, title, note, request_id)
+    _send_window(api_url, f"maintenances/{incident_id}/cancel", body, region)
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``declare``, ``update`` and ``resolve`` to the ``outage-comms`` app."""
+    """Add ``declare``, ``update``, ``resolve`` and ``maintenance`` to the ``outage-comms`` app."""
     app.command(name="declare")(declare)
     app.command(name="update")(update)
     app.command(name="resolve")(resolve)
+    app.add_typer(maintenance_app, name="maintenance")

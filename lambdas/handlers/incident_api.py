@@ -4,6 +4,10 @@
     POST /incidents/{id}/updates         update        200
     POST /incidents/{id}/resolve         resolve       200
     GET  /incidents/{id}                 the incident  200
+    POST /maintenances                   schedule a maintenance window  201 (+ its schedules)
+    POST /maintenances/{id}/complete     complete it now                200 (remaining schedules deleted)
+    POST /maintenances/{id}/cancel       cancel it                      200 (remaining schedules deleted)
+    GET  /incidents/{id}/activity        workflow events and per-channel delivery results  200 (read-only)
 
 Who asks is the caller's verified IAM identity (``requestContext.identity.userArn``, else
 ``caller``), never the body: a ``principal`` in the body is overwritten. Requests take the same
@@ -13,18 +17,28 @@ path as every other trigger (to_signal -> decide -> save -> workflow). Errors ar
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from outage_comms import maintenance
 from outage_comms.intake.normalise import Rejection, to_signal
 from outage_comms.intake.runtime import IntakeDependencies, intake_dependencies
 from outage_comms.intake.service import IntakeConflictError
+from outage_comms.maintenance_schedules import (
+    MaintenanceSchedules,
+    SchedulerMaintenanceSchedules,
+    scheduler_settings_from_environment,
+)
 from outage_comms.observability import MetricUnit, logger, metrics, tracer
 from outage_comms.ports import IncidentNotFoundError
+from outage_comms.workflow.activity import ActivityReader, activity_reader
 
 app = APIGatewayRestResolver()
 
@@ -50,7 +64,11 @@ def caller_principal() -> str | None:
     return identity.user_arn or identity.caller or None
 
 
-def _human_request(action: str, incident_id: str | None) -> Response[str]:
+def _human_request(
+    action: str,
+    incident_id: str | None,
+    after: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Response[str]:
     principal = caller_principal()
     if not principal:
         return _error(
@@ -106,7 +124,9 @@ def _human_request(action: str, incident_id: str | None) -> Response[str]:
     logger.info("human request applied", action=action, caller=principal, outcome=outcome)
     if outcome["incident_id"] is None and incident_id is not None:
         return _not_open(incident_id, dependencies)
-    created = action == "declare" and outcome["kind"] == "open"
+    created = action in ("declare", "schedule_maintenance") and outcome["kind"] == "open"
+    if after is not None and outcome["incident_id"] is not None:
+        outcome = {**outcome, **after(outcome)}
     return _json(HTTPStatus.CREATED if created else HTTPStatus.OK, outcome)
 
 
@@ -150,6 +170,99 @@ def get_incident(incident_id: str) -> Response[str]:
     return _json(HTTPStatus.OK, incident.model_dump(mode="json"))
 
 
+@app.get("/incidents/<incident_id>/activity")
+def get_activity(incident_id: str) -> Response[str]:
+    try:
+        _dependencies().incidents.get(incident_id)
+    except IncidentNotFoundError:
+        return _error(HTTPStatus.NOT_FOUND, "incident_not_found", f"No incident {incident_id}.")
+    reader: ActivityReader = app.context.get("activity") or activity_reader()
+    return _json(HTTPStatus.OK, reader.activity(incident_id))
+
+
+# ---------------------------------------------------------------------------------------------
+# Scheduled maintenance: POST /maintenances, /maintenances/{id}/complete, /maintenances/{id}/cancel
+# ---------------------------------------------------------------------------------------------
+
+
+def _schedules() -> MaintenanceSchedules | None:
+    given: MaintenanceSchedules | None = app.context.get("schedules")
+    return given or default_schedules()
+
+
+def _create_schedules(outcome: dict[str, Any]) -> dict[str, Any]:
+    """The window's later moments as one-time schedules (its declaration is the workflow's first message)."""
+    dependencies = _dependencies()
+    window = dependencies.incidents.get(str(outcome["incident_id"]))
+    ticks = maintenance.schedule_plan(dependencies.plan, window, datetime.now(UTC))
+    schedules = _schedules()
+    if schedules is None:
+        logger.warning("no maintenance scheduler configured; only the declaration is sent", window=window.id)
+        return {
+            "schedules": [],
+            "scheduled_for": window.scheduled_for,
+            "scheduled_until": window.scheduled_until,
+        }
+    names = schedules.create(ticks)
+    return {
+        "schedules": [
+            {"name": t.name, "kind": t.kind, "at": t.at.isoformat()} for t in ticks if t.name in names
+        ],
+        "scheduled_for": window.scheduled_for,
+        "scheduled_until": window.scheduled_until,
+    }
+
+
+def _delete_schedules(outcome: dict[str, Any]) -> dict[str, Any]:
+    dependencies = _dependencies()
+    window = dependencies.incidents.get(str(outcome["incident_id"]))
+    schedules = _schedules()
+    names = maintenance.all_schedule_names(dependencies.plan, window)
+    deleted = schedules.delete(names) if schedules is not None else []
+    return {"schedules_deleted": deleted, "maintenance_phase": window.maintenance_phase}
+
+
+def _window_request(action: str, incident_id: str) -> Response[str]:
+    try:
+        window = _dependencies().incidents.get(incident_id)
+    except IncidentNotFoundError:
+        return _error(
+            HTTPStatus.NOT_FOUND,
+            "maintenance_not_found",
+            f"No maintenance window {incident_id}. Check the id printed when it was scheduled.",
+        )
+    if window.maintenance_phase is None:
+        return _error(
+            HTTPStatus.CONFLICT,
+            "not_a_maintenance",
+            f"{incident_id} is an incident, not a maintenance window; resolve it with "
+            f"POST /incidents/{incident_id}/resolve instead.",
+        )
+    return _human_request(action, incident_id, after=_delete_schedules)
+
+
+@app.post("/maintenances")
+def schedule_maintenance() -> Response[str]:
+    return _human_request("schedule_maintenance", None, after=_create_schedules)
+
+
+@app.post("/maintenances/<incident_id>/complete")
+def complete_maintenance(incident_id: str) -> Response[str]:
+    return _window_request("complete_maintenance", incident_id)
+
+
+@app.post("/maintenances/<incident_id>/cancel")
+def cancel_maintenance(incident_id: str) -> Response[str]:
+    return _window_request("cancel_maintenance", incident_id)
+
+
+@functools.cache
+def default_schedules() -> MaintenanceSchedules | None:
+    """EventBridge Scheduler, when this deployment has the maintenance scheduler (built once)."""
+    settings = scheduler_settings_from_environment()
+    return SchedulerMaintenanceSchedules(settings) if settings is not None else None
+
+
 @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
 def _unexpected(exc: Exception) -> Response[str]:
     logger.exception("incident API failed")
@@ -166,10 +279,16 @@ def _unexpected(exc: Exception) -> Response[str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(
-    event: dict[str, Any], context: LambdaContext, dependencies: IntakeDependencies | None = None
+    event: dict[str, Any],
+    context: LambdaContext,
+    dependencies: IntakeDependencies | None = None,
+    activity: ActivityReader | None = None,
+    schedules: MaintenanceSchedules | None = None,
 ) -> dict[str, Any]:
     dependencies = dependencies or intake_dependencies()
     dependencies.idempotency.register_lambda_context(context)
     metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
-    app.append_context(dependencies=dependencies)  # type: ignore[no-untyped-call]
+    app.append_context(  # type: ignore[no-untyped-call]
+        dependencies=dependencies, activity=activity, schedules=schedules
+    )
     return app.resolve(event, context)

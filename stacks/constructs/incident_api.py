@@ -1,5 +1,8 @@
 """Door 5: people. A REST API (IAM auth on every method) to declare, update, resolve and read incidents.
 
+``GET /incidents/{id}/activity`` reads the workflow's events (workflow table, passed across stacks
+as ``workflow_table``) and the delivery results: ``dynamodb:Query`` on those two tables only.
+
 The caller signs with SigV4 (``outage-comms declare | update | resolve``); the handler takes the
 caller's identity from the request context, never from the body.
 """
@@ -10,6 +13,7 @@ from aws_cdk import Names
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -46,6 +50,8 @@ HUMAN_REQUEST_SCHEMA = apigw.JsonSchema(
             additional_properties=apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
         ),
         "at": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
+        "starts_at": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
+        "ends_at": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
     },
 )
 
@@ -64,6 +70,7 @@ class IncidentApi(Construct):
         idempotency: dynamodb.ITable,
         bus: events.IEventBus,
         state_machine: sfn.IStateMachine,
+        workflow_table: dynamodb.ITable | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = runtime.new_function(
@@ -72,9 +79,12 @@ class IncidentApi(Construct):
             handler="handlers.incident_api.handler",
             description="Outage Comms incident API: people declare, update, resolve and read incidents",
             service_name="incident-api",
-            environment=incident_path_environment(
-                incidents=incidents, idempotency=idempotency, bus=bus, state_machine=state_machine
-            ),
+            environment={
+                **incident_path_environment(
+                    incidents=incidents, idempotency=idempotency, bus=bus, state_machine=state_machine
+                ),
+                **({"WORKFLOW_TABLE": workflow_table.table_name} if workflow_table else {}),
+            },
             synchronous_only_reason=(
                 "invoked synchronously by API Gateway; the caller (the outage-comms CLI) sees the error "
                 "and retries"
@@ -87,6 +97,13 @@ class IncidentApi(Construct):
             idempotency=idempotency,
             bus=bus,
             state_machine=state_machine,
+        )
+        # GET /incidents/{id}/activity: Query on the incident's partition (workflow events, DELIVERY# items).
+        self.function.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[t.table_arn for t in (incidents, workflow_table) if t is not None],
+            )
         )
 
         rest = regional_rest_api(
@@ -130,8 +147,23 @@ class IncidentApi(Construct):
         one.add_method(
             "GET", integration, request_validator=params_validator, request_parameters=path_parameter
         )
+        one.add_resource("activity").add_method(
+            "GET", integration, request_validator=params_validator, request_parameters=path_parameter
+        )
         for action in ("updates", "resolve"):
             one.add_resource(action).add_method(
+                "POST",
+                integration,
+                request_validator=body_validator,
+                request_models=models,
+                request_parameters=path_parameter,
+            )
+        # Scheduled maintenance: POST /maintenances, /maintenances/{incident_id}/complete | cancel.
+        maintenances = self.api.root.add_resource("maintenances")
+        maintenances.add_method("POST", integration, request_validator=body_validator, request_models=models)
+        window = maintenances.add_resource("{incident_id}")
+        for action in ("complete", "cancel"):
+            window.add_resource(action).add_method(
                 "POST",
                 integration,
                 request_validator=body_validator,

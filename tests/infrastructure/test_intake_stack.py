@@ -138,8 +138,18 @@ def test_the_alarm_rule_lets_in_every_alarm_name_the_plan_maps(
     assert default_bus.matching(event) == []
 
 
+def intake_queue(raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The intake queue (the one redriving to the core dead-letter queue; the maintenance DLQ does not)."""
+    ((queue_id, queue),) = [
+        (lid, q)
+        for lid, q in resources_of(raw, "AWS::SQS::Queue").items()
+        if "RedrivePolicy" in q["Properties"]
+    ]
+    return queue_id, queue
+
+
 def test_rules_deliver_to_the_intake_queue_with_a_dead_letter_queue(raw: dict[str, Any]) -> None:
-    (queue_id,) = resources_of(raw, "AWS::SQS::Queue")
+    queue_id, _ = intake_queue(raw)
     for logical_id, rule in resources_of(raw, "AWS::Events::Rule").items():
         assert "EventBusName" not in rule["Properties"], f"{logical_id}: AWS events arrive on the default bus"
         (target,) = rule["Properties"]["Targets"]
@@ -150,7 +160,7 @@ def test_rules_deliver_to_the_intake_queue_with_a_dead_letter_queue(raw: dict[st
 def test_intake_queue_is_encrypted_ssl_only_and_redrives_to_the_dead_letter_queue(
     raw: dict[str, Any],
 ) -> None:
-    ((queue_id, queue),) = resources_of(raw, "AWS::SQS::Queue").items()
+    queue_id, queue = intake_queue(raw)
     props = queue["Properties"]
     assert "KmsMasterKeyId" in props
     assert props["RedrivePolicy"]["maxReceiveCount"] == 5
@@ -169,7 +179,7 @@ def test_intake_queue_is_encrypted_ssl_only_and_redrives_to_the_dead_letter_queu
 def test_every_api_method_requires_iam_auth(raw: dict[str, Any]) -> None:
     methods = resources_of(raw, "AWS::ApiGateway::Method")
     assert {m["Properties"]["HttpMethod"] for m in methods.values()} == {"GET", "POST"}
-    assert len(methods) == 4
+    assert len(methods) >= 5  # declare, read, update, resolve, activity (and any later routes)
     for logical_id, method in methods.items():
         assert method["Properties"]["AuthorizationType"] == "AWS_IAM", logical_id
         assert "RequestValidatorId" in method["Properties"], logical_id
@@ -207,7 +217,7 @@ def test_workflow_permissions_are_start_and_task_success_on_the_state_machine_on
         for lid, s in identity_statements(raw)
         if any(a.startswith("states:") for a in as_list(s["Action"]))
     ]
-    assert len(states) == 2  # the intake function and the API function
+    assert len(states) == 3  # the intake function, the API function and the maintenance tick function
     for logical_id, statement in states:
         assert set(as_list(statement["Action"])) == {"states:StartExecution", "states:SendTaskSuccess"}, (
             logical_id
@@ -221,6 +231,7 @@ def test_the_asset_holds_both_handlers(core: Any, raw: dict[str, Any]) -> None:
     assert {p["Handler"] for p in functions.values()} == {
         "handlers.intake.handler",
         "handlers.incident_api.handler",
+        "handlers.maintenance_tick.handler",
     }
     manifest = json.loads((core.outdir / f"{INTAKE_STACK_NAME}.assets.json").read_text())
     for props in functions.values():

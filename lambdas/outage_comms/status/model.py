@@ -25,6 +25,15 @@ MAINTENANCE_SCENARIOS = frozenset(
 PUBLIC_KINDS = frozenset({"opened", "status", "escalated", "resolved"})
 _STATUS_CHANGE = re.compile(r"\bstatus \w+ -> (investigating|identified|monitoring|resolved)\b")
 _SCENARIO_CHANGE = re.compile(r"\bscenario -> ([a-z_]+)\b")
+_PHASE_CHANGE = re.compile(r"\bphase \w+ -> (scheduled|in_progress|verifying|completed|cancelled)\b")
+#: Statuspage's maintenance statuses, from ``Incident.maintenance_phase`` (a cancelled window is closed).
+MAINTENANCE_STATUS = {
+    "scheduled": "scheduled",
+    "in_progress": "in_progress",
+    "verifying": "verifying",
+    "completed": "completed",
+    "cancelled": "completed",
+}
 
 
 class ComponentStatus(StrEnum):
@@ -66,7 +75,11 @@ INDICATOR_DESCRIPTION: dict[Impact, str] = {
 
 
 def is_maintenance(incident: Incident) -> bool:
-    return incident.scenario in MAINTENANCE_SCENARIOS or incident.scheduled_for is not None
+    return (
+        incident.maintenance_phase is not None
+        or incident.scenario in MAINTENANCE_SCENARIOS
+        or incident.scheduled_for is not None
+    )
 
 
 def severity_of(plan: Plan, severity_id: str) -> Severity:
@@ -119,8 +132,11 @@ def public_updates(plan: Plan, incident: Incident) -> list[PublicUpdate]:
     updates: list[PublicUpdate] = []
     entries: Iterable[TimelineEntry] = incident.timeline
     for index, entry in enumerate(entries):
-        if entry.kind not in PUBLIC_KINDS and not entry.public_note:
+        phase = _PHASE_CHANGE.search(entry.text) if entry.kind == "maintenance" else None
+        if entry.kind not in PUBLIC_KINDS and not entry.public_note and phase is None:
             continue
+        if phase is not None:
+            status = MAINTENANCE_STATUS[phase.group(1)]
         if entry.kind == "resolved":
             status = "completed" if maintenance else "resolved"
             scenario = Scenario.MAINTENANCE_COMPLETED if maintenance else Scenario.RESOLVED
@@ -146,22 +162,35 @@ def public_updates(plan: Plan, incident: Incident) -> list[PublicUpdate]:
             PublicUpdate(f"{incident.id}-u000", incident.started_at, current_status, incident.scenario, {})
         )
     last = updates[-1]
-    # The record's own status and scenario are authoritative for the latest update.
+    # The record's own status and scenario are authoritative for the latest update (a published
+    # postmortem changes the incident's status, not its last update's, as on Statuspage).
     updates[-1] = PublicUpdate(
         last.id,
         last.at,
-        current_status,
+        "resolved" if current_status == "postmortem" and has_postmortem(incident) else current_status,
         incident.scenario,
         last.note or safe_note(plan, incident.public_note),
     )
     return updates
 
 
+def has_postmortem(incident: Incident) -> bool:
+    """An approved post-incident summary is published (maintenance never has one)."""
+    return (
+        incident.postmortem_published_at is not None
+        and bool(incident.postmortem)
+        and not is_maintenance(incident)
+        and not incident.is_open
+    )
+
+
 def statuspage_status(plan: Plan, incident: Incident) -> str:
     """Statuspage status: investigating..postmortem for incidents, scheduled..completed for maintenance."""
     settings = plan.scenarios.get(incident.scenario)
-    if incident.scenario is Scenario.POST_INCIDENT_SUMMARY:
+    if incident.scenario is Scenario.POST_INCIDENT_SUMMARY or has_postmortem(incident):
         return "postmortem"
+    if incident.maintenance_phase is not None:
+        return MAINTENANCE_STATUS[incident.maintenance_phase]
     if is_maintenance(incident):
         if incident.status == "resolved":
             return "completed"
@@ -181,6 +210,10 @@ def next_update_at(plan: Plan, incident: Incident, last_update: datetime, now: d
     """When customers hear next: the plan's cadence after the last update, never in the past."""
     if not incident.is_open or incident.scenario is Scenario.MAINTENANCE_SCHEDULED:
         return None
+    if incident.maintenance_phase is not None:  # a declared window speaks on its schedule
+        from outage_comms.maintenance import next_announced_at
+
+        return next_announced_at(plan, incident, now)
     cadence = timedelta(minutes=severity_of(plan, incident.severity).cadence_minutes)
     due = last_update + cadence
     if due <= now:
@@ -198,12 +231,15 @@ def current_component_statuses(
         if not incident.is_open:
             continue
         if is_maintenance(incident):
-            running = incident.scenario is Scenario.MAINTENANCE_IN_PROGRESS or (
-                incident.scheduled_for is not None
-                and incident.scheduled_for <= now
-                and (incident.scheduled_until is None or now < incident.scheduled_until)
-                and incident.scenario is not Scenario.MAINTENANCE_COMPLETED
-            )
+            if incident.maintenance_phase is not None:  # a declared window: its phase says
+                running = incident.maintenance_phase in ("in_progress", "verifying")
+            else:
+                running = incident.scenario is Scenario.MAINTENANCE_IN_PROGRESS or (
+                    incident.scheduled_for is not None
+                    and incident.scheduled_for <= now
+                    and (incident.scheduled_until is None or now < incident.scheduled_until)
+                    and incident.scenario is not Scenario.MAINTENANCE_COMPLETED
+                )
             if not running:
                 continue
             status = ComponentStatus.UNDER_MAINTENANCE

@@ -26,10 +26,12 @@ from outage_comms.status.model import (
     ComponentStatus,
     PublicUpdate,
     current_component_statuses,
+    has_postmortem,
     is_maintenance,
     next_update_at,
     overall_indicator,
     public_updates,
+    safe_note,
     statuspage_status,
 )
 from outage_comms.status.uptime import UPTIME_DAYS, UptimeHistory, uptime_from_incidents
@@ -137,6 +139,13 @@ class IncidentView:
     @property
     def created_at(self) -> datetime:
         return self.public[0].at
+
+    def postmortem(self, locale: str) -> str | None:
+        """The published post-incident summary in ``locale`` (else the default locale), or None."""
+        if not has_postmortem(self.incident):
+            return None
+        words = safe_note(self.plan, self.incident.postmortem)
+        return words.get(locale) or words.get(self.plan.default_locale)
 
     def first_at(self, status: str) -> datetime | None:
         return next((u.at for u in self.public if u.status == status), None)

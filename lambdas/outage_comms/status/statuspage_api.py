@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from outage_comms.status.model import ComponentStatus, severity_of
+from outage_comms.status.model import ComponentStatus, has_postmortem, severity_of
 from outage_comms.status.site import RECENT_LIMIT, Artefact, IncidentView, SiteState, iso, json_artefact
 
 API = "api/v2"
@@ -140,6 +140,12 @@ def incident_object(state: SiteState, view: IncidentView) -> dict[str, Any]:
         "incident_updates": updates,
         "components": component_docs,
     }
+    if not view.maintenance:
+        # Statuspage's incident postmortem fields (null until one is published)
+        published = iso(incident.postmortem_published_at) if has_postmortem(incident) else None
+        document["postmortem_body"] = view.postmortem(locale)
+        document["postmortem_body_last_updated_at"] = published
+        document["postmortem_published_at"] = published
     if view.maintenance:
         start = incident.scheduled_for or incident.started_at
         document["scheduled_for"] = iso(start)

@@ -8,10 +8,12 @@ every Wait and task timeout reads its seconds from the state, never from a const
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from outage_comms.incident import Incident
 from outage_comms.plan import Plan
 
 REAL_SECONDS_PER_MINUTE = 60.0
@@ -40,15 +42,35 @@ class Clock(BaseModel):
         return self.seconds_per_minute < REAL_SECONDS_PER_MINUTE
 
 
-def timing_for(plan: Plan, severity_id: str, clock: Clock) -> dict[str, Any]:
-    """The state's ``timing`` block: every duration the definition reads with a ``*Path`` field."""
+def timing_for(
+    plan: Plan,
+    severity_id: str,
+    clock: Clock,
+    *,
+    incident: Incident | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The state's ``timing`` block: every duration the definition reads with a ``*Path`` field.
+
+    For a maintenance window (``incident`` with ``maintenance_phase``, and ``now``) the cadence is the
+    time to its next scheduled notification plus a margin: the schedules speak on time, and the
+    communications manager is reminded only if one of them did not.
+    """
     severity = plan.severity(severity_id)
+    cadence: float = severity.cadence_minutes
+    grace: float = min(REMINDER_GRACE_MINUTES, severity.cadence_minutes)
+    if incident is not None and now is not None and incident.maintenance_phase is not None:
+        from outage_comms.maintenance import cadence_minutes
+
+        until_next = cadence_minutes(plan, incident, now)
+        if until_next is not None:
+            cadence, grace = until_next, REMINDER_GRACE_MINUTES
     return {
         "approval_required": severity.approval.required,
         "approval_timeout_seconds": clock.seconds(severity.approval.timeout_minutes),
         "on_approval_timeout": severity.approval.on_timeout.value,
         "dual_approval": severity.approval.dual,
-        "cadence_seconds": clock.seconds(severity.cadence_minutes),
-        "reminder_grace_seconds": clock.seconds(min(REMINDER_GRACE_MINUTES, severity.cadence_minutes)),
-        "cadence_minutes": severity.cadence_minutes,
+        "cadence_seconds": clock.seconds(cadence),
+        "reminder_grace_seconds": clock.seconds(grace),
+        "cadence_minutes": math.ceil(cadence),
     }
