@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from outage_comms import slo
 from outage_comms.observability import MetricUnit, logger, metrics, tracer
 from outage_comms.workflow.steps import Services, deliver_channel
 
@@ -18,20 +19,14 @@ def handler(
 ) -> dict[str, Any]:
     from outage_comms.workflow.adapters import services as real_services
 
+    services = services or real_services()
     metrics.add_dimension(name="channel", value=str(event.get("channel")))
     try:
-        result = deliver_channel(event, services or real_services())
+        result = deliver_channel(event, services)
     except Exception:
         metrics.add_metric(name="DeliveryFailures", unit=MetricUnit.Count, value=1)
         raise
     if result["status"] == "delivered":
         metrics.add_metric(name="Deliveries", unit=MetricUnit.Count, value=1)
-        if result.get("seconds_since_start") is not None and str(event.get("update_id", "")).startswith(
-            "001-"
-        ):
-            metrics.add_metric(
-                name="TimeToFirstExternalMessage",
-                unit=MetricUnit.Seconds,
-                value=result["seconds_since_start"],
-            )
+    slo.record_delivery(event, result, services)  # own EMF documents: no "channel" leaks into them
     return result

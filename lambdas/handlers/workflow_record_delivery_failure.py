@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from outage_comms import slo
 from outage_comms.observability import logger, metrics, tracer
 from outage_comms.workflow.steps import Services, record_failure
 
@@ -18,4 +19,7 @@ def handler(
 ) -> dict[str, Any]:
     from outage_comms.workflow.adapters import services as real_services
 
-    return record_failure(event, services or real_services())
+    services = services or real_services()
+    result = record_failure(event, services)
+    slo.record_failure(event, services)
+    return result

@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from outage_comms import slo
 from outage_comms.observability import logger, metrics, tracer
 from outage_comms.workflow.steps import Services, notice
 
@@ -18,4 +19,7 @@ def handler(
 ) -> dict[str, Any]:
     from outage_comms.workflow.adapters import services as real_services
 
-    return notice(event, services or real_services())
+    services = services or real_services()
+    result = notice(event, services)
+    slo.record_escalation(event, services)
+    return result

@@ -7,7 +7,8 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from outage_comms.observability import MetricUnit, logger, metrics, tracer
+from outage_comms import slo
+from outage_comms.observability import logger, metrics, tracer
 from outage_comms.workflow.review import ReviewRequest, handle_review
 from outage_comms.workflow.steps import Services
 
@@ -32,7 +33,7 @@ def handler(
     )
     logger.info("review", method=request.method, status=response.status, decided=response.decided)
     if response.decided and response.approval_latency_seconds is not None:
-        metrics.add_metric(
-            name="ApprovalLatency", unit=MetricUnit.Seconds, value=response.approval_latency_seconds
+        slo.record_approval(
+            response.approval_latency_seconds, response.severity, response.scenario, drill=response.drill
         )
     return response.as_api_response()

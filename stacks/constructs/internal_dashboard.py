@@ -5,11 +5,18 @@ expression, so it shows every ``service``/``channel`` dimension combination the 
 
 | Metric (unit) | Dimensions | Emitted by |
 |---|---|---|
-| ``TimeToFirstExternalMessage`` (s) | service, channel | deliver step, first external update |
-| ``UpdateGap``, ``UpdateCadence`` (s) | service, severity | each update: gap since the last; promise |
-| ``ApprovalLatency`` (s) | service | approval gate |
+| ``TimeToFirstExternalMessage`` (s) | service, severity | first customer delivery of an incident |
+| ``UpdateGap``, ``UpdateCadence`` (s) | service, severity | each later update: gap since the last; promise |
+| ``ApprovalLatency`` (s) | service, severity | approval gate |
+| ``FirstMessageTargetMissed``, ``UpdateGapRatio`` (%) | service, severity | communication SLOs (below) |
+| ``ChannelDeliverySuccess``, ``ChannelDeliveryFailure`` | service, channel | communication SLOs (below) |
+| ``OverdueUpdates`` (count) | service | the SLO watchdog, every 5 minutes |
 | ``Deliveries``, ``DeliveryFailures`` (count) | service, channel | deliver step |
 | ``SocialMentions`` (count) | service, network | social listener |
+| ``FeedbackVotes`` (count) | service, channel, vote | feedback API, each counted yes / no |
+
+The communication SLO metrics (``lambdas/outage_comms/slo.py``) all carry ``service=communication-slo``;
+a drill's datapoints carry ``mode=drill`` too, a dimension set these widgets do not search.
 """
 
 from __future__ import annotations
@@ -57,7 +64,7 @@ class InternalDashboard(Construct):
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Time to first external message (s)",
-                left=[_search("TimeToFirstExternalMessage", "channel,service", "Maximum", "")],
+                left=[_search("TimeToFirstExternalMessage", "service,severity", "Maximum", "")],
                 width=12,
             ),
             cloudwatch.GraphWidget(
@@ -70,7 +77,7 @@ class InternalDashboard(Construct):
         self.dashboard.add_widgets(
             cloudwatch.GraphWidget(
                 title="Approval latency (s)",
-                left=[_search("ApprovalLatency", "service", "Maximum", "")],
+                left=[_search("ApprovalLatency", "service,severity", "Maximum", "")],
                 width=8,
             ),
             cloudwatch.GraphWidget(
@@ -95,6 +102,41 @@ class InternalDashboard(Construct):
                 title="Status site publishing (objects written, latency ms)",
                 left=[_search("StatusObjectsWritten", "service", "Sum", "")],
                 right=[_search("StatusPublishLatency", "service", "Maximum", "")],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Was this update helpful? Answers per channel (yes / no)",
+                left=[
+                    cloudwatch.MathExpression(
+                        expression=f"SEARCH('{{{NAMESPACE},channel,service,vote}} "
+                        f'MetricName="FeedbackVotes" vote="{vote}"\', \'Sum\', 3600)',
+                        label=vote,
+                        period=Duration.hours(1),
+                        using_metrics={},
+                    )
+                    for vote in ("yes", "no")
+                ],
+                width=24,
+                stacked=True,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Communication SLOs: update gap vs cadence (%), first message late (1 = missed)",
+                left=[_search("UpdateGapRatio", "service,severity", "Maximum", "gap")],
+                right=[_search("FirstMessageTargetMissed", "service,severity", "Maximum", "late")],
+                left_annotations=[cloudwatch.HorizontalAnnotation(value=100, label="cadence")],
+                width=12,
+            ),
+            cloudwatch.GraphWidget(
+                title="Communication SLOs: overdue updates (watchdog), channel deliveries after retries",
+                left=[_search("OverdueUpdates", "service", "Maximum", "overdue")],
+                right=[
+                    _search("ChannelDeliverySuccess", "channel,service", "Sum", "delivered"),
+                    _search("ChannelDeliveryFailure", "channel,service", "Sum", "failed"),
+                ],
                 width=12,
             ),
         )

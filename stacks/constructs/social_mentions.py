@@ -17,8 +17,6 @@ import json
 from collections.abc import Sequence
 
 from aws_cdk import Aws, Duration
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_sqs as sqs
@@ -27,6 +25,7 @@ from constructs import Construct
 from outage_comms.perception import default_hashtags, default_keywords
 from outage_comms.plan import Plan
 from stacks.constructs.lambda_runtime import LambdaRuntime
+from stacks.constructs.periodic import every
 from stacks.quality_gates import acknowledge
 
 DEFAULT_INTERVAL = Duration.minutes(5)
@@ -98,18 +97,12 @@ class SocialMentions(Construct):
             queue_url=failures.queue_url,
             key_arn=runtime.key.key_arn,
         )
-        self.rule = events.Rule(
+        # A sample that cannot be taken is not retried: the next one, 5 minutes on, supersedes it.
+        self.rule = every(
             self,
             "Schedule",
+            function=self.function.function,
+            interval=interval,
             description="Outage Comms: count social mentions for the internal dashboard",
-            schedule=events.Schedule.rate(interval),
-            targets=[
-                # A sample that cannot be taken is not retried: the next one, 5 minutes on, supersedes it.
-                targets.LambdaFunction(
-                    self.function.function,
-                    dead_letter_queue=rule_dead_letters,
-                    retry_attempts=0,
-                    max_event_age=Duration.minutes(5),
-                )
-            ],
+            dead_letter_queue=rule_dead_letters,
         )

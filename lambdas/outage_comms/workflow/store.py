@@ -10,6 +10,8 @@ pk                             sk                  holds
 ``INCIDENT#<id>``              ``UPDATE#<uid>``    every rendered message, the guard's verdicts,
                                                    the approval decision, approvers, final text
 ``INCIDENT#<id>``              ``EVENT#<at>#<n>``  the workflow's own timeline (reminders, ...)
+``INCIDENT#<id>``              ``CUSTOMER_UPDATE`` the latest update that reached a customer
+                                                   (communication SLOs, ``outage_comms/slo.py``)
 ``APPROVAL#<request id>``      ``REQUEST``         task token (never leaves the server), expiry,
                                                    who may approve, approvals so far, used flag
 =============================  ==================  ============================================
@@ -21,6 +23,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -29,6 +32,16 @@ from botocore.exceptions import ClientError
 
 class ApprovalAlreadyDecidedError(Exception):
     """The approval request was already used (approved, edited or rejected) or does not exist."""
+
+
+@dataclass(frozen=True)
+class CustomerUpdate:
+    """An update that reached customers: its number (``001-...`` is 1), id, severity and first delivery."""
+
+    number: int
+    update_id: str
+    severity: str
+    at: datetime
 
 
 class WorkflowStore(Protocol):
@@ -61,6 +74,17 @@ class WorkflowStore(Protocol):
     def add_event(self, incident_id: str, kind: str, text: str, at: datetime | None = None) -> None: ...
 
     def events(self, incident_id: str) -> list[dict[str, Any]]: ...
+
+    def advance_customer_update(
+        self, incident_id: str, update: CustomerUpdate
+    ) -> tuple[bool, CustomerUpdate | None]:
+        """Record ``update`` as the latest to reach customers unless it (or a later one) already is.
+
+        Atomic, so of a fan-out's parallel branches exactly one advances. Returns whether this call
+        advanced, and the update that was the latest before (None for the incident's first).
+        """
+
+    def last_customer_update(self, incident_id: str) -> CustomerUpdate | None: ...
 
 
 def _now() -> datetime:
@@ -266,6 +290,50 @@ class DynamoWorkflowStore:
                 return items
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
+    # -- customer updates (communication SLOs) ---------------------------------------------------
+    def advance_customer_update(
+        self, incident_id: str, update: CustomerUpdate
+    ) -> tuple[bool, CustomerUpdate | None]:
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": _pk(incident_id)}, "sk": {"S": "CUSTOMER_UPDATE"}},
+                UpdateExpression="SET #number = :number, update_id = :uid, severity = :severity, #at = :at",
+                ConditionExpression="attribute_not_exists(pk) OR #number < :number",
+                ExpressionAttributeNames={"#number": "number", "#at": "at"},
+                ExpressionAttributeValues={
+                    ":number": {"N": str(update.number)},
+                    ":uid": {"S": update.update_id},
+                    ":severity": {"S": update.severity},
+                    ":at": {"S": update.at.isoformat()},
+                },
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False, None
+            raise
+        return True, _customer_update(response.get("Attributes"))
+
+    def last_customer_update(self, incident_id: str) -> CustomerUpdate | None:
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": _pk(incident_id)}, "sk": {"S": "CUSTOMER_UPDATE"}},
+            ConsistentRead=True,
+        ).get("Item")
+        return _customer_update(item)
+
+
+def _customer_update(item: dict[str, Any] | None) -> CustomerUpdate | None:
+    if not item or "number" not in item:
+        return None
+    return CustomerUpdate(
+        number=int(item["number"]["N"]),
+        update_id=item["update_id"]["S"],
+        severity=item["severity"]["S"],
+        at=datetime.fromisoformat(item["at"]["S"]),
+    )
+
 
 class InMemoryWorkflowStore:
     """:class:`WorkflowStore` in memory, for unit tests."""
@@ -277,6 +345,7 @@ class InMemoryWorkflowStore:
         self.updates: dict[tuple[str, str], dict[str, Any]] = {}
         self.approvals: dict[str, dict[str, Any]] = {}
         self.event_log: dict[str, list[dict[str, Any]]] = {}
+        self.customer_updates: dict[str, CustomerUpdate] = {}
 
     def claim(self, incident_id: str, execution_arn: str, is_running: Callable[[str], bool]) -> str:
         with self._lock:
@@ -339,3 +408,16 @@ class InMemoryWorkflowStore:
 
     def events(self, incident_id: str) -> list[dict[str, Any]]:
         return list(self.event_log.get(incident_id, []))
+
+    def advance_customer_update(
+        self, incident_id: str, update: CustomerUpdate
+    ) -> tuple[bool, CustomerUpdate | None]:
+        with self._lock:
+            previous = self.customer_updates.get(incident_id)
+            if previous is not None and previous.number >= update.number:
+                return False, None
+            self.customer_updates[incident_id] = update
+            return True, previous
+
+    def last_customer_update(self, incident_id: str) -> CustomerUpdate | None:
+        return self.customer_updates.get(incident_id)

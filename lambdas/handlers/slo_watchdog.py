@@ -1,0 +1,55 @@
+"""Every 5 minutes (EventBridge): how many open incidents owe customers an update? (``OverdueUpdates``)
+
+Independent of the incident workflow: it reads the incidents table and the workflow table only, so
+an execution that died (and can no longer remind anyone) still shows up here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from outage_comms import slo
+from outage_comms.incident import Incident
+from outage_comms.observability import logger, metrics, tracer
+from outage_comms.plan import Plan
+from outage_comms.workflow.store import WorkflowStore
+
+#: Incidents are few (hundreds a year); the newest this many are more than any team has open at once.
+RECENT_INCIDENTS = 500
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(
+    event: dict[str, Any],
+    context: LambdaContext,
+    incidents: list[Incident] | None = None,
+    store: WorkflowStore | None = None,
+    plan: Plan | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    if incidents is None or store is None or plan is None:
+        from outage_comms.aws_clients import client
+        from outage_comms.intake.store import DynamoIncidentRepository
+        from outage_comms.workflow import settings
+        from outage_comms.workflow.store import DynamoWorkflowStore
+
+        config = settings.settings()
+        plan = plan or settings.plan()
+        if incidents is None:
+            incidents = DynamoIncidentRepository(config.incidents_table).list_recent(RECENT_INCIDENTS)
+        store = store or DynamoWorkflowStore(table_name=config.workflow_table, client=client("dynamodb"))
+    overdue = slo.watch(incidents, store, plan, now or datetime.now(UTC))
+    for late in overdue:
+        logger.warning(
+            "customer update overdue",
+            incident_id=late.incident_id,
+            severity=late.severity,
+            due_at=late.due_at.isoformat(),
+            overdue_seconds=round(late.overdue_seconds),
+        )
+    return {"overdue": [late.incident_id for late in overdue]}
