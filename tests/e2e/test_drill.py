@@ -1,4 +1,8 @@
-"""`make drill`'s command: a whole incident on the embedded AWS, written to the output folder."""
+"""`make drill`'s command: a game-day scenario on the embedded AWS, written to the output folder.
+
+The default story (``drills/default.yaml``) runs through the CLI exactly as ``make drill`` does
+(plus a faster clock); the Slack-down story runs in process. Both reuse the session's cdk.out.
+"""
 
 from __future__ import annotations
 
@@ -6,44 +10,64 @@ import json
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
+from outage_comms.plan import load_plan
+from outage_comms.workflow.channels_plan import STATUS_SURFACES
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_drill_runs_a_whole_incident_and_writes_every_delivery(tmp_path: Path) -> None:
+def status_incidents(folder: Path) -> list[dict[str, object]]:
+    incidents: list[dict[str, object]] = json.loads((folder / "api" / "v2" / "incidents.json").read_text())[
+        "incidents"
+    ]
+    return incidents
+
+
+def test_drill_runs_the_default_scenario_and_writes_every_delivery(
+    tmp_path: Path, drill_cdk_out: Path
+) -> None:
     out = tmp_path / "drill"
     command = [
         str(Path(sys.executable).parent / "outage-comms"),
         "drill", "--plan", "plans/example.yaml", "--out", str(out), "--seconds-per-minute", "0.3",
     ]  # fmt: skip
     env = {**os.environ, "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
-           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}  # fmt: skip
+           "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+           "OUTAGE_COMMS_EMBEDDED_CDK_OUT": str(drill_cdk_out)}  # fmt: skip
     result = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     drill_output = result.stdout
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["status"] == "SUCCEEDED"
-    assert summary["reminders"] == 1
+    assert summary["status"] == "SUCCEEDED" and summary["scenario_name"] == "default"
+    assert summary["reminders"] == 1 and summary["escalations"] == 0
     customer = sorted((out / "deliveries" / "sns").glob("*.txt"))
     assert {p.name.split(".")[-2] for p in customer} == {"en", "pt-BR"}
     scenarios = {p.name.split("-", 1)[1].split(".")[0] for p in customer}
     assert {"major_outage", "identified", "resolved"} <= scenarios
     timeline = json.loads((out / "timeline.json").read_text())
     texts = [entry["text"] for entry in timeline]
-    assert "Remind communications manager" in texts and "Create post-incident summary task" in texts
+    assert "Remind communications manager" in texts and "Incident closed" in texts
+    assert "update posted (identified)" in texts and "incident resolved" in texts
+    # The drill report: measures against the plan's targets, a score, three improvements, the chart
     report = (out / "report.md").read_text()
-    assert "Time to first customer message" in report
+    assert "Time to first customer message" in report and "Score: " in report
+    assert report.count("\n1. ") == 1 and "\n3. " in report
+    record = json.loads((out / "record.json").read_text())
+    assert record["target"] == "embedded" and record["seconds_per_minute"] == 0.3
+    assert record["reminders"] == 1 and len(record["update_minutes"]) >= 3
+    assert [a["decision"] for a in record["approvals"]][:3] == ["approved"] * 3
+    assert ET.parse(out / "timeline.svg").getroot().tag == "{http://www.w3.org/2000/svg}svg"
+    assert (out / "report.html").read_text().startswith("<!doctype html>")
     # Every enabled channel the workflow speaks through delivered, and the provider side received it
-    from outage_comms.plan import load_plan
-    from outage_comms.workflow.channels_plan import STATUS_SURFACES
-
     plan = load_plan(ROOT / "plans" / "example.yaml")
     channels = summary["channels"]
     assert set(channels) == {c.value for c in plan.channels.enabled()}
@@ -55,10 +79,53 @@ def test_drill_runs_a_whole_incident_and_writes_every_delivery(tmp_path: Path) -
         assert result["outcome"] == "delivered", (channel, result)
         assert result["received"] >= 1, (channel, result)
         assert any((out / "deliveries" / channel.value).iterdir()), channel
-    # The public face as the publisher builds it: page, Statuspage JSON and feeds, with the resolved incident
+    # The status site as the publisher builds it: a drill only on the drill page, the public one untouched
     status = out / "status"
-    incidents = json.loads((status / "api" / "v2" / "incidents.json").read_text())["incidents"]
-    assert [i["id"] for i in incidents] == [summary["incident_id"]]
-    assert incidents[0]["status"] == "resolved"
+    if summary["drill"]:  # drill-mode runtime: the alarm carries the outage-comms-drill tag
+        assert status_incidents(status) == []
+        drill_page = status / plan.drill.status_prefix.rstrip("/")
+        assert [i["id"] for i in status_incidents(drill_page)] == [summary["incident_id"]]
+    else:
+        assert [i["id"] for i in status_incidents(status)] == [summary["incident_id"]]
+        assert status_incidents(status)[0]["status"] == "resolved"
     assert (status / "index.html").read_text().count("<html") == 1
     assert "Status page: python3 -m http.server" in drill_output
+
+
+def test_the_slack_down_scenario_fails_slack_on_purpose_and_escalates(
+    tmp_path: Path, drill_cdk_out: Path
+) -> None:
+    from outage_comms_cli.drills.embedded import run_embedded_drill
+    from outage_comms_cli.drills.scenario import DRILLS_DIR, load_scenario
+
+    plan_path = ROOT / "plans" / "example.yaml"
+    plan = load_plan(plan_path)
+    os.environ["OUTAGE_COMMS_EMBEDDED_CDK_OUT"] = str(drill_cdk_out)
+    try:
+        summary = run_embedded_drill(
+            plan,
+            tmp_path,
+            plan_path=plan_path,
+            scenario=load_scenario(DRILLS_DIR / "slack-down.yaml", plan),
+            seconds_per_minute=0.3,
+        )
+    finally:
+        os.environ.pop("OUTAGE_COMMS_EMBEDDED_CDK_OUT", None)
+    # The story ran to the end: reminder, escalation (holding update offered and approved), resolution
+    assert summary["status"] == "SUCCEEDED", summary
+    assert summary["reminders"] == 1 and summary["escalations"] == 1
+    record = json.loads((tmp_path / "record.json").read_text())
+    assert record["escalations"] == 1 and not record["notes"], record["notes"]
+    assert "holding_update" in [a["update"] for a in record["approvals"]]
+    # Slack failed, on purpose; the other team chats and every customer channel went on without it
+    outcomes = {c["channel"]: c for c in record["channels"]}
+    assert outcomes["slack"]["outcome"] == "failed" and outcomes["slack"]["injected"] is True
+    assert outcomes["teams"]["outcome"] == "delivered" and outcomes["chatbot"]["outcome"] == "delivered"
+    assert all(c["outcome"] != "failed" for name, c in outcomes.items() if name != "slack")
+    assert record["internal_notice_minute"] is not None
+    report = (tmp_path / "report.md").read_text()
+    assert "| slack (team) | failed | yes |" in report
+    # The report does not count the injected failure against the channels
+    assert "| Channels that did not fail (injected failures excluded) | 100 % |" in report
+    # drill-mode runtime: the declared drill carries its injected failures
+    assert summary["drill"] is True

@@ -45,6 +45,8 @@ class ChannelSink:
         self.requests: list[SinkRequest] = []
         #: plan host (``mastodon.social``) -> channel, filled by :meth:`route_host`
         self.hosts: dict[str, str] = {}
+        #: channel -> HTTP status the sink answers with instead of success (drills inject outages)
+        self.failing: dict[str, int] = {}
         self._lock = threading.Lock()
         sink = self
 
@@ -103,6 +105,8 @@ class ChannelSink:
                 SinkRequest(channel, method, path, {k.lower(): v for k, v in headers.items()}, body)
             )
             number = len(self.requests)
+        if channel in self.failing:
+            return self.failing[channel], {"error": f"{channel} is down (injected by the drill)"}
         if path.endswith("/xrpc/com.atproto.server.createSession"):
             return 200, {"accessJwt": f"embedded-jwt-{number}", "did": "did:plc:embeddeddrill"}
         if path.endswith("/xrpc/com.atproto.repo.createRecord"):

@@ -382,6 +382,8 @@ class EmbeddedAws:
             ("outage_comms.channels.secrets", ("default_cache",)),
             ("outage_comms.intake.runtime", ("intake_dependencies",)),
             ("outage_comms.intake.settings", ("intake_settings",)),
+            ("outage_comms.workflow.activity", ("activity_reader",)),
+            ("outage_comms.feedback.runtime", ("feedback_linker", "feedback_service", "signing_secret")),
         ):
             module = sys.modules.get(module_name)
             for name in names:

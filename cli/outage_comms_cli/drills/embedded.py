@@ -1,0 +1,763 @@
+"""The embedded drill: a game-day scenario played on an embedded AWS, through the real workflow.
+
+The app ``app.py`` builds is synthesized and deployed into moto (see ``embedded_aws``). The
+scenario's events happen at their offsets on a compressed clock (``seconds_per_minute`` in the
+execution input, 1 plan minute = 0.5 s by default, passed to the same definition): an alarm (tagged
+``outage-comms-drill: true`` in drill mode) or a declare goes through intake's domain and the real
+incident store; updates and the resolution too. The synthesized state machine runs with the real
+handlers; the approvers the scenario names act on the review page (GET, then POST with the CSRF
+token, as their IAM role) after the delay it gives them; injected channel failures go through the
+incident's ``drill_failures`` and, on the provider side, the embedded sink / fakes.
+
+Output in ``--out``: ``report.md`` / ``report.html`` / ``timeline.svg`` / ``record.json`` (the drill
+report, see :mod:`.report`), ``timeline.json``, ``summary.json`` (one row per enabled channel: what the
+workflow recorded and what the provider side received), every delivered message under
+``deliveries/<channel>/`` and the status site under ``status/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from outage_comms.incident import Incident
+from outage_comms.intake.coalesce import Decision
+from outage_comms.intake.normalise import Signal, to_signal
+from outage_comms.intake.service import apply_signal
+from outage_comms.intake.store import DynamoIncidentRepository
+from outage_comms.plan import Plan
+from outage_comms.rendering import DEFAULT_TEMPLATES_DIR
+from outage_comms.vocabulary import Scenario
+from outage_comms.workflow.activity import ActivitySettings, DynamoActivityReader
+from outage_comms.workflow.channels_plan import STATUS_SURFACES
+from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
+from outage_comms_cli.drills.record import DrillRecord, Step, build_record
+from outage_comms_cli.drills.report import write_report
+from outage_comms_cli.drills.scenario import (
+    DEFAULT_SCENARIO,
+    AlarmStep,
+    ApprovalExpectation,
+    DeclareStep,
+    DrillScenario,
+    ResolveStep,
+    UpdateStep,
+    load_scenario,
+)
+from outage_comms_cli.drills.story import Story
+from outage_comms_cli.embedded_aws import EmbeddedAws, synthesize_app
+from outage_comms_cli.embedded_aws.people import review, session_arn
+
+#: 1 plan minute = 0.5 s: a 10-minute approval timeout is 5 s, a 30-minute cadence 15 s.
+DRILL_SECONDS_PER_MINUTE = 0.5
+CUSTOMER_HANDLER = "handlers.workflow_deliver_channel.handler"
+STATUS_HANDLER = "handlers.publish_status.handler"
+PROVIDER_LABELS = {"SendTextMessage": "sms", "SendVoiceMessage": "voice", "SendMessages": "push"}
+#: Point at a cdk.out that ``synthesize_app`` wrote for this plan to skip synthesis (tests, benchmarks).
+REUSE_CDK_OUT_ENV = "OUTAGE_COMMS_EMBEDDED_CDK_OUT"
+#: The alarm tag that makes an alarm-opened incident a drill (drill mode runtime).
+DRILL_ALARM_TAG = "outage-comms-drill"
+DRILL_PRINCIPAL = "arn:aws:sts::123456789012:assumed-role/OutageCommsIncidentManager/drill"
+#: Web channels whose delivery runs in the fan-out (a failing Lambda), not over the sink.
+_LAMBDA_FAULT_CHANNELS = {"sns", "email", "sms", "voice", "push", "chatbot"}
+_REVIEW_LINK = re.compile(r"https?://\S+/incidents/(?P<incident>inc-[\w-]+)/review/(?P<reference>[\w.-]+)")
+_SUBJECT = re.compile(r"Approve the (?P<what>.+?) update for")
+
+Progress = Callable[[str], None]
+
+
+class InjectedChannelFailure(Exception):
+    """The drill's provider-side fault: the channel's provider is 'down' (not retried: not retryable)."""
+
+
+@dataclass
+class DrillGateway:
+    """Intake's gateway, starting the execution with the drill's compressed clock in its input."""
+
+    real: StepFunctionsWorkflowGateway
+    seconds_per_minute: float
+    started: list[str] = field(default_factory=list)
+
+    def start(self, incident: Incident) -> str:
+        arn = self.real.stepfunctions.start_execution(
+            stateMachineArn=self.real.state_machine_arn,
+            name=incident.id,
+            input=json.dumps(
+                {"incident_id": incident.id, "clock": {"seconds_per_minute": self.seconds_per_minute}}
+            ),
+        )["executionArn"]
+        self.started.append(str(arn))
+        return str(arn)
+
+    def deliver_update(self, token: str, update: Mapping[str, Any]) -> None:
+        self.real.deliver_update(token, update)
+
+
+class _Changes:
+    """Intake's "incident changed" events, kept in the timeline (the bus is not part of the drill)."""
+
+    def __init__(self, timeline: Callable[[str, str], None]) -> None:
+        self._timeline = timeline
+
+    def publish(self, incident: Incident, decision: Decision) -> None:
+        self._timeline("intake", f"{decision.kind}: {incident.id} ({incident.status}, {incident.scenario})")
+
+
+def alarm_event(
+    plan: Plan,
+    scenario: Scenario,
+    *,
+    component: str | None = None,
+    severity: str | None = None,
+    drill: bool = False,
+) -> dict[str, Any]:
+    """A CloudWatch alarm for an alarm-mapped component (default: the one reaching the most audiences, so
+    every channel, voice's critical audience included, has someone to tell), tagged with a severity."""
+    mapped = [c for c in plan.components if c.signals.alarm_name_patterns]
+    chosen = next((c for c in mapped if c.id == component), None) or max(
+        mapped, key=lambda c: len(c.audiences)
+    )  # first of the widest, in plan order
+    name = chosen.signals.alarm_name_patterns[0].replace("*", "drill-errors")
+    level = (
+        plan.severity(severity)
+        if severity
+        else next((s for s in plan.severities if s.default_scenario == scenario), plan.severities[0])
+    )
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    tags = {"severity": level.id, **({DRILL_ALARM_TAG: "true"} if drill else {})}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "CloudWatch Alarm State Change",
+        "source": "aws.cloudwatch",
+        "account": "123456789012",
+        "time": now,
+        "region": "us-east-1",
+        "resources": [f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{name}"],
+        "detail": {
+            "alarmName": name,
+            "state": {"value": "ALARM", "reason": "drill", "timestamp": now},
+            "previousState": {"value": "OK", "reason": "drill", "timestamp": now},
+            "configuration": {"description": "[drill] error rate above threshold", "metrics": []},
+            "alarmTags": tags,
+        },
+    }
+
+
+def human_request(action: str, incident: Incident | None, **fields: Any) -> dict[str, Any]:
+    return {
+        "action": action,
+        "request_id": uuid.uuid4().hex,
+        "principal": DRILL_PRINCIPAL,
+        **({"incident_id": incident.id} if incident is not None else {}),
+        **{k: v for k, v in fields.items() if v not in (None, {}, [])},
+    }
+
+
+def run_embedded_drill(
+    plan: Plan,
+    out_dir: Path,
+    templates_dir: Path = DEFAULT_TEMPLATES_DIR,
+    *,
+    plan_path: Path,
+    scenario: DrillScenario | None = None,
+    opening: Scenario | None = None,
+    seconds_per_minute: float = DRILL_SECONDS_PER_MINUTE,
+    progress: Progress = lambda line: None,
+) -> dict[str, Any]:
+    """Play ``scenario`` (default: ``drills/default.yaml``); write everything; return a summary."""
+    del templates_dir  # the deployed asset carries the templates the app was synthesized with
+    scenario = scenario or load_scenario(DEFAULT_SCENARIO, plan)
+    if opening is not None:
+        scenario = scenario.model_copy(update={"opening": opening})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    timeline: list[dict[str, Any]] = []
+    origin = time.perf_counter()
+
+    def note(actor: str, text: str) -> None:
+        entry = {"t": round(time.perf_counter() - origin, 3), "actor": actor, "text": text}
+        timeline.append(entry)
+        progress(f"{entry['t']:7.2f}s  {actor:<22} {text}")
+
+    with tempfile.TemporaryDirectory(prefix="outage-comms-drill-") as scratch:
+        reuse = os.environ.get(REUSE_CDK_OUT_ENV)
+        note("drill", "synthesizing the app (cdk-nag gate on) and deploying it into the embedded AWS")
+        cdk_out = Path(reuse) if reuse else synthesize_app(Path(scratch) / "cdk.out", plan_path)
+        with EmbeddedAws(cdk_out) as aws:
+            note(
+                "drill",
+                f"deployed {', '.join(aws.stacks)}; template patches: {sum(map(len, aws.patches.values()))}",
+            )
+            seeded = _seed_subscribers(aws, plan)
+            note("drill", f"subscribers confirmed (double opt-in done): {', '.join(seeded)}")
+            _create_drill_secrets(aws, plan)
+            runner = _EmbeddedRunner(aws, plan, scenario, seconds_per_minute, note)
+            summary = runner.run()
+            summary["moto_patches"] = aws.patches
+            _write_deliveries(aws, out_dir, summary)
+            summary["channels"] = _channel_results(aws, plan, summary)
+            for channel, result in summary["channels"].items():
+                note("channels", f"{channel}: {result['outcome']} ({result['why']})")
+            record = runner.record(summary["status"])
+            summary["status_site"] = _write_status_site(aws, plan, out_dir / "status", summary["incident_id"])
+            note(
+                "status",
+                f"status site, Statuspage JSON, feeds, banner and dashboard body: "
+                f"{summary['status_site']['files']} files in {out_dir / 'status'}",
+            )
+    summary["timeline"] = timeline
+    summary["report"] = {k: str(v) for k, v in write_report(record, out_dir).items()}
+    summary["record"] = _headline(record)
+    (out_dir / "timeline.json").write_text(json.dumps(timeline, indent=2, ensure_ascii=False))
+    (out_dir / "summary.json").write_text(
+        json.dumps(
+            {k: v for k, v in summary.items() if k != "timeline"}, indent=2, ensure_ascii=False, default=str
+        )
+    )
+    return summary
+
+
+def _headline(record: DrillRecord) -> dict[str, Any]:
+    from outage_comms_cli.drills.report import improvements, measures, score
+
+    found = measures(record)
+    return {
+        "score": score(found),
+        "improvements": [m.advice for m in improvements(found)],
+        "channels": {c.channel: {"outcome": c.outcome, "injected": c.injected} for c in record.channels},
+        "notes": record.notes,
+    }
+
+
+class _EmbeddedRunner:
+    """The scenario on the embedded AWS: intake for the script, the review page for the approvers."""
+
+    def __init__(
+        self,
+        aws: EmbeddedAws,
+        plan: Plan,
+        scenario: DrillScenario,
+        seconds_per_minute: float,
+        note: Callable[[str, str], None],
+    ) -> None:
+        self.aws, self.plan, self.scenario = aws, plan, scenario
+        self.spm = seconds_per_minute
+        self.note = note
+        self.repository = DynamoIncidentRepository(
+            aws.physical_id("AWS::DynamoDB::Table", contains="Incidents")
+        )
+        self.reader = DynamoActivityReader(
+            ActivitySettings(
+                incidents_table=self.repository.table_name,
+                workflow_table=aws.physical_id("AWS::DynamoDB::Table", contains="State"),
+            ),
+            aws.client("dynamodb"),
+        )
+        self.gateway = DrillGateway(StepFunctionsWorkflowGateway(aws.state_machine_arn), seconds_per_minute)
+        self.changes = _Changes(note)
+        self.incident_id = ""
+        self.execution = ""
+        self.trigger_wall = datetime.now(UTC)
+        self.trigger = time.perf_counter()
+        self.script: list[Step] = []
+        self.seen_states: set[int] = set()
+        self.seen_links: set[str] = set()
+        self.due: list[tuple[float, str, str, ApprovalExpectation]] = []  # (minute, reference, what, who)
+        self.approvals = 0
+        self.resolved = False
+        self.summary_link_seen = False
+        self.notes: list[str] = []
+        self.injected = scenario.injected()
+        self._install_faults()
+
+    # -- clock and steps -------------------------------------------------------------------------
+    def minute(self) -> float:
+        return (time.perf_counter() - self.trigger) / self.spm
+
+    def step(self, actor: str, kind: str, text: str, *, at_trigger: bool = False) -> None:
+        minute = 0.0 if at_trigger or not self.incident_id else self.minute()
+        self.script.append(Step(round(minute, 3), round(minute * self.spm, 3), actor, kind, text))
+        self.note(actor, text)
+
+    def activity(self) -> dict[str, Any]:
+        return (
+            self.reader.activity(self.incident_id) if self.incident_id else {"events": [], "deliveries": []}
+        )
+
+    # -- faults ----------------------------------------------------------------------------------
+    def _install_faults(self) -> None:
+        provider = set(self.scenario.injected(("provider", "both")))
+        for channel in provider - _LAMBDA_FAULT_CHANNELS:
+            self.aws.sink.failing[channel] = 503
+        lambda_faults = provider & _LAMBDA_FAULT_CHANNELS
+        if lambda_faults:
+
+            def fault(event: dict[str, Any]) -> Exception | None:
+                if str(event.get("channel")) in lambda_faults:
+                    return InjectedChannelFailure(f"{event.get('channel')} provider is down (drill)")
+                return None
+
+            self.aws.faults[CUSTOMER_HANDLER] = fault
+
+    # -- the story ------------------------------------------------------------------------------
+    def intake(self, raw: dict[str, Any]) -> dict[str, Any]:
+        signal = to_signal(raw, self.plan)
+        if not isinstance(signal, Signal):
+            raise RuntimeError(f"intake rejected the drill event: {signal.reason}")
+        return apply_signal(
+            signal, plan=self.plan, incidents=self.repository, workflow=self.gateway, changes=self.changes
+        ).as_dict()
+
+    def perform(self, event: Any) -> None:
+        scenario = self.scenario
+        if isinstance(event, AlarmStep):
+            raw = alarm_event(
+                self.plan,
+                scenario.opening,
+                component=event.component,
+                severity=event.severity or scenario.severity,
+                drill=scenario.drill,
+            )
+            self.trigger_wall, self.trigger = datetime.now(UTC), time.perf_counter()
+            self.note("CloudWatch", f"alarm {raw['detail']['alarmName']} is ALARM")
+            self._opened(self.intake(raw), "CloudWatch alarm")
+            incident = self.repository.get(self.incident_id)
+            if incident.scenario != scenario.opening:
+                self.intake(human_request("update", incident, scenario=scenario.opening.value))
+        elif isinstance(event, DeclareStep):
+            self.trigger_wall, self.trigger = datetime.now(UTC), time.perf_counter()
+            raw = human_request(
+                "declare",
+                None,
+                components=event.components or scenario.components,
+                severity=event.severity or scenario.severity,
+                scenario=(event.scenario or scenario.opening).value,
+                title=event.title or f"[drill] {scenario.name}",
+                note=event.note,
+                drill=scenario.drill or None,
+                drill_failures=scenario.injected(("drill", "both")) or None,
+            )
+            self._opened(self.intake(raw), "declared")
+        elif isinstance(event, UpdateStep):
+            incident = self.repository.get(self.incident_id)
+            self.intake(
+                human_request(
+                    "update",
+                    incident,
+                    scenario=event.scenario.value if event.scenario else None,
+                    status=event.status,
+                    severity=event.severity,
+                    note=event.note,
+                )
+            )
+            self.step("drill script", "update", f"update posted ({event.scenario or event.status or 'note'})")
+        elif isinstance(event, ResolveStep):
+            incident = self.repository.get(self.incident_id)
+            self.intake(human_request("resolve", incident, status="resolved", note=event.note))
+            self.resolved = True
+            self.step("drill script", "resolve", "incident resolved")
+
+    def _opened(self, outcome: dict[str, Any], how: str) -> None:
+        self.incident_id = str(outcome["incident_id"])
+        incident = self.repository.get(self.incident_id)
+        self.execution = self.gateway.started[0]
+        drill = " (drill)" if incident.drill else ""
+        self.step(
+            "drill script",
+            "opened",
+            f"{how}: {self.incident_id} ({incident.severity}){drill}",
+            at_trigger=True,
+        )
+        self.note("intake", "workflow started")
+
+    def tick(self) -> None:
+        """While waiting: follow the workflow, and let the approvers act on the links they got."""
+        self.follow()
+        for message in self.aws.sent_emails():
+            body = str(getattr(message, "body", "") or "")
+            for match in _REVIEW_LINK.finditer(body):
+                reference = match["reference"]
+                if match["incident"] != self.incident_id or reference in self.seen_links:
+                    continue
+                self.seen_links.add(reference)
+                subject = _SUBJECT.search(str(getattr(message, "subject", "") or ""))
+                what = subject["what"].replace(" ", "_") if subject else "post_incident_summary"
+                expectation = self._approver_for(what)
+                if what == "post_incident_summary":
+                    self.summary_link_seen = True
+                if expectation is None:
+                    self.note("review page", f"review link for the {what} update: nobody approves (scenario)")
+                    continue
+                self.due.append((self.minute() + expectation.after, reference, what, expectation))
+        for item in [d for d in self.due if d[0] <= self.minute()]:
+            self.due.remove(item)
+            self._decide(item[1], item[2], item[3])
+
+    def _approver_for(self, what: str) -> ApprovalExpectation | None:
+        if what == "post_incident_summary":
+            if not self.scenario.approve_post_incident_summary:
+                return None
+            return self.scenario.approval_for(what) or ApprovalExpectation(update=what, after=1.0)
+        return self.scenario.approval_for(what)
+
+    def _decide(self, reference: str, what: str, expectation: ApprovalExpectation) -> None:
+        used: dict[str, int] = {}
+        self.approvals += 1
+        for number, role in enumerate(expectation.by):
+            principals = getattr(self.plan.roles, role).approver_principals
+            principal = principals[used.get(role, 0) % len(principals)]
+            used[role] = used.get(role, 0) + 1
+            result = review(
+                self.aws,
+                self.incident_id,
+                reference,
+                caller_arn=session_arn(principal, f"approver{number}"),
+                decision=expectation.decision,
+                edits=expectation.edits,
+            )
+            verb = {"approve": "approved", "edit": "edited", "reject": "rejected"}[expectation.decision]
+            self.step(
+                "approvers",
+                expectation.decision,
+                f"{role} ({principal.rsplit('/', 1)[-1]}) {verb} the {what} update "
+                f"(GET {result.get_status}, POST {result.post_status})",
+            )
+
+    def follow(self) -> None:
+        if not self.execution:
+            return
+        for event in self.aws.history(self.execution):
+            if event["id"] in self.seen_states or "stateEnteredEventDetails" not in event:
+                continue
+            self.seen_states.add(event["id"])
+            self.note("workflow", event["stateEnteredEventDetails"]["name"])
+
+    def status(self) -> str:
+        described = self.aws.client("stepfunctions").describe_execution(executionArn=self.execution)
+        return str(described["status"])
+
+    def run(self) -> dict[str, Any]:
+        story = Story(
+            self.scenario,
+            minute=self.minute,
+            activity=self.activity,
+            perform=self.perform,
+            tick=self.tick,
+            poll_seconds=0.05,
+        )
+        story.run()
+        self.notes = story.notes
+        # After the script: the workflow finishes (resolved message, post-incident summary approval).
+        deadline = time.monotonic() + max(60.0, 240 * self.spm)
+        while self.status() == "RUNNING":
+            self.tick()
+            if not self.scenario.approve_post_incident_summary and self._summary_pending():
+                self.note("drill", "post-incident summary left for approval (scenario); execution stopped")
+                self.aws.client("stepfunctions").stop_execution(
+                    executionArn=self.execution, cause="drill over: summary left pending by the scenario"
+                )
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the drill waited {deadline:.0f}s for the workflow to finish")
+            time.sleep(0.05)
+        self.follow()
+        status = self.status()
+        self.note("workflow", f"execution {status}")
+        states = self.aws.states_entered(self.execution)
+        incident = self.repository.get(self.incident_id)
+        first = _first_customer_delivery(self.aws, self.trigger)
+        return {
+            "plan": self.plan.organization.name,
+            "scenario_file": self.scenario.source,
+            "scenario_name": self.scenario.name,
+            "team_addresses": sorted(
+                {
+                    self.plan.roles.communications_manager.email,
+                    self.plan.roles.incident_manager.email,
+                    self.plan.roles.support_manager.email,
+                }
+            ),
+            "incident_id": self.incident_id,
+            "drill": incident.drill,
+            "scenario": self.scenario.opening.value,
+            "severity": incident.severity,
+            "status": status,
+            "seconds_per_minute": self.spm,
+            "first_customer_delivery_seconds": first,
+            "reminders": states.count("Remind communications manager"),
+            "escalations": states.count("Escalate to incident manager"),
+            "approvals": self.approvals,
+            "states": states,
+            "handler_seconds": _handler_seconds(self.aws),
+        }
+
+    def _summary_pending(self) -> bool:
+        return self.resolved and self.summary_link_seen
+
+    def record(self, status: str) -> DrillRecord:
+        incident = self.repository.get(self.incident_id)
+        record = build_record(
+            scenario=self.scenario,
+            plan=self.plan,
+            target="embedded",
+            incident=incident.model_dump(mode="json"),
+            activity=self.activity(),
+            trigger=self.trigger_wall,
+            seconds_per_minute=self.spm,
+            script=self.script,
+            status=status,
+            injected=self.injected,
+        )
+        record.notes += self.notes
+        return record
+
+
+def _create_drill_secrets(aws: EmbeddedAws, plan: Plan) -> None:
+    """The plan's drill targets for the web channels (a test chat channel, a test account ...).
+
+    Each is a secret of its own, aimed at the same local sink as the real one but at a test target
+    (its own path or host), as an operator would store the drill targets next to the real ones.
+    """
+    import secrets as random
+
+    sink = aws.sink.url
+    targets: dict[str, dict[str, str]] = {
+        "slack": {"url": f"{sink}/slack/services/TDRILL/BDRILL/drill"},
+        "teams": {"url": f"{sink}/teams/webhookb2/drill"},
+        "support": {"url": f"{sink}/support/api/v2/drill-tickets", "token": random.token_urlsafe(24)},
+        "mastodon": {
+            "access_token": random.token_urlsafe(24),
+            "instance_url": "https://drill.mastodon.example",
+        },
+        "bluesky": {"app_password": random.token_urlsafe(16), "handle": "drill.status.example"},
+        "webhook": {"signing_key": random.token_urlsafe(32), "url": "https://drill-hooks.example/status"},
+    }
+    client = aws.client("secretsmanager")
+    enabled = {c.value for c in plan.channels.enabled()}
+    for channel, name in plan.drill.webhook_secrets.items():
+        value = targets.get(channel.value)
+        if value is None or channel.value not in enabled or name in aws.channel_secrets:
+            continue
+        for key in ("instance_url", "url"):
+            if key in value and not value[key].startswith(sink):
+                aws.sink.route_host(value[key], channel.value)
+        client.create_secret(Name=name, SecretString=json.dumps(value))
+
+
+#: Who the drill's customers are, per subscriber channel (confirmed, as after double opt-in).
+DRILL_SUBSCRIBERS: dict[str, list[dict[str, Any]]] = {
+    "email": [
+        {"address": "ana.customer@example.com", "locale": "en"},
+        {"address": "joao.cliente@example.com.br", "locale": "pt-BR"},
+    ],
+    "sms": [{"address": "+12065550123", "locale": "en"}, {"address": "+5511955550123", "locale": "pt-BR"}],
+    "voice": [{"address": "+12065550188", "locale": "en", "audiences": ("enterprise",)}],
+    "push": [{"address": "drill-device-token-1", "locale": "en", "platform": "GCM"}],
+}
+#: The plan's drill audience (test addresses): the only subscribers a drill-mode incident reaches.
+DRILL_AUDIENCE_SUBSCRIBERS: dict[str, list[dict[str, Any]]] = {
+    "email": [
+        {"address": "game-day@example.com", "locale": "en"},
+        {"address": "dia-de-simulacao@example.com.br", "locale": "pt-BR"},
+    ],
+    "sms": [{"address": "+12065550142", "locale": "en"}, {"address": "+5511955550142", "locale": "pt-BR"}],
+    "voice": [{"address": "+12065550143", "locale": "en"}],
+    "push": [{"address": "drill-test-device-1", "locale": "en", "platform": "GCM"}],
+}
+
+
+def _write_status_site(aws: EmbeddedAws, plan: Plan, target: Path, incident_id: str) -> dict[str, Any]:
+    """The public face as the publisher builds it, from the drill's incident in the embedded store.
+
+    The status stacks live in another account/region and are not deployed into the embedded AWS,
+    so the drill writes the same artefacts (same generator) to disk for a person to open.
+    A drill incident goes only on the drill page (``status/<plan.drill.status_prefix>``); the public
+    site is written without it, as the publisher keeps it.
+    """
+    import importlib
+
+    from outage_comms.status import write_status_artifacts
+
+    repository = DynamoIncidentRepository(aws.physical_id("AWS::DynamoDB::Table", contains="Incidents"))
+    incident = repository.get(incident_id)
+    now = datetime.now(UTC)
+    if not incident.drill:
+        return write_status_artifacts(target, plan, [incident], now)
+    public = write_status_artifacts(target, plan, [], now)
+    drill_mode = importlib.import_module("outage_comms.drill_mode")  # the drill-mode runtime
+    folder = target / plan.drill.status_prefix.rstrip("/")
+    drill_page = write_status_artifacts(folder, drill_mode.drill_site_plan(plan), [incident], now)
+    return {**public, "files": public["files"] + drill_page["files"], "drill_page": str(folder)}
+
+
+def _seed_subscribers(aws: EmbeddedAws, plan: Plan) -> list[str]:
+    enabled = {c.value for c in plan.channels.enabled()}
+    seeded = []
+    for channel, people in DRILL_SUBSCRIBERS.items():
+        if channel not in enabled:
+            continue
+        drill = DRILL_AUDIENCE_SUBSCRIBERS.get(channel, [])
+        for person in people + [{**p, "audiences": (plan.drill.audience,)} for p in drill]:
+            aws.subscribe(
+                channel,
+                person["address"],
+                person["locale"],
+                audiences=tuple(person.get("audiences", ())),
+                platform=str(person.get("platform", "")),
+            )
+        seeded.append(f"{channel} x{len(people)} (+{len(drill)} of the drill audience)")
+    return seeded
+
+
+def _recorded(aws: EmbeddedAws, incident_id: str) -> dict[str, list[dict[str, Any]]]:
+    """What the workflow recorded on the incident, per channel: the fan-out's results."""
+    table = aws.physical_id("AWS::DynamoDB::Table", contains="Incidents")
+    items = aws.client("dynamodb").query(
+        TableName=table,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :d)",
+        ExpressionAttributeValues={":pk": {"S": f"INCIDENT#{incident_id}"}, ":d": {"S": "DELIVERY#"}},
+    )["Items"]
+    by_channel: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        by_channel.setdefault(item["channel"]["S"], []).append(json.loads(item["result"]["S"]))
+    return by_channel
+
+
+def _team_notified(aws: EmbeddedAws, incident_id: str) -> dict[str, list[str]]:
+    """``Notify team first`` records ``slack: delivered, teams: failed`` events: per channel, each status."""
+    table = aws.physical_id("AWS::DynamoDB::Table", contains="State")
+    from outage_comms.workflow.store import DynamoWorkflowStore
+
+    store = DynamoWorkflowStore(table_name=table, client=aws.client("dynamodb"))
+    statuses: dict[str, list[str]] = {}
+    for event in store.events(incident_id):
+        if event.get("kind") != "team_notified":
+            continue
+        for part in str(event.get("text", "")).split(", "):
+            channel, _, status = part.partition(": ")
+            if status:
+                statuses.setdefault(channel, []).append(status)
+    return statuses
+
+
+def _channel_results(aws: EmbeddedAws, plan: Plan, summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every enabled channel: what the workflow recorded and what the provider side received."""
+    recorded = _recorded(aws, summary["incident_id"])
+    team = _team_notified(aws, summary["incident_id"])
+    files: dict[str, int] = {}
+    for path in summary["delivered_files"]:
+        label = path.split("/")[1]
+        files[label] = files.get(label, 0) + 1
+    results: dict[str, dict[str, Any]] = {}
+    for channel in plan.channels.enabled():
+        name = channel.value
+        statuses = [r["status"] for r in recorded.get(name, [])] + team.get(name, [])
+        received = files.get(name, 0)
+        counts = {s: statuses.count(s) for s in sorted(set(statuses))}
+        if channel in STATUS_SURFACES:
+            runs = [i for i in aws.invocations if i.handler == STATUS_HANDLER]
+            errors = sorted({i.error for i in runs if i.error})
+            outcome = "published" if runs and not errors else "not published"
+            why = (
+                f"the status publisher (not a fan-out branch) ran {len(runs)}x"
+                + (f", failing with {', '.join(errors)}" if errors else "")
+                + "; the status site's stacks are not deployed in the embedded AWS" * bool(errors)
+            )
+        elif counts.get("delivered") and received:
+            outcome, why = "delivered", f"{received} message(s) received by the provider side"
+        elif counts.get("delivered"):
+            outcome, why = "delivered (no recipients)", "the workflow delivered, nobody was in the audience"
+        else:
+            details = [r.get("detail") or r.get("error", "") for r in recorded.get(name, [])]
+            outcome = "failed" if counts.get("failed") else "skipped"
+            why = "; ".join(sorted({d for d in details if d})) or "no delivery recorded"
+        results[name] = {"outcome": outcome, "why": why, "recorded": counts, "received": received}
+    return results
+
+
+def _first_customer_delivery(aws: EmbeddedAws, trigger: float) -> float:
+    ends = [
+        inv.started + inv.seconds - trigger
+        for inv in aws.invocations
+        if inv.handler == CUSTOMER_HANDLER and inv.error is None and inv.started >= trigger
+    ]
+    return min(ends) if ends else float("nan")
+
+
+def _handler_seconds(aws: EmbeddedAws) -> dict[str, list[float]]:
+    seconds: dict[str, list[float]] = {}
+    for inv in aws.invocations:
+        seconds.setdefault(inv.handler.split(".")[1], []).append(round(inv.seconds, 4))
+    return seconds
+
+
+def _write_deliveries(aws: EmbeddedAws, out_dir: Path, summary: dict[str, Any]) -> None:
+    """Every message the provider side received, one file each under ``deliveries/<channel>/``."""
+    target = out_dir / "deliveries"
+    files: list[str] = []
+
+    counters: dict[str, int] = {}
+
+    def write(label: str, name: str, text: str) -> None:
+        counters[label] = counters.get(label, 0) + 1
+        name = f"{counters[label]:03d}{name}"
+        folder = target / label
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text, encoding="utf-8")
+        files.append(str((folder / name).relative_to(out_dir)))
+
+    topics = [("sns", aws.output("SubscribersTopicArn")), ("chatbot", aws.output("InternalChatTopicArn"))]
+    with contextlib.suppress(KeyError):  # drill mode: the drill audience's own topic
+        topics.append(("sns", aws.output("DrillTopicArn")))
+    for label, topic in topics:
+        for message in aws.published(topic):
+            attributes = {k: v.get("Value") for k, v in (message["attributes"] or {}).items()}
+            if label == "sns" and attributes.get("incident_id") != summary["incident_id"]:
+                continue
+            scenario, locale = attributes.get("scenario", "notification"), attributes.get("locale", "all")
+            body = message["message"]
+            if label == "chatbot":
+                content = json.loads(body).get("content", {})
+                body = f"{content.get('title', '')}\n\n{content.get('description', '')}"
+            text = (f"Subject: {message['subject']}\n\n" if message.get("subject") else "") + body + "\n"
+            write(label, f"-{scenario}.{locale}.txt", text)
+    team = set(summary.get("team_addresses", []))
+    for email in aws.sent_emails():
+        raw = getattr(email, "raw_data", None)
+        to = _recipients(email)
+        text = raw if raw else f"Subject: {getattr(email, 'subject', '')}\n\n{getattr(email, 'body', '')}"
+        label = "email-to-team" if to and set(to) <= team else "email"
+        write(label, ".txt", f"To: {', '.join(to)}\n{text}\n")
+    for call in aws.providers.calls:
+        label = PROVIDER_LABELS[call.operation]
+        write(label, ".json", json.dumps(call.params, indent=2, ensure_ascii=False) + "\n")
+    for channel, requests in aws.sink.by_channel().items():
+        for request in requests:
+            if request.path.endswith("com.atproto.server.createSession"):
+                continue  # Bluesky's login, not a message
+            headers = {k: v for k, v in request.headers.items() if k != "authorization"}
+            body = request.body.decode("utf-8", "replace")
+            write(
+                channel,
+                ".http",
+                f"{request.method} {request.path}\n{json.dumps(headers, indent=1)}\n\n{body}\n",
+            )
+    summary["delivered_files"] = files
+    summary["customer_messages"] = sum(1 for f in files if f.startswith("deliveries/sns/"))
+
+
+def _recipients(email: Any) -> list[str]:
+    """moto keeps a simple message's ``destinations`` as a dict, a raw one's as a list."""
+    destinations = getattr(email, "destinations", None)
+    if isinstance(destinations, dict):
+        return sorted({str(a) for key in ("ToAddresses", "CcAddresses") for a in destinations.get(key, [])})
+    return sorted({str(a) for a in destinations or []})
