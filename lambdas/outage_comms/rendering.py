@@ -242,6 +242,7 @@ class UpdateFacts:
     resolved_at: datetime | None = None
     maintenance_starts_at: datetime | None = None
     maintenance_ends_at: datetime | None = None
+    maintenance_cancelled: bool = False
     summary: dict[str, dict[str, str]] | None = None
     links: dict[str, str] = field(default_factory=dict)
 
@@ -298,6 +299,7 @@ def build_context(plan: Plan, facts: UpdateFacts, locale: str) -> dict[str, Any]
             if facts.maintenance_starts_at
             else None,
             "ends_at": format_time(facts.maintenance_ends_at, loc) if facts.maintenance_ends_at else None,
+            "cancelled": facts.maintenance_cancelled,
         },
         "summary": summary,
         "links": links,

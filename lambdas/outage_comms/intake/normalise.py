@@ -717,10 +717,11 @@ def _human(request: HumanRequest, plan: Plan, received_at: datetime, raw: Any) -
 
 
 _MAINTENANCE_ACTIONS = frozenset({"schedule_maintenance", "complete_maintenance", "cancel_maintenance"})
-#: Said to customers when a person cancels a window without words of their own.
+#: Said to customers when a person cancels a window without words of their own (the templates
+#: already say it was called off: ``maintenance.cancelled``).
 _CANCELLED_NOTE = {
-    "en": "We cancelled this planned maintenance. Nothing changes for you",
-    "pt": "Cancelamos esta manutenção programada. Nada muda para você",
+    "en": "We will tell you before we plan this work again",
+    "pt": "Avisaremos antes de agendar este trabalho de novo",
 }
 
 

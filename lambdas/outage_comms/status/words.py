@@ -116,6 +116,7 @@ def render_update(
         or (update.at if update.status in ("resolved", "completed") else None),
         maintenance_starts_at=starts,
         maintenance_ends_at=incident.scheduled_until or starts,
+        maintenance_cancelled=incident.maintenance_phase == "cancelled",
     )
     context = build_context(plan, facts, locale)
     templates = _compiled(templates_dir, locale, scenario, fmt)

@@ -278,7 +278,7 @@ def test_cancelling_closes_the_window_and_later_ticks_are_ignored(plan: Plan) ->
     outcome = world.apply(cancel, NOW + timedelta(hours=2))
     closed = world.incidents.get(window.id)
     assert (outcome["kind"], closed.maintenance_phase, closed.status) == ("resolve", "cancelled", "resolved")
-    assert closed.public_note["en"].startswith("We cancelled")
+    assert closed.public_note["en"].startswith("We will tell you before we plan this work again")
     assert world.workflow.delivered[-1][1]["change"] == "resolve"
     late = run_tick(world, tick(window, "start", START), START)
     assert late["kind"] == "ignore" and world.incidents.get(window.id).version == closed.version
