@@ -122,6 +122,9 @@ def mark_fields(plan: Plan, fmt: MessageFormat, locale: str, fields: Mapping[str
     if lead in marked:
         limit = LIMITS.get((fmt, lead))
         marked[lead] = _prefixed(marker(plan, locale), marked[lead], limit[0] if limit else None)
+    if fmt is MessageFormat.EMAIL and "body" in marked:
+        # A forwarded email loses its subject line: the words themselves say it is an exercise.
+        marked["body"] = _prefixed(marker(plan, locale), marked["body"])
     return marked
 
 
@@ -129,7 +132,14 @@ def mark_message(plan: Plan, incident: Incident, message: RenderedMessage) -> Re
     """The message as a drill sends it (unchanged for a real incident). Called before the guard."""
     if not incident.drill:
         return message
-    return replace(message, fields=mark_fields(plan, message.format, message.locale, message.fields))
+    fields = mark_fields(plan, message.format, message.locale, message.fields)
+    html = message.html
+    if html and "subject" in fields:
+        # The HTML was laid out from the unmarked subject (its <title> and heading): mark those too.
+        from markupsafe import escape  # lazy, as above
+
+        html = html.replace(str(escape(message.fields["subject"])), str(escape(fields["subject"])))
+    return replace(message, fields=fields, html=html)
 
 
 def mark_internal(plan: Plan, drill: bool, text: str) -> str:

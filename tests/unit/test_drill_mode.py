@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from markupsafe import escape
 
 from outage_comms.channels.base import ChannelPermanentError, Delivery, DeliveryResult
 from outage_comms.drill_mode import (
@@ -131,10 +132,20 @@ def test_every_drill_message_starts_with_the_marker_and_passes_the_guard(
                 assert len(f"{expected} {words}") > len(marked) and marked.endswith("…")
                 assert words.startswith(marked.removeprefix(expected + " ").removesuffix("…"))
                 shortened.append(f"{channel_name}/{locale}/{lead}")
-            assert {k: v for k, v in record["fields"].items() if k != lead} == {
-                k: v for k, v in real_fields.items() if k != lead
+            also = {"body"} if fmt is MessageFormat.EMAIL else set()  # a forwarded email keeps no subject
+            for name in also:
+                assert record["fields"][name] == f"{expected} {real_fields[name]}", (channel_name, locale)
+            assert {k: v for k, v in record["fields"].items() if k not in {lead, *also}} == {
+                k: v for k, v in real_fields.items() if k not in {lead, *also}
             }
             assert not real_fields[lead].startswith(expected)
+            if fmt is MessageFormat.EMAIL:  # the HTML's <title> and heading carry the marked subject too
+                html = record["html"]
+                subject = str(escape(record["fields"]["subject"]))
+                assert f"<title>{subject}</title>" in html and html.count(subject) >= 2, (
+                    channel_name,
+                    locale,
+                )
     # Only the push title may be shortened (50 characters: "[SIMULAÇÃO] " takes 12 of them)
     assert {s.split("/")[0] for s in shortened} <= {"push"}
 
@@ -165,7 +176,7 @@ def test_marking_is_idempotent_and_voice_says_the_word(plan: Plan) -> None:
     voice = mark_fields(plan, MessageFormat.VOICE, "en", {"body": "Sync is slow."})
     assert voice == {"body": "This is a drill. Sync is slow."}
     email = mark_fields(plan, MessageFormat.EMAIL, "en", {"subject": "Sync is slow", "body": "Details."})
-    assert email == {"subject": "[DRILL] Sync is slow", "body": "Details."}
+    assert email == {"subject": "[DRILL] Sync is slow", "body": "[DRILL] Details."}
 
 
 def test_internal_words_are_marked_only_for_drills(plan: Plan) -> None:
