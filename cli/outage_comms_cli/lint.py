@@ -22,8 +22,9 @@ from outage_comms.rendering import (
     build_context,
     render_message,
 )
-from outage_comms.sample import sample_facts
+from outage_comms.sample import SAMPLE_NOW, sample_facts
 from outage_comms.vocabulary import (
+    CHANNEL_FORMAT,
     INTERNAL_FORMATS,
     SCENARIOS_WITH_ETA_SLOT,
     SCENARIOS_WITHOUT_NEXT_UPDATE,
@@ -44,6 +45,8 @@ class LintReport:
     plan_path: str
     findings: list[Finding] = field(default_factory=list)
     sms: list[dict[str, Any]] = field(default_factory=list)
+    #: SMS and social rows: which form of the feedback question each message carries.
+    feedback: list[dict[str, Any]] = field(default_factory=list)
     messages_checked: int = 0
     unusable: bool = False
 
@@ -60,6 +63,7 @@ class LintReport:
             "messages_checked": self.messages_checked,
             "findings": [f.as_dict() for f in self.findings],
             "sms": self.sms,
+            "feedback": self.feedback,
         }
 
 
@@ -123,12 +127,27 @@ def _lint_one(
             report.findings.append(Finding("template", exc.message, exc.fix, where=exc.where))
             return
     report.messages_checked += 1
-    message = rendered[True]
+    message, feedback_links = _with_sample_feedback(plan, scenario, fmt, rendered[True])
     for finding in guard_message(plan, message):
         report.findings.append(_at(finding, where))
     if fmt is MessageFormat.SMS:
         report.sms.append(
-            {"scenario": scenario.value, "locale": locale, **sms_size(message.fields["body"]).as_dict()}
+            {
+                "scenario": scenario.value,
+                "locale": locale,
+                **sms_size(message.fields["body"]).as_dict(),
+                "feedback_links": feedback_links,
+            }
+        )
+    if fmt in (MessageFormat.SMS, MessageFormat.SOCIAL) and feedback_links != "off":
+        report.feedback.append(
+            {
+                "format": fmt.value,
+                "scenario": scenario.value,
+                "locale": locale,
+                "characters": len(message.fields["body"]),
+                "feedback_links": feedback_links,
+            }
         )
     if fmt in INTERNAL_FORMATS:
         return
@@ -177,6 +196,23 @@ def _lint_one(
             )
     if locale == "en":
         report.findings += _readability(plan, message, where)
+
+
+def _with_sample_feedback(
+    plan: Plan, scenario: Scenario, fmt: MessageFormat, message: RenderedMessage
+) -> tuple[RenderedMessage, str]:
+    """The message as it would go out: with the "Was this update helpful?" question, links of
+    realistic length, when the plan asks for it on a channel of this format and it fits (see
+    outage_comms.feedback.messages). The second value says which form: ``links`` (two one-click
+    links), ``compact`` (one link to the answer page: one tap to open + one to answer), ``no room``
+    (either would break a limit) or ``off``."""
+    from outage_comms.feedback.messages import carries_feedback, feedback_form, sample_feedback
+
+    linked_channels = [c for c in plan.channels_for(scenario) if carries_feedback(plan, c)]
+    channel = next((c for c in linked_channels if CHANNEL_FORMAT[c] is fmt), None)
+    if channel is None:
+        return message, "off"
+    return feedback_form(plan, message, channel, sample_feedback(plan, scenario, SAMPLE_NOW))
 
 
 def _readability(plan: Plan, message: RenderedMessage, where: str) -> list[Finding]:

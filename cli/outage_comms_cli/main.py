@@ -58,16 +58,41 @@ def lint(
     raise typer.Exit(report.exit_code)
 
 
+def _print_feedback_coverage(report: LintReport) -> None:
+    """Per format and locale: how many scenarios carry the feedback question, in which form."""
+    table = Table(title="Feedback question in SMS and social posts (scenarios)", show_lines=False)
+    for col in ("format", "locale", "two links", "compact (1 link)", "no room", "total"):
+        table.add_column(col)
+    groups: dict[tuple[str, str], list[str]] = {}
+    for row in report.feedback:
+        groups.setdefault((row["format"], row["locale"]), []).append(row["feedback_links"])
+    for (fmt, locale), forms in sorted(groups.items()):
+        table.add_row(
+            fmt,
+            locale,
+            *(str(forms.count(form)) for form in ("links", "compact", "no room")),
+            str(len(forms)),
+        )
+    out.print(table)
+
+
 def _print_report(report: LintReport) -> None:
     if report.sms:
         table = Table(title="SMS size per scenario and locale", show_lines=False)
-        for col in ("scenario", "locale", "encoding", "units", "segments"):
+        for col in ("scenario", "locale", "encoding", "units", "segments", "feedback links"):
             table.add_column(col)
         for row in report.sms:
             table.add_row(
-                row["scenario"], row["locale"], row["encoding"], str(row["units"]), str(row["segments"])
+                row["scenario"],
+                row["locale"],
+                row["encoding"],
+                str(row["units"]),
+                str(row["segments"]),
+                str(row.get("feedback_links", "")),
             )
         out.print(table)
+    if report.feedback:
+        _print_feedback_coverage(report)
     if not report.findings:
         out.print(
             f"[green]✔ {report.plan_path}: {report.messages_checked} messages checked, no findings.[/green]"
@@ -128,25 +153,50 @@ def preview(
     raise typer.Exit(EXIT_FINDINGS if findings else 0)
 
 
+class DrillTarget(StrEnum):
+    embedded = "embedded"
+    deployed = "deployed"
+
+
 @app.command()
 def drill(
     plan: Annotated[Path, typer.Option("--plan", help="The plan YAML file.")] = DEFAULT_PLAN,
     out_dir: Annotated[
         Path,
-        typer.Option("--out", help="Where to write the timeline, the report and every delivered message."),
+        typer.Option("--out", help="Where to write the report, the timeline and every delivered message."),
     ] = Path("out/drill"),
     scenario: Annotated[
-        Scenario, typer.Option(help="The incident's opening scenario.")
-    ] = Scenario.MAJOR_OUTAGE,
+        str | None,
+        typer.Option(
+            help="Game-day scenario YAML (default: drills/default.yaml). A scenario name such as "
+            "partial_outage instead sets the default story's opening scenario."
+        ),
+    ] = None,
+    target: Annotated[
+        DrillTarget, typer.Option(help="embedded (moto, compressed clock) or deployed (the real API).")
+    ] = DrillTarget.embedded,
+    api_url: Annotated[
+        str | None,
+        typer.Option("--api-url", help="deployed: the incident API URL (or $OUTAGE_COMMS_API_URL)."),
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="deployed: AWS region of the API.")] = None,
+    time_scale: Annotated[
+        float,
+        typer.Option(
+            help="deployed: compress the runner's own waits between events (0.1 = ten times faster); "
+            "the deployed workflow keeps real time."
+        ),
+    ] = 1.0,
     seconds_per_minute: Annotated[
-        float, typer.Option(help="Compressed clock: real seconds per plan minute (waits and timeouts).")
+        float, typer.Option(help="embedded: compressed clock, real seconds per plan minute.")
     ] = 0.5,
     templates: TemplatesOpt = DEFAULT_TEMPLATES_DIR,
 ) -> None:
-    """Run a whole incident on the embedded AWS: alarm, approval, fan-out, reminder, update, resolution."""
+    """Run a game-day scenario: on the embedded AWS, or (--target deployed) on the real deployment."""
+    import os as _os
     import sys as _sys
 
-    from outage_comms_cli.drill import run_embedded_drill
+    from outage_comms_cli.drills.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
 
     try:
         loaded = load_plan(plan)
@@ -154,25 +204,72 @@ def drill(
         for problem in exc.problems:
             err.print(str(problem), highlight=False)
         raise typer.Exit(EXIT_UNUSABLE) from None
+    opening = None
+    scenario_path = DEFAULT_SCENARIO
+    if scenario is not None and scenario in {s.value for s in Scenario} and not Path(scenario).exists():
+        opening = Scenario(scenario)
+    elif scenario is not None:
+        scenario_path = Path(scenario)
+    try:
+        story = load_scenario(scenario_path, loaded)
+    except ScenarioError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), highlight=False)
+        raise typer.Exit(EXIT_UNUSABLE) from None
+    if opening is not None:
+        story = story.model_copy(update={"opening": opening})
     live = Console(
         file=_sys.__stdout__, soft_wrap=True
     )  # handlers' stdout is captured while they run; progress is not
+    if target is DrillTarget.deployed:
+        from outage_comms_cli.drills.deployed import DeployedDrillError, api_caller, run_deployed_drill
+        from outage_comms_cli.drills.report import measures, score
+        from outage_comms_cli.incident_commands import API_URL_ENV
+
+        url = api_url or _os.environ.get(API_URL_ENV)
+        if not url:
+            err.print(f"no API URL: pass --api-url or set {API_URL_ENV}", highlight=False)
+            raise typer.Exit(EXIT_UNUSABLE)
+        if not 0 < time_scale <= 1:
+            err.print("--time-scale must be above 0 and at most 1 (e.g. 0.1)", highlight=False)
+            raise typer.Exit(EXIT_UNUSABLE)
+        try:
+            record = run_deployed_drill(
+                loaded,
+                story,
+                out_dir,
+                call=api_caller(url, region),
+                time_scale=time_scale,
+                progress=lambda line: live.print(line, highlight=False),
+            )
+        except DeployedDrillError as exc:
+            err.print(f"[red]✘[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+        out.print(
+            f"Deployed drill {record.status}: incident {record.incident_id}, score "
+            f"{score(measures(record))}/100; report in {out_dir}/ (report.md, report.html, timeline.svg)"
+        )
+        raise typer.Exit(0 if record.status == "SUCCEEDED" else 1)
+
+    from outage_comms_cli.drills.embedded import run_embedded_drill
+
     summary = run_embedded_drill(
         loaded,
         out_dir,
         templates,
         plan_path=plan,
-        scenario=scenario,
+        scenario=story,
         seconds_per_minute=seconds_per_minute,
         progress=lambda line: live.print(line, highlight=False),
     )
     out.print(
-        f"Drill {summary['status']}: first customer message "
-        f"{summary['first_customer_delivery_seconds']:.3f} s after "
-        f"the alarm; {summary['customer_messages']} customer messages delivered; written to {out_dir}/ "
-        "(report.md, timeline.json, deliveries/, status/)"
+        f"Drill {summary['status']} ({story.name}): score {summary['record']['score']}/100; first customer "
+        f"message {summary['first_customer_delivery_seconds']:.3f} s after the trigger; "
+        f"{summary['customer_messages']} customer messages delivered; written to {out_dir}/ "
+        "(report.md, report.html, timeline.svg, timeline.json, deliveries/, status/)"
     )
     if "status_site" in summary:
+        out.print(f"Status site: {summary['status_site']['headline']}", highlight=False)
         out.print(f"Status page: {summary['status_site']['open']}", highlight=False)
     raise typer.Exit(0 if summary["status"] == "SUCCEEDED" else 1)
 

@@ -9,61 +9,31 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from stacks.constructs.encryption import LOG_GROUP_PREFIX
 from stacks.constructs.rest_api import regional_rest_api
+from stacks.constructs.signing_key import HmacSigningKey
 from stacks.quality_gates import acknowledge
 
 REVIEW_STAGE = "review"
 
 
-class ReviewSigningKey(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
-        super().__init__(scope, construct_id)
-        self._key = key
-        self.secret = secretsmanager.Secret(
-            self,
-            "Secret",
-            description="Outage Comms: HMAC key for review links and CSRF tokens",
-            encryption_key=key,
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=64, exclude_punctuation=True
-            ),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        acknowledge(
-            self.secret,
-            "AwsSolutions-SMG4",
-            "Rotating the HMAC key invalidates every open review link at once (mid-approval); links live "
-            "at most as long as the plan's approval timeout, so a key leak is contained by replacing the "
-            "secret value by hand between incidents.",
-        )
-
-    def grant_read(self, grantee: iam.IGrantable) -> None:
-        """Read the key: the secret's ARN, and Decrypt on the key only through Secrets Manager.
-
-        Granted on the function's role (not the key policy, which lives in the core stack).
-        """
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                resources=[self.secret.secret_arn],
-            )
-        )
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt"],
-                resources=[self._key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"secretsmanager.{Aws.REGION}.amazonaws.com"}},
-            )
-        )
+def review_signing_key(scope: Construct, construct_id: str, *, key: kms.IKey) -> HmacSigningKey:
+    """The HMAC key for review references and CSRF tokens."""
+    return HmacSigningKey(
+        scope,
+        construct_id,
+        key=key,
+        description="Outage Comms: HMAC key for review links and CSRF tokens",
+        no_rotation_reason="Rotating the HMAC key invalidates every open review link at once (mid-approval); "
+        "links live at most as long as the plan's approval timeout, so a key leak is contained by replacing "
+        "the secret value by hand between incidents.",
+    )
 
 
 class ReviewPageApi(Construct):

@@ -1,0 +1,194 @@
+"""Put "Was this update helpful? Yes: <url> No: <url>" into the customer messages of one update.
+
+Two forms, the first that fits the channel's limits wins:
+
+1. **two one-click links** (``.../f/<token>/y`` and ``.../n``): one tap answers. Always preferred.
+2. **compact**, for SMS and social posts only: ONE link to the answer page (``.../f/<token>``),
+   "Helpful? Tell us: <url>" / "Foi útil? Responda: <url>". That is one tap to open the page plus
+   one tap on its big Yes / No button (a POST with the page's CSRF token), so two taps, not one:
+   the price of fitting in a 3-part SMS or a 300-character post.
+
+Only channels listed in the plan's ``feedback.channels`` that the scenario speaks on carry the
+links; never the team's own formats (chat, support) and never voice (a link cannot be heard).
+Text formats get one more line (a blank line first where there is room for one); the HTML email
+gets a paragraph with two plain-word links at the ``<!-- feedback -->`` marker of its layout
+(before ``</body>`` when a layout has no marker).
+
+The links never make a message fail: a message whose question would break one of the guard's limits
+(SMS parts, the 300-character social post, push sizes) in both forms is sent without it, exactly
+as before.
+The linter (``outage-comms lint``) runs the same function with a realistic sample link, so the
+plan's author sees which messages carry the links.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from markupsafe import Markup
+
+from outage_comms.feedback.links import FeedbackLinker, FeedbackUrls, LinkSigner
+from outage_comms.guard import guard_message
+from outage_comms.plan import Plan
+from outage_comms.rendering import RenderedMessage
+from outage_comms.vocabulary import CHANNEL_FORMAT, INTERNAL_FORMATS, Channel, MessageFormat, Scenario
+
+log = logging.getLogger(__name__)
+
+LINE = {
+    "en": "Was this update helpful? Yes: {yes} No: {no}",
+    "pt": "Esta atualização foi útil? Sim: {yes} Não: {no}",
+}
+#: One link to the answer page (one tap to open + one tap to answer), for SMS and social posts.
+COMPACT_LINE = {
+    "en": "Helpful? Tell us: {page}",
+    "pt": "Foi útil? Responda: {page}",
+}
+#: Formats that may fall back to the compact form when the two links do not fit.
+COMPACT_FORMATS = frozenset({MessageFormat.SMS, MessageFormat.SOCIAL})
+_HTML_WORDS = {
+    "en": ("Was this update helpful?", "Yes", "No"),
+    "pt": ("Esta atualização foi útil?", "Sim", "Não"),
+}
+#: Formats where every character costs: one line break, not a blank line.
+_TIGHT_FORMATS = frozenset(
+    {MessageFormat.SMS, MessageFormat.SOCIAL, MessageFormat.PUSH, MessageFormat.IN_APP}
+)
+HTML_MARKER = "<!-- feedback -->"
+_HTML_PARAGRAPH = Markup(
+    '<p style="margin:0 0 16px 0; font-size:16px; line-height:24px; color:#1f2328;">'
+    "{question} {yes} &middot; {no}</p>"
+)
+_HTML_LINK = Markup('<a href="{href}" style="color:#0b57d0; text-decoration:underline;">{label}</a>')
+#: Used by the linter: an API Gateway default URL is as long as a real deployment's links get.
+SAMPLE_BASE_URL = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1/"
+SAMPLE_INCIDENT_ID = "inc-20261127-1405-3fa2c1"
+
+
+def _language(locale: str) -> str:
+    return "pt" if locale.lower().startswith("pt") else "en"
+
+
+def carries_feedback(plan: Plan, channel: Channel) -> bool:
+    """Does this channel's customer message get the links (plan's choice, minus voice and team formats)?"""
+    return (
+        plan.feedback.enabled
+        and channel in plan.feedback.channels
+        and channel is not Channel.VOICE
+        and CHANNEL_FORMAT[channel] not in INTERNAL_FORMATS
+    )
+
+
+@dataclass(frozen=True)
+class UpdateFeedback:
+    """The links of one update: every message gets its own token (channel and locale are signed)."""
+
+    linker: FeedbackLinker
+    incident_id: str
+    update_id: str
+    now: datetime
+
+    def urls(self, channel: Channel, locale: str, scenario: Scenario) -> FeedbackUrls:
+        return self.linker.urls(
+            incident_id=self.incident_id,
+            update_id=self.update_id,
+            channel=channel,
+            locale=locale,
+            scenario=scenario,
+            now=self.now,
+        )
+
+
+def sample_feedback(plan: Plan, scenario: Scenario, now: datetime) -> UpdateFeedback:
+    """Links as long as real ones, for the linter (fixed sample key: these links never verify live)."""
+    linker = FeedbackLinker(
+        signer=LinkSigner(b"sample key for lint, never deployed"),
+        base_url=plan.feedback.base_url or SAMPLE_BASE_URL,
+    )
+    return UpdateFeedback(
+        linker=linker, incident_id=SAMPLE_INCIDENT_ID, update_id=f"003-{scenario.value}", now=now
+    )
+
+
+def feedback_line(locale: str, urls: FeedbackUrls) -> str:
+    """The localized line for text formats."""
+    return LINE[_language(locale)].format(yes=urls.yes, no=urls.no)
+
+
+def compact_line(locale: str, urls: FeedbackUrls) -> str:
+    """The localized one-link line: the answer page (one tap to open, one tap to answer)."""
+    return COMPACT_LINE[_language(locale)].format(page=urls.page)
+
+
+def feedback_html(locale: str, urls: FeedbackUrls) -> Markup:
+    """The same question for HTML email: two plain-word links (every value escaped)."""
+    question, yes, no = _HTML_WORDS[_language(locale)]
+    return _HTML_PARAGRAPH.format(
+        question=question,
+        yes=_HTML_LINK.format(href=urls.yes, label=yes),
+        no=_HTML_LINK.format(href=urls.no, label=no),
+    )
+
+
+def add_links(message: RenderedMessage, urls: FeedbackUrls, *, compact: bool = False) -> RenderedMessage:
+    """``message`` with the feedback line appended to its body (and its HTML, if any).
+
+    ``compact``: the one-link line to the answer page instead of the two one-click links.
+    """
+    fields = dict(message.fields)
+    gap = "\n" if message.format in _TIGHT_FORMATS else "\n\n"
+    line = compact_line(message.locale, urls) if compact else feedback_line(message.locale, urls)
+    fields["body"] = f"{fields['body']}{gap}{line}"
+    html = message.html
+    if html:
+        snippet = str(feedback_html(message.locale, urls))
+        if HTML_MARKER in html:
+            html = html.replace(HTML_MARKER, snippet, 1)
+        elif "</body>" in html:
+            head, tail = html.rsplit("</body>", 1)
+            html = f"{head}{snippet}\n</body>{tail}"
+        else:
+            html += snippet
+    return replace(message, fields=fields, html=html)
+
+
+#: What :func:`feedback_form` chose: two one-click links, the compact answer-page link, no room, off.
+LINKS, COMPACT, NO_ROOM, OFF = "links", "compact", "no room", "off"
+
+
+def feedback_form(
+    plan: Plan, message: RenderedMessage, channel: Channel, feedback: UpdateFeedback | None
+) -> tuple[RenderedMessage, str]:
+    """The message as it goes out, and which form of the question it carries (``LINKS`` …).
+
+    The two one-click links when they fit; else, for SMS and social posts, the compact line (one
+    link to the answer page); else the message without links, exactly as before (never a failure).
+    """
+    if feedback is None or not carries_feedback(plan, channel) or "body" not in message.fields:
+        return message, OFF
+    try:
+        urls = feedback.urls(channel, message.locale, message.scenario)
+    except ValueError as error:  # an id of another shape (not made by the workflow): send without links
+        log.warning("feedback links left out: %s", error)
+        return message, OFF
+    allowed = len(guard_message(plan, message))
+    forms = [(LINKS, False), (COMPACT, True)] if message.format in COMPACT_FORMATS else [(LINKS, False)]
+    for form, compact in forms:
+        candidate = add_links(message, urls, compact=compact)
+        if len(guard_message(plan, candidate)) <= allowed:
+            return candidate, form
+    log.info(
+        "feedback links left out of %s/%s: they would break the channel's limits",
+        channel.value,
+        message.locale,
+    )
+    return message, NO_ROOM
+
+
+def with_feedback(
+    plan: Plan, message: RenderedMessage, channel: Channel, feedback: UpdateFeedback | None
+) -> RenderedMessage:
+    """The message with its feedback question when the plan wants it for ``channel`` and it fits."""
+    return feedback_form(plan, message, channel, feedback)[0]
