@@ -12,8 +12,10 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from stacks.channels_stack import OutageCommsChannelsStack
-from stacks.constructs.approval_gate import ReviewPageApi, ReviewSigningKey
+from stacks.constructs.approval_gate import ReviewPageApi, review_signing_key
 from stacks.constructs.channel_fanout import ChannelTopics
+from stacks.constructs.comms_slo import CommsSlo
+from stacks.constructs.feedback_api import CERTIFICATE_CONTEXT_KEY, FeedbackApi, FeedbackDomain
 from stacks.constructs.incident_workflow import STATE_MACHINE_NAME, IncidentWorkflow, WorkflowFunctions
 from stacks.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
 from stacks.constructs.runbook import IncidentRunbook
@@ -50,7 +52,36 @@ class OutageCommsWorkflowStack(Stack):
         plan = settings.plan
         self.state = WorkflowStateTable(self, "State", key=key)
         self.topics = ChannelTopics(self, "Channels", plan=plan, key=key)
-        self.signing_key = ReviewSigningKey(self, "ReviewSigningKey", key=key)
+        self.signing_key = review_signing_key(self, "ReviewSigningKey", key=key)
+        # "Was this update helpful?": the public API the render step's links point at (None: turned off).
+        # A short custom domain (plan's feedback.base_url + context feedback_certificate_arn) fits links
+        # into more SMS and social posts; without a certificate, base_url is used as given (a proxy).
+        certificate_arn = self.node.try_get_context(CERTIFICATE_CONTEXT_KEY)
+        feedback_domain = (
+            FeedbackDomain.for_base_url(plan.feedback.base_url, str(certificate_arn))
+            if certificate_arn and plan.feedback.base_url
+            else None
+        )
+        self.feedback = (
+            FeedbackApi(
+                self,
+                "Feedback",
+                key=key,
+                lambda_runtime=lambda_runtime,
+                workflow_table=self.state.table,
+                domain=feedback_domain,
+            )
+            if plan.feedback.enabled
+            else None
+        )
+        feedback_env = (
+            {
+                "FEEDBACK_BASE_URL": plan.feedback.base_url or self.feedback.url,
+                "FEEDBACK_SECRET_ARN": self.feedback.signing_key.secret.secret_arn,
+            }
+            if self.feedback is not None
+            else {}
+        )
         state_machine_arn = self.format_arn(
             service="states",
             resource="stateMachine",
@@ -71,6 +102,7 @@ class OutageCommsWorkflowStack(Stack):
             if self.topics.internal_chat
             else "",
             "SUBSCRIBERS_TOPIC_ARN": self.topics.subscribers.topic_arn if self.topics.subscribers else "",
+            "DRILL_TOPIC_ARN": self.topics.drill.topic_arn if self.topics.drill else "",
             "REVIEW_SECRET_ARN": self.signing_key.secret.secret_arn,
             "STATE_MACHINE_ARN": state_machine_arn,
             "EMAIL_CONFIGURATION_SET": email.configuration_set if email and email.enabled else "",
@@ -102,7 +134,7 @@ class OutageCommsWorkflowStack(Stack):
         self.review_api = ReviewPageApi(self, "ReviewPage", handler=review.function, key=key)
         self.functions = {
             "register": function("RegisterIncident", "workflow_register_incident", "Register incident"),
-            "render": function("RenderUpdate", "workflow_render_update", "Render update"),
+            "render": function("RenderUpdate", "workflow_render_update", "Render update", **feedback_env),
             "notify_team": function(
                 "NotifyInternal", "workflow_notify_internal", "Notify team first", **channel_env
             ),
@@ -120,7 +152,16 @@ class OutageCommsWorkflowStack(Stack):
             ),
             "await_update": function("AwaitUpdate", "workflow_await_update", "Wait for next update"),
             "notice": function("Remind", "workflow_remind", "Remind, escalate, hold"),
-            "resolve": function("Resolve", "workflow_resolve", "Create post-incident summary task"),
+            "resolve": function("Resolve", "workflow_resolve", "Release incident: the summary's outcome"),
+            "draft_summary": function(
+                "DraftSummary",
+                "workflow_draft_summary",
+                "Draft post-incident summary",
+                **({"FEEDBACK_TABLE": self.feedback.table.table_name} if self.feedback is not None else {}),
+            ),
+            "record_postmortem": function(
+                "RecordPostmortem", "workflow_record_postmortem", "Record postmortem on the incident"
+            ),
         }
         fns = self.functions
         # The incident repository's calls (outage_comms/intake/store.py), on the table only: it reads
@@ -132,6 +173,8 @@ class OutageCommsWorkflowStack(Stack):
             "await_update": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
             "notice": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
             "resolve": ["dynamodb:GetItem"],
+            "draft_summary": ["dynamodb:GetItem"],
+            "record_postmortem": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
             "deliver": ["dynamodb:PutItem"],
             "record_failure": ["dynamodb:PutItem"],
         }.items():
@@ -144,11 +187,16 @@ class OutageCommsWorkflowStack(Stack):
             chat.grant_publish(fns[name].function)
         if self.topics.subscribers is not None:
             self.topics.subscribers.grant_publish(fns["deliver"].function)
+        if self.topics.drill is not None:
+            self.topics.drill.grant_publish(fns["deliver"].function)
         if channels is not None:
             channels.grant_delivery(fns["deliver"])
             channels.grant_team_chat(fns["notify_team"])
         for built in (fns["request_approval"], review):
             self.signing_key.grant_read(built.function)
+        if self.feedback is not None:
+            self.feedback.signing_key.grant_read(fns["render"].function)
+            self.feedback.grant_tally(fns["draft_summary"].function)  # the summary reports the answers
         if email is not None and email.enabled:
             domain = email.from_address.split("@", 1)[1]
             send_email = iam.PolicyStatement(
@@ -191,6 +239,23 @@ class OutageCommsWorkflowStack(Stack):
         self.runbook = IncidentRunbook(
             self, "Runbook", state_machine=self.state_machine, state_machine_name=STATE_MACHINE_NAME
         )
+        # Communication SLOs: alarms on this workflow and a watchdog, paging the incident manager by
+        # SNS SMS + email. The deliver step's errors are its retry signal: its outcomes are alarmed
+        # per channel (delivery success rate) instead.
+        self.slo = CommsSlo(
+            self,
+            "CommunicationSlo",
+            plan=plan,
+            runtime=lambda_runtime,
+            key=key,
+            incidents_table=incidents_table,
+            workflow_table=self.state.table,
+            state_machine=self.state_machine,
+            functions={
+                "ReviewPage": review.function,
+                **{built.node.id: built.function for name, built in fns.items() if name != "deliver"},
+            },
+        )
 
         outputs = {
             "StateMachineArn": self.state_machine.state_machine_arn,
@@ -203,6 +268,12 @@ class OutageCommsWorkflowStack(Stack):
         }
         if self.topics.subscribers is not None:
             outputs["SubscribersTopicArn"] = self.topics.subscribers.topic_arn
+        if self.feedback is not None:
+            outputs["FeedbackApiUrl"] = self.feedback.url
+            if self.feedback.domain is not None:  # point the custom domain's CNAME / alias here
+                outputs["FeedbackDomainTarget"] = self.feedback.domain.domain_name_alias_domain_name
+        if self.topics.drill is not None:
+            outputs["DrillTopicArn"] = self.topics.drill.topic_arn
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
 

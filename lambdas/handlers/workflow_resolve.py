@@ -1,4 +1,4 @@
-"""``Create post-incident summary task``: ask for the summary, release the incident."""
+"""``Release incident``: tell the team how the post-incident summary ended; release the incident."""
 
 from __future__ import annotations
 

@@ -45,6 +45,11 @@ SAMPLE_SUMMARY = {
         "en": "Settings changes now roll out to a small group of servers first.",
         "pt-BR": "Agora, mudanças de configuração chegam primeiro a um pequeno grupo de servidores.",
     },
+    # Optional: what customers answered to "Was this update helpful?" (outage_comms.postmortem)
+    "feedback": {
+        "en": "40 answers: 31 yes, 9 no.",
+        "pt-BR": "40 respostas: 31 sim, 9 não.",
+    },
 }
 
 

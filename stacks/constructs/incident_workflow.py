@@ -11,10 +11,22 @@
                    hold                   -> Hold external messages
       -> Fan out to channels (Parallel, one branch per channel, Retry + Catch each)
       -> Publish status surfaces -> Resolved?
-           yes -> Create post-incident summary task -> Incident closed
+           the post-incident summary went out -> Release incident -> Incident closed
+           resolved -> Draft post-incident summary -> Post-incident summary drafted?
+                         yes (not maintenance) -> Render update (update = the draft; scenario
+                             post_incident_summary) -> Notify team first -> Wait for approval
+                             (always; timeout = plan.post_incident.approval_timeout_days)
+                               approved -> Record postmortem -> Fan out to channels
+                                           -> Publish status surfaces -> Resolved? -> Release incident
+                               rejected / timed out / failed -> Post-incident summary not published
+                                           -> Release incident -> Incident closed
+                         no (maintenance) -> Release incident -> Incident closed
            no  -> Wait for next update (.waitForTaskToken, timeout = cadence) -> Render update
                     on timeout: Remind communications manager -> Wait for update after reminder
                        on timeout: Escalate to incident manager (offers the holding update) -> Render update
+
+The execution keeps its claim on the incident (one execution per incident) until ``Release
+incident``, after the summary's approval gate.
 
 Every duration is read from the state (``TimeoutSecondsPath``) and computed by the functions
 from the plan and the execution's clock, so a drill runs this very definition on compressed time.
@@ -52,6 +64,8 @@ class WorkflowFunctions:
     await_update: lambda_.IFunction
     notice: lambda_.IFunction
     resolve: lambda_.IFunction
+    draft_summary: lambda_.IFunction
+    record_postmortem: lambda_.IFunction
 
 
 class IncidentWorkflow(Construct):
@@ -192,7 +206,9 @@ class IncidentWorkflow(Construct):
                             "scenario.$": "$.render.scenario",
                         },
                     },
-                    "ResultPath": None,
+                    # Not None: a None here is dropped from the JSON, and without a ResultPath the
+                    # publisher's result would replace the whole state ($.render is read after it).
+                    "ResultPath": "$.status_publish",
                 },
             )
             publish.add_retry(
@@ -213,13 +229,53 @@ class IncidentWorkflow(Construct):
                 self, "Publish status surfaces", comment="No status publisher is attached to this deployment."
             )
         resolved = sfn.Choice(self, "Resolved?")
-        summary = call(
-            "Create post-incident summary task",
+        # -- after resolution: the post-incident summary, through the same render/approval/fan-out states
+        is_summary = sfn.Condition.string_equals("$.render.scenario", "post_incident_summary")
+        draft_summary = call(
+            "Draft post-incident summary",
+            f.draft_summary,
+            {"incident_id": incident},
+            result_path="$.update",
+            comment="What happened, when, what was done, what will change: drafted from the timeline and "
+            "the customers' feedback; rendered, approved and sent like any update.",
+        )
+        record_postmortem = call(
+            "Record postmortem",
+            f.record_postmortem,
+            {"incident_id": incident, "update_id": update_id},
+            result_path=sfn.JsonPath.DISCARD,
+            comment="The approved status-page words become the incident's postmortem.",
+        )
+        record_postmortem.add_retry(  # intake may touch the incident at the same moment
+            errors=["ConcurrentUpdateError"],
+            interval=Duration.seconds(1),
+            max_attempts=3,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        summary_not_published = sfn.Pass(
+            self,
+            "Post-incident summary not published",
+            comment="Rejected, not approved in time, or the request failed: no public summary.",
+        )
+        release = call(
+            "Release incident",
             f.resolve,
             {"incident_id": incident, "execution_arn": sfn.JsonPath.execution_id},
             result_path="$.summary",
+            comment="Tell the team how the summary ended; give up the claim on the incident.",
         )
         closed = sfn.Succeed(self, "Incident closed")
+        summary_drafted = (
+            sfn.Choice(self, "Post-incident summary drafted?")
+            .when(sfn.Condition.boolean_equals("$.update.post_incident_summary", True), render)
+            .otherwise(release)
+        )
+        not_approved = (
+            sfn.Choice(self, "Not approved: post-incident summary?")
+            .when(is_summary, summary_not_published)
+            .otherwise(hold)
+        )
         update_payload = {"incident_id": incident, "update_id": update_id}
         wait_for_update = wait_for_token(
             "Wait for next update",
@@ -252,6 +308,7 @@ class IncidentWorkflow(Construct):
 
         on_timeout = (
             sfn.Choice(self, "Approval timed out: what does the plan say?")
+            .when(is_summary, summary_not_published)
             .when(
                 sfn.Condition.string_equals("$.render.timing.on_approval_timeout", "escalate"),
                 escalate_approval,
@@ -263,13 +320,17 @@ class IncidentWorkflow(Construct):
             .otherwise(hold)
         )
         wait_for_approval.add_catch(on_timeout, errors=[sfn.Errors.TIMEOUT], result_path="$.approval_timeout")
-        wait_for_approval.add_catch(hold, errors=[sfn.Errors.ALL], result_path="$.approval_error")
-        escalate_approval.add_catch(hold, errors=[sfn.Errors.ALL], result_path="$.approval_timeout")
+        wait_for_approval.add_catch(not_approved, errors=[sfn.Errors.ALL], result_path="$.approval_error")
+        escalate_approval.add_catch(not_approved, errors=[sfn.Errors.ALL], result_path="$.approval_timeout")
+        is_approved = sfn.Condition.string_equals("$.approval.decision", "approved")
         approved = (
             sfn.Choice(self, "Approved?")
-            .when(sfn.Condition.string_equals("$.approval.decision", "approved"), fanout)
-            .otherwise(hold)
+            .when(sfn.Condition.and_(is_approved, is_summary), record_postmortem)
+            .when(is_approved, fanout)
+            .otherwise(not_approved)
         )
+        record_postmortem.next(fanout)
+        summary_not_published.next(release)
         wait_for_approval.next(approved)
         escalate_approval.next(approved)
         holding_instead.next(fanout)
@@ -289,8 +350,9 @@ class IncidentWorkflow(Construct):
         )
         render.next(notify).next(needs_approval)
         fanout.next(publish)
-        resolved.when(
-            sfn.Condition.boolean_equals("$.render.resolved", True), summary.next(closed)
+        release.next(closed)
+        resolved.when(is_summary, release).when(
+            sfn.Condition.boolean_equals("$.render.resolved", True), draft_summary.next(summary_drafted)
         ).otherwise(wait_for_update)
         publish.next(resolved)
         if publish_failed is not None:

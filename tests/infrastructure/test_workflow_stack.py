@@ -88,7 +88,12 @@ def test_states_read_like_the_plan(definition: dict[str, Any]) -> None:
         "Remind communications manager",
         "Wait for update after reminder",
         "Escalate to incident manager",
-        "Create post-incident summary task",
+        "Draft post-incident summary",
+        "Post-incident summary drafted?",
+        "Record postmortem",
+        "Not approved: post-incident summary?",
+        "Post-incident summary not published",
+        "Release incident",
         "Incident closed",
     ):
         assert expected in names, expected
@@ -137,6 +142,13 @@ def test_approval_and_updates_wait_on_task_tokens_with_plan_driven_timeouts(
     }
 
 
+def test_a_published_status_keeps_the_state_the_next_states_read(definition: dict[str, Any]) -> None:
+    # Without a ResultPath the publisher's result would replace $.render, which "Wait for next update" reads
+    publish = definition["States"]["Publish status surfaces"]
+    assert publish["ResultPath"] == "$.status_publish"
+    assert publish["Catch"][0]["ResultPath"] == "$.publish_error"
+
+
 def test_no_identity_policy_allows_anything_on_every_resource_but_tracing_and_log_delivery(
     template: dict[str, Any],
 ) -> None:
@@ -157,8 +169,15 @@ def test_only_the_review_page_and_the_update_wait_can_complete_tasks(template: d
 
 
 def test_review_api_requires_iam_on_every_method(template: dict[str, Any]) -> None:
+    (review_api,) = [
+        logical_id
+        for logical_id, r in template["Resources"].items()
+        if r["Type"] == "AWS::ApiGateway::RestApi" and r["Properties"]["Name"] == "outage-comms-review"
+    ]  # the public feedback API beside it: tests/infrastructure/test_feedback_api.py
     methods = [
-        r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::ApiGateway::Method"
+        r["Properties"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::ApiGateway::Method" and r["Properties"]["RestApiId"] == {"Ref": review_api}
     ]
     assert {m["HttpMethod"] for m in methods} == {"GET", "POST"}
     assert all(m["AuthorizationType"] == "AWS_IAM" for m in methods)
@@ -194,8 +213,11 @@ def test_runbook_starts_only_this_state_machine(template: dict[str, Any]) -> Non
 
 def test_workflow_table_and_topics_use_the_customer_managed_key(template: dict[str, Any]) -> None:
     resources = template["Resources"].values()
-    (table,) = [r["Properties"] for r in resources if r["Type"] == "AWS::DynamoDB::Table"]
-    assert table["SSESpecification"]["SSEEnabled"] is True and "KMSMasterKeyId" in table["SSESpecification"]
+    tables = [r["Properties"] for r in resources if r["Type"] == "AWS::DynamoDB::Table"]
+    assert tables  # the workflow's state, the customer feedback table
+    for table in tables:
+        assert table["SSESpecification"]["SSEEnabled"] is True
+        assert "KMSMasterKeyId" in table["SSESpecification"]
     assert all("KmsMasterKeyId" in r["Properties"] for r in resources if r["Type"] == "AWS::SNS::Topic")
     assert all("KmsKeyId" in r["Properties"] for r in resources if r["Type"] == "AWS::Logs::LogGroup")
 
@@ -251,3 +273,59 @@ def test_team_notification_reads_only_the_team_chat_webhook_secrets(template: di
     assert "mastodon" not in text and "helpdesk" not in text
     actions = {a for s in statements for a in as_list(s["Action"])}
     assert not actions & {"ses:SendEmail", "sms-voice:SendTextMessage", "mobiletargeting:SendMessages"}
+
+
+def test_after_resolution_the_summary_goes_through_the_same_render_and_approval_gate(
+    definition: dict[str, Any],
+) -> None:
+    states = definition["States"]
+    summary = {"Variable": "$.render.scenario", "StringEquals": "post_incident_summary"}
+    # Resolved? -> the summary went out: release; resolved: draft; else keep the cadence
+    resolved = states["Resolved?"]
+    assert [(c.get("Variable"), c["Next"]) for c in resolved["Choices"]] == [
+        ("$.render.scenario", "Release incident"),
+        ("$.render.resolved", "Draft post-incident summary"),
+    ]
+    assert resolved["Choices"][0]["StringEquals"] == "post_incident_summary"
+    assert resolved["Default"] == "Wait for next update"
+    draft = states["Draft post-incident summary"]
+    assert draft["ResultPath"] == "$.update" and draft["Next"] == "Post-incident summary drafted?"
+    drafted = states["Post-incident summary drafted?"]
+    assert drafted["Choices"] == [
+        {"Variable": "$.update.post_incident_summary", "BooleanEquals": True, "Next": "Render update"}
+    ]
+    assert drafted["Default"] == "Release incident"  # maintenance: no summary
+    # Approved? -> an approved summary is recorded as the postmortem, then fanned out and published
+    approved = states["Approved?"]
+    first, second = approved["Choices"]
+    assert first["Next"] == "Record postmortem" and summary in first["And"]
+    assert second["Next"] == "Fan out to channels"
+    assert states["Record postmortem"]["Next"] == "Fan out to channels"
+    assert any("ConcurrentUpdateError" in r["ErrorEquals"] for r in states["Record postmortem"]["Retry"])
+    # rejected, timed out or failed: the summary is not published and the incident is released
+    assert approved["Default"] == "Not approved: post-incident summary?"
+    not_approved = states["Not approved: post-incident summary?"]
+    assert not_approved["Choices"] == [{**summary, "Next": "Post-incident summary not published"}]
+    assert not_approved["Default"] == "Hold external messages"
+    on_timeout = states["Approval timed out: what does the plan say?"]
+    assert on_timeout["Choices"][0] == {**summary, "Next": "Post-incident summary not published"}
+    catches = {tuple(c["ErrorEquals"]): c["Next"] for c in states["Wait for approval"]["Catch"]}
+    assert catches[("States.ALL",)] == "Not approved: post-incident summary?"
+    assert states["Post-incident summary not published"]["Next"] == "Release incident"
+    assert states["Release incident"]["Next"] == "Incident closed"
+    assert states["Incident closed"]["Type"] == "Succeed"
+
+
+def test_recording_the_postmortem_may_only_read_and_update_incidents(template: dict[str, Any]) -> None:
+    _, record = _function_by_handler(template, "handlers.workflow_record_postmortem.handler")
+    statements = _role_statements(template, record)
+    on_incidents = [
+        s
+        for s in statements
+        if any(str(a).startswith("dynamodb:") for a in as_list(s["Action"]))
+        and "Incidents" in json.dumps(s["Resource"])
+    ]
+    (statement,) = on_incidents
+    assert sorted(as_list(statement["Action"])) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+    actions = {a for s in statements for a in as_list(s["Action"])}
+    assert not actions & {"ses:SendEmail", "sns:Publish", "dynamodb:TransactWriteItems"}

@@ -114,6 +114,11 @@ def test_every_drill_message_starts_with_the_marker_and_passes_the_guard(
     drill = real.model_copy(update={"drill": True})
     real_messages, real_blocked = render_update(plan, real, scenario, NOW)
     messages, blocked = render_update(plan, drill, scenario, NOW)
+    # Links lead to the drill page (tested below); compare the words with the public page's links.
+    drill_page = plan.organization.status_page_url.rstrip("/") + "/drill"
+    messages = json.loads(
+        json.dumps(messages).replace(drill_page, plan.organization.status_page_url.rstrip("/"))
+    )
     # The marker never pushes a message over its channel's limits (SMS parts, push, social, subjects)
     assert blocked == real_blocked == []
     assert set(messages) == set(real_messages) == {c.value for c in plan.channels_for(scenario)}
@@ -418,3 +423,17 @@ def test_the_router_never_hands_out_the_customer_topic_or_an_unredirected_adapte
     assert route(Channel.SNS) is None  # no drill topic: skipped, never the customers' topic
     assert route(Channel.EMAIL) is None  # not a subscriber channel we can redirect: not used
     assert isinstance(route(Channel.CHATBOT), RecordingAdapter)  # the team's own chat hears the drill
+
+
+def test_a_drills_links_lead_to_the_drill_page_never_the_public_incident_page(plan: Plan) -> None:
+    real = opened(plan, declare("sync", drill=False, request_id="links-real"))
+    base = plan.organization.status_page_url.rstrip("/")
+    drill_messages, _ = render_update(
+        plan, real.model_copy(update={"drill": True}), Scenario.MAJOR_OUTAGE, NOW
+    )
+    real_messages, _ = render_update(plan, real, Scenario.MAJOR_OUTAGE, NOW)
+    drill_text = json.dumps(drill_messages, ensure_ascii=False)
+    # The example's templates link to the incident page: the real one there, the drill page in a drill.
+    assert f"{base}/incidents/" in json.dumps(real_messages, ensure_ascii=False)
+    assert f"{base}/drill/incidents/" in drill_text
+    assert f"{base}/incidents/" not in drill_text

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from outage_comms import drill_mode
 from outage_comms.aws_clients import client
 from outage_comms.channels import catalog
 from outage_comms.channels.base import ChannelAdapter
 from outage_comms.channels.internal_chat import InternalChatChannel
 from outage_comms.channels.sns_subscribers import SnsSubscribersChannel
+from outage_comms.feedback.runtime import feedback_linker
 from outage_comms.incident import severity_rank
 from outage_comms.intake.store import DynamoIncidentRepository
+from outage_comms.ports import FeedbackTally
 from outage_comms.vocabulary import Channel
 from outage_comms.workflow.approval import ReviewSigner
 from outage_comms.workflow.settings import WorkflowSettings, plan, settings
@@ -66,6 +70,20 @@ def channel_adapter(channel: Channel) -> ChannelAdapter | None:
     return catalog.build(channel, channel_context())
 
 
+def drill_channel_adapter(channel: Channel) -> ChannelAdapter | None:
+    """A drill's adapter for a channel: the drill audience, the drill topic, the drill secrets only."""
+    config = settings()
+
+    def drill_topic() -> ChannelAdapter | None:
+        if not config.drill_topic_arn or config.drill_topic_arn == config.subscribers_topic_arn:
+            return None
+        return SnsSubscribersChannel(topic_arn=config.drill_topic_arn, client=client("sns"))
+
+    return drill_mode.drill_channel_adapter(
+        channel, plan=plan(), real=channel_adapter, context=channel_context, drill_topic=drill_topic
+    )
+
+
 @functools.cache
 def channel_context() -> catalog.ChannelContext:
     """One per execution environment: its secret cache and clients are reused by every delivery."""
@@ -92,6 +110,16 @@ def execution_running(execution_arn: str) -> bool:
     return bool(status == "RUNNING")
 
 
+def feedback_tally() -> FeedbackTally | None:
+    """The customers' answers (``FEEDBACK_TABLE``, set for the summary's draft step), else None."""
+    table = os.environ.get("FEEDBACK_TABLE", "")
+    if not table:
+        return None
+    from outage_comms.feedback.store import DynamoFeedbackStore
+
+    return DynamoFeedbackStore.named(table)
+
+
 @functools.cache
 def services() -> Services:
     config, the_plan = settings(), plan()
@@ -109,4 +137,7 @@ def services() -> Services:
         send_task_success=send_task_success,
         execution_running=execution_running,
         review_base_url=config.review_base_url,
+        drill_channel=drill_channel_adapter,
+        feedback_links=feedback_linker,
+        feedback_tally=feedback_tally(),
     )

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from outage_comms.plan import Plan
+from outage_comms.slo import is_drill
 from outage_comms.vocabulary import Channel, Scenario
 from outage_comms.workflow.approval import (
     ReferenceError_,
@@ -70,6 +71,10 @@ class ReviewResponse:
     body: str
     decided: str | None = None
     approval_latency_seconds: float | None = None
+    #: The decided update's severity, scenario and drill flag, for the communication SLO metrics.
+    severity: str | None = None
+    scenario: str | None = None
+    drill: bool = False
 
     def as_api_response(self) -> dict[str, Any]:
         return {"statusCode": self.status, "headers": dict(SECURITY_HEADERS), "body": self.body}
@@ -161,9 +166,17 @@ def _decide(
     )
     store.add_event(request.incident_id, "approval", f"{outcome['decision']} by {', '.join(approvers)}")
     send_task_success(record["task_token"], outcome)
-    latency = (now - datetime.fromisoformat(record["requested_at"])).total_seconds()
+    latency: float | None = (now - datetime.fromisoformat(record["requested_at"])).total_seconds()
+    if update["scenario"] == Scenario.POST_INCIDENT_SUMMARY.value:
+        latency = None  # the summary has days to be reviewed: not an approval-latency SLO sample
     return ReviewResponse(
-        200, _page(200, f"Update {outcome['decision']}", "Thank you.").body, outcome["decision"], latency
+        200,
+        _page(200, f"Update {outcome['decision']}", "Thank you.").body,
+        outcome["decision"],
+        latency,
+        severity=update.get("severity"),
+        scenario=update.get("scenario"),
+        drill=is_drill(update),
     )
 
 

@@ -22,11 +22,14 @@ from outage_comms.channels.base import (
     DeliveryResult,
 )
 from outage_comms.channels.internal_chat import custom_notification
-from outage_comms.incident import Incident
+from outage_comms.drill_mode import NO_DRILL_TARGET, drill_delivery, injected_failure, mark_internal
+from outage_comms.feedback.links import FeedbackLinker
+from outage_comms.feedback.messages import UpdateFeedback
+from outage_comms.incident import Incident, IncidentSource, TimelineEntry
 from outage_comms.intake.coalesce import decide
 from outage_comms.intake.normalise import Rejection, to_signal
 from outage_comms.plan import Plan
-from outage_comms.ports import ConcurrentUpdateError, IncidentRepository
+from outage_comms.ports import ConcurrentUpdateError, FeedbackTally, IncidentRepository
 from outage_comms.vocabulary import Channel, Scenario
 from outage_comms.workflow.approval import Reference, ReviewSigner, approvers_for, new_request_id
 from outage_comms.workflow.channels_plan import team_channels
@@ -59,6 +62,12 @@ class Services:
     execution_running: Callable[[str], bool]
     review_base_url: str = ""
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: A drill's adapters: the drill audience, topic and test targets only (None: no drill target).
+    drill_channel: Callable[[Channel], ChannelAdapter | None] = lambda _channel: None
+    #: Customer answers to the feedback links, for the post-incident summary (None: not configured).
+    feedback_tally: FeedbackTally | None = None
+    #: Makes the "Was this update helpful?" links of an update (None: this deployment has no feedback API).
+    feedback_links: Callable[[], FeedbackLinker | None] = lambda: None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -135,9 +144,14 @@ def render(event: dict[str, Any], services: Services) -> dict[str, Any]:
     scenario = scenario_for(incident, request)
     now = services.now()
     started = time.perf_counter()
-    messages, blocked = render_update(services.plan, incident, scenario, now)
+    summary = request.get("summary") if scenario is Scenario.POST_INCIDENT_SUMMARY else None
     number = services.store.next_update_number(incident.id)
-    update_id = f"{number:03d}-{scenario.value}"
+    update_id = f"{number:03d}-{scenario.value}"  # before rendering: feedback links are signed per update
+    linker = services.feedback_links()
+    feedback = UpdateFeedback(linker, incident.id, update_id, now) if linker else None
+    messages, blocked = render_update(
+        services.plan, incident, scenario, now, summary=summary, feedback=feedback
+    )
     pre_approved = bool(request.get("pre_approved"))
     record = {
         "update_id": update_id,
@@ -150,10 +164,16 @@ def render(event: dict[str, Any], services: Services) -> dict[str, Any]:
         "fingerprint": incident_fingerprint(incident),
         "rendered_at": now.isoformat(),
         "incident_started_at": incident.started_at.isoformat(),
+        # The communication SLO metrics (outage_comms/slo.py) keep drills and compressed clocks apart.
+        "drill": incident.drill,
+        "drill_failures": list(incident.drill_failures),
+        "seconds_per_minute": clock.seconds_per_minute,
         "messages": messages,
         "blocked": blocked,
         "pre_approved": pre_approved,
     }
+    if summary:
+        record["summary_text"] = summary["text"]  # the draft as plain text, per locale
     services.store.put_update(incident.id, update_id, record)
     services.store.add_event(
         incident.id,
@@ -161,11 +181,17 @@ def render(event: dict[str, Any], services: Services) -> dict[str, Any]:
         f"{update_id}: {sum(len(v) for v in messages.values())} messages, {len(blocked)} blocked by the "
         f"guard ({(time.perf_counter() - started) * 1000:.0f} ms)",
     )
-    timing = timing_for(services.plan, incident.severity, clock)
+    timing = timing_for(services.plan, incident.severity, clock, incident=incident, now=now)
+    if scenario is Scenario.POST_INCIDENT_SUMMARY:
+        timing = summary_timing(services.plan, timing, clock)
     return {
         "update_id": update_id,
         "scenario": scenario.value,
-        "resolved": scenario is Scenario.RESOLVED,
+        # A completed (or cancelled) maintenance window ends its execution too; "maintenance" tells
+        # the state machine it gets no post-incident summary.
+        "resolved": scenario is Scenario.RESOLVED
+        or (scenario is Scenario.MAINTENANCE_COMPLETED and not incident.is_open),
+        "maintenance": incident.maintenance_phase is not None,
         "needs_approval": timing["approval_required"] and not pre_approved,
         "blocked": len(blocked),
         "timing": timing,
@@ -211,7 +237,9 @@ def request_approval(event: dict[str, Any], services: Services) -> dict[str, Any
     update = services.store.get_update(incident_id, update_id)
     now = services.now()
     clock = Clock.from_input(event.get("clock"))
-    lifetime = min(timeout_seconds, clock.seconds(MAX_REVIEW_LINK_MINUTES))
+    summary = update["scenario"] == Scenario.POST_INCIDENT_SUMMARY.value
+    # The summary is not urgent: its link lives as long as its review may take (the plan's days).
+    lifetime = timeout_seconds if summary else min(timeout_seconds, clock.seconds(MAX_REVIEW_LINK_MINUTES))
     request_id = new_request_id()
     expires_at = math.ceil(now.timestamp()) + lifetime
     services.store.put_approval(
@@ -234,11 +262,17 @@ def request_approval(event: dict[str, Any], services: Services) -> dict[str, Any
     escalated = role == "incident_manager"
     what = update["scenario"].replace("_", " ")
     subject = f"{'[escalated] ' if escalated else ''}Approve the {what} update for {incident_id}"
+    subject = mark_internal(plan, update.get("drill") is True, subject)
     text = (
         f"{person.name}, customers are waiting for the {update['scenario'].replace('_', ' ')} update of "
         f"{incident_id}. Review every message and approve, edit or reject it here (the link works once and "
         f"expires in {max(1, lifetime // 60)} minute(s)):\n\n{link}\n"
     )
+    if summary:
+        subject = mark_internal(
+            plan, update.get("drill") is True, f"Approve the post-incident summary for {incident_id}"
+        )
+        text = summary_request_text(person.name, incident_id, link, plan.post_incident.approval_timeout_days)
     services.notifier.email(person.email, subject, text)
     services.notifier.chat(
         custom_notification(
@@ -263,13 +297,18 @@ def _deliver(services: Services, update: dict[str, Any], channel: Channel) -> De
         blocked = [b for b in update["blocked"] if b["channel"] == channel.value]
         detail = "blocked by the guard" if blocked else f"not used for {update['scenario']}"
         return DeliveryResult(channel=channel.value, status="skipped", detail=detail)
+    drill = update.get("drill") is True
+    if drill and (failure := injected_failure(update, channel)) is not None:
+        raise failure
     try:
-        adapter = services.channel(channel)
+        adapter = services.drill_channel(channel) if drill else services.channel(channel)
     except ChannelUnavailableError as error:
         return DeliveryResult(channel=channel.value, status="skipped", detail=f"not configured: {error}")
     if adapter is None:
         return DeliveryResult(
-            channel=channel.value, status="skipped", detail="no adapter delivers this channel"
+            channel=channel.value,
+            status="skipped",
+            detail=NO_DRILL_TARGET if drill else "no adapter delivers this channel",
         )
     delivery = Delivery(
         incident_id=update["incident_id"],
@@ -282,7 +321,7 @@ def _deliver(services: Services, update: dict[str, Any], channel: Channel) -> De
         messages={locale: m["fields"] for locale, m in by_locale.items()},
         html={locale: m["html"] for locale, m in by_locale.items() if m.get("html")},
     )
-    return adapter.deliver(delivery)
+    return adapter.deliver(drill_delivery(services.plan, delivery) if drill else delivery)
 
 
 def deliver_channel(event: dict[str, Any], services: Services) -> dict[str, Any]:
@@ -366,6 +405,7 @@ def notice(event: dict[str, Any], services: Services) -> dict[str, Any]:
         ),
     }
     title, text = texts[kind]
+    title = mark_internal(plan, services.repository.get(incident_id).drill, title)
     services.notifier.chat(
         custom_notification(title=title, description=text, thread_id=incident_id, keywords=[kind])
     )
@@ -381,18 +421,145 @@ def notice(event: dict[str, Any], services: Services) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def create_summary_task(event: dict[str, Any], services: Services) -> dict[str, Any]:
-    """Ask the communications manager for the post-incident summary; release the incident."""
+def summary_timing(plan: Plan, timing: dict[str, Any], clock: Clock) -> dict[str, Any]:
+    """The post-incident summary always waits for approval, for the plan's days; never escalated."""
+    return {
+        **timing,
+        "approval_required": True,
+        "approval_timeout_seconds": clock.seconds(plan.post_incident.approval_timeout_days * 24 * 60),
+        "on_approval_timeout": "close_without_summary",
+    }
+
+
+def summary_request_text(name: str, incident_id: str, link: str, days: int) -> str:
+    return (
+        f"{name}, {incident_id} is resolved and Outage Comms drafted its customer-facing summary from the "
+        "timeline: what happened, when, what we did and what we're changing. Check every part, replace the "
+        "general sentences with what you know (above all, what will change), then approve it here "
+        f"(the link works once):\n\n{link}\n\nOnce approved it goes to the summary's channels and the status "
+        f"page. If it is rejected, or nobody decides within {days} day(s), the incident closes without a "
+        "public summary.\n"
+    )
+
+
+def draft_post_incident_summary(event: dict[str, Any], services: Services) -> dict[str, Any]:
+    """Draft the customer-facing summary of a resolved incident (maintenance gets none).
+
+    Returns what ``Render update`` takes as ``update``: ``post_incident_summary`` says whether there
+    is a summary to render and approve.
+    """
+    from outage_comms.postmortem import draft_summary, feedback_counts, guard_draft
+    from outage_comms.status.model import is_maintenance
+
     plan = services.plan
     incident_id = str(event["incident_id"])
     incident = services.repository.get(incident_id)
+    if is_maintenance(incident):
+        services.store.add_event(incident_id, "summary_skipped", "maintenance gets no post-incident summary")
+        return {"post_incident_summary": False, "reason": "maintenance"}
+    try:
+        counts = feedback_counts(services.feedback_tally, incident_id)
+    except Exception as error:  # a failing tally never keeps the summary from being written
+        services.store.add_event(incident_id, "summary_feedback_unavailable", f"{type(error).__name__}")
+        counts = None
+    draft = draft_summary(plan, incident, services.now(), feedback=counts)
+    findings = guard_draft(plan, draft)
+    services.store.add_event(
+        incident_id,
+        "summary_drafted",
+        f"post-incident summary drafted in {', '.join(plan.locale_codes)}; impact "
+        f"{draft.window.duration.total_seconds() / 60:.0f} min; feedback "
+        + ("not configured" if counts is None else f"{counts.get('yes', 0)} yes / {counts.get('no', 0)} no")
+        + (f"; guard: {'; '.join(f.message for f in findings)}" if findings else ""),
+    )
+    return {
+        "post_incident_summary": True,
+        "reason": "post_incident_summary",
+        "summary": draft.as_update(plan),
+    }
+
+
+def record_postmortem(event: dict[str, Any], services: Services) -> dict[str, Any]:
+    """The approved summary becomes the incident's ``postmortem`` (the status page's words, per locale)."""
+    plan = services.plan
+    incident_id, update_id = str(event["incident_id"]), str(event["update_id"])
+    update = services.store.get_update(incident_id, update_id)
+    approval = update.get("approval") or {}
+    final = approval.get("final_messages") or update["messages"]
+    status_words = {locale: m["fields"]["body"] for locale, m in (final.get("status_page") or {}).items()}
+    drafted = update.get("summary_text") or {}
+    postmortem = {
+        locale: status_words.get(locale) or drafted.get(locale, "")
+        for locale in plan.locale_codes
+        if status_words.get(locale) or drafted.get(locale)
+    }
+    approvers = [str(a) for a in approval.get("approvers", [])]
+    now = services.now()
+    entry = TimelineEntry(
+        at=now,
+        kind="postmortem",
+        text=f"post-incident summary {update_id} published in {', '.join(postmortem)}",
+        source=IncidentSource(type="human", reference=approvers[0] if approvers else "outage-comms"),
+        event_id=f"postmortem-{update_id}",
+    )
+    for _ in range(3):
+        incident = services.repository.get(incident_id)
+        if entry.event_id in incident.event_ids:
+            break  # a retried invocation: already recorded
+        published = incident.with_entry(entry, postmortem=postmortem, postmortem_published_at=now)
+        try:
+            services.repository.replace_head(published, incident.version)
+        except ConcurrentUpdateError:
+            continue
+        break
+    else:
+        raise ConcurrentUpdateError(f"{incident_id} kept changing while its postmortem was recorded")
+    services.store.add_event(
+        incident_id, "postmortem", f"{update_id} is the incident's postmortem ({', '.join(postmortem)})"
+    )
+    return {"postmortem_locales": sorted(postmortem)}
+
+
+def create_summary_task(event: dict[str, Any], services: Services) -> dict[str, Any]:
+    """``Release incident``: tell the team how the post-incident summary ended; release the incident.
+
+    Published, rejected, not approved in time, or none (maintenance): the one execution that spoke
+    for the incident gives up its claim only now, after the summary's approval gate.
+    """
+    plan = services.plan
+    incident_id = str(event["incident_id"])
+    incident = services.repository.get(incident_id)
+    latest = services.store.latest_update(incident_id) or {}
     person = plan.roles.communications_manager
-    title = f"Write the post-incident summary for {incident_id}"
-    text = (
-        f"{person.chat_handle} {incident_id} is resolved. Within 5 working days, write what happened, "
-        "why and what changes (scenario post_incident_summary: cause, fix, prevention) and send it "
-        "through Outage Comms so it is approved like every external message. Customers were asked for "
-        "feedback on the resolved message."
+    approval = latest.get("approval") or {}
+    days = plan.post_incident.approval_timeout_days
+    if incident.postmortem_published_at is not None:
+        outcome = "published"
+        text = (
+            f"{person.chat_handle} the post-incident summary of {incident_id} is published: it went to "
+            "its channels and is the incident's postmortem on the status page."
+        )
+    elif latest.get("scenario") != Scenario.POST_INCIDENT_SUMMARY.value:
+        outcome = "none"
+        text = f"{person.chat_handle} {incident_id} is closed. Maintenance gets no post-incident summary."
+    elif approval.get("decision") == "rejected":
+        outcome = "rejected"
+        text = (
+            f"{person.chat_handle} the post-incident summary of {incident_id} was rejected by "
+            f"{', '.join(approval.get('approvers', [])) or 'the approver'}. The incident is closed without "
+            "a public summary; customers were not sent one."
+        )
+    else:
+        outcome = "not_approved"
+        text = (
+            f"{person.chat_handle} nobody approved the post-incident summary of {incident_id} within {days} "
+            "day(s). The incident is closed without a public summary; customers were not sent one."
+        )
+    said = {"published": "published", "none": "none (maintenance)", "rejected": "rejected"}
+    title = mark_internal(
+        plan,
+        incident.drill,
+        f"{incident_id} closed: post-incident summary {said.get(outcome, 'not approved in time')}",
     )
     services.notifier.email(person.email, title, text)
     services.notifier.chat(
@@ -400,4 +567,4 @@ def create_summary_task(event: dict[str, Any], services: Services) -> dict[str, 
     )
     services.store.add_event(incident_id, "summary_task", title)
     services.store.release(incident_id, str(event["execution_arn"]))
-    return {"incident_id": incident.id, "status": incident.status, "summary_task": title}
+    return {"incident_id": incident.id, "status": incident.status, "summary": outcome}

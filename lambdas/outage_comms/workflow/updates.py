@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from outage_comms.drill_mode import drill_site_plan, mark_message
+from outage_comms.feedback.messages import UpdateFeedback, with_feedback
 from outage_comms.guard import guard_message
 from outage_comms.incident import Incident
 from outage_comms.plan import Plan
@@ -51,6 +53,8 @@ def incident_fingerprint(incident: Incident) -> str:
 def scenario_for(incident: Incident, request: dict[str, Any]) -> Scenario:
     if request.get("holding_reason") in HOLDING_REASONS:
         return Scenario.HOLDING_UPDATE
+    if request.get("post_incident_summary"):
+        return Scenario.POST_INCIDENT_SUMMARY  # drafted by outage_comms.postmortem after resolution
     if incident.status == "resolved" and incident.scenario not in (
         Scenario.MAINTENANCE_COMPLETED,
         Scenario.POST_INCIDENT_SUMMARY,
@@ -73,8 +77,23 @@ def impact_text(plan: Plan, incident: Incident) -> dict[str, str]:
     return impact
 
 
-def facts_for(plan: Plan, incident: Incident, scenario: Scenario, now: datetime) -> UpdateFacts:
+def facts_for(
+    plan: Plan, incident: Incident, scenario: Scenario, now: datetime, summary: dict[str, Any] | None = None
+) -> UpdateFacts:
+    """``summary``: the post-incident summary's draft (``SummaryDraft.as_update``), for that scenario."""
     severity = plan.severity(incident.severity)
+    if scenario is Scenario.POST_INCIDENT_SUMMARY and summary:
+        return UpdateFacts(
+            component_ids=list(incident.components),
+            severity_id=incident.severity,
+            impact=dict(summary["impact"]),
+            started_at=incident.started_at,
+            now=now,
+            incident_id=incident.id,
+            internal_title=incident.internal_title,
+            resolved_at=incident.resolved_at or datetime.fromisoformat(summary["resolved_at"]),
+            summary=dict(summary["facts"]),
+        )
     return UpdateFacts(
         component_ids=list(incident.components),
         severity_id=incident.severity,
@@ -85,11 +104,21 @@ def facts_for(plan: Plan, incident: Incident, scenario: Scenario, now: datetime)
         internal_title=incident.internal_title,
         next_update_at=None
         if scenario in SCENARIOS_WITHOUT_NEXT_UPDATE
-        else now + timedelta(minutes=severity.cadence_minutes),
+        else _scheduled_update_at(plan, incident, now) or now + timedelta(minutes=severity.cadence_minutes),
         resolved_at=(incident.resolved_at or now) if scenario is Scenario.RESOLVED else None,
         maintenance_starts_at=incident.scheduled_for,
         maintenance_ends_at=incident.scheduled_until,
+        maintenance_cancelled=incident.maintenance_phase == "cancelled",
     )
+
+
+def _scheduled_update_at(plan: Plan, incident: Incident, now: datetime) -> datetime | None:
+    """A maintenance window's next scheduled notification: what its messages promise, not the cadence."""
+    if incident.maintenance_phase is None:
+        return None
+    from outage_comms.maintenance import next_announced_at
+
+    return next_announced_at(plan, incident, now)
 
 
 def message_record(message: RenderedMessage) -> dict[str, Any]:
@@ -105,13 +134,16 @@ def render_update(
     scenario: Scenario,
     now: datetime,
     templates_dir: Path = DEFAULT_TEMPLATES_DIR,
+    summary: dict[str, Any] | None = None,
+    feedback: UpdateFeedback | None = None,
 ) -> tuple[dict[str, dict[str, dict[str, Any]]], list[dict[str, Any]]]:
     """``(messages, blocked)``: messages[channel][locale] = {"fields": ..., "html"?}; blocked lists why."""
-    facts = facts_for(plan, incident, scenario, now)
+    facts = facts_for(plan, incident, scenario, now, summary)
     messages: dict[str, dict[str, dict[str, Any]]] = {}
     blocked: list[dict[str, Any]] = []
     for locale in plan.locale_codes:
-        context = build_context(plan, facts, locale)
+        # A drill's links lead to the drill page (under drill/), never to the public incident page.
+        context = build_context(drill_site_plan(plan) if incident.drill else plan, facts, locale)
         for channel in plan.channels_for(scenario):
             try:
                 message = render_message(
@@ -124,6 +156,8 @@ def render_update(
             except TemplateProblem as problem:
                 blocked.append({"channel": channel.value, "locale": locale, "reasons": [str(problem)]})
                 continue
+            message = mark_message(plan, incident, message)  # a drill's marker counts against the limits
+            message = with_feedback(plan, message, channel, feedback)  # "Was this update helpful?" links
             findings = guard_message(plan, message)
             if findings:
                 blocked.append(

@@ -96,16 +96,21 @@ def test_a_whole_incident_approval_fanout_reminder_update_resolution_summary(
     repository.save(resolved, current.version)
     token = _take_token(aws, repository, incident.id)
     StepFunctionsWorkflowGateway(aws.state_machine_arn).deliver_update(token, {"incident_id": incident.id})
-    # Then the resolved messages need approval again, go out, and the summary task is created
+    # Then the resolved messages need approval again and go out, then the post-incident summary is drafted
+    # and waits for the same approval (test_post_incident_summary.py follows it further)
     aws.wait_for_state(arn, "Wait for approval", count=2)
     aws.wait_until(lambda: len(review_links(aws, incident.id, COMMS)) >= 2, what="second review email")
+    approve_latest(aws, incident.id, approver_role_arn=COMMS_MANAGER_ROLE, to=COMMS)
+    aws.wait_for_state(arn, "Wait for approval", count=3)
+    assert deliveries(aws, incident.id)["002-resolved#sns"]["status"] == "delivered"
+    aws.wait_until(lambda: len(review_links(aws, incident.id, COMMS)) >= 3, what="summary review email")
+    assert any("post-incident summary" in m.subject for m in aws.sent_emails() if incident.id in m.subject)
     approve_latest(aws, incident.id, approver_role_arn=COMMS_MANAGER_ROLE, to=COMMS)
     final = aws.wait_for_end(arn)
     assert final["status"] == "SUCCEEDED"
     states = aws.states_entered(arn)
-    assert states[-2:] == ["Create post-incident summary task", "Incident closed"]
-    assert deliveries(aws, incident.id)["002-resolved#sns"]["status"] == "delivered"
-    assert any("post-incident summary" in m.subject for m in aws.sent_emails() if incident.id in m.subject)
+    assert states[-2:] == ["Release incident", "Incident closed"]
+    assert deliveries(aws, incident.id)["003-post_incident_summary#sns"]["status"] == "delivered"
 
 
 def _take_token(aws: EmbeddedAws, repository: DynamoIncidentRepository, incident_id: str) -> str:

@@ -1,0 +1,21 @@
+"""``Draft post-incident summary``: the customer-facing summary's first draft, from the timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from outage_comms.observability import logger, metrics, tracer
+from outage_comms.workflow.steps import Services, draft_post_incident_summary
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(
+    event: dict[str, Any], context: LambdaContext, services: Services | None = None
+) -> dict[str, Any]:
+    from outage_comms.workflow.adapters import services as real_services
+
+    return draft_post_incident_summary(event, services or real_services())

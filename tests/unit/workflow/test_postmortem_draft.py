@@ -1,0 +1,192 @@
+"""The post-incident summary's draft: four parts per locale, the impact window, feedback, no internals."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from outage_comms.incident import Incident, IncidentSource, TimelineEntry
+from outage_comms.plan import Plan, load_plan
+from outage_comms.postmortem import ImpactWindow, draft_summary, feedback_lines, guard_draft
+from outage_comms.vocabulary import Scenario
+from outage_comms.workflow.updates import render_update
+
+pytestmark = pytest.mark.unit
+
+PLAN = Path(__file__).resolve().parents[3] / "plans" / "example.yaml"
+ALARM_ARN = "arn:aws:cloudwatch:us-east-1:111122223333:alarm:sync-5xx-prod-use1"
+ALARM = IncidentSource(type="alarm", reference=ALARM_ARN)
+STARTED = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)
+RESOLVED = STARTED + timedelta(hours=1, minutes=35)
+COUNTS = {
+    "yes": 12,
+    "no": 3,
+    "comments": 2,
+    "by_channel": {"email": {"yes": 9, "no": 1}, "sms": {"yes": 3, "no": 2}},
+}
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    return load_plan(PLAN)
+
+
+def entry(minutes: int, kind: str, text: str, note: dict[str, str] | None = None) -> TimelineEntry:
+    return TimelineEntry(
+        at=STARTED + timedelta(minutes=minutes),
+        kind=kind,  # type: ignore[arg-type]
+        text=text,
+        source=ALARM,
+        event_id=f"e{minutes}",
+        public_note=note or {},
+    )
+
+
+def resolved_incident(timeline: tuple[TimelineEntry, ...] | None = None, **changes: Any) -> Incident:
+    noticed = {
+        "en": "Some customers cannot sync their notes",
+        "pt-BR": "Alguns clientes não sincronizam as notas",
+    }
+    cause = {
+        "en": "A settings change made our storage refuse new connections",
+        "pt-BR": "Uma mudança de configuração fez o armazenamento recusar conexões",
+    }
+    fix = {
+        "en": "We undid the change and sync works again",
+        "pt-BR": "Desfizemos a mudança e a sincronização voltou",
+    }
+    default = (
+        entry(0, "opened", f"{ALARM_ARN} ALARM on sync-api.corp.nimbusnotes.example", noticed),
+        entry(3, "signal", f"second alarm {ALARM_ARN}"),
+        entry(30, "status", "human update (status investigating -> identified)", cause),
+        entry(70, "status", "human update (status identified -> monitoring)", fix),
+        entry(95, "resolved", f"{ALARM_ARN} OK"),
+    )
+    incident = Incident(
+        id="inc-20261127-1405-abc123",
+        internal_title=f"sync-5xx on {ALARM_ARN}",
+        public_title={"en": "Sync", "pt-BR": "Sincronização"},
+        components=("sync",),
+        severity="sev2",
+        status="resolved",
+        scenario=Scenario.RESOLVED,
+        audiences=("all-customers",),
+        started_at=STARTED,
+        updated_at=RESOLVED,
+        resolved_at=RESOLVED,
+        source=ALARM,
+        timeline=default if timeline is None else timeline,
+    )
+    return incident.evolve(**changes) if changes else incident
+
+
+def test_the_draft_has_the_four_parts_in_both_locales(plan: Plan) -> None:
+    draft = draft_summary(plan, resolved_incident(), RESOLVED + timedelta(minutes=5), feedback=COUNTS)
+    english, portuguese = draft.text(plan, "en"), draft.text(plan, "pt-BR")
+    for heading in ("What happened", "When", "What we did", "What we're changing"):
+        assert heading in english
+    for heading in ("O que aconteceu", "Quando", "O que fizemos", "O que vamos mudar"):
+        assert heading in portuguese
+    # impact first: what customers noticed opens the summary, the cause the team wrote follows
+    assert english.index("Some customers cannot sync their notes") < english.index("A settings change")
+    assert draft.what_happened["en"] == "A settings change made our storage refuse new connections."
+    assert draft.what_was_done["pt-BR"] == "Desfizemos a mudança e a sincronização voltou."
+    assert draft.what_will_change["en"] and "[" not in draft.what_will_change["en"]
+
+
+def test_the_impact_window_is_in_each_locales_time_zone_with_its_duration(plan: Plan) -> None:
+    window = ImpactWindow(STARTED, RESOLVED)
+    assert window.duration == timedelta(hours=1, minutes=35)
+    assert window.text(plan, "en") == "From 27 Nov, 14:05 UTC to 27 Nov, 15:40 UTC (1 hour and 35 minutes)."
+    # São Paulo is UTC-3: 14:05 UTC is 11h05 there
+    assert window.text(plan, "pt-BR") == (
+        "De 27/11 às 11h05 (horário de Brasília) até 27/11 às 12h40 (horário de Brasília) "
+        "(1 hora e 35 minutos)."
+    )
+
+
+def test_an_unresolved_window_ends_now_and_never_runs_backwards(plan: Plan) -> None:
+    now = STARTED + timedelta(minutes=20)
+    draft = draft_summary(plan, resolved_incident(resolved_at=None), now)
+    assert draft.window.ended_at == now and draft.window.duration == timedelta(minutes=20)
+    assert ImpactWindow(STARTED, STARTED - timedelta(minutes=5)).duration == timedelta(0)
+
+
+def test_feedback_counts_become_plain_lines_in_both_locales(plan: Plan) -> None:
+    draft = draft_summary(plan, resolved_incident(), RESOLVED, feedback=COUNTS)
+    for locale, heading in (("en", "What you told us"), ("pt-BR", "O que você nos disse")):
+        lines = feedback_lines(COUNTS, locale)
+        assert lines and any("12" in line and "3" in line for line in lines)
+        assert draft.feedback[locale] == lines
+        assert draft.text(plan, locale).endswith(heading + "\n" + "\n".join(lines))
+    assert draft.summary_facts()["feedback"]["en"] == " ".join(feedback_lines(COUNTS, "en"))
+    assert feedback_lines(COUNTS, "en") != feedback_lines(COUNTS, "pt-BR")
+
+
+def test_no_tally_means_no_feedback_section_and_zero_answers_say_so(plan: Plan) -> None:
+    assert "What you told us" not in draft_summary(plan, resolved_incident(), RESOLVED).text(plan, "en")
+    assert feedback_lines(None, "en") == []
+    zero = draft_summary(plan, resolved_incident(), RESOLVED, feedback={"yes": 0, "no": 0, "comments": 0})
+    assert len(zero.feedback["pt-BR"]) == 1 and "What you told us" in zero.text(plan, "en")
+    assert zero.summary_facts()["feedback"] == {}  # the team reads "nobody answered"; customers do not
+
+
+def test_no_arns_or_internal_hosts_even_when_the_timeline_has_them(plan: Plan) -> None:
+    internal = {
+        "en": "The db at sync-api.corp.nimbusnotes.example had high latency",
+        "pt-BR": "Conta 111122223333",
+    }
+    leaky = (
+        entry(0, "opened", ALARM_ARN, {"en": f"Alarm {ALARM_ARN} fired", "pt-BR": "Falha em 10.0.3.7"}),
+        entry(20, "status", "x (status investigating -> identified)", internal),
+    )
+    draft = draft_summary(plan, resolved_incident(leaky), RESOLVED, feedback=COUNTS)
+    for locale in plan.locale_codes:
+        text = draft.text(plan, locale)
+        assert "arn:aws" not in text and "corp.nimbusnotes" not in text
+        assert "10.0.3.7" not in text and "111122223333" not in text
+        assert "latency" not in text  # the plan's jargon
+    assert guard_draft(plan, draft) == []
+    # nothing usable in the notes: true, general sentences instead of placeholders
+    assert draft.impact["en"] == "Sync did not work normally for some customers"
+    assert draft.what_happened["en"].startswith("A problem in our systems")
+
+
+def test_a_health_event_names_the_provider_not_our_systems(plan: Plan) -> None:
+    health = IncidentSource(type="health", reference="arn:aws:health:us-east-1::event/CLOUDFRONT/x/y")
+    draft = draft_summary(plan, resolved_incident((), source=health), RESOLVED)
+    assert "cloud providers" in draft.what_happened["en"]
+    assert "provedores de nuvem" in draft.what_happened["pt-BR"]
+
+
+def test_the_draft_renders_through_every_channel_of_the_summary_scenario(plan: Plan) -> None:
+    incident = resolved_incident()
+    draft = draft_summary(plan, incident, RESOLVED, feedback=COUNTS)
+    messages, blocked = render_update(
+        plan, incident, Scenario.POST_INCIDENT_SUMMARY, RESOLVED, summary=draft.as_update(plan)
+    )
+    assert blocked == []
+    expected = {c.value for c in plan.channels_for(Scenario.POST_INCIDENT_SUMMARY)}
+    assert set(messages) == expected
+    status_page = messages["status_page"]["en"]["fields"]["body"]
+    assert "What you noticed: Some customers cannot sync their notes." in status_page
+    assert "It lasted 1 hour and 35 minutes, from 27 Nov, 14:05 UTC to 27 Nov, 15:40 UTC." in status_page
+    assert "What went wrong: A settings change made our storage refuse new connections." in status_page
+    assert "What we're changing: We are reviewing what happened" in status_page
+    assert "O que vamos mudar: Estamos analisando" in messages["status_page"]["pt-BR"]["fields"]["body"]
+    # what customers told us through the feedback links is in the summary and the team's chat
+    told = " ".join(feedback_lines(COUNTS, "en"))
+    assert f"What you told us about our updates: {told}" in status_page
+    assert told in messages["chatbot"]["en"]["fields"]["body"]
+    # and the internals stay in the team's chat only
+    customer = [
+        m
+        for c, by in messages.items()
+        if c not in ("chatbot", "slack", "teams", "support")
+        for m in by.values()
+    ]
+    assert ALARM_ARN not in json.dumps(customer) and ALARM_ARN in messages["chatbot"]["en"]["fields"]["title"]
