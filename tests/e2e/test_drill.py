@@ -79,16 +79,31 @@ def test_drill_runs_the_default_scenario_and_writes_every_delivery(
         assert result["outcome"] == "delivered", (channel, result)
         assert result["received"] >= 1, (channel, result)
         assert any((out / "deliveries" / channel.value).iterdir()), channel
-    # The status site as the publisher builds it: a drill only on the drill page, the public one untouched
-    status = out / "status"
-    if summary["drill"]:  # drill-mode runtime: the alarm carries the outage-comms-drill tag
-        assert status_incidents(status) == []
-        drill_page = status / plan.drill.status_prefix.rstrip("/")
-        assert [i["id"] for i in status_incidents(drill_page)] == [summary["incident_id"]]
+    # The status site as the real status publisher left it in the embedded (moto) status bucket:
+    # status/ is that bucket's listing, read back, not regenerated
+    status, site = out / "status", summary["status_site"]
+    assert site["source"] == "published by the status publisher", site["headline"]
+    assert site["publisher_runs"] >= 3 and site["publisher_failures"] == 0, site["publisher_errors"]
+    assert sorted(p.relative_to(status).as_posix() for p in status.rglob("*") if p.is_file()) == site["keys"]
+    # drill-mode runtime: only under the drill prefix; the public keys and the public dashboard untouched
+    if summary["drill"]:
+        prefix = plan.drill.status_prefix
+        assert site["keys"] and all(key.startswith(prefix) for key in site["keys"]), site["keys"]
+        assert site["drill_objects"] == len(site["keys"]) and site["public_objects"] == 0
+        assert site["public_keys_written"] == [] and site["public_dashboard_unchanged"] is True
+        assert "index.html" not in site["keys"] and "api/v2/summary.json" not in site["keys"]
+        page = status / prefix.rstrip("/")
+        assert channels["status_page"]["outcome"] == "published"
+        assert f"{len(site['keys'])} objects under {prefix}" in channels["status_page"]["why"]
+        headline = f"{len(site['keys'])} objects published under {prefix} by the status publisher"
+        assert f"{headline}; public keys not written" in " ".join(drill_output.split())
     else:
-        assert [i["id"] for i in status_incidents(status)] == [summary["incident_id"]]
-        assert status_incidents(status)[0]["status"] == "resolved"
-    assert (status / "index.html").read_text().count("<html") == 1
+        page = status
+        assert channels["status_page"]["outcome"] == "published" and "index.html" in site["keys"]
+    assert [i["id"] for i in status_incidents(page)] == [summary["incident_id"]]
+    # the last publish ran after the resolution
+    assert status_incidents(page)[0]["status"] in {"resolved", "postmortem"}
+    assert (page / "index.html").read_text().count("<html") == 1
     assert "Status page: python3 -m http.server" in drill_output
 
 
@@ -129,3 +144,6 @@ def test_the_slack_down_scenario_fails_slack_on_purpose_and_escalates(
     assert "| Channels that did not fail (injected failures excluded) | 100 % |" in report
     # drill-mode runtime: the declared drill carries its injected failures
     assert summary["drill"] is True
+    # and the status publisher wrote only the drill page, in the embedded status bucket
+    site = summary["status_site"]
+    assert site["drill_objects"] > 0 and site["public_objects"] == 0, site["headline"]

@@ -12,7 +12,9 @@ incident's ``drill_failures`` and, on the provider side, the embedded sink / fak
 Output in ``--out``: ``report.md`` / ``report.html`` / ``timeline.svg`` / ``record.json`` (the drill
 report, see :mod:`.report`), ``timeline.json``, ``summary.json`` (one row per enabled channel: what the
 workflow recorded and what the provider side received), every delivered message under
-``deliveries/<channel>/`` and the status site under ``status/``.
+``deliveries/<channel>/`` and the status site under ``status/``: the status stack is deployed into the
+same embedded account, the workflow's real status publisher writes its bucket (a drill only under the
+plan's ``drill.status_prefix``), and ``status/`` is that bucket's content, read back.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 import uuid
@@ -192,11 +195,12 @@ def run_embedded_drill(
         reuse = os.environ.get(REUSE_CDK_OUT_ENV)
         note("drill", "synthesizing the app (cdk-nag gate on) and deploying it into the embedded AWS")
         cdk_out = Path(reuse) if reuse else synthesize_app(Path(scratch) / "cdk.out", plan_path)
-        with EmbeddedAws(cdk_out) as aws:
+        with EmbeddedAws(cdk_out, with_status_site=True) as aws:
             note(
                 "drill",
                 f"deployed {', '.join(aws.stacks)}; template patches: {sum(map(len, aws.patches.values()))}",
             )
+            public_dashboard = _dashboard_body(aws)
             seeded = _seed_subscribers(aws, plan)
             note("drill", f"subscribers confirmed (double opt-in done): {', '.join(seeded)}")
             _create_drill_secrets(aws, plan)
@@ -204,16 +208,15 @@ def run_embedded_drill(
             summary = runner.run()
             summary["moto_patches"] = aws.patches
             _write_deliveries(aws, out_dir, summary)
+            summary["status_site"] = _write_published_status(
+                aws, plan, out_dir / "status", summary["incident_id"], public_dashboard
+            )
             summary["channels"] = _channel_results(aws, plan, summary)
             for channel, result in summary["channels"].items():
                 note("channels", f"{channel}: {result['outcome']} ({result['why']})")
             record = runner.record(summary["status"])
-            summary["status_site"] = _write_status_site(aws, plan, out_dir / "status", summary["incident_id"])
-            note(
-                "status",
-                f"status site, Statuspage JSON, feeds, banner and dashboard body: "
-                f"{summary['status_site']['files']} files in {out_dir / 'status'}",
-            )
+            record.status_site = summary["status_site"]["headline"]
+            note("status", f"{summary['status_site']['headline']}; copied to {out_dir / 'status'}")
     summary["timeline"] = timeline
     summary["report"] = {k: str(v) for k, v in write_report(record, out_dir).items()}
     summary["record"] = _headline(record)
@@ -575,11 +578,126 @@ DRILL_AUDIENCE_SUBSCRIBERS: dict[str, list[dict[str, Any]]] = {
 }
 
 
-def _write_status_site(aws: EmbeddedAws, plan: Plan, target: Path, incident_id: str) -> dict[str, Any]:
-    """The public face as the publisher builds it, from the drill's incident in the embedded store.
+#: Public keys of the status site a drill must never write: its home page and the Statuspage summary.
+PUBLIC_STATUS_KEYS = ("index.html", "api/v2/summary.json")
 
-    The status stacks live in another account/region and are not deployed into the embedded AWS,
-    so the drill writes the same artefacts (same generator) to disk for a person to open.
+
+def _dashboard_body(aws: EmbeddedAws) -> str | None:
+    """The public dashboard's body in the embedded status stack (None when it is not there)."""
+    with contextlib.suppress(Exception):
+        name = aws.output("PublicDashboardName")
+        return str(aws.client("cloudwatch").get_dashboard(DashboardName=name)["DashboardBody"])
+    return None
+
+
+def _write_published_status(
+    aws: EmbeddedAws, plan: Plan, target: Path, incident_id: str, dashboard_before: str | None
+) -> dict[str, Any]:
+    """The status site as the real status publisher left it in the embedded bucket, copied to ``target``.
+
+    The status stack is deployed into the embedded account (``with_status_site``): the workflow's
+    "Publish status surfaces" step invoked the publisher, which assumed ``OutageCommsStatusPublisherAccess``
+    and wrote the bucket. A drill incident goes only under ``plan.drill.status_prefix``; the result
+    counts the objects there and names the public keys written (none, for a drill). When the bucket
+    holds nothing, the site is generated locally with the same generator instead, and says so.
+    """
+    from botocore.exceptions import ClientError
+
+    runs = [i for i in aws.invocations if i.handler == STATUS_HANDLER]
+    failures = [i for i in runs if i.error]
+    reasons = sorted({f"{i.error}: {i.error_message}"[:300] for i in failures})
+    drill = (
+        DynamoIncidentRepository(aws.physical_id("AWS::DynamoDB::Table", contains="Incidents"))
+        .get(incident_id)
+        .drill
+    )
+    prefix = plan.drill.status_prefix
+    try:
+        objects, bucket = aws.status_objects(), aws.output("StatusBucketName")
+    except (ClientError, KeyError) as error:
+        objects, bucket = {}, ""
+        reasons.append(f"status bucket not readable: {error}")
+    shutil.rmtree(target, ignore_errors=True)  # a previous run's files would read as published now
+    for key, body in objects.items():
+        path = target / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(body)
+    public = sorted(k for k in objects if not k.startswith(prefix))
+    result: dict[str, Any] = {
+        "source": "published by the status publisher",
+        "bucket": bucket,
+        "directory": str(target),
+        "files": len(objects),
+        "keys": sorted(objects),
+        "drill": drill,
+        "drill_prefix": prefix,
+        "drill_objects": len(objects) - len(public),
+        "public_objects": len(public),
+        "public_keys_written": [k for k in PUBLIC_STATUS_KEYS if k in objects],
+        "public_dashboard_unchanged": _dashboard_body(aws) == dashboard_before,
+        "publisher_runs": len(runs),
+        "publisher_failures": len(failures),
+        "publisher_errors": reasons,
+    }
+    page = prefix if drill else ""
+    if drill:
+        untouched = (
+            "public keys not written" if not public else f"PUBLIC KEYS WRITTEN: {', '.join(public[:5])}"
+        )
+        published = len(objects) - len(public)
+        headline = f"{published} objects published under {prefix} by the status publisher; {untouched}"
+    else:
+        headline = f"{len(objects)} objects published on the public status site by the status publisher"
+    if not objects:
+        why = "; ".join(reasons) or f"it ran {len(runs)}x and wrote nothing"
+        fallback = _write_status_site(aws, plan, target, incident_id)
+        result.update(source="generated locally (fallback): nothing was published", files=fallback["files"])
+        headline = (
+            f"status page NOT published ({why}); status/ holds {fallback['files']} files generated locally "
+            "from the embedded store by the same generator, as a fallback"
+        )
+    result["headline"] = headline
+    result["open"] = (
+        f"python3 -m http.server 8000 --bind 127.0.0.1 --directory {target}  # then http://127.0.0.1:8000/{page}"
+    )
+    return result
+
+
+def _status_outcome(channel: str, site: Mapping[str, Any]) -> tuple[str, str]:
+    """The status_page / dashboard row: what the real publisher did to the embedded status stack."""
+    runs, failed = site["publisher_runs"], site["publisher_failures"]
+    ran = f"the status publisher ran {runs}x" + (
+        f" ({failed} failed: {'; '.join(site['publisher_errors'])})" * bool(failed)
+    )
+    if not runs:
+        return "not published", "the status publisher was never invoked"
+    if not site["files"] or not site["source"].startswith("published"):
+        return "failed", f"{ran}; nothing in the status bucket"
+    drill, prefix = site["drill"], site["drill_prefix"]
+    if channel == "dashboard":
+        unchanged = site["public_dashboard_unchanged"]
+        if drill and unchanged:
+            return "left alone (drill)", f"{ran}; drill mode keeps the public dashboard unchanged"
+        if drill:
+            return "failed", f"{ran}; the drill changed the public dashboard"
+        if unchanged:
+            return "failed", f"{ran}; the public dashboard's body was not replaced"
+        return "published", f"{ran}; the public dashboard's body was replaced"
+    if drill and site["public_objects"]:
+        return "failed", f"{ran}; the drill wrote {site['public_objects']} public key(s) outside {prefix}"
+    if drill:
+        return (
+            "published",
+            f"{site['drill_objects']} objects under {prefix} in the status bucket; {ran}; "
+            "public keys not written",
+        )
+    return "published", f"{site['files']} objects in the status bucket; {ran}"
+
+
+def _write_status_site(aws: EmbeddedAws, plan: Plan, target: Path, incident_id: str) -> dict[str, Any]:
+    """Fallback when the publisher published nothing: the same artefacts, from the embedded store.
+
+    The drill writes what the publisher would have built (same generator) to disk for a person to open.
     A drill incident goes only on the drill page (``status/<plan.drill.status_prefix>``); the public
     site is written without it, as the publisher keeps it.
     """
@@ -664,14 +782,7 @@ def _channel_results(aws: EmbeddedAws, plan: Plan, summary: dict[str, Any]) -> d
         received = files.get(name, 0)
         counts = {s: statuses.count(s) for s in sorted(set(statuses))}
         if channel in STATUS_SURFACES:
-            runs = [i for i in aws.invocations if i.handler == STATUS_HANDLER]
-            errors = sorted({i.error for i in runs if i.error})
-            outcome = "published" if runs and not errors else "not published"
-            why = (
-                f"the status publisher (not a fan-out branch) ran {len(runs)}x"
-                + (f", failing with {', '.join(errors)}" if errors else "")
-                + "; the status site's stacks are not deployed in the embedded AWS" * bool(errors)
-            )
+            outcome, why = _status_outcome(name, summary["status_site"])
         elif counts.get("delivered") and received:
             outcome, why = "delivered", f"{received} message(s) received by the provider side"
         elif counts.get("delivered"):

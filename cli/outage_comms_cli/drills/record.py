@@ -91,6 +91,8 @@ class DrillRecord:
     expected_reminders: int | None = None
     expected_escalations: int | None = None
     notes: list[str] = field(default_factory=list)
+    #: What the status publisher published for this drill (embedded: read back from the status bucket).
+    status_site: str = ""
 
     @property
     def compressed(self) -> bool:

@@ -225,6 +225,7 @@ def render_markdown(record: DrillRecord) -> str:
         f"- Plan: {_md(record.plan)}; incident `{record.incident_id}`, severity {record.severity}; "
         f"outcome **{record.status}**.",
         f"- Clock: {clock}.",
+        *([f"- Status site: {_md(record.status_site)}."] if record.status_site else []),
         f"- **Score: {total} / 100.**",
         "",
         "## Against the plan's targets",
@@ -442,7 +443,8 @@ def render_html(record: DrillRecord, svg: str | None = None) -> str:
         f"<p>{e(record.description)}</p>\n"
         f"<p>Plan: {e(record.plan)}; incident <code>{e(record.incident_id)}</code>, severity "
         f"{e(record.severity)}; outcome <strong>{e(record.status)}</strong>. Clock: {e(clock)}.</p>\n"
-        f'<p class="score">Score: {total} / 100</p>\n'
+        + (f"<p>Status site: {e(record.status_site)}.</p>\n" if record.status_site else "")
+        + f'<p class="score">Score: {total} / 100</p>\n'
         "<h2>Against the plan's targets</h2>\n"
         + table(
             "Each measure against its target",

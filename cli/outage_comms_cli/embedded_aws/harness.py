@@ -57,6 +57,8 @@ MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TASK_ROOT = "/var/task"
 INCIDENT_STATE_MACHINE = "outage-comms-incident"
+#: The status stack's role the publisher assumes (stacks/constructs/status_site.py): marks that stack.
+STATUS_ACCESS_ROLE = "OutageCommsStatusPublisherAccess"
 #: Environment the harness sets for every handler (moto credentials, quiet Powertools).
 HARNESS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -101,6 +103,8 @@ class Invocation:
     started: float
     seconds: float
     error: str | None
+    #: The exception's message when ``error`` is set (what Step Functions sees as the cause).
+    error_message: str = ""
 
 
 class _Context:
@@ -137,8 +141,11 @@ class EmbeddedAws:
     faults: dict[str, Fault] = field(default_factory=dict)
     asset_dirs: list[Path] = field(default_factory=list)
     #: Stacks to deploy (with their dependencies). Default: the workflow's stack and what it depends on;
-    #: stacks nothing here depends on (status site, channels, intake triggers) are left out.
+    #: stacks nothing here depends on (status site, intake triggers) are left out.
     only_stacks: list[str] = field(default_factory=list)
+    #: Also deploy the status site's stack (bucket, public dashboard, the publisher's access role) into
+    #: the same account and region, so the workflow's status publisher writes a real bucket.
+    with_status_site: bool = False
     skipped_stacks: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -363,6 +370,16 @@ class EmbeddedAws:
             for n in list(topic.sent_notifications)
         ]
 
+    def status_objects(self) -> dict[str, bytes]:
+        """Every object in the status bucket (``with_status_site``), key -> body, as published."""
+        s3, bucket = self.client("s3"), self.output("StatusBucketName")
+        keys = [
+            item["Key"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for item in page.get("Contents", [])
+        ]
+        return {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+
     # -- internals -------------------------------------------------------------------------------
     def _set_env(self, values: Mapping[str, str]) -> None:
         for key, value in values.items():
@@ -384,6 +401,7 @@ class EmbeddedAws:
             ("outage_comms.intake.settings", ("intake_settings",)),
             ("outage_comms.workflow.activity", ("activity_reader",)),
             ("outage_comms.feedback.runtime", ("feedback_linker", "feedback_service", "signing_secret")),
+            ("handlers.publish_status", ("default_publisher",)),
         ):
             module = sys.modules.get(module_name)
             for name in names:
@@ -413,6 +431,13 @@ class EmbeddedAws:
             if f'"StateMachineName": "{INCIDENT_STATE_MACHINE}"'
             in (self.cdk_out / f"{name}.template.json").read_text()
         ]
+        if self.with_status_site:
+            wanted += [
+                name
+                for name in stacks
+                if f'"RoleName": "{STATUS_ACCESS_ROLE}"'
+                in (self.cdk_out / f"{name}.template.json").read_text()
+            ]
         for name in wanted:
             visit(name)
         self.skipped_stacks = [name for name in stacks if name not in ordered]
@@ -670,6 +695,7 @@ class EmbeddedAws:
         with self._lock:
             started = time.perf_counter()
             error: str | None = None
+            message = ""
             fault = self.faults.get(handler_path)
             try:
                 injected = fault(event) if fault else None
@@ -680,12 +706,18 @@ class EmbeddedAws:
                     result = handler(event, _Context(function))
                 payload = json.dumps(result, default=str).encode()
             except Exception as exc:  # reported to Step Functions as the function error
-                error = type(exc).__name__
+                error, message = type(exc).__name__, str(exc)
                 response_headers["x-amz-function-error"] = "Unhandled"
                 payload = json.dumps({"errorType": error, "errorMessage": str(exc)}).encode()
             self.invocations.append(
                 Invocation(
-                    function.function_name, handler_path, event, started, time.perf_counter() - started, error
+                    function.function_name,
+                    handler_path,
+                    event,
+                    started,
+                    time.perf_counter() - started,
+                    error,
+                    message,
                 )
             )
         return payload

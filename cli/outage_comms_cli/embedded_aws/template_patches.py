@@ -18,7 +18,17 @@ of patches applied (the harness records them).
   Distributed Map — is left in moto's non-executing backend instead of being re-registered for
   execution. The incident workflow is always re-registered, unchanged, or the harness fails.
 * ``drop-unsupported``: resource types moto's CloudFormation cannot create and nothing in the
-  run depends on (listed in :data:`UNSUPPORTED_TYPES`) are removed, with the references to them.
+  run depends on (listed in :data:`UNSUPPORTED_TYPES`) are removed, with the references to them:
+  a ``Ref`` / ``Fn::GetAtt`` to a removed resource becomes the string
+  ``not-created-in-moto:<logical id>[.<attribute>]`` (moto would fail the stack on the ``GetAtt``
+  in an output), and ``DependsOn`` entries naming it are dropped. Today these are the status
+  stack's CloudFront pieces: the status publisher writes the bucket, the public dashboard and the
+  status metric through the ``OutageCommsStatusPublisherAccess`` role, none of which moto lacks; it
+  invalidates the distribution only when ``STATUS_DISTRIBUTION_ID`` is set (context
+  ``status_distribution_id``), never in the embedded AWS. So the IAM statement allowing
+  ``cloudfront:CreateInvalidation`` keeps its meaning and names a distribution that does not exist.
+  (moto also skips ``AWS::S3::BucketPolicy``, with a warning, unpatched: the TLS-only policies
+  are not evaluated by moto in any case.)
 """
 
 from __future__ import annotations
@@ -28,8 +38,20 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-#: Resource types moto cannot create; nothing the embedded run executes uses them.
-UNSUPPORTED_TYPES: dict[str, str] = {}
+#: Resource types moto cannot create -> why nothing the embedded run executes needs them.
+UNSUPPORTED_TYPES: dict[str, str] = {
+    kind: "the status site's CDN: the publisher writes the bucket; without a distribution id it never "
+    "invalidates"
+    for kind in (
+        "AWS::CloudFront::Distribution",
+        "AWS::CloudFront::OriginAccessControl",
+        "AWS::CloudFront::CachePolicy",
+        "AWS::CloudFront::ResponseHeadersPolicy",
+        "AWS::CloudFront::Function",
+    )
+}
+#: What a reference to a resource removed by ``drop-unsupported`` becomes.
+NOT_CREATED = "not-created-in-moto:"
 
 OutputLookup = Callable[[str, str], str]
 SecretFactory = Callable[[str, Mapping[str, Any]], str]
@@ -42,6 +64,7 @@ def patch_template(
     applied: list[str] = []
     resources: dict[str, Any] = patched.get("Resources", {})
     replaced_refs: dict[str, str] = {}
+    dropped: set[str] = set()
     for logical_id, resource in list(resources.items()):
         if resource["Type"] == "AWS::SecretsManager::Secret":
             replaced_refs[logical_id] = create_secret(logical_id, resource.get("Properties", {}))
@@ -60,12 +83,23 @@ def patch_template(
             applied.append(f"archive-event-pattern:{logical_id}")
         if kind in UNSUPPORTED_TYPES:
             del resources[logical_id]
+            dropped.add(logical_id)
             applied.append(f"drop-unsupported:{logical_id}")
+    for resource in resources.values():
+        depends = resource.get("DependsOn")
+        if isinstance(depends, str) and depends in dropped:
+            del resource["DependsOn"]
+        elif isinstance(depends, list) and dropped & set(depends):
+            resource["DependsOn"] = [d for d in depends if d not in dropped]
 
     def resolve(value: Any) -> Any:
         if isinstance(value, dict):
             if set(value) == {"Ref"} and value["Ref"] in replaced_refs:
                 return replaced_refs[value["Ref"]]
+            if set(value) == {"Ref"} and value["Ref"] in dropped:
+                return f"{NOT_CREATED}{value['Ref']}"
+            if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][0] in dropped:
+                return f"{NOT_CREATED}{'.'.join(map(str, value['Fn::GetAtt']))}"
             if set(value) == {"Fn::GetStackOutput"}:
                 spec = value["Fn::GetStackOutput"]
                 applied.append(f"get-stack-output:{spec['OutputName']}")
