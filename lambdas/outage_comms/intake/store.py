@@ -319,7 +319,14 @@ class DynamoIncidentRepository:
     def replace_head(self, incident: Incident, previous_version: int) -> None:
         """Replace the head item only: one ``UpdateItem`` conditioned on the version and the same
         components, for a change that touches no lock or reference (a resolved incident's postmortem)."""
-        values = self._head_values(incident)
+        if not self._update_head(incident, self._head_values(incident), previous_version):
+            raise ConcurrentUpdateError(
+                f"incident {incident.id} is no longer at version {previous_version} with the same "
+                "components; re-read and decide again"
+            )
+
+    def _update_head(self, incident: Incident, values: dict[str, Any], previous_version: int) -> bool:
+        """One conditional UpdateItem of the head; False when the version or the components differ."""
         try:
             self.dynamodb.update_item(
                 TableName=self.table_name,
@@ -332,10 +339,8 @@ class DynamoIncidentRepository:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            raise ConcurrentUpdateError(
-                f"incident {incident.id} is no longer at version {previous_version} with the same "
-                "components; re-read and decide again"
-            ) from exc
+            return False
+        return True
 
     def _head_values(self, incident: Incident) -> dict[str, Any]:
         return {
@@ -376,18 +381,7 @@ class DynamoIncidentRepository:
     def _replace_in_place(self, incident: Incident, values: dict[str, Any], previous_version: int) -> bool:
         """The common case (a signal attached, a status changed): same components, still open, so the
         locks need no change and one conditional UpdateItem suffices. False when components changed."""
-        try:
-            self.dynamodb.update_item(
-                TableName=self.table_name,
-                Key=_key(incident_pk(incident.id), HEAD_SK),
-                UpdateExpression=_HEAD_UPDATE,
-                ConditionExpression="version = :previous AND components_key = :components_key",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={**values, ":previous": _n(previous_version)},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        if not self._update_head(incident, values, previous_version):
             stored = self.dynamodb.get_item(
                 TableName=self.table_name,
                 Key=_key(incident_pk(incident.id), HEAD_SK),
@@ -398,7 +392,7 @@ class DynamoIncidentRepository:
                 raise ConcurrentUpdateError(
                     f"incident {incident.id} is no longer at version {previous_version}; "
                     "re-read and decide again"
-                ) from exc
+                )
             return False  # same version, new components: the locks must change with it
         for action in self._reference_actions(incident, new_only=True):
             self.dynamodb.put_item(**action["Put"])
