@@ -162,28 +162,32 @@ class FeedbackService:
             return self._refuse(404, "not_found", None)
         if method not in ("GET", "POST") or (action == "comment" and method != "POST"):
             return self._refuse(405, "method", None)
+        checked = self._check(request, token)
+        if isinstance(checked, FeedbackResponse):
+            return checked
+        claims, client = checked
+        if action == "comment":
+            return self._comment(request, token, claims, client)
+        return self._vote(request, VOTES[action], token, claims, client, confirmed=method == "POST")
+
+    def _check(self, request: FeedbackRequest, token: str) -> tuple[LinkClaims, str] | FeedbackResponse:
+        """The link's claims and the client's fingerprint, or the refusal page (forged, expired, unknown)."""
         try:
             claims = self._signer.verify(token, now=self._now())
         except FeedbackLinkError as error:
             return self._refuse(_STATUS_FOR.get(error.reason, 400), error.reason, None, key=_page_key(error))
         if self._update_exists is not None and not self._update_exists(claims.incident_id, claims.update_id):
             return self._refuse(404, "unknown_update", claims.locale)
-        client = client_id(self._secret, request.source_ip, request.user_agent)
-        if action == "comment":
-            return self._comment(request, token, claims, client)
-        return self._vote(request, VOTES[action], token, claims, client, confirmed=method == "POST")
+        return claims, client_id(self._secret, request.source_ip, request.user_agent)
 
     def _answer_page(self, request: FeedbackRequest, token: str, method: str) -> FeedbackResponse:
         """``/f/{token}``: GET shows Yes / No buttons; POST (button, CSRF-checked) counts the answer."""
         if method not in ("GET", "POST"):
             return self._refuse(405, "method", None)
-        try:
-            claims = self._signer.verify(token, now=self._now())
-        except FeedbackLinkError as error:
-            return self._refuse(_STATUS_FOR.get(error.reason, 400), error.reason, None, key=_page_key(error))
-        if self._update_exists is not None and not self._update_exists(claims.incident_id, claims.update_id):
-            return self._refuse(404, "unknown_update", claims.locale)
-        client = client_id(self._secret, request.source_ip, request.user_agent)
+        checked = self._check(request, token)
+        if isinstance(checked, FeedbackResponse):
+            return checked
+        claims, client = checked
         csrf = self.csrf_token(token, client)
         if method == "GET":
             return self._respond(page(200, self._site, "question", claims.locale, csrf=csrf, choices=True))
