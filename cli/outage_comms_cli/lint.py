@@ -28,6 +28,7 @@ from outage_comms.vocabulary import (
     INTERNAL_FORMATS,
     SCENARIOS_WITH_ETA_SLOT,
     SCENARIOS_WITHOUT_NEXT_UPDATE,
+    Channel,
     MessageFormat,
     Scenario,
 )
@@ -127,9 +128,16 @@ def _lint_one(
             report.findings.append(Finding("template", exc.message, exc.fix, where=exc.where))
             return
     report.messages_checked += 1
-    message, feedback_links = _with_sample_feedback(plan, scenario, fmt, rendered[True])
-    for finding in guard_message(plan, message):
+    # The shared template, before any links: the format's rule (the strictest of its channels).
+    for finding in guard_message(plan, rendered[True]):
         report.findings.append(_at(finding, where))
+    # Per channel, with the links: that channel's own rule (Mastodon counts a URL as 23, Bluesky
+    # counts only the linked words).
+    linked = _with_sample_feedback(plan, scenario, fmt, rendered[True])
+    for channel, (with_links, _) in linked.items():
+        for finding in guard_message(plan, with_links, channel):
+            report.findings.append(_at(finding, f"{where} ({channel.value})"))
+    message, feedback_links = next(iter(linked.values()), (rendered[True], "off"))
     if fmt is MessageFormat.SMS:
         report.sms.append(
             {
@@ -139,16 +147,18 @@ def _lint_one(
                 "feedback_links": feedback_links,
             }
         )
-    if fmt in (MessageFormat.SMS, MessageFormat.SOCIAL) and feedback_links != "off":
-        report.feedback.append(
-            {
-                "format": fmt.value,
-                "scenario": scenario.value,
-                "locale": locale,
-                "characters": len(message.fields["body"]),
-                "feedback_links": feedback_links,
-            }
-        )
+    for channel, (with_links, form) in linked.items():
+        if fmt in (MessageFormat.SMS, MessageFormat.SOCIAL) and form != "off":
+            report.feedback.append(
+                {
+                    "format": fmt.value,
+                    "channel": channel.value,
+                    "scenario": scenario.value,
+                    "locale": locale,
+                    "characters": _post_length(channel, with_links.fields["body"]),
+                    "feedback_links": form,
+                }
+            )
     if fmt in INTERNAL_FORMATS:
         return
     context = build_context(plan, sample_facts(plan, scenario), locale)
@@ -200,19 +210,30 @@ def _lint_one(
 
 def _with_sample_feedback(
     plan: Plan, scenario: Scenario, fmt: MessageFormat, message: RenderedMessage
-) -> tuple[RenderedMessage, str]:
-    """The message as it would go out: with the "Was this update helpful?" question, links of
-    realistic length, when the plan asks for it on a channel of this format and it fits (see
-    outage_comms.feedback.messages). The second value says which form: ``links`` (two one-click
-    links), ``compact`` (one link to the answer page: one tap to open + one to answer), ``no room``
-    (either would break a limit) or ``off``."""
+) -> dict[Channel, tuple[RenderedMessage, str]]:
+    """Per channel of this format that carries the question: the message as it would go out, with
+    the "Was this update helpful?" question, links of realistic length, when it fits that channel
+    (see outage_comms.feedback.messages). The second value says which form: ``links`` (two
+    one-click links), ``compact`` (one link to the answer page: one tap to open + one to answer),
+    ``no room`` (either would break a limit) or ``off``."""
     from outage_comms.feedback.messages import carries_feedback, feedback_form, sample_feedback
 
-    linked_channels = [c for c in plan.channels_for(scenario) if carries_feedback(plan, c)]
-    channel = next((c for c in linked_channels if CHANNEL_FORMAT[c] is fmt), None)
-    if channel is None:
-        return message, "off"
-    return feedback_form(plan, message, channel, sample_feedback(plan, scenario, SAMPLE_NOW))
+    linked_channels = [
+        c for c in plan.channels_for(scenario) if carries_feedback(plan, c) and CHANNEL_FORMAT[c] is fmt
+    ]
+    feedback = sample_feedback(plan, scenario, SAMPLE_NOW)
+    return {channel: feedback_form(plan, message, channel, feedback) for channel in linked_channels}
+
+
+def _post_length(channel: Channel, body: str) -> int:
+    """The body's length as the channel counts it (Mastodon: URL = 23; Bluesky: the posted text)."""
+    from outage_comms import social_text
+
+    if channel is Channel.MASTODON:
+        return int(social_text.mastodon_length(body))
+    if channel is Channel.BLUESKY:
+        return int(social_text.grapheme_count(social_text.parse_link_markup(body).text))
+    return len(body)
 
 
 def _readability(plan: Plan, message: RenderedMessage, where: str) -> list[Finding]:

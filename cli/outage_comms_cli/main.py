@@ -59,13 +59,14 @@ def lint(
 
 
 def _print_feedback_coverage(report: LintReport) -> None:
-    """Per format and locale: how many scenarios carry the feedback question, in which form."""
+    """Per channel and locale: how many scenarios carry the feedback question, in which form."""
     table = Table(title="Feedback question in SMS and social posts (scenarios)", show_lines=False)
-    for col in ("format", "locale", "two links", "compact (1 link)", "no room", "total"):
+    for col in ("channel", "locale", "two links", "compact (1 link)", "no room", "total"):
         table.add_column(col)
     groups: dict[tuple[str, str], list[str]] = {}
     for row in report.feedback:
-        groups.setdefault((row["format"], row["locale"]), []).append(row["feedback_links"])
+        key = (row.get("channel") or row["format"], row["locale"])
+        groups.setdefault(key, []).append(row["feedback_links"])
     for (fmt, locale), forms in sorted(groups.items()):
         table.add_row(
             fmt,

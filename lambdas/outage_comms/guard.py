@@ -11,9 +11,10 @@ import ipaddress
 import re
 from dataclasses import asdict, dataclass
 
+from outage_comms import social_text
 from outage_comms.plan import Plan
 from outage_comms.rendering import RenderedMessage
-from outage_comms.vocabulary import INTERNAL_FORMATS, MessageFormat
+from outage_comms.vocabulary import INTERNAL_FORMATS, Channel, MessageFormat
 
 
 @dataclass(frozen=True)
@@ -151,9 +152,10 @@ def find_jargon(text: str, jargon: list[str]) -> list[Finding]:
 # ---------------------------------------------------------------------------------------------
 
 # Limits per format and field: (max characters, why). Bluesky posts are capped at 300
-# graphemes (Mastodon's default is 500, so 300 serves both); push titles and bodies are cut by
-# the phone's lock screen well before APNs/FCM payload limits; SNS subjects are <= 100 ASCII
-# characters on one line; in-app banners must fit a narrow screen.
+# graphemes (Mastodon's default is 500, so 300 serves both templates; once a message is known to
+# go to one channel, that platform's own rule applies instead: see _SOCIAL_RULES); push titles
+# and bodies are cut by the phone's lock screen well before APNs/FCM payload limits; SNS
+# subjects are <= 100 ASCII characters on one line; in-app banners must fit a narrow screen.
 LIMITS: dict[tuple[MessageFormat, str], tuple[int, str]] = {
     (MessageFormat.SOCIAL, "body"): (300, "Bluesky allows 300 characters per post"),
     (MessageFormat.PUSH, "title"): (50, "lock screens cut push titles near 50 characters"),
@@ -168,9 +170,74 @@ LIMITS: dict[tuple[MessageFormat, str], tuple[int, str]] = {
 _URL = re.compile(r"https?://\S+")
 
 
-def channel_limit_findings(plan: Plan, message: RenderedMessage) -> list[Finding]:
+def _mastodon_findings(body: str) -> list[Finding]:
+    """Mastodon's own rule: 500 characters (graphemes), every URL counting as 23."""
+    size = social_text.mastodon_length(body)
+    if size <= social_text.MASTODON_MAX_CHARACTERS:
+        return []
+    return [
+        Finding(
+            "limit.length",
+            f"body is {size} characters as Mastodon counts them (each link = "
+            f"{social_text.MASTODON_CHARACTERS_PER_URL}), over {social_text.MASTODON_MAX_CHARACTERS}",
+            "shorten the body",
+            where="body",
+        )
+    ]
+
+
+def _bluesky_findings(body: str) -> list[Finding]:
+    """Bluesky's own rule: the posted text (links are facets: only their words count) <= 300 graphemes."""
+    text = social_text.parse_link_markup(body).text
+    findings = []
+    size = social_text.grapheme_count(text)
+    if size > social_text.BLUESKY_MAX_GRAPHEMES:
+        findings.append(
+            Finding(
+                "limit.length",
+                f"body is {size} characters, over {social_text.BLUESKY_MAX_GRAPHEMES} "
+                "(Bluesky allows 300 per post; a linked word counts only its letters)",
+                "shorten the body",
+                where="body",
+            )
+        )
+    if len(text.encode("utf-8")) > social_text.BLUESKY_MAX_BYTES:
+        findings.append(
+            Finding(
+                "limit.length",
+                f"body is over {social_text.BLUESKY_MAX_BYTES} bytes (Bluesky's limit)",
+                "shorten the body",
+                where="body",
+            )
+        )
+    if social_text.broken_link_markup(body):
+        findings.append(
+            Finding(
+                "limit.bluesky_link",
+                "a link is broken: keep '[word](https://…)' whole",
+                "undo the change to the link, or delete the whole '[word](https://…)'",
+                where="body",
+            )
+        )
+    return findings
+
+
+#: Channel-specific rules for the social body, used once the message is known to go to that channel.
+_SOCIAL_RULES = {Channel.MASTODON: _mastodon_findings, Channel.BLUESKY: _bluesky_findings}
+
+
+def channel_limit_findings(
+    plan: Plan, message: RenderedMessage, channel: Channel | None = None
+) -> list[Finding]:
+    """``channel``: the message goes to this channel only (after the feedback links are added), so
+    a social post is measured by that platform's rule; without it, by the format's stricter rule."""
     findings: list[Finding] = []
+    social_rule = _SOCIAL_RULES.get(channel) if channel and message.format is MessageFormat.SOCIAL else None
+    if social_rule and "body" in message.fields:
+        findings += social_rule(message.fields["body"])
     for name, value in message.fields.items():
+        if social_rule and name == "body":
+            continue
         limit = LIMITS.get((message.format, name))
         if limit and len(value) > limit[0]:
             findings.append(
@@ -217,9 +284,13 @@ def channel_limit_findings(plan: Plan, message: RenderedMessage) -> list[Finding
     return findings
 
 
-def guard_message(plan: Plan, message: RenderedMessage) -> list[Finding]:
-    """Every run-time check for one rendered message. Internal formats skip the identifier guard."""
-    findings = channel_limit_findings(plan, message)
+def guard_message(plan: Plan, message: RenderedMessage, channel: Channel | None = None) -> list[Finding]:
+    """Every run-time check for one rendered message. Internal formats skip the identifier guard.
+
+    ``channel``: the channel this message goes to (Mastodon and Bluesky measure a post by their
+    own rules); without it, the format's rule, shared by every channel of the format.
+    """
+    findings = channel_limit_findings(plan, message, channel)
     if message.format not in INTERNAL_FORMATS:
         text = message.text()
         findings += find_identifiers(text, plan.organization.internal_domains)

@@ -2,13 +2,14 @@
 
 The record is an ``app.bsky.feed.post`` with ``text`` (at most 300 graphemes), ``createdAt``
 (UTC, ``Z``), ``langs`` (BCP 47, e.g. ``pt-BR``) and a link facet for every URL so it is
-clickable: facet offsets are **UTF-8 byte** offsets into the text, not character offsets. The app
+clickable: facet offsets are **UTF-8 byte** offsets into the text, not character offsets. Link
+markup ``[Yes](https://…)`` in the body (the feedback question, see ``outage_comms.social_text``)
+becomes the word "Yes" in the text plus a link facet over it: the markup is never posted. The app
 password is the secret (a plain string or ``{"app_password": ...}``); never the account password.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,34 +18,48 @@ from outage_comms.channels import http
 from outage_comms.channels.base import ChannelPermanentError, Delivery, DeliveryResult
 from outage_comms.channels.secrets import SecretCache, secret_field
 from outage_comms.plan import BlueskySettings
+from outage_comms.social_text import BLUESKY_MAX_GRAPHEMES, URL, grapheme_count, parse_link_markup
 from outage_comms.vocabulary import Channel
 
-MAX_GRAPHEMES = 300
-_URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
+MAX_GRAPHEMES = BLUESKY_MAX_GRAPHEMES
+
+
+def _facet(start: int, end: int, uri: str) -> dict[str, Any]:
+    return {
+        "index": {"byteStart": start, "byteEnd": end},
+        "features": [{"$type": "app.bsky.richtext.facet#link", "uri": uri}],
+    }
 
 
 def link_facets(text: str) -> list[dict[str, Any]]:
     """``app.bsky.richtext.facet#link`` for each URL, with UTF-8 byte offsets."""
     facets = []
-    for match in _URL.finditer(text):
+    for match in URL.finditer(text):
         start = len(text[: match.start()].encode("utf-8"))
-        end = start + len(match.group().encode("utf-8"))
-        facets.append(
-            {
-                "index": {"byteStart": start, "byteEnd": end},
-                "features": [{"$type": "app.bsky.richtext.facet#link", "uri": match.group()}],
-            }
-        )
+        facets.append(_facet(start, start + len(match.group().encode("utf-8")), match.group()))
     return facets
 
 
-def post_record(text: str, *, locale: str, now: datetime) -> dict[str, Any]:
+def post_text_and_facets(body: str) -> tuple[str, list[dict[str, Any]]]:
+    """The text as posted (link markup resolved to its words) and every link facet, in byte order."""
+    linked = parse_link_markup(body)
+    facets = [_facet(link.byte_start, link.byte_end, link.uri) for link in linked.links]
+    taken = [(link.byte_start, link.byte_end) for link in linked.links]
+    for facet in link_facets(linked.text):  # visible URLs, unless inside a linked word
+        start, end = facet["index"]["byteStart"], facet["index"]["byteEnd"]
+        if all(end <= a or start >= b for a, b in taken):
+            facets.append(facet)
+    return linked.text, sorted(facets, key=lambda f: int(f["index"]["byteStart"]))
+
+
+def post_record(body: str, *, locale: str, now: datetime) -> dict[str, Any]:
+    text, facets = post_text_and_facets(body)
     return {
         "$type": "app.bsky.feed.post",
         "text": text,
         "createdAt": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
         "langs": [locale],
-        "facets": link_facets(text),
+        "facets": facets,
     }
 
 
@@ -94,9 +109,10 @@ class BlueskyChannel:
         uris = []
         for locale, fields in delivery.messages.items():
             text = fields["body"]
-            if len(text) > MAX_GRAPHEMES:
+            size = grapheme_count(parse_link_markup(text).text)
+            if size > MAX_GRAPHEMES:
                 raise ChannelPermanentError(
-                    f"rejected: Bluesky: the {locale} post has {len(text)} characters (limit {MAX_GRAPHEMES})"
+                    f"rejected: Bluesky: the {locale} post has {size} characters (limit {MAX_GRAPHEMES})"
                 )
             created = http.post_json(
                 self._xrpc("com.atproto.repo.createRecord"),

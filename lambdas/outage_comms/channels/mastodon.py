@@ -4,6 +4,8 @@
 (Step Functions retries a timed-out call) never posts twice: Mastodon keeps keys for an hour and
 answers a repeat with the original status. ``language`` is the ISO 639 code (``pt`` for pt-BR).
 The token (scope ``write:statuses``) is the secret: a plain string or ``{"access_token": ...}``.
+A status is measured as Mastodon measures it (every URL counts 23 characters, see
+``outage_comms.social_text``): one that fits is sent whole, so its feedback links are never cut.
 """
 
 from __future__ import annotations
@@ -12,9 +14,15 @@ from outage_comms.channels import http
 from outage_comms.channels.base import Delivery, DeliveryResult
 from outage_comms.channels.secrets import SecretCache, secret_field
 from outage_comms.plan import MastodonSettings
+from outage_comms.social_text import MASTODON_MAX_CHARACTERS, mastodon_length
 from outage_comms.vocabulary import Channel
 
-MAX_CHARACTERS = 500
+MAX_CHARACTERS = MASTODON_MAX_CHARACTERS
+
+
+def status_text(body: str) -> str:
+    """The body whole when it fits Mastodon's count (URLs = 23), else cut as before (the guard stops that)."""
+    return body if mastodon_length(body) <= MAX_CHARACTERS else body[:MAX_CHARACTERS]
 
 
 def idempotency_key(delivery: Delivery, locale: str) -> str:
@@ -37,7 +45,7 @@ class MastodonChannel:
             response = http.post_json(
                 url,
                 {
-                    "status": fields["body"][:MAX_CHARACTERS],
+                    "status": status_text(fields["body"]),
                     "visibility": "public",
                     "language": locale.split("-")[0],
                 },

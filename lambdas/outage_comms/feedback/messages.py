@@ -3,6 +3,11 @@
 Two forms, the first that fits the channel's limits wins:
 
 1. **two one-click links** (``.../f/<token>/y`` and ``.../n``): one tap answers. Always preferred.
+   On Bluesky the links are rich-text facets over the words themselves: the post reads
+   "Was this update helpful? Yes · No" and the body carries them as link markup
+   ``[Yes](https://…)`` that the Bluesky adapter turns into facets (``outage_comms.social_text``);
+   the body's own URLs are shown short there too ("status.example.com/incidents...", linked to
+   the whole URL), as the Bluesky app shows links.
 2. **compact**, for SMS and social posts only: ONE link to the answer page (``.../f/<token>``),
    "Helpful? Tell us: <url>" / "Foi útil? Responda: <url>". That is one tap to open the page plus
    one tap on its big Yes / No button (a POST with the page's CSRF token), so two taps, not one:
@@ -15,8 +20,8 @@ gets a paragraph with two plain-word links at the ``<!-- feedback -->`` marker o
 (before ``</body>`` when a layout has no marker).
 
 The links never make a message fail: a message whose question would break one of the guard's limits
-(SMS parts, the 300-character social post, push sizes) in both forms is sent without it, exactly
-as before.
+(SMS parts, push sizes, the channel's own post rule: Mastodon 500 with a URL counting 23,
+Bluesky 300 visible characters) in both forms is sent without it, exactly as before.
 The linter (``outage-comms lint``) runs the same function with a realistic sample link, so the
 plan's author sees which messages carry the links.
 """
@@ -33,6 +38,7 @@ from outage_comms.feedback.links import FeedbackLinker, FeedbackUrls, LinkSigner
 from outage_comms.guard import guard_message
 from outage_comms.plan import Plan
 from outage_comms.rendering import RenderedMessage
+from outage_comms.social_text import link_markup, shorten_links
 from outage_comms.vocabulary import CHANNEL_FORMAT, INTERNAL_FORMATS, Channel, MessageFormat, Scenario
 
 log = logging.getLogger(__name__)
@@ -40,6 +46,11 @@ log = logging.getLogger(__name__)
 LINE = {
     "en": "Was this update helpful? Yes: {yes} No: {no}",
     "pt": "Esta atualização foi útil? Sim: {yes} Não: {no}",
+}
+#: Bluesky: the question with the two answers as linked words (facets), "{yes}" = ``[Yes](url)``.
+FACET_LINE = {
+    "en": "Was this update helpful? {yes} · {no}",
+    "pt": "Esta atualização foi útil? {yes} · {no}",
 }
 #: One link to the answer page (one tap to open + one tap to answer), for SMS and social posts.
 COMPACT_LINE = {
@@ -117,6 +128,12 @@ def feedback_line(locale: str, urls: FeedbackUrls) -> str:
     return LINE[_language(locale)].format(yes=urls.yes, no=urls.no)
 
 
+def facet_line(locale: str, urls: FeedbackUrls) -> str:
+    """The localized line for Bluesky: "… Yes · No", each word linked (link markup, see above)."""
+    _, yes, no = _HTML_WORDS[_language(locale)]
+    return FACET_LINE[_language(locale)].format(yes=link_markup(yes, urls.yes), no=link_markup(no, urls.no))
+
+
 def compact_line(locale: str, urls: FeedbackUrls) -> str:
     """The localized one-link line: the answer page (one tap to open, one tap to answer)."""
     return COMPACT_LINE[_language(locale)].format(page=urls.page)
@@ -132,15 +149,24 @@ def feedback_html(locale: str, urls: FeedbackUrls) -> Markup:
     )
 
 
-def add_links(message: RenderedMessage, urls: FeedbackUrls, *, compact: bool = False) -> RenderedMessage:
+def add_links(
+    message: RenderedMessage, urls: FeedbackUrls, *, compact: bool = False, facets: bool = False
+) -> RenderedMessage:
     """``message`` with the feedback line appended to its body (and its HTML, if any).
 
     ``compact``: the one-link line to the answer page instead of the two one-click links.
+    ``facets``: the two links as linked words (Bluesky), not as visible URLs.
     """
     fields = dict(message.fields)
     gap = "\n" if message.format in _TIGHT_FORMATS else "\n\n"
-    line = compact_line(message.locale, urls) if compact else feedback_line(message.locale, urls)
-    fields["body"] = f"{fields['body']}{gap}{line}"
+    body = fields["body"]
+    if compact:
+        line = compact_line(message.locale, urls)
+    elif facets:  # Bluesky: linked words, and the body's URLs shown short as the Bluesky app does
+        line, body = facet_line(message.locale, urls), shorten_links(body)
+    else:
+        line = feedback_line(message.locale, urls)
+    fields["body"] = f"{body}{gap}{line}"
     html = message.html
     if html:
         snippet = str(feedback_html(message.locale, urls))
@@ -173,11 +199,11 @@ def feedback_form(
     except ValueError as error:  # an id of another shape (not made by the workflow): send without links
         log.warning("feedback links left out: %s", error)
         return message, OFF
-    allowed = len(guard_message(plan, message))
+    allowed = len(guard_message(plan, message, channel))
     forms = [(LINKS, False), (COMPACT, True)] if message.format in COMPACT_FORMATS else [(LINKS, False)]
     for form, compact in forms:
-        candidate = add_links(message, urls, compact=compact)
-        if len(guard_message(plan, candidate)) <= allowed:
+        candidate = add_links(message, urls, compact=compact, facets=channel is Channel.BLUESKY)
+        if len(guard_message(plan, candidate, channel)) <= allowed:
             return candidate, form
     log.info(
         "feedback links left out of %s/%s: they would break the channel's limits",

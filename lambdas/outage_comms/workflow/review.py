@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 
 from outage_comms.plan import Plan
 from outage_comms.slo import is_drill
+from outage_comms.social_text import retargeted_links
 from outage_comms.vocabulary import Channel, Scenario
 from outage_comms.workflow.approval import (
     ReferenceError_,
@@ -201,6 +202,10 @@ def _edits(
     for (channel, locale), fields in changes.items():
         findings = guard_edited(plan, Scenario(update["scenario"]), Channel(channel), locale, fields)
         problems += [f"{channel}/{locale}: {f}" for f in findings]
+        if channel == Channel.BLUESKY.value:  # a linked word keeps its target (e.g. a signed feedback link)
+            before = update["messages"][channel][locale]["fields"].get("body", "")
+            if retargeted_links(before, fields.get("body", "")):
+                problems.append(f"{channel}/{locale}: a linked word points somewhere new; keep its link")
     return changes, problems
 
 

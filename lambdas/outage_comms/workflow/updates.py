@@ -158,7 +158,7 @@ def render_update(
                 continue
             message = mark_message(plan, incident, message)  # a drill's marker counts against the limits
             message = with_feedback(plan, message, channel, feedback)  # "Was this update helpful?" links
-            findings = guard_message(plan, message)
+            findings = guard_message(plan, message, channel)  # the channel's own post rule
             if findings:
                 blocked.append(
                     {
@@ -178,4 +178,4 @@ def guard_edited(
 ) -> list[str]:
     """The guard's findings for text a reviewer edited (edits pass the same checks as templates)."""
     message = RenderedMessage(scenario=scenario, format=CHANNEL_FORMAT[channel], locale=locale, fields=fields)
-    return [f.message for f in guard_message(plan, message)]
+    return [f.message for f in guard_message(plan, message, channel)]

@@ -291,3 +291,122 @@ def test_one_failing_channel_does_not_stop_the_others(
             outcomes[channel.channel.value] = failure_kind(exc)
     # Then Teams delivered
     assert outcomes == {"slack": "unavailable", "teams": "delivered"}
+
+
+def _with_feedback_links(channel: Channel) -> tuple[dict[str, dict[str, str]], Any]:
+    """The example plan's major-outage post per locale, with its feedback question as the workflow adds it."""
+    from datetime import UTC, datetime, timedelta
+    from pathlib import Path
+
+    from outage_comms.feedback.links import FeedbackLinker, LinkSigner
+    from outage_comms.feedback.messages import LINKS, UpdateFeedback, feedback_form
+    from outage_comms.plan import load_plan
+    from outage_comms.rendering import build_context, render_message
+    from outage_comms.sample import sample_facts
+    from outage_comms.vocabulary import CHANNEL_FORMAT, Scenario
+
+    plan = load_plan(Path(__file__).resolve().parents[3] / "plans" / "example.yaml")
+    now = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
+    signer = LinkSigner(b"local-server test key")
+    feedback = UpdateFeedback(
+        linker=FeedbackLinker(
+            signer=signer,
+            base_url="https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1/",
+            lifetime=timedelta(days=30),
+        ),
+        incident_id="inc-20261127-1405-3fa2c1",
+        update_id="003-investigating",
+        now=now,
+    )
+    messages = {}
+    for locale in ("en", "pt-BR"):
+        context = build_context(plan, sample_facts(plan, Scenario.INVESTIGATING), locale)
+        message = render_message(
+            scenario=Scenario.INVESTIGATING, fmt=CHANNEL_FORMAT[channel], locale=locale, context=context
+        )
+        linked, form = feedback_form(plan, message, channel, feedback)
+        assert form == LINKS, (locale, linked.fields)
+        messages[locale] = dict(linked.fields)
+    return messages, (signer, now)
+
+
+def test_bluesky_feedback_links_are_facets_over_yes_no_words_with_utf8_byte_offsets(
+    server: LocalServer, secretsmanager: Any, secrets: SecretCache
+) -> None:
+    put_secret(secretsmanager, "outage-comms/bluesky-app-password", "abcd-efgh-ijkl-mnop")
+    server.reply(
+        "/xrpc/com.atproto.server.createSession", Reply(body={"accessJwt": "jwt-1", "did": "did:plc:x"})
+    )
+    server.reply(
+        "/xrpc/com.atproto.repo.createRecord", Reply(body={"uri": "at://did:plc:x/post/1", "cid": "c"})
+    )
+    settings = BlueskySettings(
+        handle="status.nimbusnotes.example",
+        app_password_secret="outage-comms/bluesky-app-password",
+        service_url="https://placeholder",
+    )
+    channel = BlueskyChannel(
+        settings=settings.model_copy(update={"service_url": server.url}), secrets=secrets
+    )
+    messages, (signer, now) = _with_feedback_links(Channel.BLUESKY)
+
+    channel.deliver(delivery(Channel.BLUESKY, messages))
+
+    posts = [p.json()["record"] for p in server.at("/xrpc/com.atproto.repo.createRecord")]
+    for record, (locale, words, question) in zip(
+        posts,
+        [
+            ("en", ("Yes", "No"), "Was this update helpful?"),
+            ("pt-BR", ("Sim", "Não"), "Esta atualização foi útil?"),
+        ],
+        strict=True,
+    ):
+        text = record["text"]
+        assert text.endswith(f"\n{question} {words[0]} · {words[1]}"), text
+        assert "](" not in text and "execute-api" not in text  # the markup and the long links never show
+        data = text.encode("utf-8")
+        by_word = {}
+        for facet in record["facets"]:
+            (feature,) = facet["features"]
+            assert feature["$type"] == "app.bsky.richtext.facet#link"
+            by_word[data[facet["index"]["byteStart"] : facet["index"]["byteEnd"]].decode("utf-8")] = feature[
+                "uri"
+            ]
+        assert set(words) <= set(by_word), by_word
+        yes, no = by_word[words[0]], by_word[words[1]]
+        assert yes.endswith("/y") and no.endswith("/n") and yes[:-2] == no[:-2]
+        claims = signer.verify(yes.rsplit("/", 2)[1], now=now)
+        assert (claims.channel, claims.locale) == (Channel.BLUESKY, locale)
+        # The status page link: a short visible form, the whole URL behind it.
+        (status_label,) = [w for w in by_word if w not in words]
+        assert status_label.startswith("status.nimbusnotes.example/") and status_label.endswith("...")
+        assert by_word[status_label].startswith("https://status.nimbusnotes.example/incidents/")
+        if locale == "pt-BR":  # "Não" is 4 UTF-8 bytes for 3 characters: byte offsets, not characters
+            (no_facet,) = [f for f in record["facets"] if f["features"][0]["uri"] == no]
+            assert no_facet["index"]["byteEnd"] - no_facet["index"]["byteStart"] == 4
+            assert no_facet["index"]["byteEnd"] == len(data) != len(text)
+
+
+def test_mastodon_sends_a_post_with_feedback_links_whole_counting_each_url_as_23(
+    server: LocalServer, secretsmanager: Any, secrets: SecretCache
+) -> None:
+    from outage_comms.social_text import mastodon_length
+
+    put_secret(secretsmanager, "outage-comms/mastodon-token", "tok-123")
+    server.reply("/api/v1/statuses", Reply(body={"id": "1", "url": "https://m.example/@s/1"}))
+    settings = MastodonSettings(
+        instance_url="https://placeholder", access_token_secret="outage-comms/mastodon-token"
+    )
+    channel = MastodonChannel(
+        settings=settings.model_copy(update={"instance_url": server.url}), secrets=secrets
+    )
+    messages, (signer, now) = _with_feedback_links(Channel.MASTODON)
+    long_one = max(messages.values(), key=lambda fields: len(fields["body"]))["body"]
+    assert len(long_one) > 300 and mastodon_length(long_one) <= 500
+
+    channel.deliver(delivery(Channel.MASTODON, messages))
+
+    sent = [p.json()["status"] for p in server.at("/api/v1/statuses")]
+    assert sent == [messages["en"]["body"], messages["pt-BR"]["body"]]  # whole: the links are not cut
+    token = sent[1].rsplit("/", 2)[1]
+    assert signer.verify(token, now=now).channel is Channel.MASTODON

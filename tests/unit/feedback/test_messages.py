@@ -143,8 +143,6 @@ _PAGE = re.compile(re.escape(SAMPLE_BASE_URL.rstrip("/")) + r"/f/([A-Za-z0-9_-]+
     ("channel", "locale", "scenario", "line"),
     [
         (Channel.SMS, "en", Scenario.MAINTENANCE_IN_PROGRESS, "Helpful? Tell us: "),
-        (Channel.BLUESKY, "en", Scenario.INVESTIGATING, "Helpful? Tell us: "),
-        (Channel.MASTODON, "pt-BR", Scenario.MAINTENANCE_COMPLETED, "Foi útil? Responda: "),
     ],
 )
 def test_a_tight_message_without_room_for_two_links_gets_one_link_to_the_answer_page(
@@ -161,6 +159,81 @@ def test_a_tight_message_without_room_for_two_links_gets_one_link_to_the_answer_
     assert page, last
     claims = SIGNER.verify(page.group(1), now=NOW)
     assert (claims.channel, claims.locale, claims.scenario) == (channel, locale, scenario)
+
+
+_SOCIAL_SCENARIOS = [
+    s for s in Scenario if MessageFormat.SOCIAL in load_plan(ROOT / "plans" / "example.yaml").formats_for(s)
+]
+_MARKUP = re.compile(r"\[([^\]]+)\]\((https://\S+?)\)")
+
+
+@pytest.mark.parametrize("scenario", _SOCIAL_SCENARIOS)
+@pytest.mark.parametrize("locale", ["en", "pt-BR"])
+def test_mastodon_posts_carry_two_links_measured_by_mastodons_rule(
+    plan: Plan, scenario: Scenario, locale: str
+) -> None:
+    from outage_comms.social_text import mastodon_length
+
+    message = rendered(plan, Channel.MASTODON, locale, scenario)
+    linked, form = feedback_form(plan, message, Channel.MASTODON, default_url_feedback(scenario))
+    assert form == LINKS, linked.fields["body"]
+    body = linked.fields["body"]
+    question = "Was this update helpful? Yes: " if locale == "en" else "Esta atualização foi útil? Sim: "
+    assert question in body
+    assert not guard_message(plan, linked, Channel.MASTODON)
+    assert mastodon_length(body) <= 500
+    assert len(body) - mastodon_length(body) > 2 * (len(SAMPLE_BASE_URL) - 23)  # URLs counted as 23
+
+
+def test_the_two_links_break_the_shared_300_rule_but_not_mastodons(plan: Plan) -> None:
+    """The format-level check (used for the shared template) is still the stricter one."""
+    over = 0
+    for scenario in _SOCIAL_SCENARIOS:
+        message = rendered(plan, Channel.MASTODON, "pt-BR", scenario)
+        linked, form = feedback_form(plan, message, Channel.MASTODON, default_url_feedback(scenario))
+        assert form == LINKS and not guard_message(plan, linked, Channel.MASTODON)
+        over += any(f.code == "limit.length" for f in guard_message(plan, linked))
+    assert over == len(_SOCIAL_SCENARIOS)
+
+
+@pytest.mark.parametrize("scenario", _SOCIAL_SCENARIOS)
+def test_bluesky_posts_carry_two_linked_words_in_english(plan: Plan, scenario: Scenario) -> None:
+    from outage_comms.social_text import grapheme_count, parse_link_markup
+
+    message = rendered(plan, Channel.BLUESKY, "en", scenario)
+    linked, form = feedback_form(plan, message, Channel.BLUESKY, default_url_feedback(scenario))
+    assert form == LINKS
+    posted = parse_link_markup(linked.fields["body"])
+    assert posted.text.endswith("\nWas this update helpful? Yes · No")
+    assert "https://" not in posted.text  # every link is a facet over short words
+    assert grapheme_count(posted.text) <= 300 and not guard_message(plan, linked, Channel.BLUESKY)
+    words = dict(_MARKUP.findall(linked.fields["body"]))
+    yes, no = words["Yes"], words["No"]
+    assert yes.endswith("/y") and no.endswith("/n")
+    claims = SIGNER.verify(yes.removeprefix(SAMPLE_BASE_URL + "f/").removesuffix("/y"), now=NOW)
+    assert (claims.channel, claims.locale, claims.scenario) == (Channel.BLUESKY, "en", scenario)
+    status = [uri for label, uri in words.items() if label not in ("Yes", "No")]
+    assert status and all(
+        uri.startswith("https://status.") for uri in status
+    )  # whole URL behind a short label
+
+
+def test_bluesky_portuguese_posts_carry_the_linked_words_where_they_fit(plan: Plan) -> None:
+    from outage_comms.social_text import grapheme_count, parse_link_markup
+
+    forms = []
+    for scenario in _SOCIAL_SCENARIOS:
+        message = rendered(plan, Channel.BLUESKY, "pt-BR", scenario)
+        linked, form = feedback_form(plan, message, Channel.BLUESKY, default_url_feedback(scenario))
+        forms.append(form)
+        text = parse_link_markup(linked.fields["body"]).text
+        assert grapheme_count(text) <= 300 and not guard_message(plan, linked, Channel.BLUESKY)
+        if form == LINKS:
+            assert text.endswith("\nEsta atualização foi útil? Sim · Não")
+            assert {"Sim", "Não"} <= set(dict(_MARKUP.findall(linked.fields["body"])))
+        else:
+            assert form == NO_ROOM and linked is message
+    assert forms.count(LINKS) >= len(forms) - 1, forms
 
 
 def test_two_one_click_links_are_preferred_wherever_they_fit(plan: Plan) -> None:
@@ -236,6 +309,16 @@ def test_render_update_puts_links_in_every_channel_that_wants_them_and_blocks_no
                     locale,
                     "002-identified",
                 )
+            elif channel == "mastodon":
+                (token,) = found  # the two links as URLs (each counts 23 on Mastodon)
+                assert SIGNER.verify(token, now=NOW).channel is Channel.MASTODON
+            elif channel == "bluesky":
+                words = dict(
+                    re.findall(r"\[([^\]]+)\]\((https://fb\.example/\S+?)\)", record["fields"]["body"])
+                )
+                assert set(words) == ({"Yes", "No"} if locale == "en" else {"Sim", "Não"}), words
+                (token,) = {m.group(1) for m in _URL.finditer(" ".join(words.values()))}
+                assert SIGNER.verify(token, now=NOW).channel is Channel.BLUESKY
             elif not carries_feedback(plan, Channel(channel)):
                 assert not found and record == plain[channel][locale], channel
 
@@ -257,17 +340,25 @@ def test_lint_checks_messages_with_a_realistic_link_and_stays_clean(
     # Portuguese SMS (UCS-2, 201 units in 3 parts) has no room even for one default-URL link.
     assert {row["feedback_links"] for row in report.sms if row["locale"] == "pt-BR"} == {NO_ROOM}
     social = [row for row in report.feedback if row["format"] == "social"]
-    assert {row["locale"] for row in social} == {"en", "pt-BR"}
-    assert {row["feedback_links"] for row in social} <= {COMPACT, NO_ROOM}
-    assert any(row["feedback_links"] == COMPACT for row in social)
-    assert all(row["characters"] <= 300 for row in social)
+    assert {(row["channel"], row["locale"]) for row in social} == {
+        (channel, locale) for channel in ("mastodon", "bluesky") for locale in ("en", "pt-BR")
+    }
+    # Each platform's own rule: Mastodon counts a URL as 23 (limit 500), Bluesky only the linked words.
+    assert {row["feedback_links"] for row in social if row["channel"] == "mastodon"} == {LINKS}
+    assert {row["feedback_links"] for row in social if row["channel"] == "bluesky"} <= {LINKS, NO_ROOM}
+    bluesky_pt = [
+        row["feedback_links"] for row in social if (row["channel"], row["locale"]) == ("bluesky", "pt-BR")
+    ]
+    assert bluesky_pt.count(LINKS) >= len(bluesky_pt) - 1
+    assert all(row["characters"] <= 500 for row in social if row["channel"] == "mastodon")
+    assert all(row["characters"] <= 300 for row in social if row["channel"] == "bluesky")
 
 
 def _short_domain(data: dict[str, Any]) -> None:
     data["feedback"]["base_url"] = "https://fb.nimbusnotes.example"
 
 
-def test_lint_prints_feedback_coverage_per_format_and_locale_and_a_short_domain_raises_it(
+def test_lint_prints_feedback_coverage_per_channel_and_locale_and_a_short_domain_raises_only_sms(
     write_plan: Callable[[Callable[[dict[str, Any]], None]], Path],
 ) -> None:
     from typer.testing import CliRunner
@@ -283,15 +374,24 @@ def test_lint_prints_feedback_coverage_per_format_and_locale_and_a_short_domain_
     assert {(f.strip(), loc.strip()) for f, loc in rows} >= {
         ("sms", "en"),
         ("sms", "pt-BR"),
-        ("social", "en"),
-        ("social", "pt-BR"),
+        ("mastodon", "en"),
+        ("mastodon", "pt-BR"),
+        ("bluesky", "en"),
+        ("bluesky", "pt-BR"),
     }
 
-    def carried(path: Path, fmt: str, locale: str) -> int:
-        rows = [r for r in lint_plan(path).feedback if (r["format"], r["locale"]) == (fmt, locale)]
-        return sum(r["feedback_links"] in (LINKS, COMPACT) for r in rows)
+    def carried(path: Path, channel: str, locale: str) -> tuple[int, int]:
+        rows = [r for r in lint_plan(path).feedback if (r["channel"], r["locale"]) == (channel, locale)]
+        return sum(r["feedback_links"] == LINKS for r in rows), sum(
+            r["feedback_links"] == COMPACT for r in rows
+        )
 
-    before = {(fmt, "en"): carried(default_url, fmt, "en") for fmt in ("sms", "social")}
+    keys = [(c, loc) for c in ("sms", "mastodon", "bluesky") for loc in ("en", "pt-BR")]
+    before = {key: carried(default_url, *key) for key in keys}
     short = write_plan(_short_domain)  # (the same file, rewritten)
-    assert carried(short, "social", "en") > before[("social", "en")]
-    assert carried(short, "sms", "en") == before[("sms", "en")] == 11
+    after = {key: carried(short, *key) for key in keys}
+    # A link's length does not count on Mastodon (23 each) nor Bluesky (facets): the same coverage.
+    assert all(after[key] == before[key] for key in keys if key[0] != "sms")
+    assert before[("mastodon", "en")] == before[("mastodon", "pt-BR")] == before[("bluesky", "en")] == (11, 0)
+    assert after[("sms", "en")][0] > before[("sms", "en")][0]  # shorter links: more SMS get two links
+    assert sum(after[("sms", "en")]) == sum(before[("sms", "en")]) == 11
