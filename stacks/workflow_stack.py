@@ -19,6 +19,7 @@ from stacks.constructs.feedback_api import CERTIFICATE_CONTEXT_KEY, FeedbackApi,
 from stacks.constructs.incident_workflow import STATE_MACHINE_NAME, IncidentWorkflow, WorkflowFunctions
 from stacks.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
 from stacks.constructs.runbook import IncidentRunbook
+from stacks.constructs.sms_replies import SmsReplies
 from stacks.constructs.workflow_state import WorkflowStateTable
 from stacks.quality_gates import acknowledge
 from stacks.settings import DeploymentSettings
@@ -81,6 +82,11 @@ class OutageCommsWorkflowStack(Stack):
             }
             if self.feedback is not None
             else {}
+        )
+        # "Helpful? Reply YES or NO" (plan's feedback.sms_replies): the SMS channel remembers those texts.
+        sms_replies = self.feedback is not None and plan.feedback.sms_replies
+        reply_env = (
+            {"FEEDBACK_TABLE": self.feedback.table.table_name} if self.feedback and sms_replies else {}
         )
         state_machine_arn = self.format_arn(
             service="states",
@@ -145,7 +151,11 @@ class OutageCommsWorkflowStack(Stack):
                 REVIEW_BASE_URL=self.review_api.url,
             ),
             "deliver": function(
-                "DeliverChannel", "workflow_deliver_channel", "Deliver via one channel", **channel_env
+                "DeliverChannel",
+                "workflow_deliver_channel",
+                "Deliver via one channel",
+                **channel_env,
+                **reply_env,
             ),
             "record_failure": function(
                 "RecordDeliveryFailure", "workflow_record_delivery_failure", "Record a channel failure"
@@ -197,6 +207,16 @@ class OutageCommsWorkflowStack(Stack):
         if self.feedback is not None:
             self.feedback.signing_key.grant_read(fns["render"].function)
             self.feedback.grant_tally(fns["draft_summary"].function)  # the summary reports the answers
+        self.sms_replies: SmsReplies | None = None
+        if self.feedback is not None and sms_replies:
+            self.feedback.grant_reply_records(fns["deliver"].function)
+            if channels is not None:  # the bulk batches text large audiences (table named in the words file)
+                self.feedback.grant_reply_records_to_role(
+                    self, "BulkSmsReplyRecords", channels.bulk.send_batch.role
+                )
+            self.sms_replies = SmsReplies(
+                self, "SmsReplies", key=key, lambda_runtime=lambda_runtime, feedback=self.feedback
+            )
         if email is not None and email.enabled:
             domain = email.from_address.split("@", 1)[1]
             send_email = iam.PolicyStatement(
@@ -254,6 +274,11 @@ class OutageCommsWorkflowStack(Stack):
             functions={
                 "ReviewPage": review.function,
                 **{built.node.id: built.function for name, built in fns.items() if name != "deliver"},
+                # Customers' answers: a broken feedback path is silent otherwise.
+                **({"FeedbackApi": self.feedback.handler.function} if self.feedback is not None else {}),
+                **(
+                    {"SmsReplies": self.sms_replies.function.function} if self.sms_replies is not None else {}
+                ),
             },
         )
 
@@ -272,6 +297,9 @@ class OutageCommsWorkflowStack(Stack):
             outputs["FeedbackApiUrl"] = self.feedback.url
             if self.feedback.domain is not None:  # point the custom domain's CNAME / alias here
                 outputs["FeedbackDomainTarget"] = self.feedback.domain.domain_name_alias_domain_name
+        if self.sms_replies is not None:  # the SMS number's TwoWayChannelArn and TwoWayChannelRole
+            outputs["SmsRepliesTopicArn"] = self.sms_replies.topic.topic_arn
+            outputs["SmsRepliesPublisherRoleArn"] = self.sms_replies.publisher_role.role_arn
         if self.topics.drill is not None:
             outputs["DrillTopicArn"] = self.topics.drill.topic_arn
         for name, value in outputs.items():

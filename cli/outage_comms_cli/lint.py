@@ -214,7 +214,8 @@ def _with_sample_feedback(
     """Per channel of this format that carries the question: the message as it would go out, with
     the "Was this update helpful?" question, links of realistic length, when it fits that channel
     (see outage_comms.feedback.messages). The second value says which form: ``links`` (two
-    one-click links), ``compact`` (one link to the answer page: one tap to open + one to answer),
+    one-click links), ``reply`` (SMS: "Reply YES or NO", two-way SMS), ``compact`` (one link to the
+    answer page: one tap to open + one to answer),
     ``no room`` (either would break a limit) or ``off``."""
     from outage_comms.feedback.messages import carries_feedback, feedback_form, sample_feedback
 

@@ -61,7 +61,7 @@ def lint(
 def _print_feedback_coverage(report: LintReport) -> None:
     """Per channel and locale: how many scenarios carry the feedback question, in which form."""
     table = Table(title="Feedback question in SMS and social posts (scenarios)", show_lines=False)
-    for col in ("channel", "locale", "two links", "compact (1 link)", "no room", "total"):
+    for col in ("channel", "locale", "two links", "reply YES/NO", "compact (1 link)", "no room", "total"):
         table.add_column(col)
     groups: dict[tuple[str, str], list[str]] = {}
     for row in report.feedback:
@@ -71,7 +71,7 @@ def _print_feedback_coverage(report: LintReport) -> None:
         table.add_row(
             fmt,
             locale,
-            *(str(forms.count(form)) for form in ("links", "compact", "no room")),
+            *(str(forms.count(form)) for form in ("links", "reply", "compact", "no room")),
             str(len(forms)),
         )
     out.print(table)

@@ -3,7 +3,8 @@
 Input (ItemBatcher): ``{"Items": [{"id", "to", "locale"}, …], "BatchInput": {"channel",
 "incident_id", "messages": {"bucket", "key"}, "rate_per_second"}}``. The words are read from S3
 once per execution environment and update. Output: counts plus every failed recipient with its
-reason, which the map's ResultWriter stores in S3 — nothing is silently dropped.
+reason, which the map's ResultWriter stores in S3 — nothing is silently dropped. SMS that ask
+"Reply YES or NO" are remembered in the feedback table named in the words file (``feedback_table``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from outage_comms.channels.batch import send_each
 from outage_comms.channels.catalog import ChannelContext
 from outage_comms.channels.rate import TokenBucket
-from outage_comms.channels.subscriber_channel import SubscriberChannel
+from outage_comms.channels.subscriber_channel import SubscriberChannel, finish
 from outage_comms.observability import MetricUnit, logger, metrics, tracer
 from outage_comms.plan import plan_at
 from outage_comms.subscribers.store import Member
@@ -33,16 +34,29 @@ def _words(bucket: str, key: str) -> dict[str, Any]:
     return data
 
 
+def _remember_replies(adapter: SubscriberChannel, table: str, context: ChannelContext) -> None:
+    """SMS that ask "Reply YES or NO" are remembered in the table the deliver step named (see bulk.py)."""
+    from outage_comms.channels.sms import SmsChannel
+
+    if table and isinstance(adapter, SmsChannel) and adapter.sent_log is None:
+        from outage_comms.feedback.replies import SentSmsLog
+
+        adapter.sent_log = SentSmsLog(table_name=table, client=context.clients("dynamodb"))
+
+
 def send_batch(event: dict[str, Any], *, context: ChannelContext) -> dict[str, Any]:
     batch = event["BatchInput"]
     channel = Channel(batch["channel"])
     from outage_comms.channels.catalog import build
 
+    words = _words(batch["messages"]["bucket"], batch["messages"]["key"])
     adapter = build(channel, context)
     if not isinstance(adapter, SubscriberChannel):
         raise ValueError(f"channel '{channel.value}' is not sent in bulk")
-    words = _words(batch["messages"]["bucket"], batch["messages"]["key"])
-    sender = adapter.sender_for(words["messages"], words.get("html", {}), str(batch["incident_id"]))
+    _remember_replies(adapter, str(words.get("feedback_table", "")), context)
+    sender = adapter.update_sender(
+        words["messages"], words.get("html", {}), str(batch["incident_id"]), str(batch.get("update_id", ""))
+    )
     members = [
         Member(
             id=str(i["id"]),
@@ -60,6 +74,7 @@ def send_batch(event: dict[str, Any], *, context: ChannelContext) -> dict[str, A
         bucket=TokenBucket(float(batch["rate_per_second"])),
         cost=sender.cost,
     )
+    finish(sender)
     return outcome.as_dict()
 
 

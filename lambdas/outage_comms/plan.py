@@ -325,6 +325,12 @@ class FeedbackSettings(PlanModel):
         ],
         description="channels whose messages carry the links (voice cannot carry a link)",
     )
+    sms_replies: bool = Field(
+        default=False,
+        description="an SMS too short for the two links asks 'Reply YES or NO' instead of one link to the "
+        "answer page; the plan's SMS origination number must have two-way SMS on, sending to the stack "
+        "output SmsRepliesTopicArn",
+    )
 
 
 class PagingSettings(PlanModel):

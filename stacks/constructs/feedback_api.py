@@ -43,6 +43,11 @@ FEEDBACK_TABLE_ACTIONS = [
     "dynamodb:Query",
 ]
 TALLY_ACTIONS = ["dynamodb:Query"]
+#: The SMS channel remembers which texts ask "Reply YES or NO" (``feedback/replies.py``): writes only.
+REPLY_RECORD_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
+REPLY_RECORD_KEY_ACTIONS = ["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"]
+#: The SMS reply function: find the text a reply answers, count it like a click (and undo on failure).
+REPLY_VOTE_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 #: CDK context key: the ACM certificate (same region as the stack) for the plan's feedback.base_url.
 CERTIFICATE_CONTEXT_KEY = "feedback_certificate_arn"
 _CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]+$")
@@ -241,6 +246,39 @@ class FeedbackApi(Construct):
     def url(self) -> str:
         """The public base URL links point at: the custom domain when there is one."""
         return f"https://{self._domain_name}/" if self._domain_name else self.api.url
+
+    def _table_statements(self, actions: list[str], key_actions: list[str]) -> list[iam.PolicyStatement]:
+        return [
+            iam.PolicyStatement(actions=actions, resources=[self.table.table_arn]),
+            iam.PolicyStatement(
+                actions=key_actions,
+                resources=[self._key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{Aws.REGION}.amazonaws.com"}},
+            ),
+        ]
+
+    def grant_reply_records(self, grantee: iam.IGrantable) -> None:
+        """Remember sent SMS that ask for a reply: BatchWriteItem / PutItem on the table, nothing else."""
+        for statement in self._table_statements(REPLY_RECORD_ACTIONS, REPLY_RECORD_KEY_ACTIONS):
+            grantee.grant_principal.add_to_principal_policy(statement)
+
+    def grant_reply_records_to_role(self, scope: Construct, construct_id: str, role: iam.IRole) -> iam.Policy:
+        """:meth:`grant_reply_records` for a role of another stack that this stack depends on (the bulk
+        batch function of the channels stack): a policy here, attached there, so no reference cycle."""
+        return iam.Policy(
+            scope,
+            construct_id,
+            roles=[role],
+            statements=self._table_statements(REPLY_RECORD_ACTIONS, REPLY_RECORD_KEY_ACTIONS),
+        )
+
+    def grant_reply_votes(self, grantee: iam.IGrantable) -> None:
+        """Count SMS replies: look up the text, count once per phone; read the signing key (client hash)."""
+        for statement in self._table_statements(
+            REPLY_VOTE_ACTIONS, [*REPLY_RECORD_KEY_ACTIONS, "kms:DescribeKey"]
+        ):
+            grantee.grant_principal.add_to_principal_policy(statement)
+        self.signing_key.grant_read(grantee)
 
     def grant_tally(self, grantee: iam.IGrantable) -> None:
         """Read the counts (``DynamoFeedbackStore.counts``): Query on the table, Decrypt through DynamoDB."""

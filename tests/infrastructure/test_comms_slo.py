@@ -157,8 +157,11 @@ def test_the_pipeline_itself_is_alarmed(template: dict[str, Any], alarms: dict[s
         "handlers.workflow_review_page.handler",
         "handlers.workflow_remind.handler",
         "handlers.slo_watchdog.handler",
+        "handlers.feedback_api.handler",
+        "handlers.sms_replies.handler",
     ):
         assert handler in {functions[k] for k in alarmed}
+    assert not_alarmed == {"handlers.workflow_deliver_channel.handler"}
 
 
 def test_every_alarm_pages_through_the_topic_and_nothing_else(

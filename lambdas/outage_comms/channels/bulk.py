@@ -29,11 +29,17 @@ def execution_name(incident_id: str, update_id: str, channel: str) -> str:
 
 
 class BulkHandoff:
-    def __init__(self, *, s3: Any, sfn: Any, bucket: str, state_machine_arn: str) -> None:
+    def __init__(
+        self, *, s3: Any, sfn: Any, bucket: str, state_machine_arn: str, feedback_table: str = ""
+    ) -> None:
+        """``feedback_table``: where the batches remember SMS that ask "Reply YES or NO" (written into
+        ``messages.json`` beside the words: the batch function lives in the channels stack, which
+        cannot name the workflow stack's table)."""
         self._s3 = s3
         self._sfn = sfn
         self._bucket = bucket
         self._arn = state_machine_arn
+        self._feedback_table = feedback_table
 
     def start(self, delivery: Delivery, channel: str, members: Iterable[Member]) -> DeliveryResult:
         words_key = messages_key(delivery.incident_id, delivery.update_id, channel)
@@ -41,7 +47,12 @@ class BulkHandoff:
             Bucket=self._bucket,
             Key=words_key,
             Body=json.dumps(
-                {"incident_id": delivery.incident_id, "messages": delivery.messages, "html": delivery.html},
+                {
+                    "incident_id": delivery.incident_id,
+                    "messages": delivery.messages,
+                    "html": delivery.html,
+                    **({"feedback_table": self._feedback_table} if self._feedback_table else {}),
+                },
                 ensure_ascii=False,
             ).encode("utf-8"),
             ContentType="application/json",

@@ -77,6 +77,7 @@ class ChannelContext:
             sfn=self.clients("stepfunctions"),
             bucket=self.settings.bulk_bucket,
             state_machine_arn=self.settings.bulk_state_machine_arn,
+            feedback_table=self.settings.feedback_table,
         )
 
     def mark(self, status: str) -> Callable[[str], None]:
@@ -114,11 +115,21 @@ def _sms(ctx: ChannelContext) -> ChannelAdapter:
         plan=ctx.plan,
         client=ctx.clients("pinpoint-sms-voice-v2"),
         on_opted_out=ctx.mark("opted_out"),
+        sent_log=_sent_sms_log(ctx),
         audience=ctx.audience,
         bulk=ctx.bulk,
         inline_limit=ctx.settings.inline_limit,
         rate_per_second=ctx.settings.sms_parts_per_second,
     )
+
+
+def _sent_sms_log(ctx: ChannelContext) -> Any:
+    """Where SMS that ask "Reply YES or NO" are remembered; None without the plan's sms_replies or table."""
+    if not (ctx.plan.feedback.enabled and ctx.plan.feedback.sms_replies and ctx.settings.feedback_table):
+        return None
+    from outage_comms.feedback.replies import SentSmsLog
+
+    return SentSmsLog(table_name=ctx.settings.feedback_table, client=ctx.clients("dynamodb"))
 
 
 def _voice(ctx: ChannelContext) -> ChannelAdapter:

@@ -21,6 +21,8 @@ class ChannelSettings(BaseModel):
     bulk_bucket: str = ""
     bulk_state_machine_arn: str = ""
     push_application_id: str = ""
+    #: the feedback table: where SMS that ask "Reply YES or NO" are remembered (empty: not deployed)
+    feedback_table: str = ""
     email_rate_per_second: float = 14.0
     sms_parts_per_second: float = 3.0
     inline_limit: int = 200
@@ -37,6 +39,7 @@ class ChannelSettings(BaseModel):
             bulk_bucket=env.get("BULK_BUCKET", ""),
             bulk_state_machine_arn=env.get("BULK_STATE_MACHINE_ARN", ""),
             push_application_id=env.get("PUSH_APPLICATION_ID", ""),
+            feedback_table=env.get("FEEDBACK_TABLE", ""),
             email_rate_per_second=float(env.get("EMAIL_RATE_PER_SECOND", "14")),
             sms_parts_per_second=float(env.get("SMS_PARTS_PER_SECOND", "3")),
             inline_limit=int(env.get("INLINE_LIMIT", "200")),

@@ -6,12 +6,20 @@ one token per message *part* (GSM-7 160/153, UCS-2 70/67 — ``guard.sms_size``)
 origination number's throughput is counted in parts per second (MPS). A recipient who replied
 STOP comes back as ``ConflictException`` / ``DESTINATION_PHONE_NUMBER_OPTED_OUT``: we mark them
 opted out and never text them again.
+
+With the plan's ``feedback.sms_replies``, every SMS whose body asks "Reply YES or NO" has its
+``MessageId`` remembered in the feedback table (``feedback/replies.py``: a reply names the message
+it answers by that id), 25 per ``BatchWriteItem``. Only those messages; and a failed write never
+fails the delivery (the text is already out: its replies are then refused as unknown).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -23,6 +31,7 @@ from outage_comms.plan import Plan, SmsSettings
 from outage_comms.subscribers.store import Member
 from outage_comms.vocabulary import Channel
 
+log = logging.getLogger(__name__)
 OPTED_OUT = "DESTINATION_PHONE_NUMBER_OPTED_OUT"
 _THROTTLED = frozenset({"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"})
 
@@ -69,6 +78,57 @@ def fit_segments(text: str, max_segments: int) -> str:
     return f"{head}… {tail}".rstrip()
 
 
+class SentSmsRecorder(Protocol):
+    """Where the reply records go (``feedback.replies.SentSmsLog``); returns how many were not written."""
+
+    def remember(self, sent: Iterable[Any]) -> int: ...
+
+
+@dataclass
+class ReplyRecording:
+    """Which update's SMS ask for a reply, and where to remember their ``MessageId``."""
+
+    recorder: SentSmsRecorder
+    incident_id: str
+    update_id: str
+    expires_at: int
+    #: locales whose body ends with the reply question
+    locales: frozenset[str]
+    pending: list[Any] = field(default_factory=list)
+
+    def add(self, message_id: str, locale: str) -> None:
+        from outage_comms.feedback.replies import SentSms, scenario_of  # checked in update_sender
+
+        self.pending.append(
+            SentSms(
+                message_id=message_id,
+                incident_id=self.incident_id,
+                update_id=self.update_id,
+                locale=locale,
+                scenario=scenario_of(self.update_id),
+                expires_at=self.expires_at,
+            )
+        )
+        if len(self.pending) >= 25:
+            self.flush()
+
+    def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        try:
+            left = self.recorder.remember(batch)
+        except Exception as error:  # the texts are out: never fail (or resend) them for this
+            log.warning(
+                "SMS reply records not written (%s): replies to %d texts will be refused",
+                type(error).__name__,
+                len(batch),
+            )
+            return
+        if left:
+            log.warning("SMS reply records: %d of %d not written after retries", left, len(batch))
+
+
 class SmsSender:
     """Sends one text per call (``RecipientSender``)."""
 
@@ -80,15 +140,29 @@ class SmsSender:
         bodies: Mapping[str, str],
         default_locale: str,
         on_opted_out: Callable[[str], None] = lambda _sid: None,
+        replies: ReplyRecording | None = None,
     ) -> None:
         self._client = client
         self._settings = settings
         self._bodies = {loc: fit_segments(body, settings.max_segments) for loc, body in bodies.items()}
         self._default = default_locale
         self._on_opted_out = on_opted_out
+        self._replies = replies
+
+    def locale(self, member: Member) -> str:
+        return member.locale if self._bodies.get(member.locale) else self._default
 
     def body(self, member: Member) -> str:
-        return self._bodies.get(member.locale) or self._bodies[self._default]
+        return self._bodies[self.locale(member)]
+
+    def body_of(self, locale: str) -> str:
+        """The text as it goes out in ``locale`` (after ``fit_segments``)."""
+        return self._bodies.get(locale) or self._bodies[self._default]
+
+    def finish(self) -> None:
+        """Write the reply records still buffered (``subscriber_channel.finish``)."""
+        if self._replies is not None:
+            self._replies.flush()
 
     def cost(self, member: Member) -> float:
         return float(max(1, sms_size(self.body(member)).segments))
@@ -111,7 +185,11 @@ class SmsSender:
                 self._on_opted_out(member.id)
                 raise RecipientSkipped("opted_out") from None
             raise sms_voice_error(error, "SendTextMessage") from None
-        return str(response["MessageId"])
+        message_id = str(response["MessageId"])
+        locale = self.locale(member)
+        if self._replies is not None and locale in self._replies.locales:
+            self._replies.add(message_id, locale)
+        return message_id
 
 
 class SmsChannel(SubscriberChannel):
@@ -126,8 +204,11 @@ class SmsChannel(SubscriberChannel):
         plan: Plan,
         client: Any,
         on_opted_out: Callable[[str], None] = lambda _sid: None,
+        sent_log: SentSmsRecorder | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
         **kwargs: Any,
     ) -> None:
+        """``sent_log``: where to remember the texts that ask for a reply (None: this deployment has none)."""
         super().__init__(**kwargs)
         if plan.channels.sms is None:
             raise ValueError("the plan has no sms channel")
@@ -135,9 +216,51 @@ class SmsChannel(SubscriberChannel):
         self.settings = plan.channels.sms
         self.client = client
         self.on_opted_out = on_opted_out
+        self.sent_log = sent_log
+        self.now = now
+
+    def update_sender(
+        self,
+        messages: Mapping[str, Mapping[str, str]],
+        html: Mapping[str, str],
+        incident_id: str,
+        update_id: str,
+    ) -> SmsSender:
+        sender = self.sender_for(messages, html, incident_id)
+        if self.sent_log is None or not update_id or not self.plan.feedback.sms_replies:
+            return sender
+        from outage_comms.feedback.messages import carries_reply_line
+        from outage_comms.feedback.replies import scenario_of
+
+        try:
+            scenario_of(update_id)
+        except ValueError:  # not an update id the workflow made: nothing a reply could be counted for
+            log.warning("SMS reply records left out: update id %r is not NNN-<scenario>", update_id)
+            return sender
+        asking = frozenset(loc for loc in messages if carries_reply_line(sender.body_of(loc), loc))
+        if not asking:
+            return sender
+        lifetime = timedelta(days=self.plan.feedback.link_lifetime_days)
+        return self.sender_for(
+            messages,
+            html,
+            incident_id,
+            replies=ReplyRecording(
+                recorder=self.sent_log,
+                incident_id=incident_id,
+                update_id=update_id,
+                expires_at=int((self.now() + lifetime).timestamp()),
+                locales=asking,
+            ),
+        )
 
     def sender_for(
-        self, messages: Mapping[str, Mapping[str, str]], html: Mapping[str, str], incident_id: str
+        self,
+        messages: Mapping[str, Mapping[str, str]],
+        html: Mapping[str, str],
+        incident_id: str,
+        *,
+        replies: ReplyRecording | None = None,
     ) -> SmsSender:
         return SmsSender(
             client=self.client,
@@ -145,4 +268,5 @@ class SmsChannel(SubscriberChannel):
             bodies={loc: fields["body"] for loc, fields in messages.items()},
             default_locale=self.plan.default_locale,
             on_opted_out=self.on_opted_out,
+            replies=replies,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from outage_comms.channels.base import ChannelPermanentError, Delivery, DeliveryResult
 from outage_comms.channels.batch import BatchOutcome, send_each
@@ -37,6 +37,19 @@ class RecipientSender(Protocol):
 
     def cost(self, member: Member) -> float:
         """Tokens this send spends (1 per email, message parts per SMS)."""
+
+
+@runtime_checkable
+class FinishingSender(Protocol):
+    """A sender with work left after the last recipient (e.g. SMS: write the reply records)."""
+
+    def finish(self) -> None: ...
+
+
+def finish(sender: RecipientSender) -> None:
+    """Let ``sender`` finish its batch (no-op for senders without a ``finish``)."""
+    if isinstance(sender, FinishingSender):
+        sender.finish()
 
 
 class BulkStarter(Protocol):
@@ -67,6 +80,16 @@ class SubscriberChannel:
     ) -> RecipientSender:
         raise NotImplementedError
 
+    def update_sender(
+        self,
+        messages: Mapping[str, Mapping[str, str]],
+        html: Mapping[str, str],
+        incident_id: str,
+        update_id: str,
+    ) -> RecipientSender:
+        """The sender of one update (inline and bulk); channels that need the update id override it."""
+        return self.sender_for(messages, html, incident_id)
+
     def audiences_for(self, delivery: Delivery) -> Sequence[str]:
         """Only members in one of these audiences hear it; empty means every member of the components."""
         return ()
@@ -85,7 +108,9 @@ class SubscriberChannel:
                 detail="no confirmed subscribers for these components",
                 locales=list(delivery.messages),
             )
-        sender = self.sender_for(delivery.messages, delivery.html, delivery.incident_id)
+        sender = self.update_sender(
+            delivery.messages, delivery.html, delivery.incident_id, delivery.update_id
+        )
         outcome = send_each(
             first,
             sender.send,
@@ -93,6 +118,7 @@ class SubscriberChannel:
             bucket=TokenBucket(self.rate_per_second),
             cost=sender.cost,
         )
+        finish(sender)
         return self.result(delivery, outcome)
 
     def result(self, delivery: Delivery, outcome: BatchOutcome) -> DeliveryResult:

@@ -4,6 +4,7 @@
 - :mod:`~outage_comms.feedback.messages`: puts the links into rendered messages (when they fit);
 - :mod:`~outage_comms.feedback.store`: counts (atomic), one answer per client, comments; the
   :class:`outage_comms.ports.FeedbackTally` (``DynamoFeedbackStore.counts``);
+- :mod:`~outage_comms.feedback.replies`: "Helpful? Reply YES or NO" answered by SMS (two-way SMS);
 - :mod:`~outage_comms.feedback.service` and :mod:`~outage_comms.feedback.pages`: the public API's pages;
 - :func:`feedback_summary_lines`: the answers in words, for the post-incident summary.
 

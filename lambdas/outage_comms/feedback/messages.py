@@ -1,6 +1,6 @@
 """Put "Was this update helpful? Yes: <url> No: <url>" into the customer messages of one update.
 
-Two forms, the first that fits the channel's limits wins:
+The first form that fits the channel's limits wins:
 
 1. **two one-click links** (``.../f/<token>/y`` and ``.../n``): one tap answers. Always preferred.
    On Bluesky the links are rich-text facets over the words themselves: the post reads
@@ -12,6 +12,10 @@ Two forms, the first that fits the channel's limits wins:
    "Helpful? Tell us: <url>" / "Foi útil? Responda: <url>". That is one tap to open the page plus
    one tap on its big Yes / No button (a POST with the page's CSRF token), so two taps, not one:
    the price of fitting in a 3-part SMS or a 300-character post.
+
+With the plan's ``feedback.sms_replies`` (two-way SMS on the origination number), an SMS too short
+for the two links asks **"Helpful? Reply YES or NO"** / "Ajudou? Responda SIM ou NÃO" instead of
+the compact link: no link at all, the answer comes back as an SMS (``feedback/replies.py``).
 
 Only channels listed in the plan's ``feedback.channels`` that the scenario speaks on carry the
 links; never the team's own formats (chat, support) and never voice (a link cannot be heard).
@@ -56,6 +60,18 @@ FACET_LINE = {
 COMPACT_LINE = {
     "en": "Helpful? Tell us: {page}",
     "pt": "Foi útil? Responda: {page}",
+}
+#: SMS with ``feedback.sms_replies``: no link at all, the customer texts back (two-way SMS, see
+#: ``feedback/replies.py``). The full line first; the short one where only it fits (measured on
+#: plans/example.yaml: the Portuguese texts leave 15-23 UCS-2 units of 201, the full line costs 28,
+#: the short one 14: 3 of 11 scenarios with the full line alone, 11 of 11 with the short fallback).
+REPLY_LINE = {
+    "en": "Helpful? Reply YES or NO",
+    "pt": "Ajudou? Responda SIM ou NÃO",
+}
+SHORT_REPLY_LINE = {
+    "en": "Helpful? YES/NO",
+    "pt": "Útil? SIM/NÃO",
 }
 #: Formats that may fall back to the compact form when the two links do not fit.
 COMPACT_FORMATS = frozenset({MessageFormat.SMS, MessageFormat.SOCIAL})
@@ -139,6 +155,16 @@ def compact_line(locale: str, urls: FeedbackUrls) -> str:
     return COMPACT_LINE[_language(locale)].format(page=urls.page)
 
 
+def reply_line(locale: str, *, short: bool = False) -> str:
+    """The localized "Reply YES or NO" line (SMS with two-way replies); ``short``: "YES/NO"."""
+    return (SHORT_REPLY_LINE if short else REPLY_LINE)[_language(locale)]
+
+
+def carries_reply_line(body: str, locale: str) -> bool:
+    """Does this SMS body end with the reply question (so its replies must be recorded)?"""
+    return body.endswith((reply_line(locale), reply_line(locale, short=True)))
+
+
 def feedback_html(locale: str, urls: FeedbackUrls) -> Markup:
     """The same question for HTML email: two plain-word links (every value escaped)."""
     question, yes, no = _HTML_WORDS[_language(locale)]
@@ -150,17 +176,26 @@ def feedback_html(locale: str, urls: FeedbackUrls) -> Markup:
 
 
 def add_links(
-    message: RenderedMessage, urls: FeedbackUrls, *, compact: bool = False, facets: bool = False
+    message: RenderedMessage,
+    urls: FeedbackUrls,
+    *,
+    compact: bool = False,
+    facets: bool = False,
+    reply: bool = False,
+    short: bool = False,
 ) -> RenderedMessage:
     """``message`` with the feedback line appended to its body (and its HTML, if any).
 
     ``compact``: the one-link line to the answer page instead of the two one-click links.
     ``facets``: the two links as linked words (Bluesky), not as visible URLs.
+    ``reply``: "Reply YES or NO" (two-way SMS), no link; with ``short``: "YES/NO".
     """
     fields = dict(message.fields)
     gap = "\n" if message.format in _TIGHT_FORMATS else "\n\n"
     body = fields["body"]
-    if compact:
+    if reply:
+        line = reply_line(message.locale, short=short)
+    elif compact:
         line = compact_line(message.locale, urls)
     elif facets:  # Bluesky: linked words, and the body's URLs shown short as the Bluesky app does
         line, body = facet_line(message.locale, urls), shorten_links(body)
@@ -180,8 +215,27 @@ def add_links(
     return replace(message, fields=fields, html=html)
 
 
-#: What :func:`feedback_form` chose: two one-click links, the compact answer-page link, no room, off.
-LINKS, COMPACT, NO_ROOM, OFF = "links", "compact", "no room", "off"
+#: What :func:`feedback_form` chose: two one-click links, the compact answer-page link, the SMS reply
+#: question, no room, off.
+LINKS, COMPACT, REPLY, NO_ROOM, OFF = "links", "compact", "reply", "no room", "off"
+
+
+def _forms(plan: Plan, message: RenderedMessage) -> list[tuple[str, dict[str, bool]]]:
+    """The forms to try, best first.
+
+    Two one-click links always come first: one tap, nothing to type, no two-way number needed.
+    With ``sms_replies`` an SMS then asks for a reply *instead of* the compact link: typing YES is
+    one action in the app the customer is already in (the compact link is a tap, a browser and a
+    second tap), works without mobile data, and the line is 13-27 characters where the compact link
+    costs ~85, so it fits where nothing else does (Portuguese SMS). The compact link stays last, for
+    social posts and for SMS without two-way replies.
+    """
+    forms: list[tuple[str, dict[str, bool]]] = [(LINKS, {})]
+    if message.format is MessageFormat.SMS and plan.feedback.sms_replies:
+        forms += [(REPLY, {"reply": True}), (REPLY, {"reply": True, "short": True})]
+    if message.format in COMPACT_FORMATS:
+        forms.append((COMPACT, {"compact": True}))
+    return forms
 
 
 def feedback_form(
@@ -189,8 +243,9 @@ def feedback_form(
 ) -> tuple[RenderedMessage, str]:
     """The message as it goes out, and which form of the question it carries (``LINKS`` …).
 
-    The two one-click links when they fit; else, for SMS and social posts, the compact line (one
-    link to the answer page); else the message without links, exactly as before (never a failure).
+    The two one-click links when they fit; else, for SMS with ``feedback.sms_replies``, the reply
+    question; else, for SMS and social posts, the compact line (one link to the answer page); else
+    the message without links, exactly as before (never a failure).
     """
     if feedback is None or not carries_feedback(plan, channel) or "body" not in message.fields:
         return message, OFF
@@ -200,9 +255,8 @@ def feedback_form(
         log.warning("feedback links left out: %s", error)
         return message, OFF
     allowed = len(guard_message(plan, message, channel))
-    forms = [(LINKS, False), (COMPACT, True)] if message.format in COMPACT_FORMATS else [(LINKS, False)]
-    for form, compact in forms:
-        candidate = add_links(message, urls, compact=compact, facets=channel is Channel.BLUESKY)
+    for form, options in _forms(plan, message):
+        candidate = add_links(message, urls, facets=channel is Channel.BLUESKY, **options)
         if len(guard_message(plan, candidate, channel)) <= allowed:
             return candidate, form
     log.info(

@@ -11,11 +11,15 @@ from __future__ import annotations
 import functools
 import os
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from outage_comms.feedback.links import FeedbackLinker, LinkSigner
 from outage_comms.feedback.pages import Site
 from outage_comms.feedback.service import FeedbackService
 from outage_comms.plan import plan_at
+
+if TYPE_CHECKING:
+    from outage_comms.feedback.replies import SmsReplyService
 
 
 @functools.cache
@@ -58,4 +62,19 @@ def feedback_service() -> FeedbackService:
         store=DynamoFeedbackStore.named(os.environ["FEEDBACK_TABLE"]),
         site=Site(org=plan.organization.name, status_url=plan.organization.status_page_url),
         update_exists=updates.exists if updates else None,
+    )
+
+
+@functools.cache
+def sms_reply_service() -> SmsReplyService:
+    """The SMS reply function's service: the signing secret (client hashing) and the feedback table."""
+    from outage_comms.aws_clients import client
+    from outage_comms.feedback.replies import SentSmsLog, SmsReplyService
+    from outage_comms.feedback.store import DynamoFeedbackStore
+
+    table = os.environ["FEEDBACK_TABLE"]
+    return SmsReplyService(
+        secret=signing_secret(os.environ["FEEDBACK_SECRET_ARN"]),
+        sent=SentSmsLog(table_name=table, client=client("dynamodb")),
+        store=DynamoFeedbackStore.named(table),
     )

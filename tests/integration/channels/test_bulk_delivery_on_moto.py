@@ -201,3 +201,86 @@ def test_a_batch_throttled_before_anything_was_sent_is_retried_whole(
     rows = [{"id": subscriber_id("email", "a@example.com"), "to": "a@example.com", "locale": "en"}]
     with pytest.raises(ChannelRetryableError, match="safe to retry the batch"):
         send_batch(batch_event(bucket, rows), context=batch_context)
+
+
+def test_bulk_sms_that_ask_for_a_reply_are_remembered_in_the_table_the_deliver_step_named(
+    plan: Plan, store: SubscriberStore, bucket: str
+) -> None:
+    from botocore.stub import Stubber
+    from handlers.send_batch import send_batch
+
+    from outage_comms.feedback.replies import SentSmsLog
+
+    # Given the words file the deliver step wrote (it names the feedback table) and a feedback table
+    module_words = {
+        "messages": {
+            "en": {"body": "Nimbus Notes: Sync is down.\nHelpful? Reply YES or NO"},
+            "pt-BR": {"body": "Nimbus Notes: a sincronização parou.\nÚtil? SIM/NÃO"},
+        },
+        "html": {},
+        "feedback_table": "feedback-bulk",
+    }
+    import handlers.send_batch as module
+
+    module._words.cache_clear()
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.put_object(Bucket=bucket, Key="bulk/inc/u/sms/messages.json", Body=json.dumps(module_words))
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(
+        TableName="feedback-bulk",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk")],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sms = boto3.client("pinpoint-sms-voice-v2", region_name="us-east-1")
+    stubber = Stubber(sms)
+    rows = [
+        {"id": subscriber_id("sms", "+14155550100"), "to": "+14155550100", "locale": "en"},
+        {"id": subscriber_id("sms", "+5511955550123"), "to": "+5511955550123", "locale": "pt-BR"},
+    ]
+    for row in rows:
+        stubber.add_response("send_text_message", {"MessageId": f"m-{row['to']}"})
+    context = ChannelContext(
+        plan=plan,
+        settings=ChannelSettings(subscribers_table="subscribers"),
+        clients=lambda service: sms if service == "pinpoint-sms-voice-v2" else boto3.client(service),
+    )
+    context.__dict__["store"] = store
+    event = {
+        "Items": rows,
+        "BatchInput": {
+            "channel": "sms",
+            "incident_id": "inc-20261127-1405-abc123",
+            "update_id": "004-monitoring",
+            "messages": {"bucket": bucket, "key": "bulk/inc/u/sms/messages.json"},
+            "rate_per_second": 1000,
+        },
+    }
+
+    # When one batch of the map runs
+    with stubber:
+        result = send_batch(event, context=context)
+
+    # Then both texts went out and both MessageIds are remembered, each with its locale
+    assert result["sent"] == 2
+    log = SentSmsLog(table_name="feedback-bulk", client=dynamodb)
+    found = {row["to"]: log.find(f"m-{row['to']}") for row in rows}
+    assert {to: (r.locale, r.update_id) for to, r in found.items() if r} == {
+        "+14155550100": ("en", "004-monitoring"),
+        "+5511955550123": ("pt-BR", "004-monitoring"),
+    }
+
+
+def test_the_handoff_names_the_feedback_table_in_the_words_file_only_when_it_has_one(
+    aws: None, bucket: str, state_machine: str
+) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    for table, update_id in (("feedback-t", "001-investigating"), ("", "002-identified")):
+        handoff = BulkHandoff(
+            s3=s3, sfn=sfn, bucket=bucket, state_machine_arn=state_machine, feedback_table=table
+        )
+        handoff.start(delivery(Channel.SMS, WORDS, update_id=update_id), "sms", [])
+        key = f"bulk/inc-20261127-1405-abc123/{update_id}/sms/messages.json"
+        words = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        assert words.get("feedback_table") == (table or None)

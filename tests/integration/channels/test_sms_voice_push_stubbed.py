@@ -195,3 +195,117 @@ def test_push_sends_per_platform_payloads_and_drops_dead_tokens(plan: Plan, stor
     assert gcm_message["Data"]["incident_id"] == "inc-20261127-1405-abc123"
     assert result.detail == "sent 1, failed 1"
     assert store.get(dead).status == "suppressed"  # type: ignore[union-attr]
+
+
+def _feedback_table(dynamodb: Any) -> str:
+    """Shaped like the feedback construct's table (pk/sk, TTL on expires_at)."""
+    dynamodb.create_table(
+        TableName="feedback",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk")],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return "feedback"
+
+
+def _reply_records(dynamodb: Any, table: str) -> dict[str, dict[str, Any]]:
+    items = dynamodb.scan(TableName=table)["Items"]
+    return {
+        item["pk"]["S"].removeprefix("SMS#"): {
+            name: next(iter(value.values())) for name, value in item.items()
+        }
+        for item in items
+        if item["pk"]["S"].startswith("SMS#")
+    }
+
+
+@pytest.mark.parametrize("replies_on", [True, False])
+def test_an_sms_that_asks_for_a_reply_has_its_message_id_remembered_and_only_that_one(
+    plan: Plan, store: SubscriberStore, replies_on: bool
+) -> None:
+    from datetime import UTC, datetime
+
+    from outage_comms.feedback.replies import SentSmsLog
+
+    # Given an English text that asks "Reply YES or NO" and a Portuguese one that carries none
+    add(store, "sms", "+14155550100", "en", components=("sync",))
+    add(store, "sms", "+5511955550123", "pt-BR", components=("*",))
+    words = {
+        "en": {"body": SMS_WORDS["en"]["body"] + "\nHelpful? Reply YES or NO"},
+        "pt-BR": SMS_WORDS["pt-BR"],
+    }
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    table = _feedback_table(dynamodb)
+    client = sms_client()
+    stubber = Stubber(client)
+    for member in AudienceResolver(store).members(["sync"], ["en", "pt-BR"], "sms"):
+        stubber.add_response(
+            "send_text_message",
+            {"MessageId": f"m-{member.address}"},
+            {
+                "DestinationPhoneNumber": member.address,
+                "OriginationIdentity": "+18885550199",
+                "MessageBody": words[member.locale]["body"],
+                "MessageType": "TRANSACTIONAL",
+                "ConfigurationSetName": "outage-comms",
+            },
+        )
+    the_plan = plan.model_copy(
+        update={"feedback": plan.feedback.model_copy(update={"sms_replies": replies_on})}
+    )
+    sent_at = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
+    channel = SmsChannel(
+        plan=the_plan,
+        client=client,
+        audience=AudienceResolver(store),
+        rate_per_second=1000,
+        sent_log=SentSmsLog(table_name=table, client=dynamodb),
+        now=lambda: sent_at,
+    )
+
+    # When the update goes out
+    with stubber:
+        result = channel.deliver(delivery(Channel.SMS, words, update_id="003-identified"))
+    stubber.assert_no_pending_responses()
+    assert result.detail.startswith("sent 2, failed 0")
+
+    # Then only the English text's MessageId is remembered, with what a link would have signed
+    records = _reply_records(dynamodb, table)
+    if not replies_on:
+        assert records == {}
+        return
+    assert set(records) == {"m-+14155550100"}
+    record = records["m-+14155550100"]
+    assert (record["incident_id"], record["update_id"], record["channel"], record["locale"]) == (
+        "inc-20261127-1405-abc123",
+        "003-identified",
+        "sms",
+        "en",
+    )
+    assert record["scenario"] == "identified"
+    lifetime = the_plan.feedback.link_lifetime_days * 86400
+    assert int(record["expires_at"]) == int(sent_at.timestamp()) + lifetime
+
+
+def test_an_update_id_of_another_shape_sends_without_reply_records(
+    plan: Plan, store: SubscriberStore
+) -> None:
+    from outage_comms.feedback.replies import SentSmsLog
+
+    add(store, "sms", "+14155550100", "en", components=("sync",))
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    table = _feedback_table(dynamodb)
+    client = sms_client()
+    stubber = Stubber(client)
+    stubber.add_response("send_text_message", {"MessageId": "m-1"})
+    channel = SmsChannel(
+        plan=plan,
+        client=client,
+        audience=AudienceResolver(store),
+        rate_per_second=1000,
+        sent_log=SentSmsLog(table_name=table, client=dynamodb),
+    )
+    words = {"en": {"body": SMS_WORDS["en"]["body"] + "\nHelpful? Reply YES or NO"}}
+    with stubber:
+        result = channel.deliver(delivery(Channel.SMS, words))  # update id "u-0001"
+    assert result.detail.startswith("sent 1, failed 0") and _reply_records(dynamodb, table) == {}

@@ -34,7 +34,12 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     reset_clients()
     yield
     reset_clients()
-    for cached in (runtime.feedback_service, runtime.feedback_linker, runtime.signing_secret):
+    for cached in (
+        runtime.feedback_service,
+        runtime.feedback_linker,
+        runtime.signing_secret,
+        runtime.sms_reply_service,
+    ):
         cached.cache_clear()
 
 

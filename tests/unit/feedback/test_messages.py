@@ -16,6 +16,7 @@ from outage_comms.feedback.messages import (
     COMPACT,
     LINKS,
     NO_ROOM,
+    REPLY,
     SAMPLE_BASE_URL,
     UpdateFeedback,
     add_links,
@@ -42,6 +43,11 @@ _URL = re.compile(r"https://fb\.example/v1/f/([A-Za-z0-9_-]+)/([yn])")
 @pytest.fixture(scope="module")
 def plan() -> Plan:
     return load_plan(ROOT / "plans" / "example.yaml")
+
+
+def without_sms_replies(plan: Plan) -> Plan:
+    """The plan as if its SMS number had no two-way SMS (the example plan turns replies on)."""
+    return plan.model_copy(update={"feedback": plan.feedback.model_copy(update={"sms_replies": False})})
 
 
 def feedback(update_id: str = "002-identified", base_url: str = "https://fb.example/v1/") -> UpdateFeedback:
@@ -121,6 +127,7 @@ def test_no_links_when_the_plan_turns_feedback_off_or_the_deployment_has_no_api(
 
 
 def test_an_sms_that_would_need_more_parts_than_the_plan_allows_goes_out_without_links(plan: Plan) -> None:
+    plan = without_sms_replies(plan)
     message = rendered(plan, Channel.SMS, "pt-BR")
     assert not guard_message(plan, message)
     urls = feedback().urls(Channel.SMS, "pt-BR", Scenario.IDENTIFIED)
@@ -148,6 +155,7 @@ _PAGE = re.compile(re.escape(SAMPLE_BASE_URL.rstrip("/")) + r"/f/([A-Za-z0-9_-]+
 def test_a_tight_message_without_room_for_two_links_gets_one_link_to_the_answer_page(
     plan: Plan, channel: Channel, locale: str, scenario: Scenario, line: str
 ) -> None:
+    plan = without_sms_replies(plan)
     message = rendered(plan, channel, locale, scenario)
     two_links = add_links(message, default_url_feedback(scenario).urls(channel, locale, scenario))
     assert guard_message(plan, two_links), "the two links should not fit here"
@@ -336,9 +344,10 @@ def test_lint_checks_messages_with_a_realistic_link_and_stays_clean(
     assert report.exit_code == 0, [f.as_dict() for f in report.findings]
     assert all(row["segments"] <= 3 for row in report.sms)
     english = [row["feedback_links"] for row in report.sms if row["locale"] == "en"]
-    assert english and set(english) <= {LINKS, COMPACT} and english.count(LINKS) > english.count(COMPACT)
-    # Portuguese SMS (UCS-2, 201 units in 3 parts) has no room even for one default-URL link.
-    assert {row["feedback_links"] for row in report.sms if row["locale"] == "pt-BR"} == {NO_ROOM}
+    assert english and set(english) <= {LINKS, REPLY} and english.count(LINKS) > english.count(REPLY)
+    # Portuguese SMS (UCS-2, 201 units in 3 parts) has no room even for one default-URL link: with the
+    # plan's sms_replies every one of them asks for a reply instead.
+    assert {row["feedback_links"] for row in report.sms if row["locale"] == "pt-BR"} == {REPLY}
     social = [row for row in report.feedback if row["format"] == "social"]
     assert {(row["channel"], row["locale"]) for row in social} == {
         (channel, locale) for channel in ("mastodon", "bluesky") for locale in ("en", "pt-BR")
@@ -370,7 +379,7 @@ def test_lint_prints_feedback_coverage_per_channel_and_locale_and_a_short_domain
     result = CliRunner().invoke(app, ["lint", str(default_url)], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "Feedback question in SMS and social posts" in result.output
-    rows = {tuple(line.split("│")[1:3]): line for line in result.output.splitlines() if line.count("│") == 7}
+    rows = {tuple(line.split("│")[1:3]): line for line in result.output.splitlines() if line.count("│") == 8}
     assert {(f.strip(), loc.strip()) for f, loc in rows} >= {
         ("sms", "en"),
         ("sms", "pt-BR"),
@@ -383,7 +392,7 @@ def test_lint_prints_feedback_coverage_per_channel_and_locale_and_a_short_domain
     def carried(path: Path, channel: str, locale: str) -> tuple[int, int]:
         rows = [r for r in lint_plan(path).feedback if (r["channel"], r["locale"]) == (channel, locale)]
         return sum(r["feedback_links"] == LINKS for r in rows), sum(
-            r["feedback_links"] == COMPACT for r in rows
+            r["feedback_links"] in (COMPACT, REPLY) for r in rows
         )
 
     keys = [(c, loc) for c in ("sms", "mastodon", "bluesky") for loc in ("en", "pt-BR")]
