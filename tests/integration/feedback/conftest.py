@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from feedback_tables import create_table
 from moto import mock_aws
-from moto.core.botocore_stubber import BotocoreStubber
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lambdas"))  # handlers.* as in the asset
 
@@ -47,21 +44,6 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def aws() -> Iterator[None]:
     with mock_aws():
         yield
-
-
-@pytest.fixture
-def item_atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies each request atomically; moto does not (no locks). Serialize moto's request
-    handling so that a test of *our* concurrency sees DynamoDB's guarantee, not moto's races: a client
-    doing read-then-write across two requests would still lose counts under this lock."""
-    lock = threading.Lock()
-    original = BotocoreStubber.process_request
-
-    def serialized(self: BotocoreStubber, request: Any) -> Any:
-        with lock:
-            return original(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", serialized)
 
 
 @pytest.fixture

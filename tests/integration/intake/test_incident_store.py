@@ -126,7 +126,7 @@ class Recorder:
 
 
 def test_two_threads_opening_for_the_same_component_yield_one_incident(
-    store: DynamoIncidentRepository, plan: Plan
+    store: DynamoIncidentRepository, plan: Plan, item_atomic_moto: None
 ) -> None:
     # Given two different alarms of the same component firing at the same moment
     first = signal_of("alarm_metric_alarm", plan)
