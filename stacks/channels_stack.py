@@ -28,7 +28,6 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -36,6 +35,7 @@ from outage_comms.plan import Plan
 from outage_comms.vocabulary import Channel
 from stacks.constructs.bulk_delivery import BulkDelivery, SendQuotas
 from stacks.constructs.data_store import SUBSCRIBERS_BY_COMPONENT_LOCALE_INDEX
+from stacks.constructs.dead_letters import dead_letter_queue
 from stacks.constructs.encryption import LOG_GROUP_PREFIX
 from stacks.constructs.lambda_runtime import OutageCommsFunction
 from stacks.constructs.rest_api import regional_rest_api
@@ -543,25 +543,11 @@ class OutageCommsChannelsStack(Stack):
             destination=ses.EventDestination.sns_topic(self.feedback_topic),
             events=[ses.EmailSendingEvent.BOUNCE, ses.EmailSendingEvent.COMPLAINT],
         )
-        failed = sqs.Queue(
+        failed = dead_letter_queue(
             self,
             "EmailSuppressionFailures",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            failed,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the suppression function's "
-            "asynchronous invocations.",
-        )
-        acknowledge(
-            failed,
-            "Serverless-SQSRedrivePolicy",
-            "This queue is the dead-letter queue (of the SNS subscription and the async invocations): it has "
-            "no further queue to redrive to.",
+            key=self.key,
+            holds="the suppression function's SNS subscription and asynchronous invocations",
         )
         self.suppression_function = core.lambda_runtime.new_function(
             self,

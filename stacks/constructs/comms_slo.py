@@ -40,16 +40,15 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from outage_comms import slo
 from outage_comms.plan import Plan
 from outage_comms.workflow.channels_plan import fanout_channels
+from stacks.constructs.dead_letters import dead_letter_queue
 from stacks.constructs.lambda_runtime import METRICS_NAMESPACE, LambdaRuntime
 from stacks.constructs.periodic import every
-from stacks.quality_gates import acknowledge
 
 ALARM_PREFIX = "OutageComms-SLO-"
 PAGING_TOPIC_NAME = "outage-comms-paging"
@@ -145,23 +144,11 @@ class CommsSlo(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
             )
         )
-        self.undelivered_pages = sqs.Queue(
+        self.undelivered_pages = dead_letter_queue(
             self,
             "UndeliveredPages",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self.paging_key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.undelivered_pages,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the paging topic's SMS and email subscriptions.",
-        )
-        acknowledge(
-            self.undelivered_pages,
-            "Serverless-SQSRedrivePolicy",
-            "This queue is the dead-letter queue of the paging subscriptions: it has no further queue.",
+            key=self.paging_key,
+            holds="the paging topic's SMS and email subscriptions",
         )
         person = self.plan.roles.incident_manager
         # sns.Subscription, not SmsSubscription: the latter drops its dead_letter_queue (CDK 2.275).
@@ -220,23 +207,8 @@ class CommsSlo(Construct):
         incidents_table: dynamodb.ITable,
         workflow_table: dynamodb.ITable,
     ) -> lambda_.IFunction:
-        failed = sqs.Queue(
-            self,
-            "WatchdogFailures",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            failed,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the watchdog's schedule and async invocations.",
-        )
-        acknowledge(
-            failed,
-            "Serverless-SQSRedrivePolicy",
-            "This queue is the dead-letter queue of the watchdog: it has no further queue to redrive to.",
+        failed = dead_letter_queue(
+            self, "WatchdogFailures", key=key, holds="the watchdog's schedule and asynchronous invocations"
         )
         built = runtime.new_function(
             self,

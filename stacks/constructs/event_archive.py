@@ -5,10 +5,9 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.quality_gates import acknowledge
+from stacks.constructs.dead_letters import dead_letter_queue
 
 EVENT_BUS_NAME = "outage-comms"
 ARCHIVE_RETENTION = Duration.days(365)
@@ -47,18 +46,9 @@ class EventArchive(Construct):
             retention=archive_retention,
             kms_key=key,
         )
-        self.dead_letter_queue = sqs.Queue(
+        self.dead_letter_queue = dead_letter_queue(
             self,
             "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
+            key=key,
+            holds="EventBridge targets, Lambda on-failure destinations and the intake's rejected events",
         )
-        terminal = (
-            "This queue is itself the terminal dead-letter queue (for EventBridge targets, Lambda "
-            "on-failure destinations and the intake's rejected events); nothing consumes it "
-            "automatically, so a redrive policy or a DLQ behind it would only move the same messages."
-        )
-        acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3", terminal)
-        acknowledge(self.dead_letter_queue, "Serverless-SQSRedrivePolicy", terminal)

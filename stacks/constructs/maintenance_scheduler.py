@@ -15,18 +15,18 @@ function at its moment (reminders, start, end, completion). Least privilege thro
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from outage_comms.maintenance import SCHEDULE_GROUP
+from stacks.constructs.dead_letters import dead_letter_queue
 from stacks.constructs.intake import grant_incident_path, incident_path_environment
 from stacks.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
 from stacks.quality_gates import acknowledge
@@ -55,17 +55,9 @@ class MaintenanceScheduler(Construct):
         status_publisher: lambda_.IFunction | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
+        self.dead_letter_queue = dead_letter_queue(
+            self, "DeadLetterQueue", key=key, holds="the maintenance schedules and the tick function"
         )
-        terminal = "This queue is the dead-letter queue of the maintenance schedules and the tick function."
-        acknowledge(self.dead_letter_queue, "AwsSolutions-SQS3", terminal)
-        acknowledge(self.dead_letter_queue, "Serverless-SQSRedrivePolicy", terminal)
         environment = incident_path_environment(
             incidents=incidents, idempotency=idempotency, bus=bus, state_machine=state_machine
         )

@@ -14,17 +14,16 @@ the stack output ``SmsRepliesTopicArn`` and ``TwoWayChannelRole`` to ``SmsReplie
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks.constructs.dead_letters import dead_letter_queue
 from stacks.constructs.feedback_api import FeedbackApi
 from stacks.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
-from stacks.quality_gates import acknowledge
 
 SMS_REPLIES_TOPIC_NAME = "outage-comms-sms-replies"
 SMS_VOICE_PRINCIPAL = "sms-voice.amazonaws.com"
@@ -66,25 +65,11 @@ class SmsReplies(Construct):
         self.publisher_role.add_to_principal_policy(
             iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[key.key_arn])
         )
-        failed = sqs.Queue(
+        failed = dead_letter_queue(
             self,
             "Failures",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            failed,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the SMS reply function's subscription and "
-            "asynchronous invocations.",
-        )
-        acknowledge(
-            failed,
-            "Serverless-SQSRedrivePolicy",
-            "This queue is the dead-letter queue (of the SNS subscription and the async invocations): it has "
-            "no further queue to redrive to.",
+            key=key,
+            holds="the SMS reply function's subscription and asynchronous invocations",
         )
         self.function: OutageCommsFunction = lambda_runtime.new_function(
             self,
