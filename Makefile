@@ -11,7 +11,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
 STAMP := $(VENV)/.installed
 
-.PHONY: help install lint typecheck unit infra integration e2e test synth drill bench clean
+.PHONY: help install lint typecheck unit infra integration e2e test synth drill bench security clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,12 @@ drill: $(STAMP) ## Run a whole incident on the embedded default plan, locally
 
 bench: $(STAMP) ## Benchmarks; results in bench/results/
 	$(BIN)/python bench/run.py --out bench/results/latest.json
+
+security: $(STAMP) ## The security proof suite at full scale; figures in bench/results/security.json
+	rm -rf out/security
+	OUTAGE_COMMS_SECURITY_SCALE=full OUTAGE_COMMS_SECURITY_RESULTS=out/security \
+		$(BIN)/pytest -q -n 2 --dist loadfile -m security tests/security
+	$(BIN)/python bench/security_report.py out/security --out bench/results/security.json
 
 clean:
 	rm -rf cdk.out .build out .pytest_cache .mypy_cache .ruff_cache
