@@ -17,8 +17,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from outage_comms.secret_names import (
+    SECRET_NAME,
+    looks_secret,
+    redact,
+    secret_name_fix,
+    secret_name_problem,
+)
 from outage_comms.vocabulary import (
     CHANNEL_FORMAT,
     Channel,
@@ -32,11 +47,22 @@ Identifier = Annotated[
     str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$", description="lower-case id: a-z, 0-9, -")
 ]
 LocaleCode = Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="e.g. en, pt-BR")]
+
+
+def _secret_name(value: str) -> str:
+    """One validator for every field naming a Secrets Manager secret (see outage_comms.secret_names)."""
+    reason = secret_name_problem(value)
+    if reason is not None:
+        raise PydanticCustomError("secret_name", "{reason}", {"reason": reason})
+    return value
+
+
 SecretName = Annotated[
     str,
+    AfterValidator(_secret_name),
     Field(
-        pattern=r"^[A-Za-z0-9/_+=.@-]{1,512}$",
-        description="the NAME of a Secrets Manager secret, never the secret itself",
+        description="the NAME (or ARN) of a Secrets Manager secret, never the secret itself",
+        json_schema_extra={"pattern": SECRET_NAME.pattern},
     ),
 ]
 LocalizedText = dict[str, str]
@@ -50,7 +76,10 @@ IAM_PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assume
 class PlanModel(BaseModel):
     """Base for every plan section: unknown fields are errors (typos must not pass silently)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # hide_input_in_errors: str(ValidationError) must never print a pasted secret.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, hide_input_in_errors=True
+    )
 
 
 class Organization(PlanModel):
@@ -489,10 +518,21 @@ def _unwrap_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def _shown(loc: tuple[str | int, ...], value: Any) -> str:
+    """How an error quotes the value: a secret-name field's or a secret-looking value only starts."""
+    if looks_secret(value) or any(str(part).endswith(("_secret", "_secrets")) for part in loc):
+        return redact(value)
+    return repr(value) if not isinstance(value, str) else f"'{value}'"
+
+
 def _problem_from_pydantic(file: str, error: Any) -> PlanProblem:
     loc = tuple(error["loc"])
     path = format_path(loc)
     kind = error["type"]
+    if kind == "secret_name":
+        return PlanProblem(
+            file, path, f"{redact(error.get('input'))} {error['ctx']['reason']}", secret_name_fix(loc)
+        )
     if kind == "extra_forbidden":
         name = str(loc[-1])
         known = _known_fields(Plan, loc)
@@ -503,19 +543,21 @@ def _problem_from_pydantic(file: str, error: Any) -> PlanProblem:
         return PlanProblem(file, path, "required field is missing", f"add '{loc[-1]}' here")
     if kind == "enum" or kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
-        return PlanProblem(file, path, f"'{error.get('input')}' is not allowed", f"use one of {expected}")
+        return PlanProblem(
+            file, path, f"{_shown(loc, error.get('input'))} is not allowed", f"use one of {expected}"
+        )
     if kind == "string_pattern_mismatch":
         return PlanProblem(
             file,
             path,
-            f"'{error.get('input')}' has the wrong form",
+            f"{_shown(loc, error.get('input'))} has the wrong form",
             f"write it to match {error['ctx']['pattern']}",
         )
     expected = error["msg"]
     return PlanProblem(
         file,
         path,
-        f"{expected} (got {type(error.get('input')).__name__} {error.get('input')!r:.60})",
+        f"{expected} (got {type(error.get('input')).__name__} {_shown(loc, error.get('input')):.60})",
         "correct the value's type or range as the message says",
     )
 
