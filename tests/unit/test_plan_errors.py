@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -85,7 +86,7 @@ BROKEN_PLANS = [
             webhook_url_secret="https://hooks.slack.com/services/T0/B0/XYZ"
         ),
         "channels.slack.webhook_url_secret",
-        "write it to match",
+        "put the value in Secrets Manager and give its name here: aws secretsmanager create-secret",
         id="secret-value-instead-of-secret-name",
     ),
     pytest.param(
@@ -168,3 +169,113 @@ def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
     path.write_text("- just\n- a list\n")
     (problem,) = problems_of(path)
     assert "mapping" in problem
+
+
+# ---------------------------------------------------------------------------------------------
+# Secret-name fields hold names, never secrets; a pasted secret is refused and never echoed whole
+# ---------------------------------------------------------------------------------------------
+
+SLACK_URL = "https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/abcdefghijklmnopqrstuvwx"
+PASTED_SECRETS = {
+    "slack-webhook-url": SLACK_URL,
+    "slack-bot-token": "xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+    "slack-user-token": "xoxp-1234567890-1234567890-1234567890123-0123456789abcdef0123456789abcdef",
+    "slack-app-token": "xapp-1-A0123456789-1234567890123-0123456789abcdef0123456789abcdef",
+    "github-classic-token": "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+    "github-fine-grained-token": "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCD",
+    "aws-access-key-id": "AKIAIOSFODNN7EXAMPLE",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "url-with-credentials": "https://bot:s3cr3t-passw0rd@hooks.partner.example/status",
+    "url-without-scheme": "hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/abcdefghijklmnopqrstuvwx",
+    "teams-webhook": "https://contoso.webhook.office.com/webhookb2/0123-4567@89ab/IncomingWebhook/cdef/0123",
+    "mastodon-token": "Zx9QeR4tYu8IoP2aSdF6gHjK1lMnB3vC5xZ7qW0eRtY",
+    "bluesky-app-password": "abcd-efgh-ijkl-mnop",
+    "not-a-secrets-manager-arn": "arn:aws:ssm:eu-west-1:123456789012:parameter/slack",
+}
+SECRET_FIELDS = {
+    "channels.slack.webhook_url_secret": lambda d, v: d["channels"]["slack"].update(webhook_url_secret=v),
+    "channels.teams.webhook_url_secret": lambda d, v: d["channels"]["teams"].update(webhook_url_secret=v),
+    "channels.mastodon.access_token_secret": lambda d, v: d["channels"]["mastodon"].update(
+        access_token_secret=v
+    ),
+    "channels.bluesky.app_password_secret": lambda d, v: d["channels"]["bluesky"].update(
+        app_password_secret=v
+    ),
+    "channels.webhook.signing_secret": lambda d, v: d["channels"]["webhook"].update(signing_secret=v),
+    "channels.support.ticketing_webhook_secret": lambda d, v: d["channels"]["support"].update(
+        ticketing_webhook_secret=v
+    ),
+    "drill.webhook_secrets.slack": lambda d, v: d["drill"]["webhook_secrets"].update(slack=v),
+}
+
+
+@pytest.mark.parametrize("field", sorted(SECRET_FIELDS))
+@pytest.mark.parametrize("kind", sorted(PASTED_SECRETS))
+def test_a_secret_in_a_secret_name_field_is_refused_with_the_fix_and_not_echoed(
+    write_plan, field: str, kind: str
+) -> None:
+    # Given a plan with a secret pasted where the NAME of a Secrets Manager secret belongs
+    value = PASTED_SECRETS[kind]
+    path = write_plan(lambda d: SECRET_FIELDS[field](d, value))
+    # When it is loaded
+    problems = problems_of(path)
+    # Then that field is refused with the Secrets Manager fix
+    (problem,) = [p for p in problems if f": {field}: " in p]
+    assert "put the value in Secrets Manager and give its name here" in problem
+    assert "aws secretsmanager create-secret --name outage-comms/" in problem
+    # And no problem quotes more than the value's first characters
+    for text in problems:
+        assert value not in text
+        assert value[:12] not in text, text
+
+
+def test_the_error_shows_the_first_characters_so_people_recognise_what_they_pasted(write_plan) -> None:
+    path = write_plan(lambda d: d["channels"]["slack"].update(webhook_url_secret=SLACK_URL))
+    (problem,) = problems_of(path)
+    assert "'https://hoo…'" in problem
+    assert "--name outage-comms/slack-webhook-url" in problem
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "outage-comms/slack-webhook",
+        "prod/status_page+teams=1@acme.example",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:outage-comms/slack-AbCdEf",
+        "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:comms/teams-webhook-a1B2c3",
+        "OutageCommsSlackWebhook",
+    ],
+)
+def test_secret_names_and_arns_pass(write_plan, name: str) -> None:
+    path = write_plan(lambda d: d["channels"]["slack"].update(webhook_url_secret=name))
+    assert load_plan(path).channels.slack is not None
+
+
+def test_pydantic_own_error_text_never_prints_the_secret(example_data) -> None:
+    # Anyone validating the model directly (not through load_plan) prints pydantic's text, which
+    # quotes every input by default.
+    from pydantic import ValidationError
+
+    from outage_comms.plan import Plan
+
+    data = copy.deepcopy(example_data)
+    data["channels"]["slack"]["webhook_url_secret"] = SLACK_URL
+    data["drill"]["webhook_secrets"]["teams"] = 12345678901234567890
+    with pytest.raises(ValidationError) as caught:
+        Plan.model_validate(data)
+    assert SLACK_URL not in str(caught.value)
+    assert "12345678901234567890" not in str(caught.value)
+
+
+def test_a_wrongly_typed_secret_name_is_not_echoed(write_plan) -> None:
+    path = write_plan(lambda d: d["drill"]["webhook_secrets"].update(teams=12345678901234567890))
+    (problem,) = [p for p in problems_of(path) if "drill.webhook_secrets.teams" in p]
+    assert "12345678901234567890" not in problem and "string" in problem
+
+
+def test_a_secret_looking_value_in_any_field_is_not_echoed(write_plan) -> None:
+    # An enum field, but the value pasted there is a token: quote its start only.
+    token = PASTED_SECRETS["slack-bot-token"]
+    path = write_plan(lambda d: d["severities"][0]["approval"].update(on_timeout=token))
+    (problem,) = problems_of(path)
+    assert token not in problem and "use one of" in problem
