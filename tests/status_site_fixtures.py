@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from outage_comms.incident import Incident, IncidentSource, TimelineEntry
+from outage_comms.incident import Incident, IncidentSource, PublishedUpdate, PublishedWords, TimelineEntry
 from outage_comms.plan import Plan, load_plan
+from outage_comms.rendering import UpdateFacts, build_context, render_message
+from outage_comms.status.model import published_status
+from outage_comms.vocabulary import SCENARIOS_WITHOUT_NEXT_UPDATE, MessageFormat, Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_PLAN = ROOT / "plans" / "example.yaml"
@@ -31,8 +34,80 @@ def entry(
     return TimelineEntry(at=at, kind=kind, text=text, source=ALARM, event_id=event, public_note=note or {})  # type: ignore[arg-type]
 
 
+def sent(
+    incident: Incident,
+    at: datetime,
+    update_id: str,
+    *,
+    note: dict[str, str] | None = None,
+    scenario: Scenario | None = None,
+    plan: Plan | None = None,
+) -> PublishedUpdate:
+    """The update sent at ``at``: the plan's real status-page and in-app templates with ``note`` as the
+    person's words (as the workflow renders them), stored as ``record_published`` stores them."""
+    plan = plan or example_plan()
+    scenario = scenario or incident.scenario
+    state = incident.model_copy(update={"public_note": note or {}})
+    cadence = timedelta(minutes=plan.severity(incident.severity).cadence_minutes)
+    facts = UpdateFacts(
+        component_ids=list(incident.components),
+        severity_id=incident.severity,
+        impact={
+            code: (note or {}).get(code) or f"There is a problem with {incident.public_title[code]}"
+            for code in plan.locale_codes
+        },
+        started_at=incident.started_at,
+        now=at,
+        incident_id=incident.id,
+        next_update_at=None if scenario in SCENARIOS_WITHOUT_NEXT_UPDATE else at + cadence,
+        resolved_at=at if scenario is Scenario.RESOLVED else None,
+        maintenance_starts_at=incident.scheduled_for,
+        maintenance_ends_at=incident.scheduled_until,
+    )
+
+    def words(fmt: MessageFormat) -> dict[str, PublishedWords]:
+        rendered = {
+            code: render_message(
+                scenario=scenario, fmt=fmt, locale=code, context=build_context(plan, facts, code)
+            ).fields
+            for code in plan.locale_codes
+        }
+        return {
+            code: PublishedWords(title=f.get("title", ""), body=f["body"]) for code, f in rendered.items()
+        }
+
+    return PublishedUpdate(
+        update_id=update_id,
+        at=at,
+        status=published_status(plan, state, scenario),
+        scenario=scenario,
+        text=words(MessageFormat.STATUS_PAGE),
+        in_app=words(MessageFormat.IN_APP),
+    )
+
+
+def with_words(incident: Incident, *updates: tuple[datetime, str, dict[str, object]]) -> Incident:
+    """``incident`` with the updates customers were sent: (at, status, overrides of the record)."""
+    published = []
+    for number, (at, status, changes) in enumerate(updates, start=1):
+        note = changes.pop("note", None)
+        state = incident.model_copy(update={"status": status, **changes})
+        published.append(sent(state, at, f"{number:03d}-{state.scenario.value}", note=note))  # type: ignore[arg-type]
+    return incident.model_copy(update={"published": tuple(published)})
+
+
 def major_outage(now: datetime = NOW, note: dict[str, str] | None = None) -> Incident:
-    """Open, critical, cause identified, with a person's note (XSS payloads by default)."""
+    """Open, critical, cause identified; its second update carried a person's note, approved and sent
+    (XSS payloads by default)."""
+    started = now - timedelta(minutes=50)
+    return with_words(
+        _major_outage(now, note),
+        (started, "investigating", {}),
+        (now - timedelta(minutes=10), "identified", {"note": XSS_NOTE if note is None else note}),
+    )
+
+
+def _major_outage(now: datetime, note: dict[str, str] | None) -> Incident:
     started = now - timedelta(minutes=50)
     return Incident(
         id="inc-20261127-1410-abcdef",
@@ -62,6 +137,20 @@ def major_outage(now: datetime = NOW, note: dict[str, str] | None = None) -> Inc
 
 def resolved_minor(now: datetime = NOW) -> Incident:
     started = now - timedelta(days=3, hours=2)
+    return with_words(
+        _resolved_minor(now),
+        (started, "investigating", {"scenario": Scenario.DEGRADED_PERFORMANCE, "resolved_at": None}),
+        (
+            started + timedelta(minutes=30),
+            "monitoring",
+            {"scenario": Scenario.DEGRADED_PERFORMANCE, "resolved_at": None},
+        ),
+        (started + timedelta(hours=1), "resolved", {}),
+    )
+
+
+def _resolved_minor(now: datetime) -> Incident:
+    started = now - timedelta(days=3, hours=2)
     return Incident(
         id="inc-20261124-1300-123456",
         internal_title="search-latency p99 on es-prod",
@@ -85,6 +174,11 @@ def resolved_minor(now: datetime = NOW) -> Incident:
 
 def scheduled_maintenance(now: datetime = NOW) -> Incident:
     created = now - timedelta(days=1)
+    return with_words(_scheduled_maintenance(now), (created, "identified", {}))
+
+
+def _scheduled_maintenance(now: datetime) -> Incident:
+    created = now - timedelta(days=1)
     return Incident(
         id="inc-20261126-1500-fedcba",
         internal_title="db engine upgrade on prod cluster",
@@ -106,6 +200,15 @@ def scheduled_maintenance(now: datetime = NOW) -> Incident:
 
 
 def maintenance_in_progress(now: datetime = NOW) -> Incident:
+    created = now - timedelta(days=2)
+    return with_words(
+        _maintenance_in_progress(now),
+        (created, "identified", {"scenario": Scenario.MAINTENANCE_SCHEDULED}),
+        (now - timedelta(minutes=30), "identified", {}),
+    )
+
+
+def _maintenance_in_progress(now: datetime) -> Incident:
     created = now - timedelta(days=2)
     return Incident(
         id="inc-20261125-1500-0a0b0c",

@@ -1,7 +1,9 @@
 """Lambda handler: publish the status site after every incident update.
 
 Input (from the incident-comms state machine): ``{"incident_id": "inc-..."}``. Output: what was
-written. Failures raise ``StatusPublishError`` (or an AWS error) for the state machine to retry.
+written. One incident or artefact that cannot be published is logged with its incident id and
+counted in ``StatusSurfaceFailures`` (alarmed in the CDK); the rest is published. Only when
+nothing could be written does it raise ``StatusPublishError`` for the state machine to retry.
 """
 
 from __future__ import annotations
@@ -12,7 +14,12 @@ from typing import Any
 
 from outage_comms.observability import MetricUnit, logger, metrics, tracer
 from outage_comms.plan import Plan, plan_at
-from outage_comms.status.publisher import Boto3StatusSink, StatusPublisher, settings_from_environment
+from outage_comms.status.publisher import (
+    FAILURE_METRIC,
+    Boto3StatusSink,
+    StatusPublisher,
+    settings_from_environment,
+)
 from outage_comms.status.site import SiteOptions
 
 
@@ -36,7 +43,15 @@ def default_publisher() -> StatusPublisher:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any, publisher: StatusPublisher | None = None) -> dict[str, Any]:
     incident_id = event.get("incident_id") if isinstance(event, dict) else None
-    result = (publisher or default_publisher()).publish(incident_id if isinstance(incident_id, str) else None)
+    try:
+        result = (publisher or default_publisher()).publish(
+            incident_id if isinstance(incident_id, str) else None
+        )
+    except Exception:
+        metrics.add_metric(name=FAILURE_METRIC, unit=MetricUnit.Count, value=1)
+        logger.exception("status surfaces not published", extra={"incident_id": incident_id})
+        raise
+    metrics.add_metric(name=FAILURE_METRIC, unit=MetricUnit.Count, value=len(result.failures))
     metrics.add_metric(name="StatusObjectsWritten", unit=MetricUnit.Count, value=len(result.written))
     metrics.add_metric(name="StatusPublishLatency", unit=MetricUnit.Milliseconds, value=result.elapsed_ms)
     logger.info("status published", extra={"incident_id": incident_id, **result.as_dict()})

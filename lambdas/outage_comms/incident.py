@@ -66,6 +66,41 @@ class TimelineEntry(BaseModel):
     public_note: LocalizedText = Field(default_factory=dict)
 
 
+class PublishedWords(BaseModel):
+    """One message's words as customers received them (title and body), in one locale."""
+
+    model_config = ConfigDict(frozen=True)
+
+    title: str = ""
+    body: str
+
+
+#: How many published updates an incident keeps (newest win; an item holds at most 400 KB).
+MAX_PUBLISHED_UPDATES = 60
+
+
+class PublishedUpdate(BaseModel):
+    """An update that was actually sent: exactly the approved words, after the guard and any edits.
+
+    Written by the workflow once the update went out (approved, edited then approved, or sent
+    without approval as the plan allows); never for a rejected, held or timed-out update. The
+    public status surfaces render only these words.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    update_id: str
+    at: datetime
+    status: str = Field(description="the Statuspage status customers were told, e.g. identified")
+    scenario: Scenario
+    text: dict[str, PublishedWords] = Field(
+        default_factory=dict, description="the status page's words per locale"
+    )
+    in_app: dict[str, PublishedWords] = Field(
+        default_factory=dict, description="the in-app banner's words per locale"
+    )
+
+
 class Incident(BaseModel):
     """What customers hear about, as one record. Change it with ``evolve``."""
 
@@ -108,6 +143,9 @@ class Incident(BaseModel):
         default_factory=dict, description="the approved customer-facing post-incident summary, per locale"
     )
     postmortem_published_at: datetime | None = None
+    published: tuple[PublishedUpdate, ...] = Field(
+        default=(), description="the updates customers were sent, oldest first: the only public words"
+    )
     version: int = Field(default=1, ge=1, description="store's optimistic-locking counter")
 
     @property

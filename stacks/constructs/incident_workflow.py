@@ -3,13 +3,17 @@
 ::
 
     Register incident -> Another execution owns this incident? --yes--> Already handled elsewhere
-      -> Render update -> Notify team first -> Approval required?
+      -> Render update -> Notify team first (Parallel, one branch per team chat, Retry + Catch each)
+      -> Approval required?
            -> Wait for approval (.waitForTaskToken, timeout = plan)  -> Approved? -> Fan out to channels
                 on timeout: Approval timed out: what does the plan say?
                    escalate               -> Escalate approval to incident manager -> Approved?
                    send_holding_statement -> Send holding statement instead -> Fan out to channels
                    hold                   -> Hold external messages
       -> Fan out to channels (Parallel, one branch per channel, Retry + Catch each)
+           a branch failing after its retries: Record <channel> failure -> Dead-letter <channel>
+           (the channel's SQS queue, for `outage-comms redrive`)
+      -> Record published words (the update's status-page words, as sent: the only public words)
       -> Publish status surfaces -> Resolved?
            the post-incident summary went out -> Release incident -> Incident closed
            resolved -> Draft post-incident summary -> Post-incident summary drafted?
@@ -47,7 +51,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from outage_comms.plan import Plan
-from stacks.constructs.channel_fanout import fanout_state
+from stacks.constructs.channel_fanout import DeliveryDeadLetters, fanout_state, team_state
 from stacks.constructs.encryption import LOG_GROUP_PREFIX
 
 STATE_MACHINE_NAME = "outage-comms-incident"
@@ -143,11 +147,14 @@ class IncidentWorkflow(Construct):
             result_path="$.render",
             comment="Every message: scenario x channel x locale, guarded; stored for the review page.",
         )
-        notify = call(
-            "Notify team first",
-            f.notify_team,
-            {"incident_id": incident, "update_id": update_id},
-            result_path=sfn.JsonPath.DISCARD,
+        # Failed deliveries wait in their channel's queue for `outage-comms redrive` (never dropped).
+        self.dead_letters = DeliveryDeadLetters(self, "DeliveryDeadLetters", plan=plan, key=key)
+        notify = team_state(
+            self,
+            plan=plan,
+            notify=f.notify_team,
+            record_failure=f.record_failure,
+            dead_letters=self.dead_letters,
         )
         approval_payload = {
             "incident_id": incident,
@@ -187,7 +194,13 @@ class IncidentWorkflow(Construct):
             {"incident_id": incident, "update_id": update_id, "kind": "held", "why": "not approved"},
             result_path=sfn.JsonPath.DISCARD,
         )
-        fanout = fanout_state(self, plan=plan, deliver=f.deliver, record_failure=f.record_failure)
+        fanout = fanout_state(
+            self,
+            plan=plan,
+            deliver=f.deliver,
+            record_failure=f.record_failure,
+            dead_letters=self.dead_letters,
+        )
         publish: sfn.State
         publish_failed: sfn.Pass | None = None
         if status_publisher is not None:
@@ -228,6 +241,22 @@ class IncidentWorkflow(Construct):
             publish = sfn.Pass(
                 self, "Publish status surfaces", comment="No status publisher is attached to this deployment."
             )
+        # The words that went out become the only public words (status site, feeds, banner, dashboard).
+        record_published = call(
+            "Record published words",
+            f.record_postmortem,  # the function that already writes approved words onto the incident
+            {"incident_id": incident, "update_id": update_id, "record": "published"},
+            result_path=sfn.JsonPath.DISCARD,
+            comment="The status page's words of this update, exactly as approved and sent.",
+        )
+        record_published.add_retry(
+            errors=["ConcurrentUpdateError"],
+            interval=Duration.seconds(1),
+            max_attempts=3,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        record_published.add_catch(publish, errors=[sfn.Errors.ALL], result_path="$.record_published_error")
         resolved = sfn.Choice(self, "Resolved?")
         # -- after resolution: the post-incident summary, through the same render/approval/fan-out states
         is_summary = sfn.Condition.string_equals("$.render.scenario", "post_incident_summary")
@@ -349,7 +378,7 @@ class IncidentWorkflow(Construct):
             .otherwise(fanout)
         )
         render.next(notify).next(needs_approval)
-        fanout.next(publish)
+        fanout.next(record_published).next(publish)
         release.next(closed)
         resolved.when(is_summary, release).when(
             sfn.Condition.boolean_equals("$.render.resolved", True), draft_summary.next(summary_drafted)

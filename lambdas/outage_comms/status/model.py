@@ -1,31 +1,27 @@
 """The public view of incidents: Statuspage's vocabulary, derived from the plan and the incidents.
 
 Everything here is built only from public inputs: the plan's public names, the incident's
-status/scenario/severity/times and the notes people wrote for customers. Internal titles,
-timeline texts and source references (alarm names, ARNs) are never read.
+status/scenario/severity/times and the words that were approved and sent (``Incident.published``).
+Notes people wrote, internal titles, timeline texts and source references (alarm names, ARNs)
+are never read: a note reaches the site only inside an update that was approved and sent.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from outage_comms.guard import find_identifiers
-from outage_comms.incident import IMPACT_RANK, Incident, TimelineEntry
+from outage_comms.incident import IMPACT_RANK, Incident, PublishedWords
 from outage_comms.plan import Plan, Severity
 from outage_comms.vocabulary import Impact, Scenario
 
 MAINTENANCE_SCENARIOS = frozenset(
     {Scenario.MAINTENANCE_SCHEDULED, Scenario.MAINTENANCE_IN_PROGRESS, Scenario.MAINTENANCE_COMPLETED}
 )
-#: Timeline kinds that customers heard about (plus any entry carrying a note for customers).
-PUBLIC_KINDS = frozenset({"opened", "status", "escalated", "resolved"})
-_STATUS_CHANGE = re.compile(r"\bstatus \w+ -> (investigating|identified|monitoring|resolved)\b")
-_SCENARIO_CHANGE = re.compile(r"\bscenario -> ([a-z_]+)\b")
-_PHASE_CHANGE = re.compile(r"\bphase \w+ -> (scheduled|in_progress|verifying|completed|cancelled)\b")
 #: Statuspage's maintenance statuses, from ``Incident.maintenance_phase`` (a cancelled window is closed).
 MAINTENANCE_STATUS = {
     "scheduled": "scheduled",
@@ -110,67 +106,46 @@ def _worse(a: ComponentStatus, b: ComponentStatus) -> ComponentStatus:
 
 @dataclass(frozen=True, slots=True)
 class PublicUpdate:
-    """One update customers read (a Statuspage ``incident_update``), before it is put into words."""
+    """One update customers read (a Statuspage ``incident_update``).
+
+    ``text`` and ``in_app`` hold the words that were approved and sent, per locale; a locale
+    without them is shown in the plan's generic words for the status (never a person's note).
+    """
 
     id: str
     at: datetime
     status: str
     scenario: Scenario
-    note: dict[str, str]
+    text: Mapping[str, PublishedWords] = field(default_factory=dict)
+    in_app: Mapping[str, PublishedWords] = field(default_factory=dict)
 
 
 def public_updates(plan: Plan, incident: Incident) -> list[PublicUpdate]:
-    """The incident's updates as customers saw them, oldest first.
+    """The updates customers were sent, oldest first: only ``incident.published``.
 
-    The incident stores only its current status and scenario; earlier ones are read back from
-    the lifecycle entries of its timeline. Notes that carry an internal identifier are dropped.
+    An incident nothing was published for yet (its update is awaiting approval, was rejected,
+    held or timed out) shows one update: its current public status in the plan's generic words.
+    The incident's notes and timeline texts are never read here.
     """
-    maintenance = is_maintenance(incident)
-    severity = severity_of(plan, incident.severity)
-    status = "scheduled" if maintenance else "investigating"
-    scenario = Scenario.MAINTENANCE_SCHEDULED if maintenance else severity.default_scenario
-    updates: list[PublicUpdate] = []
-    entries: Iterable[TimelineEntry] = incident.timeline
-    for index, entry in enumerate(entries):
-        phase = _PHASE_CHANGE.search(entry.text) if entry.kind == "maintenance" else None
-        if entry.kind not in PUBLIC_KINDS and not entry.public_note and phase is None:
-            continue
-        if phase is not None:
-            status = MAINTENANCE_STATUS[phase.group(1)]
-        if entry.kind == "resolved":
-            status = "completed" if maintenance else "resolved"
-            scenario = Scenario.MAINTENANCE_COMPLETED if maintenance else Scenario.RESOLVED
-        elif entry.kind != "opened":
-            if found := _STATUS_CHANGE.search(entry.text):
-                status = found.group(1)
-            if (found_scenario := _SCENARIO_CHANGE.search(entry.text)) and (
-                found_scenario.group(1) in Scenario.__members__.values()
-            ):
-                scenario = Scenario(found_scenario.group(1))
-        updates.append(
-            PublicUpdate(
-                id=f"{incident.id}-u{index:03d}",
-                at=entry.at,
-                status=status,
-                scenario=scenario,
-                note=safe_note(plan, entry.public_note),
-            )
-        )
     current_status = statuspage_status(plan, incident)
-    if not updates:
-        updates.append(
-            PublicUpdate(f"{incident.id}-u000", incident.started_at, current_status, incident.scenario, {})
+    if not incident.published:
+        status = "resolved" if current_status == "postmortem" else current_status
+        return [PublicUpdate(f"{incident.id}-u000", incident.started_at, status, incident.scenario)]
+    updates = [
+        PublicUpdate(
+            id=f"{incident.id}-{published.update_id}",
+            at=published.at,
+            status=published.status,
+            scenario=published.scenario,
+            text=public_words(plan, published.text),
+            in_app=public_words(plan, published.in_app),
         )
+        for published in sorted(incident.published, key=lambda p: p.at)
+    ]
     last = updates[-1]
-    # The record's own status and scenario are authoritative for the latest update (a published
-    # postmortem changes the incident's status, not its last update's, as on Statuspage).
-    updates[-1] = PublicUpdate(
-        last.id,
-        last.at,
-        "resolved" if current_status == "postmortem" and has_postmortem(incident) else current_status,
-        incident.scenario,
-        last.note or safe_note(plan, incident.public_note),
-    )
+    if current_status == "postmortem" and has_postmortem(incident) and last.status != "resolved":
+        # the summary went out after the resolution: its words are the postmortem section
+        updates[-1] = PublicUpdate(last.id, last.at, "resolved", last.scenario, last.text, last.in_app)
     return updates
 
 
@@ -198,11 +173,55 @@ def statuspage_status(plan: Plan, incident: Incident) -> str:
     return incident.status
 
 
-def safe_note(plan: Plan, note: dict[str, str]) -> dict[str, str]:
-    """A person's note for customers, without any locale whose text names an internal identifier."""
+def published_status(plan: Plan, incident: Incident, scenario: Scenario) -> str:
+    """The Statuspage status an update of ``scenario`` told customers, as it is sent."""
+    if scenario is Scenario.RESOLVED:
+        return "resolved"
+    if scenario is Scenario.MAINTENANCE_COMPLETED:
+        return "completed"
+    status = statuspage_status(plan, incident)
+    if status in ("resolved", "postmortem"):  # the record moved on after this update was rendered
+        return "monitoring"
+    return status
+
+
+def safe_note(plan: Plan, note: Mapping[str, str]) -> dict[str, str]:
+    """Approved words (a postmortem), without any locale whose text names an internal identifier.
+
+    Defence in depth: the guard already checked these words before they were approved and sent.
+    """
     domains = plan.organization.internal_domains
+    clean = {locale: printable(text) for locale, text in note.items()}
     return {
-        locale: text for locale, text in note.items() if text.strip() and not find_identifiers(text, domains)
+        locale: text for locale, text in clean.items() if text.strip() and not find_identifiers(text, domains)
+    }
+
+
+#: ANSI/VT escape sequences (CSI ``ESC [ ... m`` and the two-byte forms): removed whole, not left as "[31m".
+_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+#: What XML 1.0 cannot carry (C0 controls but tab and newline, CR, surrogates, U+FFFE/U+FFFF), plus
+#: the C1 controls and DEL no reader shows: stripped from every public text at the output.
+_UNSAFE_CHARS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(text: str) -> str:
+    """``text`` without escape sequences and the characters XML (and every reader) cannot carry."""
+    if text.isprintable():
+        return text
+    return _UNSAFE_CHARS.sub("", _ESCAPE_SEQUENCE.sub("", text))
+
+
+def public_words(plan: Plan, words: Mapping[str, PublishedWords]) -> dict[str, PublishedWords]:
+    """Published words per locale, printable, without a locale whose words name an internal identifier."""
+    domains = plan.organization.internal_domains
+    clean = {
+        locale: PublishedWords(title=printable(w.title), body=printable(w.body))
+        for locale, w in words.items()
+    }
+    return {
+        locale: w
+        for locale, w in clean.items()
+        if w.body.strip() and not find_identifiers(f"{w.title}\n{w.body}", domains)
     }
 
 

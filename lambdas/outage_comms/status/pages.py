@@ -16,7 +16,16 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from outage_comms.status.model import ComponentStatus
-from outage_comms.status.site import ASSET_CACHE, HTML, Artefact, IncidentView, SiteState, locale_prefix
+from outage_comms.status.site import (
+    ASSET_CACHE,
+    HTML,
+    Artefact,
+    IncidentView,
+    SiteFailure,
+    SiteState,
+    describe,
+    locale_prefix,
+)
 from outage_comms.status.uptime import uptime_percent
 from outage_comms.status.words import paragraphs
 
@@ -136,7 +145,8 @@ def _render(state: SiteState, template: str, page: Page, **extra: Any) -> Artefa
     return Artefact(html.encode("utf-8"), HTML)
 
 
-def page_artefacts(state: SiteState) -> dict[str, Artefact]:
+def page_artefacts(state: SiteState, failures: list[SiteFailure] | None = None) -> dict[str, Artefact]:
+    """Every HTML page; an incident page that cannot be rendered is recorded in ``failures`` and skipped."""
     plan = state.plan
     out: dict[str, Artefact] = {
         STYLESHEET: Artefact(
@@ -177,12 +187,17 @@ def page_artefacts(state: SiteState) -> dict[str, Artefact]:
         deeper = Page(locale, "../" * (depth + 1), "../index.html")
         # Pages of older incidents were written while they were recent and stay in the bucket.
         for view in history:
-            out[f"{prefix}{incident_path(view)}"] = _render(
-                state,
-                "incident.html.j2",
-                deeper,
-                view=view,
-                same_page=incident_path(view),
-                show_updated=False,
-            )
+            try:
+                out[f"{prefix}{incident_path(view)}"] = _render(
+                    state,
+                    "incident.html.j2",
+                    deeper,
+                    view=view,
+                    same_page=incident_path(view),
+                    show_updated=False,
+                )
+            except Exception as error:  # one incident's page never stops the others
+                if failures is None:
+                    raise
+                failures.append(SiteFailure(view.id, f"{prefix}{incident_path(view)}", describe(error)))
     return out

@@ -7,6 +7,7 @@ creates. AWS calls sit behind :class:`StatusSink`, so tests pass a fake or moto 
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -16,13 +17,24 @@ from typing import Any, Protocol
 
 from outage_comms.drill_mode import drill_incidents, drill_site_plan, public_incidents
 from outage_comms.incident import Incident
+from outage_comms.observability import logger
 from outage_comms.plan import Plan
 from outage_comms.ports import IncidentRepository
 from outage_comms.status.dashboard import DASHBOARD_BODY_PATH, STATUS_NAMESPACE, metric_data
-from outage_comms.status.site import Artefact, SiteOptions, build_site, site_state
+from outage_comms.status.site import (
+    Artefact,
+    SiteFailure,
+    SiteOptions,
+    build_site,
+    describe,
+    site_artefacts,
+    site_state,
+)
 
 #: How many incidents the site is rebuilt from (open ones always included by the repository order).
 RECENT_INCIDENTS = 100
+#: The handler's count of parts (an incident, an artefact, an object) one run could not publish.
+FAILURE_METRIC = "StatusSurfaceFailures"
 #: Objects that never go to the bucket: the dashboard body is put with PutDashboard.
 NOT_IN_BUCKET_PREFIXES = ("dashboard/",)
 
@@ -59,6 +71,8 @@ class PublishResult:
     elapsed_ms: float
     indicator: str
     invalidated: list[str] = field(default_factory=list)
+    #: What could not be built or written (``SiteFailure.as_dict``); the rest was published.
+    failures: list[dict[str, str | None]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +83,7 @@ class PublishResult:
             "elapsed_ms": round(self.elapsed_ms, 1),
             "indicator": self.indicator,
             "invalidated": self.invalidated,
+            "failures": len(self.failures),
         }
 
 
@@ -91,7 +106,12 @@ class StatusPublisher:
         self._clock = clock
 
     def publish(self, incident_id: str | None = None) -> PublishResult:
-        """Publish every surface. ``incident_id`` (the update that triggered it) must be in the site."""
+        """Publish every surface. ``incident_id`` (the update that triggered it) must be in the site.
+
+        Each incident and each artefact is isolated: what cannot be built or written is logged with
+        its incident id and returned in ``failures`` (the handler counts them), the rest is published.
+        Raises :class:`StatusPublishError` only when nothing could be written at all.
+        """
         start = time.perf_counter()
         now = self._clock()
         incidents = self._incidents.list_recent(limit=RECENT_INCIDENTS)
@@ -100,32 +120,60 @@ class StatusPublisher:
         if any(i.id == incident_id and i.drill for i in incidents):
             return self._publish_drill(incidents, now, start)
         incidents = public_incidents(incidents)  # a drill is never on the public site, feeds or dashboard
-        site = build_site(self._plan, incidents, (), now, None, self._options)
-        existing = self._sink.etags()
-        written = []
-        for key, artefact in sorted(site.items(), key=lambda item: _upload_order(item[0])):
-            if key.startswith(NOT_IN_BUCKET_PREFIXES):
-                continue
-            if existing.get(key) == artefact.md5:
-                continue
-            self._sink.put_object(key, artefact)
-            written.append(key)
-        self._sink.put_dashboard(site[DASHBOARD_BODY_PATH].body.decode("utf-8"))
-        state = site_state(self._plan, incidents, (), now, {}, self._options)
-        metrics = metric_data(state)
-        self._sink.put_metric_data(STATUS_NAMESPACE, metrics)
+        failures: list[SiteFailure] = []
+        state = site_state(self._plan, incidents, (), now, None, self._options, failures)
+        site = site_artefacts(state, failures)
+        written = self._write(
+            {k: a for k, a in site.items() if not k.startswith(NOT_IN_BUCKET_PREFIXES)}, failures
+        )
+        dashboard_updated = DASHBOARD_BODY_PATH in site and self._isolated(
+            "dashboard", failures, lambda: self._sink.put_dashboard(site[DASHBOARD_BODY_PATH].body.decode())
+        )
+        metrics: list[dict[str, Any]] = []
+        if self._isolated("status metric", failures, lambda: metrics.extend(metric_data(state))):
+            self._isolated(
+                "status metric", failures, lambda: self._sink.put_metric_data(STATUS_NAMESPACE, metrics)
+            )
         invalidated = ["/*"] if written else []
         if invalidated:
-            self._sink.invalidate(invalidated)
+            self._isolated("invalidation", failures, lambda: self._sink.invalidate(invalidated))
+        _log(failures)
         return PublishResult(
             written=written,
             unchanged=len(site) - len(written) - 1,
-            dashboard_updated=True,
+            dashboard_updated=dashboard_updated,
             metrics=len(metrics),
             elapsed_ms=(time.perf_counter() - start) * 1000,
             indicator=state.indicator.value,
             invalidated=invalidated,
+            failures=[f.as_dict() for f in failures],
         )
+
+    def _write(self, site: dict[str, Artefact], failures: list[SiteFailure]) -> list[str]:
+        """Put what changed, each object on its own; raise only when every object failed."""
+        existing = self._sink.etags()
+        written: list[str] = []
+        tried = 0
+        for key, artefact in sorted(site.items(), key=lambda item: _upload_order(item[0])):
+            if existing.get(key) == artefact.md5:
+                continue
+            tried += 1
+            if self._isolated(key, failures, functools.partial(self._sink.put_object, key, artefact)):
+                written.append(key)
+        if tried and not written:
+            _log(failures)
+            raise StatusPublishError(f"none of the {tried} changed status objects could be written")
+        return written
+
+    @staticmethod
+    def _isolated(part: str, failures: list[SiteFailure], action: Callable[[], object]) -> bool:
+        try:
+            action()
+        except Exception as error:  # one object never stops the others
+            incident = part.rsplit("/", 1)[-1].removesuffix(".html") if "incidents/" in part else None
+            failures.append(SiteFailure(incident, part, describe(error)))
+            return False
+        return True
 
     def _publish_drill(self, incidents: list[Incident], now: datetime, start: float) -> PublishResult:
         """The drill page under ``plan.drill.status_prefix``, from drill incidents only.
@@ -160,6 +208,11 @@ class StatusPublisher:
             indicator=state.indicator.value,
             invalidated=invalidated,
         )
+
+
+def _log(failures: list[SiteFailure]) -> None:
+    for failure in failures:
+        logger.error("status surface not published", extra=failure.as_dict())
 
 
 def _upload_order(key: str) -> tuple[int, str]:

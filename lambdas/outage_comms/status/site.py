@@ -12,7 +12,7 @@ import gzip
 import hashlib
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -192,6 +192,23 @@ class IncidentView:
         return self._words(self.public[-1], MessageFormat.IN_APP, self.next_update)
 
 
+@dataclass(frozen=True, slots=True)
+class SiteFailure:
+    """One part of the site that could not be built; the rest of the site is still published."""
+
+    incident_id: str | None
+    part: str  # "incident", an artefact producer's name, or an object key
+    error: str
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"incident_id": self.incident_id, "part": self.part, "error": self.error}
+
+
+def describe(error: BaseException) -> str:
+    """An error for the team's logs (never for a public page)."""
+    return f"{type(error).__name__}: {error}"[:500]
+
+
 def incident_view(
     plan: Plan,
     incident: Incident,
@@ -211,6 +228,34 @@ def incident_view(
         maintenance=is_maintenance(incident),
         next_update=next_update_at(plan, incident, updates[-1].at, now),
     )
+
+
+def checked_view(
+    plan: Plan,
+    incident: Incident,
+    now: datetime,
+    strings: Mapping[str, Mapping[str, Any]],
+    options: SiteOptions,
+    failures: list[SiteFailure],
+) -> IncidentView | None:
+    """The incident's view with every word rendered, or None when it cannot be shown at all.
+
+    An incident whose published words cannot be rendered falls back to its public status in the
+    plan's generic words; one that cannot be shown even so is left out. Either way the failure is
+    recorded with the incident id and the rest of the site is built.
+    """
+    attempts = [incident] if not incident.published else [incident, incident.evolve(published=())]
+    for attempt in attempts:
+        try:
+            view = incident_view(plan, attempt, now, strings, options)
+            for locale in plan.locale_codes:
+                view.name(locale)
+                view.postmortem(locale)
+            _ = view.banner
+            return view
+        except Exception as error:  # one incident never stops the site
+            failures.append(SiteFailure(incident.id, "incident", describe(error)))
+    return None
 
 
 @dataclass(frozen=True)
@@ -274,11 +319,15 @@ def site_state(
     now: datetime,
     uptime_history: UptimeHistory | None,
     options: SiteOptions,
+    failures: list[SiteFailure] | None = None,
 ) -> SiteState:
+    """``failures`` collects the incidents that could not be shown (they are left out of the lists)."""
+    failures = [] if failures is None else failures
     strings = {locale: load_strings(options.templates_dir, locale) for locale in plan.locale_codes}
     unique = {i.id: i for i in (*incidents, *maintenances)}
     everything = sorted(unique.values(), key=lambda i: (i.started_at, i.id), reverse=True)
-    views = [incident_view(plan, incident, now, strings, options) for incident in everything]
+    checked = (checked_view(plan, incident, now, strings, options, failures) for incident in everything)
+    views = [view for view in checked if view is not None]
     component_updated: dict[str, datetime] = {}
     for incident in everything:
         for component_id in incident.components:
@@ -313,18 +362,30 @@ def build_site(
     ``incidents`` may hold maintenances too (scenario ``maintenance_*`` or a ``scheduled_for``):
     they are sorted out here. ``uptime_history`` defaults to what the incidents themselves say.
     """
-    from outage_comms.status.banner import banner_artefacts
-    from outage_comms.status.dashboard import dashboard_artefact
-    from outage_comms.status.feeds import feed_artefacts
-    from outage_comms.status.pages import page_artefacts
-    from outage_comms.status.statuspage_api import api_artefacts
-
     state = site_state(
         plan, incidents, maintenances, now or datetime.now(UTC), uptime_history, options or SiteOptions()
     )
+    return site_artefacts(state, [])
+
+
+def site_artefacts(state: SiteState, failures: list[SiteFailure]) -> dict[str, Artefact]:
+    """Every artefact the state yields. A producer that fails is recorded in ``failures`` and skipped
+    (its objects keep their last published version), so the others are still built."""
+    from outage_comms.status import banner, dashboard, feeds, pages, statuspage_api
+
+    producers: tuple[tuple[str, Callable[[SiteState, list[SiteFailure]], dict[str, Artefact]]], ...] = (
+        ("pages", pages.page_artefacts),
+        ("statuspage_api", lambda s, _f: statuspage_api.api_artefacts(s)),
+        ("feeds", feeds.feed_artefacts),
+        ("banner", lambda s, _f: banner.banner_artefacts(s)),
+        ("dashboard", lambda s, _f: dashboard.dashboard_artefact(s)),
+    )
     site: dict[str, Artefact] = {}
-    for produce in (page_artefacts, api_artefacts, feed_artefacts, banner_artefacts, dashboard_artefact):
-        site.update(produce(state))
+    for name, produce in producers:
+        try:
+            site.update(produce(state, failures))
+        except Exception as error:  # one artefact never stops the others
+            failures.append(SiteFailure(None, name, describe(error)))
     return site
 
 

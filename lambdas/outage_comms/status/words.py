@@ -64,6 +64,14 @@ class Words:
     body: str
 
 
+def _title(update: PublicUpdate, locale: str) -> str:
+    """A title for words sent without one (the in-app words' title, else the first line)."""
+    other = update.in_app.get(locale) or update.text.get(locale)
+    if other is not None and other.title:
+        return other.title
+    return (update.text.get(locale) or update.in_app[locale]).body.split("\n", 1)[0][:120]
+
+
 def impact_phrase(
     plan: Plan, strings: Mapping[str, Mapping[str, Any]], incident: Incident, scenario: Scenario
 ) -> dict[str, str]:
@@ -93,7 +101,15 @@ def render_update(
     next_update: datetime | None,
     templates_dir: Path,
 ) -> Words:
-    """One update's title and body in one locale, from the ``fmt`` template of its scenario."""
+    """One update's title and body in one locale: the published words, else the plan's generic words.
+
+    Published words (``update.text`` for the status page, ``update.in_app`` for the banner) are
+    shown exactly as they were sent. Without them, the ``fmt`` template of the scenario renders
+    the status from public facts only (component names, times), never from a person's note.
+    """
+    sent = (update.in_app if fmt is MessageFormat.IN_APP else update.text).get(locale)
+    if sent is not None:
+        return Words(title=sent.title or _title(update, locale), body=sent.body)
     scenario = update.scenario
     if scenario is Scenario.POST_INCIDENT_SUMMARY:
         scenario = Scenario.RESOLVED  # the summary's cause/fix/prevention are not on the incident record
@@ -111,7 +127,7 @@ def render_update(
         now=update.at,
         incident_id=incident.id,
         next_update_at=None if scenario in SCENARIOS_WITHOUT_NEXT_UPDATE else next_update,
-        update=update.note or None,
+        update=None,  # generic words: a person's note is public only inside a published update
         resolved_at=incident.resolved_at
         or (update.at if update.status in ("resolved", "completed") else None),
         maintenance_starts_at=starts,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -192,7 +193,7 @@ def test_dashboard_body_and_metric(plan: Plan, site: dict[str, Any]) -> None:
     markdown = body["widgets"][0]["properties"]["markdown"]
     assert "Web app" in markdown and "Down" in markdown
     assert "Next update by 27 Nov, 15:20 UTC" in markdown.replace("\\", "")
-    assert "<script" not in markdown
+    assert re.search(r"(?<!\\)[<>]", markdown) is None  # every angle bracket is escaped: text, never HTML
     assert body["widgets"][1]["properties"]["metrics"][0][:4] == [
         "OutageComms/Status",
         "ComponentStatus",
