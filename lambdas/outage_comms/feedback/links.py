@@ -19,6 +19,14 @@ takes about 10^14 years of guessing). Every field is signed, so a token never ve
 update, channel, locale or scenario; the vote (yes/no) is the last path segment and is not signed:
 both answers of one message share one token. Verification is one HMAC, no table read.
 
+**Per-recipient tokens (layout version 3).** Where a channel has recipients (email), the sender
+turns the update's token into one per recipient (:meth:`LinkSigner.for_recipient`): the same
+fields with version 3 and a 6-byte recipient tag (HMAC of the subscriber id) after the fixed part,
+signed as a whole: 36 characters. An answer through such a link counts once per *recipient*, from
+any network and browser; the tag cannot be changed or removed without breaking the signature. A
+version 2 token (public page, social post, SMS, push: one link seen by many) counts once per
+client network (see ``feedback/clients.py``).
+
 Why not a shorter, server-side link record (random id -> record in the feedback table)? It gives
 16-20 characters, but adds a table write to the Render step on the way to the first customer
 message and a read to every answer. Measured on ``plans/example.yaml`` with the API Gateway default
@@ -43,6 +51,9 @@ from datetime import UTC, datetime, timedelta
 from outage_comms.vocabulary import Channel, Scenario
 
 VERSION = 2
+#: The layout of a per-recipient token: version 2's fields, then the recipient tag.
+RECIPIENT_VERSION = 3
+RECIPIENT_BYTES = 6
 MAC_BYTES = 9
 MAX_TOKEN_CHARS = 96
 _LABEL = b"outage-comms/feedback-link/v2\x00"
@@ -143,6 +154,8 @@ class LinkClaims:
     locale: str
     scenario: Scenario
     expires_at: int
+    #: The recipient tag (hex) of a per-recipient link; empty for a link many people see.
+    recipient: str = ""
 
 
 def _b64(data: bytes) -> str:
@@ -167,6 +180,7 @@ class LinkSigner:
         if len(secret) < 16:
             raise ValueError("the feedback signing secret must be at least 16 bytes")
         self._key = derive_key(secret, "links")
+        self._recipient_key = derive_key(secret, "recipient")
 
     def _mac(self, payload: bytes) -> bytes:
         return hmac.new(self._key, _LABEL + payload, hashlib.sha256).digest()[:MAC_BYTES]
@@ -214,14 +228,18 @@ class LinkSigner:
         if not token or len(token) > MAX_TOKEN_CHARS:
             raise MalformedLinkError("the link is not a feedback token")
         raw = _unb64(token)
-        if len(raw) < _HEADER.size + MAC_BYTES or raw[0] >> 4 != VERSION:
+        if len(raw) < _HEADER.size + MAC_BYTES or raw[0] >> 4 not in (VERSION, RECIPIENT_VERSION):
             raise MalformedLinkError("the link is not a feedback token")
         payload, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
         if not hmac.compare_digest(mac, self._mac(payload)):
             raise ForgedLinkError("the link's signature does not match")
         first, second, number, minutes, suffix, hours = _HEADER.unpack_from(payload)
         channel, scenario, code = first & 0x0F, second >> 4, second & 0x0F
-        tail = payload[_HEADER.size :]
+        tail, recipient = payload[_HEADER.size :], b""
+        if first >> 4 == RECIPIENT_VERSION:
+            recipient, tail = tail[:RECIPIENT_BYTES], tail[RECIPIENT_BYTES:]
+            if len(recipient) != RECIPIENT_BYTES:
+                raise MalformedLinkError("the link is not a feedback token")
         if code == 0:
             locale = tail[1:].decode("ascii", errors="replace") if tail and tail[0] == len(tail) - 1 else ""
         else:
@@ -242,7 +260,32 @@ class LinkSigner:
             locale=locale,
             scenario=the_scenario,
             expires_at=expires_at,
+            recipient=recipient.hex(),
         )
+
+    def recipient_tag(self, subscriber_id: str) -> bytes:
+        """The 6 bytes that stand for one subscriber in their links (not reversible without the key)."""
+        digest = hmac.new(self._recipient_key, subscriber_id.encode(), hashlib.sha256).digest()
+        return digest[:RECIPIENT_BYTES]
+
+    def for_recipient(self, token: str, subscriber_id: str) -> str:
+        """``token`` (an update's version 2 token) bound to one recipient: a version 3 token.
+
+        Raises :class:`FeedbackLinkError` when ``token`` is not a genuine version 2 token.
+        """
+        raw = _unb64(token) if token and len(token) <= MAX_TOKEN_CHARS else b""
+        if len(raw) < _HEADER.size + MAC_BYTES or raw[0] >> 4 != VERSION:
+            raise MalformedLinkError("only an update's shared link can be made per recipient")
+        payload, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
+        if not hmac.compare_digest(mac, self._mac(payload)):
+            raise ForgedLinkError("the link's signature does not match")
+        bound = (
+            bytes([RECIPIENT_VERSION << 4 | payload[0] & 0x0F])
+            + payload[1 : _HEADER.size]
+            + self.recipient_tag(subscriber_id)
+            + payload[_HEADER.size :]
+        )
+        return _b64(bound + self._mac(bound))
 
 
 @dataclass(frozen=True)

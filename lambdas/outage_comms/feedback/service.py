@@ -13,7 +13,9 @@
 **Link scanners and prefetch.** The issue asks for one click, so a GET counts. Mail security
 scanners (and chat unfurlers) also GET links; we limit what they can do:
 
-- every answer counts once per *client* (salted hash of source IP + User-Agent) and message, and
+- every answer counts once per *voter* and message: the recipient of a per-recipient link (email),
+  else the client's network (salted hash of the IPv4 address or IPv6 /64; never the User-Agent,
+  which the client chooses), and
   the first answer wins: a scanner that fetches both "Yes" and "No" counts once, and a later
   click from the same client flips nothing (409 "already counted");
 - requests that say they are automated are shown a one-button page instead of being counted: an
@@ -23,6 +25,11 @@ scanners (and chat unfurlers) also GET links; we limit what they can do:
 
 What is left, a scanner that looks like a browser, costs at most one answer per message it scans,
 and shows up in ``FeedbackVotes`` as answers from the same minute as the send.
+
+**Residual risk of shared links.** A link many people see (status page, social post, SMS, push)
+counts once per IPv4 address or IPv6 /64. Someone with many IPv4 addresses or many /64s (a botnet,
+a large cloud account) can still add one answer per network and message; people behind one NAT
+share one answer. The counts are a signal about wording, never a decision input.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ from outage_comms.feedback.store import (
     MAX_COMMENT_CHARS,
     AlreadyCountedError,
     NoAnswerYetError,
-    client_id,
+    voter_of,
 )
 
 AUTOMATED_AGENTS = (
@@ -178,7 +185,7 @@ class FeedbackService:
             return self._refuse(_STATUS_FOR.get(error.reason, 400), error.reason, None, key=_page_key(error))
         if self._update_exists is not None and not self._update_exists(claims.incident_id, claims.update_id):
             return self._refuse(404, "unknown_update", claims.locale)
-        return claims, client_id(self._secret, request.source_ip, request.user_agent)
+        return claims, voter_of(claims, self._secret, request.source_ip)
 
     def _answer_page(self, request: FeedbackRequest, token: str, method: str) -> FeedbackResponse:
         """``/f/{token}``: GET shows Yes / No buttons; POST (button, CSRF-checked) counts the answer."""

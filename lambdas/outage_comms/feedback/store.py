@@ -16,8 +16,10 @@ on the server, so concurrent clicks never lose a count). Not a transaction on pu
 of one message adds to the same counter item, and transactions on a hot item fail with
 ``TransactionConflict``. If the ADD fails, the click record is deleted again so a retry can count.
 
-``client`` is an HMAC-SHA256 (keyed with a secret derived from the signing secret: a salted hash)
-of the source IP and User-Agent: the raw values are never stored.
+``client`` is who answered: ``r-<tag>`` for a per-recipient link (one answer per recipient), else an
+HMAC-SHA256 (keyed with a secret derived from the signing secret: a salted hash) of the client's
+network, the IPv4 address or the IPv6 /64 (``subscribers/network.py``): the raw values are never
+stored. The User-Agent is not part of it: one address with 100 User-Agents is one client.
 """
 
 from __future__ import annotations
@@ -47,10 +49,21 @@ class NoAnswerYetError(Exception):
     """A comment arrived from a client whose answer we have not counted."""
 
 
-def client_id(secret: bytes, source_ip: str, user_agent: str) -> str:
-    """A salted fingerprint of who clicked (source IP + User-Agent), not reversible without the key."""
+def client_id(secret: bytes, source_ip: str, user_agent: str = "") -> str:
+    """A salted fingerprint of who clicked: the source's network (IPv4 address or IPv6 /64).
+
+    ``user_agent`` is accepted and ignored: it is the client's to choose, so it never made a second
+    voter (a replay with another User-Agent counted again).
+    """
+    from outage_comms.subscribers.network import client_network
+
     key = derive_key(secret, "client")
-    return hmac.new(key, f"{source_ip}\n{user_agent}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, client_network(source_ip).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def voter_of(claims: LinkClaims, secret: bytes, source_ip: str) -> str:
+    """Who votes: the recipient of a per-recipient link, else the client's network."""
+    return f"r-{claims.recipient}" if claims.recipient else client_id(secret, source_ip)
 
 
 def _empty() -> dict[str, int]:
