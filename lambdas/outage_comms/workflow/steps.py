@@ -340,6 +340,61 @@ def deliver_channel(event: dict[str, Any], services: Services) -> dict[str, Any]
     }
 
 
+def record_published(event: dict[str, Any], services: Services) -> dict[str, Any]:
+    """``Record published words``, after the fan-out: the status page's (and in-app) words of this
+    update, exactly as approved and sent, become the incident's ``published`` update: the only words
+    the public status site shows.
+
+    Reached only once the update went out (approved, edited then approved, or sent as the plan
+    allows without approval); a rejected, held or timed-out update never gets here. The post-incident
+    summary is recorded by ``record_postmortem`` instead.
+    """
+    from outage_comms.incident import MAX_PUBLISHED_UPDATES, PublishedUpdate, PublishedWords
+    from outage_comms.status.model import published_status
+
+    incident_id, update_id = str(event["incident_id"]), str(event["update_id"])
+    update = services.store.get_update(incident_id, update_id)
+    scenario = Scenario(update["scenario"])
+    final = (update.get("approval") or {}).get("final_messages") or update["messages"]
+
+    def words(channel: Channel) -> dict[str, PublishedWords]:
+        return {
+            locale: PublishedWords(title=str(m["fields"].get("title", "")), body=str(m["fields"]["body"]))
+            for locale, m in (final.get(channel.value) or {}).items()
+            if m.get("fields", {}).get("body")
+        }
+
+    text, in_app = words(Channel.STATUS_PAGE), words(Channel.IN_APP)
+    if scenario is Scenario.POST_INCIDENT_SUMMARY:
+        return {"channel": Channel.STATUS_PAGE.value, "status": "skipped", "locales": []}
+    for _ in range(3):
+        incident = services.repository.get(incident_id)
+        if any(p.update_id == update_id for p in incident.published):
+            break  # a retried invocation: already recorded
+        entry = PublishedUpdate(
+            update_id=update_id,
+            at=services.now(),
+            status=published_status(services.plan, incident, scenario),
+            scenario=scenario,
+            text=text,
+            in_app=in_app,
+        )
+        published = (*incident.published, entry)[-MAX_PUBLISHED_UPDATES:]
+        try:
+            services.repository.replace_head(incident.evolve(published=published), incident.version)
+        except ConcurrentUpdateError:
+            continue
+        break
+    else:
+        raise ConcurrentUpdateError(f"{incident_id} kept changing while its published words were recorded")
+    services.store.add_event(
+        incident_id,
+        "published",
+        f"{update_id}: status page words in {', '.join(sorted(text)) or 'no locale'}",
+    )
+    return {"channel": Channel.STATUS_PAGE.value, "status": "published", "locales": sorted(text)}
+
+
 def record_failure(event: dict[str, Any], services: Services) -> dict[str, Any]:
     """A channel's branch failed after its retries: record why, so the incident shows it."""
     incident_id, update_id, channel = (
@@ -480,7 +535,13 @@ def draft_post_incident_summary(event: dict[str, Any], services: Services) -> di
 
 
 def record_postmortem(event: dict[str, Any], services: Services) -> dict[str, Any]:
-    """The approved summary becomes the incident's ``postmortem`` (the status page's words, per locale)."""
+    """The approved summary becomes the incident's ``postmortem`` (the status page's words, per locale).
+
+    ``Record published words`` (after the fan-out of any other update) runs on this function too,
+    with ``"record": "published"``: the same rights, on the same incident record.
+    """
+    if event.get("record") == "published":
+        return record_published(event, services)
     plan = services.plan
     incident_id, update_id = str(event["incident_id"]), str(event["update_id"])
     update = services.store.get_update(incident_id, update_id)
