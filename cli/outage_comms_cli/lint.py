@@ -68,22 +68,12 @@ class LintReport:
         }
 
 
-def _is_unusable(error: PlanError) -> bool:
-    """Unreadable input (missing file, bad YAML, not a mapping) vs. a plan with mistakes in it."""
-    return all(
-        p.message.startswith(
-            ("file not found", "cannot read", "invalid YAML", "invalid JSON", "the plan must be a mapping")
-        )
-        for p in error.problems
-    )
-
-
 def lint_plan(path: str | Path, templates_dir: Path = DEFAULT_TEMPLATES_DIR) -> LintReport:
     report = LintReport(plan_path=str(path))
     try:
         plan = load_plan(path)
     except PlanError as exc:
-        report.unusable = _is_unusable(exc)
+        report.unusable = True  # unreadable, or schema/reference errors: nothing else can be checked (exit 2)
         report.findings = [
             Finding("plan", p.message, p.fix, where=f"{p.file}: {p.path}") for p in exc.problems
         ]
@@ -92,8 +82,24 @@ def lint_plan(path: str | Path, templates_dir: Path = DEFAULT_TEMPLATES_DIR) -> 
         for fmt in plan.formats_for(scenario):
             for locale in plan.locale_codes:
                 _lint_one(plan, scenario, fmt, locale, templates_dir, report)
+    report.findings += _scenario_findings(plan, path)
     report.findings = _unique(report.findings, templates_dir)
     return report
+
+
+def _scenario_findings(plan: Plan, path: str | Path) -> list[Finding]:
+    """Plan scenarios and game-day scenarios (drills/*.yaml) that name a channel that is off, and more."""
+    from outage_comms.plan import scenario_channel_problems
+    from outage_comms_cli.drills.scenario import lint_scenarios
+
+    return [
+        Finding(code, p.message, p.fix, where=f"{p.file}: {p.path}")
+        for code, problems in (
+            ("scenario.channels", scenario_channel_problems(plan, str(path))),
+            ("drill.scenario", lint_scenarios(plan, path)),
+        )
+        for p in problems
+    ]
 
 
 def _unique(findings: list[Finding], templates_dir: Path) -> list[Finding]:

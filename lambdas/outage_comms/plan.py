@@ -566,6 +566,25 @@ def _duplicates(values: Iterable[str]) -> list[str]:
     return [v for v, n in Counter(values).items() if n > 1]
 
 
+def scenario_channel_problems(plan: Plan, file: str) -> list[PlanProblem]:
+    """A scenario's ``channels`` naming a channel that is off (lint: it would be skipped silently)."""
+    enabled = plan.channels.enabled()
+    on = ", ".join(c.value for c in enabled) or "none"
+    problems = []
+    for scenario, settings in plan.scenarios.items():
+        for index, channel in enumerate(settings.channels or []):
+            if channel not in enabled:
+                problems.append(
+                    PlanProblem(
+                        file,
+                        f"scenarios.{scenario.value}.channels[{index}]",
+                        f"channel '{channel.value}' is not enabled in the plan",
+                        f"remove it from this list, or turn it on (channels.{channel.value}); on now: {on}",
+                    )
+                )
+    return problems
+
+
 def cross_reference_problems(plan: Plan, file: str) -> list[PlanProblem]:
     """Everything a schema alone cannot see: ids that must exist, be unique, cover every locale."""
     problems: list[PlanProblem] = []

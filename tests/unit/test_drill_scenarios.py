@@ -159,3 +159,55 @@ def test_the_cli_refuses_a_broken_scenario_before_running_anything(tmp_path: Pat
     expected = f"{broken}: events[0].colour: unknown field 'colour'. Fix: remove it or rename it"
     assert "".join(expected.split()) in output
     assert not (tmp_path / "out").exists()
+
+
+def _plan_without(plan: Plan, channel: str) -> Plan:
+    """The example plan with one channel switched off (and its scenarios not naming it)."""
+    settings = getattr(plan.channels, channel).model_copy(update={"enabled": False})
+    return plan.model_copy(update={"channels": plan.channels.model_copy(update={channel: settings})})
+
+
+def test_a_disabled_channel_names_the_step_and_the_fix(plan: Plan) -> None:
+    # Given a plan with slack off and a game day that fails slack on purpose
+    without_slack = _plan_without(plan, "slack")
+    # When the scenario is checked against it
+    ((path, message, fix),) = problems(story(inject=[{"channel": "slack"}]), without_slack)
+    # Then the injection, what is wrong and both ways out are named
+    assert path == "inject[0].channel"
+    assert message == "channel 'slack' is not enabled in the plan"
+    assert fix.startswith("remove this injection, or turn the channel on in the plan (channels.slack)")
+    assert "teams" in fix  # what is on now
+
+
+def test_an_approver_edit_of_a_disabled_channel_or_unknown_locale_is_refused(plan: Plan) -> None:
+    approvals = [
+        {
+            "by": ["communications_manager"],
+            "decision": "edit",
+            "edits": {"text:slack:en:body": "x", "text:email:de:subject": "y", "body": "z"},
+        }
+    ]
+    found = {p: (m, f) for p, m, f in problems(story(approvals=approvals), _plan_without(plan, "slack"))}
+    assert found["approvals[0].edits.text:slack:en:body"][0] == "channel 'slack' is not enabled in the plan"
+    assert found["approvals[0].edits.text:email:de:subject"][0] == "locale 'de' is not in the plan"
+    assert found["approvals[0].edits.body"][1] == "write text:CHANNEL:LOCALE:FIELD"
+
+
+def test_lint_finds_the_scenarios_beside_the_plan(tmp_path: Path, plan: Plan) -> None:
+    from outage_comms_cli.drills.scenario import lint_scenarios, scenario_files
+
+    # A team's repository: plan.yaml with drills/ beside it
+    (tmp_path / "drills").mkdir()
+    good = tmp_path / "drills" / "good.yaml"
+    good.write_text((DRILLS_DIR / "default.yaml").read_text())
+    bad = tmp_path / "drills" / "bad.yml"
+    bad.write_text((DRILLS_DIR / "slack-down.yaml").read_text())
+    assert scenario_files(tmp_path / "plan.yaml") == [good, bad]
+    found = [(p.file, p.path) for p in lint_scenarios(_plan_without(plan, "slack"), tmp_path / "plan.yaml")]
+    assert found == [(str(bad), "inject[0].channel")]
+    # This repository: plans/example.yaml and drills/ side by side
+    assert scenario_files(ROOT / "plans" / "example.yaml") == sorted(DRILLS_DIR.glob("*.yaml"))
+    assert lint_scenarios(plan, ROOT / "plans" / "example.yaml") == []
+    # A plan with no drills folder near it: nothing to check
+    (tmp_path / "elsewhere").mkdir()
+    assert scenario_files(tmp_path / "elsewhere" / "plan.yaml") == []

@@ -414,8 +414,9 @@ def plan_problems(scenario: DrillScenario, plan: Plan, file: str) -> list[PlanPr
             add(
                 f"inject[{index}].channel",
                 f"channel '{injection.channel.value}' is not enabled in the plan",
-                f"inject one of {sorted(enabled)}",
+                _disabled_channel_fix(injection.channel.value, enabled, "remove this injection"),
             )
+    problems += _edit_problems(scenario, plan, file)
     for index, approval in enumerate(scenario.approvals):
         allowed = {"any", *(s.value for s in Scenario)}
         if approval.update not in allowed:
@@ -431,4 +432,71 @@ def plan_problems(scenario: DrillScenario, plan: Plan, file: str) -> list[PlanPr
                     f"the plan lists no approver principal for {role}",
                     f"add roles.{role}.approver_principals or name another role",
                 )
+    return problems
+
+
+def _disabled_channel_fix(channel: str, enabled: set[str], instead: str) -> str:
+    return (
+        f"{instead}, or turn the channel on in the plan (channels.{channel}); "
+        f"on now: {', '.join(sorted(enabled)) or 'none'}"
+    )
+
+
+def _edit_problems(scenario: DrillScenario, plan: Plan, file: str) -> list[PlanProblem]:
+    """An approver's edit (``text:<channel>:<locale>:<field>``) names an enabled channel and a plan locale."""
+    problems: list[PlanProblem] = []
+    enabled = {c.value for c in plan.channels.enabled()}
+    for index, approval in enumerate(scenario.approvals):
+        for key in approval.edits:
+            path = f"approvals[{index}].edits.{key}"
+            parts = key.split(":")
+            if len(parts) != 4 or parts[0] != "text":
+                problems.append(
+                    PlanProblem(
+                        file, path, f"'{key}' is not a review-page field", "write text:CHANNEL:LOCALE:FIELD"
+                    )
+                )
+                continue
+            channel, locale = parts[1], parts[2]
+            if channel not in {c.value for c in Channel}:
+                problems.append(
+                    PlanProblem(file, path, f"no channel '{channel}'", f"use one of {sorted(enabled)}")
+                )
+            elif channel not in enabled:
+                problems.append(
+                    PlanProblem(
+                        file,
+                        path,
+                        f"channel '{channel}' is not enabled in the plan",
+                        _disabled_channel_fix(channel, enabled, "remove this edit"),
+                    )
+                )
+            if locale not in plan.locale_codes:
+                problems.append(
+                    PlanProblem(
+                        file, path, f"locale '{locale}' is not in the plan", f"use one of {plan.locale_codes}"
+                    )
+                )
+    return problems
+
+
+def scenario_files(plan_path: str | Path) -> list[Path]:
+    """The game-day scenarios that go with a plan: ``drills/*.yaml`` beside the plan file, or beside the
+    ``plans/`` folder holding it (this repository's layout: ``plans/example.yaml`` and ``drills/``)."""
+    folder = Path(plan_path).resolve().parent
+    candidates = [folder / "drills"]
+    if folder.name == "plans":
+        candidates.append(folder.parent / "drills")
+    found = [path for c in candidates for pattern in ("*.yaml", "*.yml") for path in sorted(c.glob(pattern))]
+    return list(dict.fromkeys(found))
+
+
+def lint_scenarios(plan: Plan, plan_path: str | Path) -> list[PlanProblem]:
+    """Every problem of every scenario that goes with the plan, checked against it (``outage-comms lint``)."""
+    problems: list[PlanProblem] = []
+    for path in scenario_files(plan_path):
+        try:
+            load_scenario(path, plan)
+        except ScenarioError as exc:
+            problems += exc.problems
     return problems
