@@ -1,35 +1,25 @@
 """Checks every customer-facing message must pass, at lint time and again at run time.
 
-- no internal identifiers: ARNs, 12-digit account ids, IP addresses, internal host names;
+- no credentials, in any message (the team's chat included): AWS keys, tokens, passwords...;
+- no internal identifiers in customer messages: ARNs, account ids, IP addresses, AWS resource ids
+  and endpoints, ``s3://`` URIs, internal host names (``outage_comms.leaks`` has the rules);
 - no jargon from the plan's list;
 - fits the channel: SMS segments (GSM-7 / UCS-2), social post length, push, SNS subject…
 """
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit
 
 from outage_comms import social_text
+from outage_comms.leaks import Finding as Finding
+from outage_comms.leaks import find_credentials
+from outage_comms.leaks import find_identifiers as find_identifiers
 from outage_comms.plan import Plan
 from outage_comms.rendering import RenderedMessage
 from outage_comms.vocabulary import INTERNAL_FORMATS, Channel, MessageFormat
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem with one message (or one plan-wide check)."""
-
-    code: str
-    message: str
-    fix: str
-    where: str = ""
-    severity: str = "error"
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
-
 
 # ---------------------------------------------------------------------------------------------
 # SMS encoding (3GPP TS 23.038): GSM-7 default alphabet + extension table, else UCS-2
@@ -70,58 +60,26 @@ def sms_size(text: str) -> SmsSize:
 # Internal identifiers and jargon
 # ---------------------------------------------------------------------------------------------
 
-_ARN = re.compile(r"\barn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{0,12}:\S+", re.IGNORECASE)
-_ACCOUNT_ID = re.compile(r"(?<![\d-])\d{12}(?![\d-])")
-_IPV4_CANDIDATE = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-_IPV6_CANDIDATE = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
-_HOSTNAME = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}\b", re.IGNORECASE)
-ALWAYS_INTERNAL_SUFFIXES = ("internal", "local", "localdomain", "corp", "lan", "intranet", "compute.internal")
+
+def public_hosts(plan: Plan) -> tuple[str, ...]:
+    """Hosts the plan publishes to customers (status page, support site): links there are fine."""
+    hosts = []
+    for url in (plan.organization.status_page_url, plan.organization.support_url, *plan.guard.public_urls):
+        try:
+            host = urlsplit(url).hostname
+        except ValueError:
+            continue
+        if host:
+            hosts.append(host.lower())
+    return tuple(hosts)
 
 
-def find_identifiers(text: str, internal_domains: list[str]) -> list[Finding]:
-    """ARNs, account ids, IP addresses and internal host names found in ``text``."""
-    findings: list[Finding] = []
-    for match in _ARN.finditer(text):
-        findings.append(
-            Finding(
-                "identifier.arn",
-                f"contains an AWS ARN '{match.group()[:40]}…'",
-                "describe the affected feature in customer words instead",
-            )
-        )
-    scrubbed = _ARN.sub(" ", text)
-    for match in _ACCOUNT_ID.finditer(scrubbed):
-        findings.append(
-            Finding(
-                "identifier.account_id",
-                f"contains what looks like an AWS account id '{match.group()}'",
-                "remove the number; customers never need it",
-            )
-        )
-    for pattern in (_IPV4_CANDIDATE, _IPV6_CANDIDATE):
-        for match in pattern.finditer(scrubbed):
-            try:
-                ipaddress.ip_address(match.group())
-            except ValueError:
-                continue
-            findings.append(
-                Finding(
-                    "identifier.ip_address",
-                    f"contains an IP address '{match.group()}'",
-                    "remove it; name the affected feature instead",
-                )
-            )
-    suffixes = tuple(s.lower().lstrip(".") for s in (*internal_domains, *ALWAYS_INTERNAL_SUFFIXES))
-    for match in _HOSTNAME.finditer(scrubbed):
-        host = match.group().lower()
-        if any(host == s or host.endswith("." + s) for s in suffixes):
-            findings.append(
-                Finding(
-                    "identifier.internal_host",
-                    f"contains an internal host name '{host}'",
-                    "remove it; customers cannot reach internal hosts",
-                )
-            )
+def find_leaks(plan: Plan, text: str, *, internal: bool = False) -> list[Finding]:
+    """Credentials in ``text``, and (unless ``internal``: the team's own words) internal identifiers."""
+    hosts = public_hosts(plan)
+    findings = find_credentials(text)
+    if not internal:
+        findings += find_identifiers(text, plan.organization.internal_domains, hosts)
     return findings
 
 
@@ -285,15 +243,17 @@ def channel_limit_findings(
 
 
 def guard_message(plan: Plan, message: RenderedMessage, channel: Channel | None = None) -> list[Finding]:
-    """Every run-time check for one rendered message. Internal formats skip the identifier guard.
+    """Every run-time check for one rendered message. Internal formats (the team's chat, the support
+    macro) skip the identifier and jargon checks, never the credential check.
 
     ``channel``: the channel this message goes to (Mastodon and Bluesky measure a post by their
     own rules); without it, the format's rule, shared by every channel of the format.
     """
     findings = channel_limit_findings(plan, message, channel)
-    if message.format not in INTERNAL_FORMATS:
-        text = message.text()
-        findings += find_identifiers(text, plan.organization.internal_domains)
+    internal = message.format in INTERNAL_FORMATS
+    text = message.text()
+    findings += find_leaks(plan, text, internal=internal)
+    if not internal:
         findings += find_jargon(text, plan.guard.jargon)
     return findings
 

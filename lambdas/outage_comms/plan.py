@@ -307,6 +307,35 @@ class Guard(PlanModel):
         ]
     )
     max_grade_level: float = Field(default=8.0, ge=1, le=20)
+    fallback: LocalizedText | None = Field(
+        default=None,
+        description="what customers hear instead of words the guard blocked (e.g. a note with an internal "
+        "host name), per locale: one plain sentence, no final full stop, it takes the place of the "
+        "team's note in every template; without it a blocked message is not sent",
+    )
+    public_urls: list[Annotated[str, Field(pattern=r"^https://[^\s/]+")]] = Field(
+        default_factory=list,
+        description="web addresses customers may be sent to besides the status page and support site "
+        "(e.g. an API Gateway URL of the subscribe API), so the guard does not flag their hosts",
+    )
+
+    @field_validator("fallback")
+    @classmethod
+    def _fallback_is_safe(cls, value: LocalizedText | None) -> LocalizedText | None:
+        """The fallback is customer text: short, one line, no identifiers or credentials of its own."""
+        if value is None:
+            return None
+        from outage_comms.leaks import find_credentials, find_identifiers
+
+        for code, text in value.items():
+            if not text.strip() or len(text) > 200 or any(ord(ch) < 32 for ch in text):
+                raise ValueError(f"fallback.{code}: write one plain sentence of 1-200 characters on one line")
+            leaks = find_identifiers(text) + find_credentials(text)
+            if leaks:
+                raise ValueError(f"fallback.{code} {leaks[0].message}; write it in customer words")
+        return {code: text.strip().rstrip(".") for code, text in value.items()}
+
+
 
 
 class DrillSettings(PlanModel):
@@ -634,6 +663,8 @@ def cross_reference_problems(plan: Plan, file: str) -> list[PlanProblem]:
                     "declare it under 'locales' or remove this text",
                 )
 
+    if plan.guard.fallback is not None:
+        check_localized("guard.fallback", plan.guard.fallback)
     for i, group in enumerate(plan.groups):
         check_localized(f"groups[{i}].name", group.name)
     for i, comp in enumerate(plan.components):

@@ -22,7 +22,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from outage_comms.plan import LocaleSettings, Plan
-from outage_comms.vocabulary import FORMAT_FIELDS, MessageFormat, Scenario
+from outage_comms.vocabulary import FORMAT_FIELDS, Channel, MessageFormat, Scenario
 
 
 def _find_templates_dir() -> Path:
@@ -304,3 +304,59 @@ def build_context(plan: Plan, facts: UpdateFacts, locale: str) -> dict[str, Any]
         "summary": summary,
         "links": links,
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# Words people typed, made safe for one channel
+# ---------------------------------------------------------------------------------------------
+
+#: Context values a person typed (or an alarm wrote): cleaned of control characters everywhere.
+HUMAN_KEYS = frozenset({"impact", "update", "eta", "workaround", "summary"})
+#: Context values that are markup on purpose (links; the plan's chat handles) or not text.
+_NOT_ESCAPED = frozenset({"links", "roles", "locale"})
+
+
+def _clean(value: Any) -> Any:
+    from outage_comms.human_text import clean_text  # defence in depth: the doors already refuse these
+
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {key: _clean(item) for key, item in value.items()}
+    return value
+
+
+def _escaped(value: Any, channel: Channel) -> Any:
+    from outage_comms.channel_markup import neutralise
+
+    if isinstance(value, str):
+        return neutralise(channel, value)
+    if isinstance(value, dict):
+        return {key: _escaped(item, channel) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_escaped(item, channel) for item in value]
+    return value
+
+
+def channel_context(context: Mapping[str, Any], channel: Channel) -> dict[str, Any]:
+    """``context`` for rendering ``channel``'s message: typed values cleaned and made inert there.
+
+    Every value a person typed is cleaned (NFC, no control characters: ``outage_comms.human_text``);
+    for a channel whose text is markup (Slack, Teams, Chatbot, Mastodon, Bluesky) every text value
+    except the links and the plan's chat handles is escaped for it (``outage_comms.channel_markup``),
+    as an HTML template autoescapes, so a note can ping nobody and link nowhere in disguise.
+    """
+    from outage_comms.channel_markup import MARKUP_CHANNELS
+
+    result = dict(context)
+    incident = dict(result.get("incident") or {})
+    if isinstance(incident.get("internal_title"), str):
+        incident["internal_title"] = _clean(incident["internal_title"])
+    result["incident"] = incident
+    for key in HUMAN_KEYS & result.keys():
+        result[key] = _clean(result[key])
+    if channel in MARKUP_CHANNELS:
+        for key, value in result.items():
+            if key not in _NOT_ESCAPED:
+                result[key] = _escaped(value, channel)
+    return result

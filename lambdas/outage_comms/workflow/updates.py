@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from outage_comms.channel_markup import active_markup, neutralise
 from outage_comms.drill_mode import drill_site_plan, mark_message
 from outage_comms.feedback.messages import UpdateFeedback, with_feedback
-from outage_comms.guard import guard_message
+from outage_comms.guard import LIMITS, Finding, guard_message
 from outage_comms.incident import Incident
+from outage_comms.leaks import redact_credentials
 from outage_comms.plan import Plan
 from outage_comms.rendering import (
     DEFAULT_TEMPLATES_DIR,
@@ -25,12 +28,22 @@ from outage_comms.rendering import (
     TemplateProblem,
     UpdateFacts,
     build_context,
+    channel_context,
     render_message,
 )
-from outage_comms.vocabulary import CHANNEL_FORMAT, SCENARIOS_WITHOUT_NEXT_UPDATE, Channel, Scenario
+from outage_comms.vocabulary import (
+    CHANNEL_FORMAT,
+    INTERNAL_FORMATS,
+    SCENARIOS_WITHOUT_NEXT_UPDATE,
+    Channel,
+    MessageFormat,
+    Scenario,
+)
 
 #: ``holding_reason`` values: the workflow itself asks for the holding update (nothing new is known).
 HOLDING_REASONS = frozenset({"missed_cadence", "approval_timeout"})
+
+_CHAT_BODY_MAX = LIMITS[(MessageFormat.CHAT, "body")][0]
 
 _DEFAULT_IMPACT = {
     "en": "There is a problem with {components}",
@@ -137,7 +150,13 @@ def render_update(
     summary: dict[str, Any] | None = None,
     feedback: UpdateFeedback | None = None,
 ) -> tuple[dict[str, dict[str, dict[str, Any]]], list[dict[str, Any]]]:
-    """``(messages, blocked)``: messages[channel][locale] = {"fields": ..., "html"?}; blocked lists why."""
+    """``(messages, blocked)``: messages[channel][locale] = {"fields": ..., "html"?}; blocked lists why.
+
+    Every message of every severity passes the guard here, auto-sent ones too. A customer message
+    the guard blocks is rendered again with the plan's ``guard.fallback`` sentence in place of the
+    team's words; if that passes it is sent (and listed in ``blocked`` with ``"fallback": true``),
+    else nothing is sent for that channel and locale. The team's chat hears which and why.
+    """
     facts = facts_for(plan, incident, scenario, now, summary)
     messages: dict[str, dict[str, dict[str, Any]]] = {}
     blocked: list[dict[str, Any]] = []
@@ -145,32 +164,102 @@ def render_update(
         # A drill's links lead to the drill page (under drill/), never to the public incident page.
         context = build_context(drill_site_plan(plan) if incident.drill else plan, facts, locale)
         for channel in plan.channels_for(scenario):
-            try:
-                message = render_message(
-                    scenario=scenario,
-                    fmt=CHANNEL_FORMAT[channel],
-                    locale=locale,
-                    context=context,
-                    templates_dir=templates_dir,
-                )
-            except TemplateProblem as problem:
-                blocked.append({"channel": channel.value, "locale": locale, "reasons": [str(problem)]})
+            render = _Renderer(plan, incident, scenario, channel, locale, templates_dir, feedback)
+            message, problem = render(context)
+            if message is None:
+                blocked.append({"channel": channel.value, "locale": locale, "reasons": [problem]})
                 continue
-            message = mark_message(plan, incident, message)  # a drill's marker counts against the limits
-            message = with_feedback(plan, message, channel, feedback)  # "Was this update helpful?" links
             findings = guard_message(plan, message, channel)  # the channel's own post rule
-            if findings:
-                blocked.append(
-                    {
-                        "channel": channel.value,
-                        "locale": locale,
-                        "reasons": [f.message for f in findings],
-                        "fields": dict(message.fields),
-                    }
-                )
+            if not findings:
+                messages.setdefault(channel.value, {})[locale] = message_record(message)
                 continue
-            messages.setdefault(channel.value, {})[locale] = message_record(message)
+            entry = _blocked_entry(plan, channel, locale, message, findings)
+            replacement = _fallback(plan, render, context, locale)
+            if replacement is not None:
+                entry["fallback"] = True
+                entry["reasons"].append("sent the plan's fallback text (guard.fallback) instead")
+                messages.setdefault(channel.value, {})[locale] = message_record(replacement)
+            blocked.append(entry)
+    _tell_the_team(plan, messages, blocked)
     return messages, blocked
+
+
+class _Renderer:
+    """One channel and locale: template -> drill marker -> feedback links, with the channel's escaping."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        incident: Incident,
+        scenario: Scenario,
+        channel: Channel,
+        locale: str,
+        templates_dir: Path,
+        feedback: UpdateFeedback | None,
+    ) -> None:
+        self.plan, self.incident, self.scenario = plan, incident, scenario
+        self.channel, self.locale = channel, locale
+        self.templates_dir, self.feedback = templates_dir, feedback
+
+    def __call__(self, context: dict[str, Any]) -> tuple[RenderedMessage | None, str]:
+        try:
+            message = render_message(
+                scenario=self.scenario,
+                fmt=CHANNEL_FORMAT[self.channel],
+                locale=self.locale,
+                context=channel_context(context, self.channel),
+                templates_dir=self.templates_dir,
+            )
+        except TemplateProblem as problem:
+            return None, str(problem)
+        message = mark_message(self.plan, self.incident, message)  # a drill's marker counts against limits
+        message = with_feedback(self.plan, message, self.channel, self.feedback)  # "Was this helpful?" links
+        if message.format in INTERNAL_FORMATS:  # the team's own words: a credential is removed, not sent
+            fields = {name: redact_credentials(value) for name, value in message.fields.items()}
+            message = replace(message, fields=fields)
+        return message, ""
+
+
+def _blocked_entry(
+    plan: Plan, channel: Channel, locale: str, message: RenderedMessage, findings: list[Finding]
+) -> dict[str, Any]:
+    """What the review page and the team see: the reasons, and the words with any credential removed."""
+    return {
+        "channel": channel.value,
+        "locale": locale,
+        "reasons": [f.message for f in findings],
+        "fields": {name: redact_credentials(value) for name, value in message.fields.items()},
+    }
+
+
+def _fallback(plan: Plan, render: _Renderer, context: dict[str, Any], locale: str) -> RenderedMessage | None:
+    """The message again with the plan's fallback sentence for the team's words, if that passes."""
+    text = (plan.guard.fallback or {}).get(locale) or (plan.guard.fallback or {}).get(plan.default_locale)
+    if not text or CHANNEL_FORMAT[render.channel] in INTERNAL_FORMATS:
+        return None
+    safe = dict(context) | {"impact": text, "update": None, "eta": None, "workaround": None}
+    message, _ = render(safe)
+    if message is None or guard_message(plan, message, render.channel):
+        return None
+    return message
+
+
+def _tell_the_team(
+    plan: Plan, messages: dict[str, dict[str, dict[str, Any]]], blocked: list[dict[str, Any]]
+) -> None:
+    """Add what the guard blocked, and why, to the team's chat messages (the first thing they read)."""
+    if not blocked:
+        return
+    lines = ["", "*Blocked by the guard:*"]
+    for entry in blocked:
+        outcome = "sent the plan's fallback text instead" if entry.get("fallback") else "not sent"
+        reasons = "; ".join(r for r in entry["reasons"] if not r.startswith("sent the plan's fallback"))
+        lines.append(f"- {entry['channel']} ({entry['locale']}), {outcome}: {reasons}")
+    for channel in (Channel.CHATBOT, Channel.SLACK, Channel.TEAMS):
+        for record in messages.get(channel.value, {}).values():
+            notice = neutralise(channel, "\n".join(lines[1:]))
+            body = record["fields"].get("body", "")
+            record["fields"]["body"] = f"{body}\n\n{notice}"[:_CHAT_BODY_MAX]
 
 
 def guard_edited(
@@ -178,4 +267,9 @@ def guard_edited(
 ) -> list[str]:
     """The guard's findings for text a reviewer edited (edits pass the same checks as templates)."""
     message = RenderedMessage(scenario=scenario, format=CHANNEL_FORMAT[channel], locale=locale, fields=fields)
-    return [f.message for f in guard_message(plan, message, channel)]
+    findings = [f.message for f in guard_message(plan, message, channel)]
+    # Edits are not escaped like the team's notes: they may add no mention and no disguised link.
+    findings += [
+        f"adds {what}; write it as plain words" for what in active_markup(channel, "\n".join(fields.values()))
+    ]
+    return findings
