@@ -20,7 +20,7 @@ from stacks.constructs.incident_workflow import STATE_MACHINE_NAME, IncidentWork
 from stacks.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
 from stacks.constructs.runbook import IncidentRunbook
 from stacks.constructs.sms_replies import SmsReplies
-from stacks.constructs.workflow_state import WorkflowStateTable
+from stacks.constructs.workflow_state import ApprovalRequestsTable, WorkflowStateTable
 from stacks.quality_gates import acknowledge
 from stacks.settings import DeploymentSettings
 
@@ -52,6 +52,8 @@ class OutageCommsWorkflowStack(Stack):
         Tags.of(self).add(*PROJECT_TAG)
         plan = settings.plan
         self.state = WorkflowStateTable(self, "State", key=key)
+        # Task tokens and approver allow-lists: only the two approval functions reach this table.
+        self.approvals = ApprovalRequestsTable(self, "Approvals", key=key)
         self.topics = ChannelTopics(self, "Channels", plan=plan, key=key)
         self.signing_key = review_signing_key(self, "ReviewSigningKey", key=key)
         # "Was this update helpful?": the public API the render step's links point at (None: turned off).
@@ -135,7 +137,10 @@ class OutageCommsWorkflowStack(Stack):
             return built
 
         review = function(
-            "ReviewPageFunction", "workflow_review_page", "Review page: shows an update, decides on POST"
+            "ReviewPageFunction",
+            "workflow_review_page",
+            "Review page: shows an update, decides on POST",
+            APPROVAL_TABLE=self.approvals.table.table_name,
         )
         self.review_api = ReviewPageApi(self, "ReviewPage", handler=review.function, key=key)
         self.functions = {
@@ -149,6 +154,7 @@ class OutageCommsWorkflowStack(Stack):
                 "workflow_request_approval",
                 "Wait for approval: send the signed review link",
                 REVIEW_BASE_URL=self.review_api.url,
+                APPROVAL_TABLE=self.approvals.table.table_name,
             ),
             "deliver": function(
                 "DeliverChannel",
@@ -204,6 +210,8 @@ class OutageCommsWorkflowStack(Stack):
             channels.grant_team_chat(fns["notify_team"])
         for built in (fns["request_approval"], review):
             self.signing_key.grant_read(built.function)
+        self.approvals.grant_request(fns["request_approval"].function)
+        self.approvals.grant_decide(review.function)
         if self.feedback is not None:
             self.feedback.signing_key.grant_read(fns["render"].function)
             self.feedback.grant_tally(fns["draft_summary"].function)  # the summary reports the answers

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from outage_comms import slo
 from outage_comms.observability import logger, metrics, tracer
-from outage_comms.workflow.review import ReviewRequest, handle_review
+from outage_comms.workflow.review import BadReviewRequestError, ReviewRequest, handle_review
 from outage_comms.workflow.steps import Services
 
 
@@ -22,11 +22,16 @@ def handler(
     from outage_comms.workflow.adapters import services as real_services
 
     services = services or real_services()
-    request = ReviewRequest.from_api_event(event)
+    try:
+        request = ReviewRequest.from_api_event(event)
+    except BadReviewRequestError as problem:
+        logger.info("review request refused", status=problem.status, reason=problem.text)
+        return problem.response().as_api_response()
     response = handle_review(
         request,
         plan=services.plan,
         store=services.store,
+        approvals=services.approvals,
         signer=services.signer(),
         send_task_success=services.send_task_success,
         now=datetime.now(UTC),

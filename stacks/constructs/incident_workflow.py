@@ -161,6 +161,8 @@ class IncidentWorkflow(Construct):
             "update_id": update_id,
             "clock": clock,
             "timeout_seconds": sfn.JsonPath.number_at("$.render.timing.approval_timeout_seconds"),
+            # When this task's timeout started: the review link dies no later than the task.
+            "entered_at": sfn.JsonPath.string_at("$$.State.EnteredTime"),
         }
         wait_for_approval = wait_for_token(
             "Wait for approval",

@@ -329,3 +329,85 @@ def test_recording_the_postmortem_may_only_read_and_update_incidents(template: d
     assert sorted(as_list(statement["Action"])) == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
     actions = {a for s in statements for a in as_list(s["Action"])}
     assert not actions & {"ses:SendEmail", "sns:Publish", "dynamodb:TransactWriteItems"}
+
+
+# -- issue 11, finding 8: task tokens and approver allow-lists only for the approval functions --------
+
+APPROVAL_ROLES = {"workflow_request_approval": {"dynamodb:PutItem"},
+                  "workflow_review_page": {"dynamodb:GetItem", "dynamodb:UpdateItem"}}  # fmt: skip
+
+
+def _approval_table(template: dict[str, Any]) -> str:
+    (logical_id,) = [
+        logical_id
+        for logical_id, r in template["Resources"].items()
+        if r["Type"] == "AWS::DynamoDB::Table"
+        and r["Properties"]["KeySchema"] == [{"AttributeName": "request_id", "KeyType": "HASH"}]
+    ]
+    return logical_id
+
+
+def _mentions(value: Any, logical_id: str) -> bool:
+    return f'"{logical_id}"' in json.dumps(value)
+
+
+def _roles_of(template: dict[str, Any], policy_id: str) -> list[str]:
+    resource = template["Resources"][policy_id]
+    if resource["Type"] == "AWS::IAM::Role":
+        return [policy_id]
+    return [role["Ref"] for role in resource["Properties"].get("Roles", [])]
+
+
+def _function_roles(template: dict[str, Any]) -> dict[str, str]:
+    """``{role logical id: handler module}`` for every function of the stack."""
+    return {
+        r["Properties"]["Role"]["Fn::GetAtt"][0]: r["Properties"]["Handler"].split(".")[1]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and "Fn::GetAtt" in r["Properties"].get("Role", {})
+    }
+
+
+def test_task_tokens_live_in_their_own_encrypted_table(template: dict[str, Any]) -> None:
+    table = template["Resources"][_approval_table(template)]["Properties"]
+    assert table["SSESpecification"]["SSEEnabled"] is True and table["SSESpecification"]["KMSMasterKeyId"]
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_each_role_reaches_the_approval_table_only_if_it_is_an_approval_function(core: Any) -> None:
+    """Per role of every stack: who may touch the table of task tokens, with which actions."""
+    workflow = dict(core.raw[WORKFLOW_STACK])
+    table = _approval_table(workflow)
+    functions = _function_roles(workflow)
+    granted: dict[str, set[str]] = {}
+    for stack_name, stack_template in core.raw.items():
+        for policy_id, statement in identity_statements(dict(stack_template)):
+            if not _mentions(statement.get("Resource"), table):
+                continue
+            assert stack_name == WORKFLOW_STACK, (stack_name, policy_id)
+            for role in _roles_of(dict(stack_template), policy_id):
+                granted.setdefault(functions.get(role, role), set()).update(as_list(statement["Action"]))
+    assert granted == APPROVAL_ROLES
+    # and every other workflow function's role was looked at and has nothing on it
+    others = {module for module in functions.values() if module not in APPROVAL_ROLES}
+    assert len(others) >= 10 and not others & set(granted)
+
+
+def test_only_the_approval_functions_are_told_where_the_approval_table_is(template: dict[str, Any]) -> None:
+    told = sorted(
+        r["Properties"]["Handler"].split(".")[1]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+        and "APPROVAL_TABLE" in r["Properties"].get("Environment", {}).get("Variables", {})
+    )
+    assert told == sorted(APPROVAL_ROLES)
+
+
+def test_the_approval_steps_tell_the_function_when_their_timeout_began(
+    definition: dict[str, Any],
+) -> None:
+    states = all_states(definition["States"])
+    for name in ("Wait for approval", "Escalate approval to incident manager"):
+        payload = states[name]["Parameters"]["Payload"]
+        assert payload["entered_at.$"] == "$$.State.EnteredTime"
+        assert payload["timeout_seconds.$"] == states[name]["TimeoutSecondsPath"]

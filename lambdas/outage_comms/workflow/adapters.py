@@ -20,7 +20,8 @@ from outage_comms.incident import severity_rank
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.ports import FeedbackTally
 from outage_comms.vocabulary import Channel
-from outage_comms.workflow.approval import ReviewSigner
+from outage_comms.workflow.approval import ReviewSigner, TaskGoneError
+from outage_comms.workflow.approval_store import DynamoApprovalStore
 from outage_comms.workflow.settings import WorkflowSettings, plan, settings
 from outage_comms.workflow.steps import Services
 from outage_comms.workflow.store import DynamoWorkflowStore
@@ -96,8 +97,20 @@ def review_signer() -> ReviewSigner:
     return ReviewSigner(secret.encode("utf-8"))
 
 
-def send_task_success(token: str, output: dict[str, Any]) -> None:
-    client("stepfunctions").send_task_success(taskToken=token, output=json.dumps(output))
+#: SendTaskSuccess errors meaning no task waits for this token any more: the decision came too late.
+TASK_GONE = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+
+
+def send_task_success(token: str, output: dict[str, Any], *, stepfunctions: Any = None) -> None:
+    """Complete the waiting task; :class:`TaskGoneError` when it no longer waits (other errors raise)."""
+    try:
+        (stepfunctions or client("stepfunctions")).send_task_success(
+            taskToken=token, output=json.dumps(output)
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] in TASK_GONE:
+            raise TaskGoneError(error.response["Error"]["Code"]) from None
+        raise
 
 
 def execution_running(execution_arn: str) -> bool:
@@ -140,4 +153,5 @@ def services() -> Services:
         drill_channel=drill_channel_adapter,
         feedback_links=feedback_linker,
         feedback_tally=feedback_tally(),
+        approvals=DynamoApprovalStore(table_name=config.approval_table, client=client("dynamodb")),
     )

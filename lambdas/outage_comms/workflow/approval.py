@@ -30,12 +30,23 @@ class ReferenceError_(Exception):
     """The review reference is forged, malformed, expired or for another incident."""
 
 
+class TaskGoneError(Exception):
+    """``SendTaskSuccess`` found no task waiting (TaskTimedOut, TaskDoesNotExist, InvalidToken)."""
+
+
+class ReferenceExpiredError(ReferenceError_):
+    """A genuine review reference whose time is up: the task it was for no longer waits."""
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+MAX_REFERENCE_CHARS = 1024
 
 
 @dataclass(frozen=True)
@@ -64,6 +75,8 @@ class ReviewSigner:
         return f"{_b64(payload)}.{_b64(self._mac('review-link', payload))}"
 
     def verify(self, token: str, *, incident_id: str, now: datetime) -> Reference:
+        if len(token) > MAX_REFERENCE_CHARS:
+            raise ReferenceError_("malformed review reference")
         try:
             payload_part, mac_part = token.split(".")
             payload, mac = _unb64(payload_part), _unb64(mac_part)
@@ -78,14 +91,30 @@ class ReviewSigner:
         if reference.incident_id != incident_id:
             raise ReferenceError_("review reference belongs to another incident")
         if now.timestamp() >= reference.expires_at:
-            raise ReferenceError_("review link has expired")
+            raise ReferenceExpiredError("review link has expired")
         return reference
 
-    def csrf_token(self, request_id: str, principal: str) -> str:
-        return _b64(self._mac("csrf", f"{request_id}|{principal}".encode()))
+    def csrf_token(self, request_id: str, principal: str, content_hash: str) -> str:
+        """``<content hash>.<MAC>``: the form's token names the exact text the page showed."""
+        mac = self._mac("csrf", f"{request_id}|{principal}|{content_hash}".encode())
+        return f"{content_hash}.{_b64(mac)}"
 
-    def csrf_valid(self, token: str | None, request_id: str, principal: str) -> bool:
-        return bool(token) and hmac.compare_digest(str(token), self.csrf_token(request_id, principal))
+    def csrf_content_hash(self, token: str | None, request_id: str, principal: str) -> str | None:
+        """The content hash a genuine CSRF token names, or None for a missing, forged or foreign one."""
+        if not token or not _CSRF_SHAPE.fullmatch(token):
+            return None
+        content_hash = token.split(".", 1)[0]
+        expected = self.csrf_token(request_id, principal, content_hash)
+        return content_hash if hmac.compare_digest(token.encode(), expected.encode()) else None
+
+
+_CSRF_SHAPE = re.compile(r"[0-9a-f]{64}\.[A-Za-z0-9_-]{43}")
+
+
+def content_hash(messages: dict[str, Any]) -> str:
+    """SHA-256 of the words under review: ``{channel: {locale: {field: text}}}``, canonical JSON."""
+    canonical = json.dumps(messages, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def new_request_id() -> str:
@@ -112,13 +141,14 @@ def approvers_for(plan: Plan, role: str) -> list[str]:
 
 
 def decision_output(
-    record: dict[str, Any], decision: str, approvers: list[str], edited: bool
+    record: dict[str, Any], decision: str, approvers: list[str], edited: bool, text_hash: str
 ) -> dict[str, Any]:
-    """What SendTaskSuccess hands back to ``Wait for approval``."""
+    """What SendTaskSuccess hands back to ``Wait for approval``: who decided which text."""
     return {
         "decision": decision,
         "approvers": approvers,
         "edited": edited,
         "update_id": record["update_id"],
         "role": record["role"],
+        "content_hash": text_hash,
     }

@@ -18,6 +18,8 @@ class WorkflowSettings(BaseModel):
     plan_path: str
     workflow_table: str
     incidents_table: str
+    #: Approval requests and task tokens: set only for the two approval functions.
+    approval_table: str = ""
     subscribers_topic_arn: str = ""
     #: Where a drill's SNS messages go: never the customers' topic (empty: SNS is skipped in drills).
     drill_topic_arn: str = ""
@@ -34,6 +36,7 @@ class WorkflowSettings(BaseModel):
             plan_path=env.get("PLAN_PATH", "plan.json"),
             workflow_table=env.get("WORKFLOW_TABLE", ""),
             incidents_table=env.get("INCIDENTS_TABLE_NAME", ""),
+            approval_table=env.get("APPROVAL_TABLE", ""),
             subscribers_topic_arn=env.get("SUBSCRIBERS_TOPIC_ARN", ""),
             drill_topic_arn=env.get("DRILL_TOPIC_ARN", ""),
             internal_chat_topic_arn=env.get("INTERNAL_CHAT_TOPIC_ARN", ""),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -31,7 +31,14 @@ from outage_comms.intake.normalise import Rejection, to_signal
 from outage_comms.plan import Plan
 from outage_comms.ports import ConcurrentUpdateError, FeedbackTally, IncidentRepository
 from outage_comms.vocabulary import Channel, Scenario
-from outage_comms.workflow.approval import Reference, ReviewSigner, approvers_for, new_request_id
+from outage_comms.workflow.approval import (
+    Reference,
+    ReviewSigner,
+    approvers_for,
+    content_hash,
+    new_request_id,
+)
+from outage_comms.workflow.approval_store import ApprovalStore, InMemoryApprovalStore
 from outage_comms.workflow.channels_plan import team_channels
 from outage_comms.workflow.store import WorkflowStore
 from outage_comms.workflow.timing import MAX_REVIEW_LINK_MINUTES, Clock, timing_for
@@ -68,6 +75,8 @@ class Services:
     feedback_tally: FeedbackTally | None = None
     #: Makes the "Was this update helpful?" links of an update (None: this deployment has no feedback API).
     feedback_links: Callable[[], FeedbackLinker | None] = lambda: None
+    #: Approval requests and their task tokens (their own table; only the approval functions reach it).
+    approvals: ApprovalStore = field(default_factory=InMemoryApprovalStore)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,7 +238,11 @@ def notify_team(event: dict[str, Any], services: Services) -> dict[str, Any]:
 
 
 def request_approval(event: dict[str, Any], services: Services) -> dict[str, Any]:
-    """Store the task token server-side and send the approver a signed, expiring, single-use review link."""
+    """Store the task token server-side and send the approver a signed, expiring, single-use review link.
+
+    The link dies no later than the task: ``entered_at`` (``$$.State.EnteredTime``) plus the task's
+    ``timeout_seconds``, rounded down, so nobody approves on a page whose task already timed out.
+    """
     plan = services.plan
     incident_id, update_id = str(event["incident_id"]), str(event["update_id"])
     role = str(event.get("role", "communications_manager"))
@@ -240,10 +253,14 @@ def request_approval(event: dict[str, Any], services: Services) -> dict[str, Any
     summary = update["scenario"] == Scenario.POST_INCIDENT_SUMMARY.value
     # The summary is not urgent: its link lives as long as its review may take (the plan's days).
     lifetime = timeout_seconds if summary else min(timeout_seconds, clock.seconds(MAX_REVIEW_LINK_MINUTES))
+    entered = datetime.fromisoformat(str(event["entered_at"])) if event.get("entered_at") else now
+    expires_at = min(math.floor(entered.timestamp() + timeout_seconds), math.ceil(now.timestamp()) + lifetime)
     request_id = new_request_id()
-    expires_at = math.ceil(now.timestamp()) + lifetime
-    services.store.put_approval(
-        request_id,
+    shown = {
+        channel: {locale: dict(message["fields"]) for locale, message in by_locale.items()}
+        for channel, by_locale in update["messages"].items()
+    }
+    services.approvals.put(
         {
             "request_id": request_id,
             "incident_id": incident_id,
@@ -254,7 +271,8 @@ def request_approval(event: dict[str, Any], services: Services) -> dict[str, Any
             "allowed_principals": approvers_for(plan, role),
             "dual": plan.severity(update["severity"]).approval.dual,
             "requested_at": now.isoformat(),
-        },
+            "content_hash": content_hash(shown),
+        }
     )
     reference = services.signer().sign(Reference(request_id, incident_id, expires_at))
     link = f"{services.review_base_url.rstrip('/')}/incidents/{incident_id}/review/{reference}"
@@ -263,10 +281,11 @@ def request_approval(event: dict[str, Any], services: Services) -> dict[str, Any
     what = update["scenario"].replace("_", " ")
     subject = f"{'[escalated] ' if escalated else ''}Approve the {what} update for {incident_id}"
     subject = mark_internal(plan, update.get("drill") is True, subject)
+    minutes = max(1, (expires_at - math.ceil(now.timestamp())) // 60)
     text = (
         f"{person.name}, customers are waiting for the {update['scenario'].replace('_', ' ')} update of "
         f"{incident_id}. Review every message and approve, edit or reject it here (the link works once and "
-        f"expires in {max(1, lifetime // 60)} minute(s)):\n\n{link}\n"
+        f"expires in {minutes} minute(s)):\n\n{link}\n"
     )
     if summary:
         subject = mark_internal(

@@ -1,4 +1,4 @@
-"""What the workflow itself remembers, beside the incident: executions, updates, approvals, events.
+"""What the workflow itself remembers, beside the incident: executions, updates, events.
 
 One DynamoDB table (``pk``/``sk``, TTL on ``expires_at``), owned by the workflow stack:
 
@@ -12,9 +12,10 @@ pk                             sk                  holds
 ``INCIDENT#<id>``              ``EVENT#<at>#<n>``  the workflow's own timeline (reminders, ...)
 ``INCIDENT#<id>``              ``CUSTOMER_UPDATE`` the latest update that reached a customer
                                                    (communication SLOs, ``outage_comms/slo.py``)
-``APPROVAL#<request id>``      ``REQUEST``         task token (never leaves the server), expiry,
-                                                   who may approve, approvals so far, used flag
 =============================  ==================  ============================================
+
+Approval requests (task tokens, who may approve) are *not* here: they live in their own table that
+only the approval functions reach (``approval_store.py``).
 """
 
 from __future__ import annotations
@@ -28,10 +29,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
-
-
-class ApprovalAlreadyDecidedError(Exception):
-    """The approval request was already used (approved, edited or rejected) or does not exist."""
 
 
 @dataclass(frozen=True)
@@ -60,16 +57,6 @@ class WorkflowStore(Protocol):
     def merge_update(self, incident_id: str, update_id: str, changes: dict[str, Any]) -> None: ...
 
     def latest_update(self, incident_id: str) -> dict[str, Any] | None: ...
-
-    def put_approval(self, request_id: str, record: dict[str, Any]) -> None: ...
-
-    def get_approval(self, request_id: str) -> dict[str, Any] | None: ...
-
-    def add_approver(self, request_id: str, principal: str) -> list[str]:
-        """Record one approval on a pending request; return every distinct approver so far."""
-
-    def close_approval(self, request_id: str, outcome: dict[str, Any]) -> None:
-        """Mark the request used exactly once; ApprovalAlreadyDecidedError if it was already."""
 
     def add_event(self, incident_id: str, kind: str, text: str, at: datetime | None = None) -> None: ...
 
@@ -196,69 +183,6 @@ class DynamoWorkflowStore:
         items = response.get("Items", [])
         return json.loads(items[0]["document"]["S"]) if items else None
 
-    # -- approvals -------------------------------------------------------------------------------
-    def put_approval(self, request_id: str, record: dict[str, Any]) -> None:
-        self._client.put_item(
-            TableName=self._table,
-            Item={
-                "pk": {"S": f"APPROVAL#{request_id}"},
-                "sk": {"S": "REQUEST"},
-                "document": {"S": json.dumps(record)},
-                "used": {"BOOL": False},
-                "approvers": {"L": []},
-                "expires_at": {"N": str(int(record["expires_at"]) + 7 * 24 * 3600)},
-            },
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-
-    def get_approval(self, request_id: str) -> dict[str, Any] | None:
-        item = self._client.get_item(
-            TableName=self._table,
-            Key={"pk": {"S": f"APPROVAL#{request_id}"}, "sk": {"S": "REQUEST"}},
-            ConsistentRead=True,
-        ).get("Item")
-        if not item:
-            return None
-        record: dict[str, Any] = json.loads(item["document"]["S"])
-        record["used"] = item["used"]["BOOL"]
-        record["approvers"] = [a["S"] for a in item.get("approvers", {}).get("L", [])]
-        return record
-
-    def add_approver(self, request_id: str, principal: str) -> list[str]:
-        try:
-            response = self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"APPROVAL#{request_id}"}, "sk": {"S": "REQUEST"}},
-                UpdateExpression="SET approvers = list_append(approvers, :p)",
-                ConditionExpression="used = :no",
-                ExpressionAttributeValues={":p": {"L": [{"S": principal}]}, ":no": {"BOOL": False}},
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise ApprovalAlreadyDecidedError(request_id) from None
-            raise
-        approvers = [a["S"] for a in response["Attributes"]["approvers"]["L"]]
-        return list(dict.fromkeys(approvers))
-
-    def close_approval(self, request_id: str, outcome: dict[str, Any]) -> None:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"APPROVAL#{request_id}"}, "sk": {"S": "REQUEST"}},
-                UpdateExpression="SET used = :yes, outcome = :outcome",
-                ConditionExpression="used = :no",
-                ExpressionAttributeValues={
-                    ":yes": {"BOOL": True},
-                    ":no": {"BOOL": False},
-                    ":outcome": {"S": json.dumps(outcome)},
-                },
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise ApprovalAlreadyDecidedError(request_id) from None
-            raise
-
     # -- events ----------------------------------------------------------------------------------
     def add_event(self, incident_id: str, kind: str, text: str, at: datetime | None = None) -> None:
         moment = (at or _now()).isoformat()
@@ -343,7 +267,6 @@ class InMemoryWorkflowStore:
         self.owners: dict[str, tuple[str, str]] = {}
         self.counters: dict[str, int] = {}
         self.updates: dict[tuple[str, str], dict[str, Any]] = {}
-        self.approvals: dict[str, dict[str, Any]] = {}
         self.event_log: dict[str, list[dict[str, Any]]] = {}
         self.customer_updates: dict[str, CustomerUpdate] = {}
 
@@ -377,29 +300,6 @@ class InMemoryWorkflowStore:
     def latest_update(self, incident_id: str) -> dict[str, Any] | None:
         ids = sorted(uid for iid, uid in self.updates if iid == incident_id)
         return self.get_update(incident_id, ids[-1]) if ids else None
-
-    def put_approval(self, request_id: str, record: dict[str, Any]) -> None:
-        self.approvals[request_id] = {**record, "used": False, "approvers": []}
-
-    def get_approval(self, request_id: str) -> dict[str, Any] | None:
-        record = self.approvals.get(request_id)
-        return json.loads(json.dumps(record)) if record else None
-
-    def add_approver(self, request_id: str, principal: str) -> list[str]:
-        with self._lock:
-            record = self.approvals.get(request_id)
-            if record is None or record["used"]:
-                raise ApprovalAlreadyDecidedError(request_id)
-            record["approvers"].append(principal)
-            return list(dict.fromkeys(record["approvers"]))
-
-    def close_approval(self, request_id: str, outcome: dict[str, Any]) -> None:
-        with self._lock:
-            record = self.approvals.get(request_id)
-            if record is None or record["used"]:
-                raise ApprovalAlreadyDecidedError(request_id)
-            record["used"] = True
-            record["outcome"] = outcome
 
     def add_event(self, incident_id: str, kind: str, text: str, at: datetime | None = None) -> None:
         self.event_log.setdefault(incident_id, []).append(

@@ -25,7 +25,7 @@ from outage_comms.incident import Incident, IncidentSource
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan, load_plan
 from outage_comms.vocabulary import Channel
-from outage_comms.workflow.approval import Reference, ReviewSigner
+from outage_comms.workflow.approval import Reference, ReviewSigner, content_hash
 from outage_comms.workflow.steps import Services, render
 from outage_comms.workflow.store import DynamoWorkflowStore
 
@@ -330,8 +330,9 @@ def test_an_approval_on_the_review_page_reports_its_latency_by_severity(
     update_id = world.render(incident)
     requested = datetime.now(UTC) - timedelta(minutes=4)
     expires = int((datetime.now(UTC) + timedelta(minutes=10)).timestamp())
-    world.services.store.put_approval(
-        "req-slo",
+    update = world.services.store.get_update(incident.id, update_id)
+    shown = {c: {loc: m["fields"] for loc, m in by.items()} for c, by in update["messages"].items()}
+    world.services.approvals.put(
         {
             "request_id": "req-slo",
             "incident_id": incident.id,
@@ -342,11 +343,12 @@ def test_an_approval_on_the_review_page_reports_its_latency_by_severity(
             "allowed_principals": ["arn:aws:iam::111122223333:role/OutageCommsCommunicationsManager"],
             "dual": False,
             "requested_at": requested.isoformat(),
+            "content_hash": content_hash(shown),
         },
     )
     reference = world.signer.sign(Reference("req-slo", incident.id, expires))
     csrf = world.signer.csrf_token(
-        "req-slo", "arn:aws:iam::111122223333:role/OutageCommsCommunicationsManager"
+        "req-slo", "arn:aws:iam::111122223333:role/OutageCommsCommunicationsManager", content_hash(shown)
     )
     capsys.readouterr()
     event = {

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from outage_comms.plan import Plan, load_plan
-from outage_comms.workflow.approval import Reference, ReviewSigner
+from outage_comms.workflow.approval import Reference, ReviewSigner, content_hash
+from outage_comms.workflow.approval_store import InMemoryApprovalStore
 from outage_comms.workflow.review import ReviewRequest, ReviewResponse, handle_review
 from outage_comms.workflow.store import InMemoryWorkflowStore
 
@@ -35,6 +36,7 @@ class Gate:
     def __init__(self, plan: Plan, *, dual: bool = False) -> None:
         self.plan = plan
         self.store = InMemoryWorkflowStore()
+        self.approvals = InMemoryApprovalStore()
         self.signer = ReviewSigner(b"k" * 48)
         self.sent: list[tuple[str, dict[str, Any]]] = []
         self.store.put_update(
@@ -47,8 +49,7 @@ class Gate:
                 "blocked": [],
             },
         )
-        self.store.put_approval(
-            "req-1",
+        self.approvals.put(
             {
                 "request_id": "req-1",
                 "incident_id": INCIDENT,
@@ -62,6 +63,7 @@ class Gate:
                 ],
                 "dual": dual,
                 "requested_at": NOW.isoformat(),
+                "content_hash": content_hash({"sns": {"en": {"subject": "Down", "body": "We are down."}}}),
             },
         )
         self.reference = self.signer.sign(
@@ -83,21 +85,23 @@ class Gate:
             request,
             plan=self.plan,
             store=self.store,
+            approvals=self.approvals,
             signer=self.signer,
             send_task_success=lambda token, output: self.sent.append((token, output)),
             now=now,
         )
 
     def csrf(self, caller: str = COMMS) -> str:
+        """The token the page would embed now (for the text it shows now)."""
         return self.signer.csrf_token("req-1", caller.replace("arn:aws:sts::", "arn:aws:iam::").replace(
-            "assumed-role/", "role/").rsplit("/", 1)[0])  # fmt: skip
+            "assumed-role/", "role/").rsplit("/", 1)[0], self.approvals.get("req-1")["content_hash"])  # type: ignore[index]  # fmt: skip
 
 
 def test_get_shows_every_message_and_never_decides(plan: Plan) -> None:
     gate = Gate(plan)
     page = gate.call("GET", form={"decision": "approve"})
     assert page.status == 200 and "We are down." in page.body and "name=csrf" in page.body
-    assert gate.sent == [] and gate.store.get_approval("req-1")["used"] is False  # type: ignore[index]
+    assert gate.sent == [] and gate.approvals.get("req-1")["state"] == "open"  # type: ignore[index]
     assert "secret-task-token" not in page.body
 
 
@@ -125,10 +129,11 @@ def test_a_forged_reference_is_refused(plan: Plan) -> None:
     assert gate.sent == []
 
 
-def test_an_expired_reference_is_refused(plan: Plan) -> None:
+def test_an_expired_reference_is_too_late(plan: Plan) -> None:
     gate = Gate(plan)
     later = NOW + timedelta(minutes=11)
-    assert gate.call("POST", now=later, form={"csrf": gate.csrf(), "decision": "approve"}).status == 403
+    response = gate.call("POST", now=later, form={"csrf": gate.csrf(), "decision": "approve"})
+    assert response.status == 410 and "Too late" in response.body
     assert gate.sent == []
 
 
