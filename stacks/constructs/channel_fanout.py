@@ -1,18 +1,21 @@
-"""The channels the workflow speaks through, and the fan-out: one isolated Parallel branch per channel.
+"""The channels the workflow speaks through, and its two Parallels: one isolated branch per channel.
 
-Each branch delivers with ``Deliver via <channel>``; typed, transient errors
+``Notify team first`` (one branch per team chat) and ``Fan out to channels`` (one per customer-facing
+channel) build their branches the same way (:func:`channel_branch`): typed, transient errors
 (``ChannelRetryableError`` and Lambda's own) are retried with exponential backoff and full jitter;
-anything left is caught and recorded on the incident by ``Record <channel> failure``, so one
-channel failing never blocks another. The Parallel therefore always succeeds, with one result per
-channel.
+anything left is caught, recorded on the incident by ``Record <channel> failure`` and sent to the
+channel's dead-letter queue by ``Dead-letter <channel>``, where ``outage-comms redrive`` finds it.
+One channel failing never blocks another; each Parallel always succeeds.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -20,12 +23,19 @@ from constructs import Construct
 from outage_comms.channels.base import RETRYABLE_ERRORS
 from outage_comms.plan import Plan
 from outage_comms.vocabulary import Channel
-from outage_comms.workflow.channels_plan import fanout_channels
+from outage_comms.workflow.channels_plan import fanout_channels, team_channels
+from stacks.constructs.dead_letters import dead_letter_queue
+from stacks.constructs.lambda_runtime import LambdaRuntime
+from stacks.quality_gates import acknowledge
 
 DELIVERY_RETRY_INTERVAL = Duration.seconds(2)
 DELIVERY_MAX_ATTEMPTS = 3
 DELIVERY_BACKOFF_RATE = 2.0
 DELIVERY_MAX_DELAY = Duration.seconds(30)
+#: One redrive run: up to MAX_ITEMS deliveries, each up to its function's 30 s timeout.
+REDRIVE_TIMEOUT = Duration.minutes(5)
+#: The workflow stack's output naming the redrive function (the CLI reads it).
+REDRIVE_FUNCTION_OUTPUT = "RedriveFunctionName"
 
 
 class ChannelTopics(Construct):
@@ -80,7 +90,147 @@ def channel_label(channel: Channel) -> str:
         Channel.BLUESKY: "Bluesky",
         Channel.WEBHOOK: "webhook",
         Channel.SUPPORT: "support macro",
+        Channel.CHATBOT: "team chat (Amazon Q)",
+        Channel.SLACK: "team Slack",
+        Channel.TEAMS: "team Microsoft Teams",
     }.get(channel, channel.value)
+
+
+class DeliveryDeadLetters(Construct):
+    """One dead-letter queue per channel the workflow delivers through (customer channels and team chats).
+
+    A branch that still fails after its retries sends ``{"incident_id", "update_id", "channel",
+    "error", "detail", "attempts", "drill", "failed_at", "execution"}`` here; ``outage-comms redrive``
+    resends it through the same delivery function, exactly once. KMS-encrypted, TLS only, 14 days.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, plan: Plan, key: kms.IKey) -> None:
+        super().__init__(scope, construct_id)
+        self.queues: dict[Channel, sqs.Queue] = {
+            channel: dead_letter_queue(
+                self,
+                channel.value,
+                key=key,
+                holds=f"the {channel_label(channel)} deliveries that failed after their retries "
+                "(a person redrives them with `outage-comms redrive`)",
+            )
+            for channel in [*team_channels(plan), *fanout_channels(plan)]
+        }
+
+    def acknowledge_sender(self, role: iam.IRole) -> None:
+        """The state machine sends to these KMS-encrypted queues: CDK grants ``kms:GenerateDataKey*``."""
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "Sending to the KMS-encrypted dead-letter queues: CDK's grant names kms:GenerateDataKey* on "
+            "the one Outage Comms customer-managed key (the statement's Resource is that key, never '*').",
+        )
+
+    def urls(self) -> dict[str, str]:
+        """``{channel: queue URL}`` for the redrive function's environment."""
+        return {channel.value: queue.queue_url for channel, queue in self.queues.items()}
+
+
+def _retry_like_a_channel(task: sfn.TaskStateBase, errors: list[str]) -> None:
+    task.add_retry(
+        errors=errors,
+        interval=DELIVERY_RETRY_INTERVAL,
+        max_attempts=DELIVERY_MAX_ATTEMPTS,
+        backoff_rate=DELIVERY_BACKOFF_RATE,
+        max_delay=DELIVERY_MAX_DELAY,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+
+
+def channel_branch(
+    scope: Construct,
+    *,
+    channel: Channel,
+    verb: str,
+    deliver: lambda_.IFunction,
+    record_failure: lambda_.IFunction,
+    dead_letters: sqs.IQueue,
+) -> sfn.IChainable:
+    """``<verb> <channel>`` (retried) -> on failure ``Record <channel> failure`` -> ``Dead-letter <channel>``.
+
+    The branch always ends well: a delivery, or a failure recorded on the incident *and* left in the
+    channel's dead-letter queue for ``outage-comms redrive`` (if recording fails, the queue still gets
+    the error as Step Functions saw it).
+    """
+    label = channel_label(channel)
+    ids = {
+        "channel": channel.value,
+        "incident_id": sfn.JsonPath.string_at("$.incident_id"),
+        "update_id": sfn.JsonPath.string_at("$.render.update_id"),
+    }
+
+    def invoke(
+        state_id: str, function: lambda_.IFunction, payload: dict[str, object], result_path: str | None = None
+    ) -> tasks.LambdaInvoke:
+        return tasks.LambdaInvoke(
+            scope,
+            state_id,
+            lambda_function=function,
+            payload=sfn.TaskInput.from_object(payload),
+            payload_response_only=True,
+            retry_on_service_exceptions=False,
+            result_path=result_path,
+        )
+
+    deliver_task = invoke(f"{verb} {label}", deliver, ids)
+    _retry_like_a_channel(deliver_task, list(RETRYABLE_ERRORS))
+    record_task = invoke(
+        f"Record {label} failure",
+        record_failure,
+        {**ids, "error": sfn.JsonPath.object_at("$.error")},
+        result_path="$.failure",
+    )
+    _retry_like_a_channel(record_task, list(RETRYABLE_ERRORS[1:]))
+    not_recorded = sfn.Pass(
+        scope,
+        f"{label} failure not recorded",
+        parameters={
+            "channel": channel.value,
+            "status": "failed",
+            "error": sfn.JsonPath.string_at("$.error.Error"),
+            "detail": sfn.JsonPath.string_at("$.error.Cause"),
+            "attempts": 0,
+            "drill": False,
+            "failed_at": sfn.JsonPath.string_at("$$.State.EnteredTime"),
+        },
+        result_path="$.failure",
+    )
+    dead_letter = tasks.SqsSendMessage(
+        scope,
+        f"Dead-letter {label}",
+        queue=dead_letters,
+        message_body=sfn.TaskInput.from_object(
+            {
+                **ids,
+                "error": sfn.JsonPath.string_at("$.failure.error"),
+                "detail": sfn.JsonPath.string_at("$.failure.detail"),
+                "attempts": sfn.JsonPath.number_at("$.failure.attempts"),
+                "drill": sfn.JsonPath.object_at("$.failure.drill"),
+                "failed_at": sfn.JsonPath.string_at("$.failure.failed_at"),
+                "execution": sfn.JsonPath.string_at("$$.Execution.Name"),
+            }
+        ),
+        result_path=sfn.JsonPath.DISCARD,
+        output_path="$.failure",
+    )
+    _retry_like_a_channel(dead_letter, [sfn.Errors.ALL])
+    not_dead_lettered = sfn.Pass(
+        scope,
+        f"{label} not dead-lettered",
+        comment="The queue refused the message after retries; the incident still records the failure.",
+        output_path="$.failure",
+    )
+    dead_letter.add_catch(not_dead_lettered, errors=[sfn.Errors.ALL], result_path="$.dead_letter_error")
+    record_task.add_catch(not_recorded, errors=[sfn.Errors.ALL], result_path="$.record_error")
+    record_task.next(dead_letter)
+    not_recorded.next(dead_letter)
+    deliver_task.add_catch(record_task, errors=[sfn.Errors.ALL], result_path="$.error")
+    return deliver_task
 
 
 def fanout_state(
@@ -89,66 +239,128 @@ def fanout_state(
     plan: Plan,
     deliver: lambda_.IFunction,
     record_failure: lambda_.IFunction,
+    dead_letters: DeliveryDeadLetters,
 ) -> sfn.Parallel:
     """``Fan out to channels``: a Parallel with one branch per enabled customer-facing channel."""
     parallel = sfn.Parallel(
         scope,
         "Fan out to channels",
-        comment="One isolated branch per channel; a failing channel is recorded, never blocking the others.",
+        comment="One isolated branch per channel; a failing channel is recorded and dead-lettered, "
+        "never blocking the others.",
         result_path="$.fanout",
     )
     for channel in fanout_channels(plan):
-        label = channel_label(channel)
-        deliver_task = tasks.LambdaInvoke(
-            scope,
-            f"Deliver via {label}",
-            lambda_function=deliver,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "channel": channel.value,
-                    "incident_id": sfn.JsonPath.string_at("$.incident_id"),
-                    "update_id": sfn.JsonPath.string_at("$.render.update_id"),
-                }
-            ),
-            payload_response_only=True,
-            retry_on_service_exceptions=False,
+        parallel.branch(
+            channel_branch(
+                scope,
+                channel=channel,
+                verb="Deliver via",
+                deliver=deliver,
+                record_failure=record_failure,
+                dead_letters=dead_letters.queues[channel],
+            )
         )
-        deliver_task.add_retry(
-            errors=list(RETRYABLE_ERRORS),
-            interval=DELIVERY_RETRY_INTERVAL,
-            max_attempts=DELIVERY_MAX_ATTEMPTS,
-            backoff_rate=DELIVERY_BACKOFF_RATE,
-            max_delay=DELIVERY_MAX_DELAY,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        record_task = tasks.LambdaInvoke(
-            scope,
-            f"Record {label} failure",
-            lambda_function=record_failure,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "channel": channel.value,
-                    "incident_id": sfn.JsonPath.string_at("$.incident_id"),
-                    "update_id": sfn.JsonPath.string_at("$.render.update_id"),
-                    "error": sfn.JsonPath.object_at("$.error"),
-                }
-            ),
-            payload_response_only=True,
-            retry_on_service_exceptions=False,
-        )
-        record_task.add_retry(
-            errors=list(RETRYABLE_ERRORS[1:]),
-            interval=DELIVERY_RETRY_INTERVAL,
-            max_attempts=DELIVERY_MAX_ATTEMPTS,
-            backoff_rate=DELIVERY_BACKOFF_RATE,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        not_recorded = sfn.Pass(
-            scope,
-            f"{label} failure not recorded",
-            result=sfn.Result.from_object({"channel": channel.value, "status": "failed"}),
-        )
-        record_task.add_catch(not_recorded, errors=[sfn.Errors.ALL], result_path=sfn.JsonPath.DISCARD)
-        deliver_task.add_catch(record_task, errors=[sfn.Errors.ALL], result_path="$.error")
-        parallel.branch(deliver_task)
     return parallel
+
+
+def team_state(
+    scope: Construct,
+    *,
+    plan: Plan,
+    notify: lambda_.IFunction,
+    record_failure: lambda_.IFunction,
+    dead_letters: DeliveryDeadLetters,
+) -> sfn.Parallel | sfn.Pass:
+    """``Notify team first``: one branch per team chat, retried like a customer channel, before approval.
+
+    The team hears before any customer (the Parallel ends before the approval gate and the fan-out);
+    branches run side by side, so one team chat failing never keeps the others waiting, and its
+    retries wait at most :func:`retry_wait_seconds` before the failure is dead-lettered.
+    """
+    channels = team_channels(plan)
+    if not channels:
+        return sfn.Pass(scope, "Notify team first", comment="The plan turns on no team chat.")
+    parallel = sfn.Parallel(
+        scope,
+        "Notify team first",
+        comment="One isolated branch per team chat; a failing one is retried, recorded and dead-lettered.",
+        result_path=sfn.JsonPath.DISCARD,
+    )
+    for channel in channels:
+        parallel.branch(
+            channel_branch(
+                scope,
+                channel=channel,
+                verb="Notify",
+                deliver=notify,
+                record_failure=record_failure,
+                dead_letters=dead_letters.queues[channel],
+            )
+        )
+    return parallel
+
+
+def retry_wait_seconds() -> float:
+    """The longest a failing channel waits between its attempts in total (before full jitter)."""
+    interval, rate, cap = (
+        DELIVERY_RETRY_INTERVAL.to_seconds(),
+        DELIVERY_BACKOFF_RATE,
+        DELIVERY_MAX_DELAY.to_seconds(),
+    )
+    return float(sum(min(interval * rate**n, cap) for n in range(DELIVERY_MAX_ATTEMPTS)))
+
+
+class DeliveryRedrive(Construct):
+    """The function behind ``outage-comms redrive``: reads the dead-letter queues, resends each item by
+    invoking the function that delivers its channel (the same code and delivery ledger as the
+    workflow). It holds no channel secret and can send nothing by itself.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runtime: LambdaRuntime,
+        key: kms.IKey,
+        dead_letters: DeliveryDeadLetters,
+        deliver: lambda_.IFunction,
+        notify: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.built = runtime.new_function(
+            self,
+            "Redrive",
+            handler="handlers.workflow_redrive.handler",
+            description="outage-comms redrive: dead-lettered deliveries back through their delivery function",
+            service_name="workflow-redrive",
+            timeout=REDRIVE_TIMEOUT,
+            environment={
+                "DEAD_LETTER_QUEUES": Stack.of(self).to_json_string(dead_letters.urls()),
+                "DELIVER_FUNCTION": deliver.function_name,
+                "NOTIFY_FUNCTION": notify.function_name,
+            },
+            synchronous_only_reason="invoked synchronously by `outage-comms redrive`, which prints each "
+            "item's outcome; a failed item stays in its queue for the next run",
+        )
+        self.function = self.built.function
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ReadAndDeleteDeadLetteredDeliveries",
+                actions=[
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                ],
+                resources=[queue.queue_arn for queue in dead_letters.queues.values()],
+            )
+        )
+        self.function.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="ResendThroughTheDeliveryFunctions",
+                actions=["lambda:InvokeFunction"],
+                resources=[deliver.function_arn, notify.function_arn],
+            )
+        )
+        key.grant_decrypt(self.function)

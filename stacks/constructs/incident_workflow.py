@@ -423,3 +423,4 @@ class IncidentWorkflow(Construct):
                     actions=["lambda:InvokeFunction"], resources=[status_publisher.function_arn]
                 )
             )
+        self.dead_letters.acknowledge_sender(self.state_machine.role)

@@ -22,6 +22,7 @@ from outage_comms.ports import FeedbackTally
 from outage_comms.vocabulary import Channel
 from outage_comms.workflow.approval import ReviewSigner, TaskGoneError
 from outage_comms.workflow.approval_store import DynamoApprovalStore
+from outage_comms.workflow.delivery_ledger import DynamoDeliveryLedger
 from outage_comms.workflow.settings import WorkflowSettings, plan, settings
 from outage_comms.workflow.steps import Services
 from outage_comms.workflow.store import DynamoWorkflowStore
@@ -154,4 +155,5 @@ def services() -> Services:
         feedback_links=feedback_linker,
         feedback_tally=feedback_tally(),
         approvals=DynamoApprovalStore(table_name=config.approval_table, client=client("dynamodb")),
+        deliveries=DynamoDeliveryLedger(table_name=config.workflow_table, client=client("dynamodb")),
     )

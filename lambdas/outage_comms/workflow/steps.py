@@ -7,6 +7,7 @@ data (rendered messages) stays in the workflow table.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 
 from outage_comms.channels.base import (
     ChannelAdapter,
-    ChannelError,
+    ChannelRetryableError,
     ChannelUnavailableError,
     Delivery,
     DeliveryResult,
@@ -39,7 +40,8 @@ from outage_comms.workflow.approval import (
     new_request_id,
 )
 from outage_comms.workflow.approval_store import ApprovalStore, InMemoryApprovalStore
-from outage_comms.workflow.channels_plan import team_channels
+from outage_comms.workflow.channels_plan import TEAM_CHANNELS
+from outage_comms.workflow.delivery_ledger import Claim, DeliveryLedger
 from outage_comms.workflow.store import WorkflowStore
 from outage_comms.workflow.timing import MAX_REVIEW_LINK_MINUTES, Clock, timing_for
 from outage_comms.workflow.updates import incident_fingerprint, render_update, scenario_for
@@ -77,6 +79,8 @@ class Services:
     feedback_links: Callable[[], FeedbackLinker | None] = lambda: None
     #: Approval requests and their task tokens (their own table; only the approval functions reach it).
     approvals: ApprovalStore = field(default_factory=InMemoryApprovalStore)
+    #: Exactly once per (incident, update, channel): claimed before each send (None: no ledger, fakes).
+    deliveries: DeliveryLedger | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -213,23 +217,20 @@ def render(event: dict[str, Any], services: Services) -> dict[str, Any]:
 
 
 def notify_team(event: dict[str, Any], services: Services) -> dict[str, Any]:
-    """The team's chat hears first (with the draft customer words), then the support macro."""
+    """One team chat hears (with the draft customer words) before any customer: one per Parallel branch.
+
+    A failure raises the channel's typed error: the branch retries it like a customer channel, then
+    records it and dead-letters it for ``outage-comms redrive``. Branches run side by side, so one
+    team chat failing never keeps the others waiting.
+    """
     incident_id, update_id = str(event["incident_id"]), str(event["update_id"])
+    channel = Channel(str(event["channel"]))
+    if channel not in TEAM_CHANNELS:
+        raise ValueError(f"{channel.value} is not a team chat; team chats are {sorted(TEAM_CHANNELS)}")
     update = services.store.get_update(incident_id, update_id)
-    results = []
-    for channel in team_channels(services.plan):
-        try:
-            results.append(_deliver(services, update, channel).as_dict())
-        except ChannelError as error:  # one team chat failing never keeps the others (or customers) waiting
-            results.append(
-                DeliveryResult(channel=channel.value, status="failed", detail=str(error)[:500]).as_dict()
-            )
-    services.store.add_event(
-        incident_id,
-        "team_notified",
-        ", ".join(f"{r['channel']}: {r['status']}" for r in results) or "no team chat",
-    )
-    return {"team": [{"channel": r["channel"], "status": r["status"]} for r in results]}
+    result = _send_once(services, update, channel)
+    services.store.add_event(incident_id, "team_notified", f"{channel.value}: {result.status}")
+    return {"channel": channel.value, "status": result.status}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,14 +344,44 @@ def _deliver(services: Services, update: dict[str, Any], channel: Channel) -> De
     return adapter.deliver(drill_delivery(services.plan, delivery) if drill else delivery)
 
 
+#: What an attempt returns when the ledger says this delivery went out before: nothing is sent again.
+ALREADY_DELIVERED = "already_delivered"
+
+
+def _send_once(services: Services, update: dict[str, Any], channel: Channel) -> DeliveryResult:
+    """``_deliver`` behind the delivery ledger: at most one successful send per (incident, update, channel).
+
+    A retry or a redrive of a delivery that already went out returns ``already_delivered``; an attempt
+    that finds another one still sending raises ``ChannelRetryableError`` (retried, then dead-lettered).
+    """
+    ledger = services.deliveries
+    if ledger is None:
+        return _deliver(services, update, channel)
+    incident_id, update_id = str(update["incident_id"]), str(update["update_id"])
+    claim = ledger.claim(incident_id, update_id, channel.value)
+    if claim.outcome is Claim.DONE:
+        detail = f"{claim.status} before (attempt {claim.attempts}); not sent again"
+        return DeliveryResult(channel=channel.value, status=ALREADY_DELIVERED, detail=detail)
+    if claim.outcome is Claim.BUSY:
+        raise ChannelRetryableError(f"another attempt is still sending {update_id} via {channel.value}")
+    try:
+        result = _deliver(services, update, channel)
+    except Exception as error:
+        ledger.release(incident_id, update_id, channel.value, claim.token, f"{type(error).__name__}: {error}")
+        raise
+    ledger.finish(incident_id, update_id, channel.value, claim.token, result.status)
+    return result
+
+
 def deliver_channel(event: dict[str, Any], services: Services) -> dict[str, Any]:
     """Send this update through one channel and record the result on the incident."""
     incident_id, update_id = str(event["incident_id"]), str(event["update_id"])
     channel = Channel(str(event["channel"]))
     update = services.store.get_update(incident_id, update_id)
-    result = _deliver(services, update, channel)
-    record = {**result.as_dict(), "at": services.now().isoformat()}
-    services.repository.record_delivery(incident_id, update_id, channel.value, record)
+    result = _send_once(services, update, channel)
+    if result.status != ALREADY_DELIVERED:  # the incident already shows how it went
+        record = {**result.as_dict(), "at": services.now().isoformat()}
+        services.repository.record_delivery(incident_id, update_id, channel.value, record)
     since_start = services.now() - datetime.fromisoformat(update["incident_started_at"])
     return {
         "channel": channel.value,
@@ -415,7 +446,8 @@ def record_published(event: dict[str, Any], services: Services) -> dict[str, Any
 
 
 def record_failure(event: dict[str, Any], services: Services) -> dict[str, Any]:
-    """A channel's branch failed after its retries: record why, so the incident shows it."""
+    """A channel's branch failed after its retries: record why on the incident, and say what the
+    dead-letter message carries (the state machine sends it to the channel's queue next)."""
     incident_id, update_id, channel = (
         str(event["incident_id"]),
         str(event["update_id"]),
@@ -426,12 +458,35 @@ def record_failure(event: dict[str, Any], services: Services) -> dict[str, Any]:
         "channel": channel,
         "status": "failed",
         "error": str(error.get("Error", "unknown")),
-        "detail": str(error.get("Cause", ""))[:1000],
+        "detail": _error_message(str(error.get("Cause", ""))),
         "at": services.now().isoformat(),
     }
     services.repository.record_delivery(incident_id, update_id, channel, record)
     services.store.add_event(incident_id, "delivery_failed", f"{update_id} via {channel}: {record['error']}")
-    return {"channel": channel, "status": "failed"}
+    ledger = services.deliveries
+    attempts = ledger.attempts(incident_id, update_id, channel) if ledger is not None else 0
+    drill = services.store.get_update(incident_id, update_id).get("drill") is True
+    return {
+        "channel": channel,
+        "status": "failed",
+        "error": record["error"],
+        "detail": record["detail"],
+        # Attempts that reached the channel's code; 0 if Lambda itself failed before it ran.
+        "attempts": attempts,
+        "drill": drill,
+        "failed_at": record["at"],
+    }
+
+
+def _error_message(cause: str) -> str:
+    """Lambda's ``Cause`` is a JSON document: keep its ``errorMessage`` (the trace stays in the logs)."""
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause[:1000]
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        return str(parsed["errorMessage"])[:1000]
+    return cause[:1000]
 
 
 # ---------------------------------------------------------------------------------------------
