@@ -13,7 +13,7 @@ from constructs import Construct
 
 from stacks.channels_stack import OutageCommsChannelsStack
 from stacks.constructs.approval_gate import ReviewPageApi, review_signing_key
-from stacks.constructs.channel_fanout import ChannelTopics
+from stacks.constructs.channel_fanout import REDRIVE_FUNCTION_OUTPUT, ChannelTopics, DeliveryRedrive
 from stacks.constructs.comms_slo import CommsSlo
 from stacks.constructs.feedback_api import CERTIFICATE_CONTEXT_KEY, FeedbackApi, FeedbackDomain
 from stacks.constructs.incident_workflow import STATE_MACHINE_NAME, IncidentWorkflow, WorkflowFunctions
@@ -263,6 +263,16 @@ class OutageCommsWorkflowStack(Stack):
             status_publisher=status_publisher,
         )
         self.state_machine = self.workflow.state_machine
+        # `outage-comms redrive`: dead-lettered deliveries back through the same delivery functions.
+        self.redrive = DeliveryRedrive(
+            self,
+            "DeliveryRedrive",
+            runtime=lambda_runtime,
+            key=key,
+            dead_letters=self.workflow.dead_letters,
+            deliver=fns["deliver"].function,
+            notify=fns["notify_team"].function,
+        )
         self._acknowledge_state_machine_role(status_publisher)
         self.runbook = IncidentRunbook(
             self, "Runbook", state_machine=self.state_machine, state_machine_name=STATE_MACHINE_NAME
@@ -299,6 +309,7 @@ class OutageCommsWorkflowStack(Stack):
             "AutomationRoleArn": self.runbook.automation_role.role_arn,
             "ResponsePlanRoleArn": self.runbook.response_plan_role.role_arn,
         }
+        outputs[REDRIVE_FUNCTION_OUTPUT] = self.redrive.function.function_name
         if self.topics.subscribers is not None:
             outputs["SubscribersTopicArn"] = self.topics.subscribers.topic_arn
         if self.feedback is not None:
