@@ -2,12 +2,15 @@
 
     POST /subscriptions               {"channel", "address", "locale", "components", "platform"}
     GET  /subscriptions/confirm       page with a button that POSTs (link scanners only GET)
-    POST /subscriptions/confirm       {"token"} (email) or {"address", "code"} (SMS)
+    POST /subscriptions/confirm       {"token"} (email), {"address", "code"} (SMS) or
+                                      {"channel": "push", "address": <device token>, "code"} (push)
     PUT  /subscriptions/preferences   {"token", "components", "locale"}
     GET  /unsubscribe?token=…         page with a button that POSTs
     POST /unsubscribe?token=…         one-click (RFC 8058: body ``List-Unsubscribe=One-Click``)
 
-Answers never reveal whether an address is subscribed.
+Answers never reveal whether an address is subscribed (see ``subscribers/service.py``). Bad input
+of any shape (not JSON, nested too deep, a number where a list belongs, non-ASCII tokens) gets a
+4xx whose message names the field and what to send instead; never a 5xx.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import html
 import json
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,6 +26,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from outage_comms.observability import MetricUnit, logger, metrics, tracer
 from outage_comms.subscribers.runtime import subscription_runtime
 from outage_comms.subscribers.service import (
+    ProviderUnavailableError,
     RateLimitedError,
     SubscribeRequest,
     SubscriptionError,
@@ -33,6 +37,8 @@ from outage_comms.subscribers.tokens import InvalidTokenError
 app = APIGatewayRestResolver()
 _service: SubscriptionService | None = None
 
+MAX_BODY_CHARS = 16_384
+MAX_TEXT_CHARS = 4096
 ACCEPTED = {
     "status": "accepted",
     "message": "If the address can receive our updates, a confirmation is on its way.",
@@ -45,12 +51,18 @@ _SECURITY_HEADERS = {
 }
 
 
+class BadRequestError(Exception):
+    """The request's shape is wrong (not the address: that is a SubscriptionError); 400 with the reason."""
+
+
 def service() -> SubscriptionService:
     return _service or subscription_runtime().service
 
 
-def _json(status: int, body: dict[str, Any]) -> Response[str]:
-    return Response(status, content_types.APPLICATION_JSON, json.dumps(body), headers=dict(_SECURITY_HEADERS))
+def _json(status: int, body: dict[str, Any], **headers: str) -> Response[str]:
+    return Response(
+        status, content_types.APPLICATION_JSON, json.dumps(body), headers={**_SECURITY_HEADERS, **headers}
+    )
 
 
 def _page(status: int, title: str, text: str, *, form_action: str = "", button: str = "") -> Response[str]:
@@ -69,57 +81,97 @@ def _page(status: int, title: str, text: str, *, form_action: str = "", button: 
 
 
 def _body() -> dict[str, Any]:
+    """The request body as a JSON object or form fields; BadRequestError when it is neither."""
     event = app.current_event
-    raw = event.decoded_body or ""
-    content_type = (
-        (event.headers or {}).get("content-type") or (event.headers or {}).get("Content-Type") or ""
-    )
-    if "application/x-www-form-urlencoded" in content_type:
-        return {k: v[0] for k, v in parse_qs(raw).items()}
     try:
-        data = json.loads(raw) if raw else {}
-    except json.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
+        raw = event.decoded_body or ""
+    except ValueError:  # base64 that is not, or bytes that are not UTF-8
+        raise BadRequestError("the body is not readable text: send JSON in UTF-8") from None
+    if len(raw) > MAX_BODY_CHARS:
+        raise BadRequestError(f"the body is larger than {MAX_BODY_CHARS} characters")
+    headers = {name.lower(): value for name, value in (event.headers or {}).items()}
+    if "application/x-www-form-urlencoded" in str(headers.get("content-type") or ""):
+        return {k: v[0] for k, v in parse_qs(raw, max_num_fields=20).items()}
+    try:
+        data = json.loads(raw) if raw.strip() else {}
+    except (ValueError, RecursionError):
+        raise BadRequestError("the body is not JSON: send a JSON object") from None
+    if not isinstance(data, dict):
+        raise BadRequestError('the body must be a JSON object, e.g. {"channel": "email", ...}')
+    return data
+
+
+def _text(body: dict[str, Any], name: str, default: str = "") -> str:
+    value = body.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, str) or len(value) > MAX_TEXT_CHARS:
+        raise BadRequestError(f"{name} must be text of at most {MAX_TEXT_CHARS} characters")
+    return value
+
+
+def _components(body: dict[str, Any]) -> tuple[str, ...]:
+    value = body.get("components") or []
+    if not isinstance(value, list) or len(value) > 50 or not all(isinstance(c, str) for c in value):
+        raise BadRequestError('components must be a list of component ids (at most 50), e.g. ["sync"]')
+    return tuple(value)
+
+
+def _query(name: str) -> str:
+    return str(app.current_event.get_query_string_value(name, "") or "")
 
 
 def _source_ip() -> str:
     return str(app.current_event.request_context.identity.source_ip or "unknown")
 
 
+@app.exception_handler(BadRequestError)  # type: ignore[untyped-decorator]
+def _bad_request(error: BadRequestError) -> Response[str]:
+    return _json(400, {"status": "invalid", "message": str(error)})
+
+
+@app.exception_handler(SubscriptionError)  # type: ignore[untyped-decorator]
+def _invalid(error: SubscriptionError) -> Response[str]:
+    return _json(400, {"status": "invalid", "message": str(error)})
+
+
+@app.exception_handler(InvalidTokenError)  # type: ignore[untyped-decorator]
+def _invalid_token(error: InvalidTokenError) -> Response[str]:
+    return _json(400, {"status": "invalid", "message": str(error)})
+
+
+@app.exception_handler(RateLimitedError)  # type: ignore[untyped-decorator]
+def _rate_limited(error: RateLimitedError) -> Response[str]:
+    metrics.add_metric(name="SubscribeRateLimited", unit=MetricUnit.Count, value=1)
+    return _json(429, {"status": "rate_limited", "message": str(error)}, **{"Retry-After": "3600"})
+
+
+@app.exception_handler(ProviderUnavailableError)  # type: ignore[untyped-decorator]
+def _unavailable(error: ProviderUnavailableError) -> Response[str]:
+    return _json(503, {"status": "unavailable", "message": str(error)}, **{"Retry-After": "60"})
+
+
 @app.post("/subscriptions")
 def subscribe() -> Response[str]:
     body = _body()
-    components = body.get("components") or []
-    if not isinstance(components, list) or not all(isinstance(c, str) for c in components):
-        return _json(400, {"status": "invalid", "message": "components must be a list of component ids"})
     request = SubscribeRequest(
-        channel=str(body.get("channel", "")),  # type: ignore[arg-type]  # validated by the service
-        address=str(body.get("address", "")),
-        locale=str(body.get("locale", "")),
-        components=tuple(components),
-        platform=str(body.get("platform", "")),
+        channel=_text(body, "channel"),  # type: ignore[arg-type]  # validated by the service
+        address=_text(body, "address"),
+        locale=_text(body, "locale"),
+        components=_components(body),
+        platform=_text(body, "platform"),
     )
-    try:
-        outcome = service().subscribe(request, source_ip=_source_ip())
-    except SubscriptionError as error:
-        return _json(400, {"status": "invalid", "message": str(error)})
-    except RateLimitedError as error:
-        metrics.add_metric(name="SubscribeRateLimited", unit=MetricUnit.Count, value=1)
-        return _json(429, {"status": "rate_limited", "message": str(error)})
-    if outcome.status == "subscribed":
-        return _json(201, {"status": "subscribed"})
-    return _json(202, ACCEPTED)
+    service().subscribe(request, source_ip=_source_ip())
+    return _json(202, ACCEPTED)  # new, pending or already subscribed: one answer
 
 
 @app.get("/subscriptions/confirm")
 def confirm_page() -> Response[str]:
-    token = app.current_event.get_query_string_value("token", "") or ""
     return _page(
         200,
         "Confirm your subscription",
         "Press the button to start getting status updates.",
-        form_action=f"confirm?token={token}",
+        form_action=f"confirm?token={quote(_query('token'), safe='')}",
         button="Confirm",
     )
 
@@ -127,14 +179,12 @@ def confirm_page() -> Response[str]:
 @app.post("/subscriptions/confirm")
 def confirm() -> Response[str]:
     body = _body()
-    token = str(body.get("token") or app.current_event.get_query_string_value("token", "") or "")
-    try:
-        if token:
-            service().confirm_email(token)
-        else:
-            service().confirm_sms(str(body.get("address", "")), str(body.get("code", "")))
-    except InvalidTokenError as error:
-        return _json(400, {"status": "invalid", "message": str(error)})
+    token = _text(body, "token") or _query("token")
+    if token:
+        service().confirm_email(token)
+    else:
+        channel = _text(body, "channel", "sms") or "sms"
+        service().confirm_code(channel, _text(body, "address"), _text(body, "code"))
     metrics.add_metric(name="SubscriptionsConfirmed", unit=MetricUnit.Count, value=1)
     return _json(200, {"status": "confirmed"})
 
@@ -142,14 +192,9 @@ def confirm() -> Response[str]:
 @app.put("/subscriptions/preferences")
 def preferences() -> Response[str]:
     body = _body()
-    try:
-        subscriber = service().update_preferences(
-            str(body.get("token", "")),
-            components=[str(c) for c in body.get("components") or []],
-            locale=str(body.get("locale", "")),
-        )
-    except (InvalidTokenError, SubscriptionError) as error:
-        return _json(400, {"status": "invalid", "message": str(error)})
+    subscriber = service().update_preferences(
+        _text(body, "token"), components=_components(body), locale=_text(body, "locale")
+    )
     return _json(
         200, {"status": "updated", "locale": subscriber.locale, "components": list(subscriber.components)}
     )
@@ -157,22 +202,21 @@ def preferences() -> Response[str]:
 
 @app.get("/unsubscribe")
 def unsubscribe_page() -> Response[str]:
-    token = app.current_event.get_query_string_value("token", "") or ""
     return _page(
         200,
         "Unsubscribe",
         "Press the button to stop getting status updates.",
-        form_action=f"unsubscribe?token={token}",
+        form_action=f"unsubscribe?token={quote(_query('token'), safe='')}",
         button="Unsubscribe",
     )
 
 
 @app.post("/unsubscribe")
 def unsubscribe() -> Response[str]:
-    token = app.current_event.get_query_string_value("token", "") or str(_body().get("token", ""))
     try:
+        token = _query("token") or _text(_body(), "token")
         service().unsubscribe(token)
-    except InvalidTokenError as error:
+    except (InvalidTokenError, BadRequestError) as error:
         return _page(400, "This link does not work", str(error))
     metrics.add_metric(name="Unsubscribed", unit=MetricUnit.Count, value=1)
     return _page(200, "You are unsubscribed", "You will not get status updates from us any more.")

@@ -14,10 +14,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-#: Per address: confirmation messages one address can be sent in a day (no mail-bombing).
+#: Per mailbox (``addresses.mailbox_key``): confirmations one mailbox can be sent in a day (no mail-bombing).
 PER_ADDRESS = (3, 24 * 3600)
-#: Per source IP: subscribe requests in an hour.
+#: Per client network (IPv4 address, IPv6 /64: ``network.client_network``): subscribe requests in an hour.
 PER_SOURCE_IP = (10, 3600)
+#: Per wider network (IPv4 /24, IPv6 /48: ``network.wider_network``): subscribe requests in an hour.
+PER_WIDE_NETWORK = (50, 3600)
 
 
 class RateLimiter:

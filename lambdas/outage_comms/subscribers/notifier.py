@@ -1,4 +1,10 @@
-"""Sends the confirmation email (SES v2) and confirmation code (SMS) for new subscriptions."""
+"""Sends the confirmations of new subscriptions: email (SES v2), a code by SMS, a code by silent push.
+
+The push confirmation is a *silent* (data-only) push through End User Messaging Push: no words
+on the screen, a ``Data`` payload ``{"type": "outage-comms.subscription", "code": …}`` that the
+app reads and POSTs back to ``/subscriptions/confirm`` with its device token. Only the app holding
+the token receives it, so only that app can complete the subscription.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from outage_comms.channels.base import ChannelPermanentError, ChannelRetryableError
 from outage_comms.channels.email import ses_error
 from outage_comms.channels.personalise import subscription_text
 from outage_comms.channels.sms import sms_voice_error
@@ -15,10 +22,14 @@ from outage_comms.plan import Plan
 class ConfirmationMessages:
     """``ConfirmationSender`` over SES v2 and End User Messaging SMS."""
 
-    def __init__(self, *, plan: Plan, ses: Any = None, sms: Any = None) -> None:
+    def __init__(
+        self, *, plan: Plan, ses: Any = None, sms: Any = None, push: Any = None, push_application_id: str = ""
+    ) -> None:
         self._plan = plan
         self._ses = ses
         self._sms = sms
+        self._push = push
+        self._push_application_id = push_application_id
 
     def confirm_email(self, *, to: str, locale: str, confirm_url: str) -> None:
         settings = self._plan.channels.email
@@ -56,3 +67,29 @@ class ConfirmationMessages:
             )
         except ClientError as error:
             raise sms_voice_error(error, "SendTextMessage (confirmation code)") from None
+
+    def confirm_push(self, *, to: str, platform: str, code: str) -> None:
+        if self._push is None or not self._push_application_id:
+            raise ChannelPermanentError("rejected: push is not enabled in the plan")
+        from outage_comms.channels.push import pinpoint_error
+
+        data = {"type": "outage-comms.subscription", "code": code}
+        request = {
+            "Addresses": {to: {"ChannelType": platform}},
+            "MessageConfiguration": {
+                "APNSMessage": {"SilentPush": True, "Data": data, "APNSPushType": "background"},
+                "GCMMessage": {"SilentPush": True, "Data": data},
+            },
+        }
+        try:
+            response = self._push.send_messages(
+                ApplicationId=self._push_application_id, MessageRequest=request
+            )
+        except ClientError as error:
+            raise pinpoint_error(error) from None
+        result = response.get("MessageResponse", {}).get("Result", {}).get(to, {})
+        status = str(result.get("DeliveryStatus", ""))
+        if status in ("THROTTLED", "TEMPORARY_FAILURE", "UNKNOWN_FAILURE"):
+            raise ChannelRetryableError(f"unavailable: push confirmation: {status}")
+        if status != "SUCCESSFUL":
+            raise ChannelPermanentError(f"rejected: push confirmation: {status or 'no result'}")

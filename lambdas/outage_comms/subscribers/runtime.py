@@ -39,6 +39,8 @@ def subscription_runtime() -> SubscriptionRuntime:
             plan=plan,
             ses=client("sesv2") if plan.channels.email else None,
             sms=client("pinpoint-sms-voice-v2") if plan.channels.sms else None,
+            push=client("pinpoint") if plan.channels.push and settings.push_application_id else None,
+            push_application_id=settings.push_application_id,
         ),
         confirm_url_base=settings.confirm_url,
     )

@@ -13,12 +13,15 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Literal
 
 Purpose = Literal["confirm", "unsubscribe", "manage"]
 MAC_BYTES = 16
+#: base64url payload "." base64url MAC: anything else (non-ASCII, spaces, padding) is not ours.
+_TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 class InvalidTokenError(Exception):
@@ -63,8 +66,8 @@ class TokenSigner:
 
     def verify(self, token: str, purpose: Purpose, *, now: float | None = None) -> TokenClaims:
         payload, _, mac = token.partition(".")
-        if not payload or not mac or len(token) > 512:
-            raise InvalidTokenError("malformed token")
+        if not payload or not mac or len(token) > 512 or not _TOKEN_CHARACTERS.fullmatch(token):
+            raise InvalidTokenError("malformed token: copy the whole link from the message")
         if not hmac.compare_digest(mac, self._mac(payload)):
             raise InvalidTokenError("token signature does not match")
         try:
