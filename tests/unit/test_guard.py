@@ -70,3 +70,100 @@ def test_jargon_matches_words_not_fragments() -> None:
     assert find_jargon("requests were throttled", terms)[0].message == "uses jargon 'throttled'"
     assert find_jargon("high Latency seen", terms)[0].message == "uses jargon 'Latency'"
     assert find_jargon("Your notes are safe.", terms) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 11, finding 3: credentials and AWS internals
+# ---------------------------------------------------------------------------------------------
+
+from outage_comms.guard import find_leaks, guard_message  # noqa: E402
+from outage_comms.leaks import find_credentials, redact_credentials  # noqa: E402
+from outage_comms.plan import Plan, load_plan  # noqa: E402
+from outage_comms.rendering import RenderedMessage  # noqa: E402
+from outage_comms.vocabulary import Channel, MessageFormat, Scenario  # noqa: E402
+from tests.security.guard_corpus import LEAKS, ORDINARY  # noqa: E402
+from tests.unit.conftest import EXAMPLE_PLAN  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    return load_plan(EXAMPLE_PLAN)
+
+
+@pytest.mark.parametrize(("text", "secret", "kind"), LEAKS, ids=[s for _, s, _ in LEAKS])
+def test_every_leak_of_the_corpus_is_found(plan: Plan, text: str, secret: str, kind: str) -> None:
+    findings = find_leaks(plan, text)
+    assert findings, f"the guard let {secret!r} through"
+    assert any(f.code.startswith(kind) for f in findings), [f.code for f in findings]
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_customer_words_pass_in_english_and_portuguese(plan: Plan, text: str) -> None:
+    assert find_leaks(plan, text) == []
+
+
+@pytest.mark.parametrize(("text", "secret", "kind"), [c for c in LEAKS if c[2] == "credential"])
+def test_a_finding_never_repeats_the_credential(text: str, secret: str, kind: str) -> None:
+    # The reasons go to the team's chat and the review page: they name the kind, not the key.
+    for finding in find_credentials(text):
+        assert secret not in finding.message
+        assert secret[5:] not in finding.message
+
+
+@pytest.mark.parametrize(("text", "secret", "kind"), [c for c in LEAKS if c[2] == "credential"])
+def test_redacting_removes_every_credential(text: str, secret: str, kind: str) -> None:
+    redacted = redact_credentials(text)
+    assert find_credentials(redacted) == []
+    assert "[removed" in redacted
+
+
+def _message(fmt: MessageFormat, body: str) -> RenderedMessage:
+    fields = {"title": "Update", "body": body} if fmt is MessageFormat.CHAT else {"body": body}
+    if fmt is MessageFormat.SNS:
+        fields = {"subject": "Update", "body": body}
+    return RenderedMessage(scenario=Scenario.INVESTIGATING, format=fmt, locale="en", fields=fields)
+
+
+def test_the_team_chat_may_name_a_host_but_never_carry_a_key(plan: Plan) -> None:
+    chat_host = _message(MessageFormat.CHAT, "sync-api is down on ip-10-0-3-17 (i-0abcd1234ef567890)")
+    assert guard_message(plan, chat_host, Channel.SLACK) == []
+    chat_key = _message(MessageFormat.CHAT, "rotate AKIAIOSFODNN7EXAMPLE now")
+    assert [f.code for f in guard_message(plan, chat_key, Channel.SLACK)] == ["credential.aws_access_key_id"]
+    customers = _message(MessageFormat.SNS, "sync-api is down on ip-10-0-3-17")
+    assert "identifier.internal_host" in {f.code for f in guard_message(plan, customers, Channel.SNS)}
+
+
+def test_the_plans_own_links_and_public_api_urls_pass(plan: Plan) -> None:
+    text = (
+        f"Details: {plan.organization.status_page_url}/incidents/inc-1 "
+        "Vote: https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1/f/KrIAAw9IrT-iwQLQ9cIRguSbQ3XR/y"
+    )
+    assert find_leaks(plan, text) == []
+    assert find_leaks(plan, "open https://d111111abcdef8.cloudfront.net/status") == []
+
+
+def test_an_aws_host_the_plan_publishes_is_not_flagged(plan: Plan) -> None:
+    url = "https://nimbus-status.s3-website-us-east-1.amazonaws.com/"
+    assert find_leaks(plan, f"See {url}")  # an AWS endpoint ...
+    published = plan.model_copy(update={"guard": plan.guard.model_copy(update={"public_urls": [url]})})
+    assert find_leaks(published, f"See {url}") == []  # ... unless the plan says customers use it
+
+
+def test_a_plan_fallback_with_an_identifier_is_refused(write_plan) -> None:  # type: ignore[no-untyped-def]
+    from outage_comms.plan import PlanError
+
+    def change(data: dict) -> None:  # type: ignore[type-arg]
+        data["guard"]["fallback"] = {"en": "Server 10.0.3.17 is down", "pt-BR": "O servidor caiu"}
+
+    with pytest.raises(PlanError, match=r"fallback\.en contains an IP address"):
+        load_plan(write_plan(change))
+
+
+def test_a_plan_fallback_must_cover_every_locale(write_plan) -> None:  # type: ignore[no-untyped-def]
+    from outage_comms.plan import PlanError
+
+    def change(data: dict) -> None:  # type: ignore[type-arg]
+        data["guard"]["fallback"] = {"en": "Some of our services are not working as they should"}
+
+    with pytest.raises(PlanError, match=r"guard\.fallback\.pt-BR"):
+        load_plan(write_plan(change))

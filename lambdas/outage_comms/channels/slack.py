@@ -4,6 +4,10 @@ Payload: a top-level ``text`` (the notification and screen-reader fallback) and 
 ``header`` (plain_text, at most 150 characters), a ``section`` with the ``mrkdwn`` body (at most
 3000 characters) and a ``context`` line naming the incident and update. The webhook URL is the
 secret (Secrets Manager, a plain string or ``{"url": ...}``). Slack answers ``200 ok``.
+
+The words arrive escaped for Slack (``outage_comms.channel_markup``: a note's ``<``, ``>`` and ``&``
+are entities, so no ``<!channel>`` or ``<url|text>`` from a note is live). ``mrkdwn`` text is sent
+as is; the header is ``plain_text``, which Slack shows as typed, so it gets the characters back.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from outage_comms.channel_markup import slack_unescape
 from outage_comms.channels.chat_webhook import ChatWebhookChannel
 from outage_comms.vocabulary import Channel
 
@@ -32,7 +37,11 @@ def block_kit_message(
         "blocks": [
             {
                 "type": "header",
-                "text": {"type": "plain_text", "text": _cut(title, HEADER_MAX), "emoji": False},
+                "text": {
+                    "type": "plain_text",
+                    "text": _cut(slack_unescape(title), HEADER_MAX),
+                    "emoji": False,
+                },
             },
             {"type": "section", "text": {"type": "mrkdwn", "text": _cut(body, SECTION_MAX)}},
             {
