@@ -28,7 +28,7 @@ from stacks.settings import (
     context_value,
 )
 from stacks.status_publisher_stack import OutageCommsStatusPublisherStack
-from stacks.status_stack import OutageCommsStatusStack, status_environment
+from stacks.status_stack import add_status_stacks, status_environment
 from stacks.workflow_stack import OutageCommsWorkflowStack
 
 CORE_STACK_NAME = "OutageCommsCore"
@@ -90,13 +90,13 @@ def build_app(app: App | None = None) -> App:
         env=environment(),
     )
     workload = environment()
-    OutageCommsStatusStack(
+    add_status_stacks(
         app,
         STATUS_STACK_NAME,
         plan=plan,
+        status_env=status_env,
         workload_account=workload.account if workload else None,
         workload_region=workload.region if workload else None,
-        env=status_env,
     )
     apply_quality_gates(app)
     return app

@@ -40,8 +40,9 @@ from stacks.constructs.encryption import LOG_GROUP_PREFIX
 from stacks.constructs.lambda_runtime import OutageCommsFunction
 from stacks.constructs.rest_api import regional_rest_api
 from stacks.constructs.social_mentions import SocialMentions, listens
+from stacks.constructs.web_acl import PublicWebAcl
 from stacks.core_stack import PROJECT_TAG, OutageCommsCoreStack
-from stacks.quality_gates import acknowledge
+from stacks.quality_gates import acknowledge, checkov_skip
 
 SUBSCRIBE_THROTTLE_RATE = 5
 SUBSCRIBE_THROTTLE_BURST = 10
@@ -217,6 +218,12 @@ class OutageCommsChannelsStack(Stack):
             f"{BULK_OBJECT_DAYS} days) written and "
             "read by this stack's own roles; enable CloudTrail S3 data events account-wide to audit access.",
         )
+        checkov_skip(
+            self.bulk_bucket,
+            "CKV_AWS_21",
+            f"Transient exports and batch results, deleted after {BULK_OBJECT_DAYS} days and rewritten per "
+            "update; old versions would only keep subscribers' addresses longer.",
+        )
         environment = self.channel_environment()
         self.bulk = BulkDelivery(
             self,
@@ -234,6 +241,13 @@ class OutageCommsChannelsStack(Stack):
             self._email_feedback(core)
 
         # -- subscribe API -------------------------------------------------------------------------
+        # The plan's edge.waf: one regional web ACL for the public APIs of this region (the workflow
+        # stack's feedback and review APIs use it too), None when switched off.
+        self.web_acl = (
+            PublicWebAcl(self, "PublicApisWebAcl", waf=plan.edge.waf, waf_scope="REGIONAL")
+            if plan.edge.waf.enabled
+            else None
+        )
         self.subscribe_function = runtime.new_function(
             self,
             "SubscribeApiFunction",
@@ -241,6 +255,8 @@ class OutageCommsChannelsStack(Stack):
             description="Outage Comms subscribe API: subscribe, confirm, preferences, one-click unsubscribe",
             service_name="subscribe-api",
             environment=environment,
+            # A flood of sign-ups can hold no more than this, and never starves the delivering functions.
+            reserved_concurrent_executions=plan.edge.reserved_concurrency.subscribe_api,
             synchronous_only_reason=(
                 "invoked synchronously by API Gateway; the caller sees the error and retries"
             ),
@@ -581,6 +597,7 @@ class OutageCommsChannelsStack(Stack):
             throttling_burst_limit=SUBSCRIBE_THROTTLE_BURST,
             iam_authorization=False,
             log_caller_identity=False,
+            web_acl=self.web_acl,
         )
         api = rest.api
         integration = apigw.LambdaIntegration(self.subscribe_function.function, proxy=True)
@@ -621,13 +638,14 @@ class OutageCommsChannelsStack(Stack):
         )
         acknowledge(api, "AwsSolutions-APIG4", public)
         acknowledge(api, "AwsSolutions-COG4", public)
-        acknowledge(
-            api,
-            "AwsSolutions-APIG3",
-            "No WAF web ACL by default (it costs about US$7 a month at rest): the stage is throttled and the "
-            "function enforces per-IP and per-address limits. Associate a web ACL with a rate-based rule per "
-            "account policy.",
-        )
+        if self.web_acl is None:
+            acknowledge(
+                api,
+                "AwsSolutions-APIG3",
+                "No WAF web ACL while the plan's edge.waf.enabled is false (one costs about US$9 a month at "
+                "rest): the stage is throttled, the function's concurrency is reserved, and it enforces "
+                "per-IP and per-address limits. Set edge.waf.enabled: true to attach one.",
+            )
         acknowledge(
             api,
             "AwsSolutions-APIG6",

@@ -7,7 +7,7 @@ narrowest construct that causes it, and always say why.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, App, Validations
+from aws_cdk import Acknowledgment, App, CfnResource, Validations
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import IConstruct
 
@@ -29,3 +29,19 @@ def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
     if len(reason.strip()) < 20:
         raise ValueError(f"acknowledging {rule_id} needs a real reason, got {reason!r}")
     Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+def checkov_skip(construct: IConstruct, check_id: str, reason: str) -> None:
+    """Suppress one checkov check (the second IaC gate, ``make iac-scan``) on this resource only.
+
+    Written as ``Metadata.checkov.skip`` of the construct's CloudFormation resource, with the reason
+    as the comment checkov prints. Checks skipped for every resource live in ``.checkov.yaml``.
+    """
+    if len(reason.strip()) < 20:
+        raise ValueError(f"skipping {check_id} needs a real reason, got {reason!r}")
+    resource = construct if isinstance(construct, CfnResource) else construct.node.default_child
+    if not isinstance(resource, CfnResource):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource to carry a checkov skip")
+    metadata = resource.get_metadata("checkov") or {"skip": []}
+    metadata["skip"] = [*metadata["skip"], {"id": check_id, "comment": reason}]
+    resource.add_metadata("checkov", metadata)

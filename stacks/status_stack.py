@@ -17,6 +17,7 @@ from constructs import Construct
 
 from outage_comms.plan import Plan
 from stacks.constructs.status_site import STATUS_METRIC_NAMESPACE, PublisherAccessRole, StatusSite
+from stacks.constructs.web_acl import PublicWebAcl
 from stacks.settings import SettingsError
 
 #: The workload-side publisher function's role name (see stacks/constructs/status_publisher.py).
@@ -54,8 +55,22 @@ class OutageCommsStatusStack(Stack):
         )
         super().__init__(scope, construct_id, **kwargs)
         Tags.of(self).add("project", "outage-comms")
-        certificate_arn = certificate_arn or self.node.try_get_context("status_certificate_arn")
-        web_acl_id = web_acl_id or self.node.try_get_context("status_web_acl_id")
+        edge = plan.edge.status_site
+        certificate_arn = (
+            certificate_arn or edge.certificate_arn or self.node.try_get_context("status_certificate_arn")
+        )
+        web_acl_id = web_acl_id or self.node.try_get_context(STATUS_WEB_ACL_CONTEXT_KEY)
+        self.web_acl: PublicWebAcl | None = None
+        if web_acl_id is None and plan.edge.waf.enabled:
+            if self.region != CLOUDFRONT_WAF_REGION:
+                raise SettingsError(
+                    "edge.waf.enabled: CloudFront takes web ACLs from us-east-1 only; deploy the status "
+                    "stack there, let app.py add the us-east-1 edge stack (give the status region: -c "
+                    "status_region or CDK_DEFAULT_REGION), or pass "
+                    f"-c {STATUS_WEB_ACL_CONTEXT_KEY}=<web ACL ARN>"
+                )
+            self.web_acl = PublicWebAcl(self, "StatusWebAcl", waf=plan.edge.waf, waf_scope="CLOUDFRONT")
+            web_acl_id = self.web_acl.arn
         subscribe_url = subscribe_url or self.node.try_get_context("status_subscribe_url")
         workload_account = workload_account or self.account
         workload_region = workload_region or self.region
@@ -64,7 +79,9 @@ class OutageCommsStatusStack(Stack):
             self,
             "StatusSite",
             subscribe_url=subscribe_url or f"{plan.organization.status_page_url.rstrip('/')}/api/subscribe",
-            domain_names=[status_page.domain] if status_page is not None and status_page.domain else None,
+            domain_names=[edge.domain]
+            if edge.domain
+            else ([status_page.domain] if status_page is not None and status_page.domain else None),
             certificate_arn=certificate_arn,
             web_acl_id=web_acl_id,
         )
@@ -122,6 +139,47 @@ class OutageCommsStatusStack(Stack):
 
 
 STATUS_ACCOUNT_CONTEXT_KEY = "status_account"
+STATUS_WEB_ACL_CONTEXT_KEY = "status_web_acl_id"
+STATUS_EDGE_STACK_NAME = "OutageCommsStatusEdge"
+#: CloudFront takes web ACLs (scope CLOUDFRONT) and certificates from this region only.
+CLOUDFRONT_WAF_REGION = "us-east-1"
+
+
+class OutageCommsStatusEdgeStack(Stack):
+    """The status distribution's web ACL, in us-east-1, for a status stack deployed in another region.
+
+    CloudFront only takes CLOUDFRONT-scope web ACLs created in us-east-1. ``app.py`` adds this stack
+    (same account as the status stack) when the plan's ``edge.waf`` is on and the status stack lives
+    elsewhere, and hands :attr:`web_acl_arn` to the status stack as a cross-region reference (CDK's
+    ``cross_region_references``: an SSM parameter written here, read there by a custom resource).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, plan: Plan, **kwargs: Any) -> None:
+        kwargs.setdefault("description", f"Outage Comms status edge for {plan.organization.name}: web ACL")
+        super().__init__(scope, construct_id, **kwargs)
+        Tags.of(self).add("project", "outage-comms")
+        self.web_acl = PublicWebAcl(self, "StatusWebAcl", waf=plan.edge.waf, waf_scope="CLOUDFRONT")
+        self.web_acl_arn = self.web_acl.arn
+        CfnOutput(self, "StatusWebAclArn", value=self.web_acl_arn)
+
+
+def status_edge_needed(scope: Construct, plan: Plan, status: Environment | None) -> bool:
+    """Whether ``app.py`` must add :class:`OutageCommsStatusEdgeStack` (WAF on, status not in us-east-1).
+
+    Raises SettingsError when the status region is unknown (an environment-agnostic synth): where the
+    web ACL must go cannot be decided then.
+    """
+    if not plan.edge.waf.enabled or scope.node.try_get_context(STATUS_WEB_ACL_CONTEXT_KEY):
+        return False
+    if status is None or status.region is None:
+        raise SettingsError(
+            "edge.waf.enabled needs the status stack's region (CloudFront's web ACL lives in us-east-1): run "
+            "the CDK CLI with credentials (CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION), or pass "
+            f"-c {STATUS_WEB_ACL_CONTEXT_KEY}=<ARN of a CLOUDFRONT web ACL>"
+        )
+    return status.region != CLOUDFRONT_WAF_REGION
+
+
 STATUS_REGION_CONTEXT_KEY = "status_region"
 
 
@@ -141,3 +199,36 @@ def status_environment(scope: Construct, workload: Environment | None) -> Enviro
             "CLI with credentials for the workload account (CDK_DEFAULT_ACCOUNT / CDK_DEFAULT_REGION)"
         )
     return Environment(account=str(account or workload.account), region=str(region or workload.region))
+
+
+def add_status_stacks(
+    scope: Construct,
+    construct_id: str,
+    *,
+    plan: Plan,
+    status_env: Environment | None,
+    workload_account: str | None,
+    workload_region: str | None,
+) -> OutageCommsStatusStack:
+    """The status stack, and before it the us-east-1 edge stack when its web ACL cannot live beside it."""
+    web_acl_arn = None
+    if status_edge_needed(scope, plan, status_env):
+        assert status_env is not None
+        edge = OutageCommsStatusEdgeStack(
+            scope,
+            STATUS_EDGE_STACK_NAME,
+            plan=plan,
+            env=Environment(account=status_env.account, region=CLOUDFRONT_WAF_REGION),
+            cross_region_references=True,
+        )
+        web_acl_arn = edge.web_acl_arn
+    return OutageCommsStatusStack(
+        scope,
+        construct_id,
+        plan=plan,
+        workload_account=workload_account,
+        workload_region=workload_region,
+        web_acl_id=web_acl_arn,
+        env=status_env,
+        cross_region_references=web_acl_arn is not None,
+    )

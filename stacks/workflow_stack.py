@@ -20,6 +20,7 @@ from stacks.constructs.incident_workflow import STATE_MACHINE_NAME, IncidentWork
 from stacks.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
 from stacks.constructs.runbook import IncidentRunbook
 from stacks.constructs.sms_replies import SmsReplies
+from stacks.constructs.web_acl import PublicWebAcl
 from stacks.constructs.workflow_state import ApprovalRequestsTable, WorkflowStateTable
 from stacks.quality_gates import acknowledge
 from stacks.settings import DeploymentSettings
@@ -65,6 +66,10 @@ class OutageCommsWorkflowStack(Stack):
             if certificate_arn and plan.feedback.base_url
             else None
         )
+        # The plan's edge.waf: the region's public web ACL (the channels stack's), or this stack's own.
+        self.web_acl = channels.web_acl if channels is not None else None
+        if self.web_acl is None and plan.edge.waf.enabled:
+            self.web_acl = PublicWebAcl(self, "PublicApisWebAcl", waf=plan.edge.waf, waf_scope="REGIONAL")
         self.feedback = (
             FeedbackApi(
                 self,
@@ -73,6 +78,8 @@ class OutageCommsWorkflowStack(Stack):
                 lambda_runtime=lambda_runtime,
                 workflow_table=self.state.table,
                 domain=feedback_domain,
+                reserved_concurrency=plan.edge.reserved_concurrency.feedback_api,
+                web_acl=self.web_acl,
             )
             if plan.feedback.enabled
             else None
@@ -142,7 +149,13 @@ class OutageCommsWorkflowStack(Stack):
             "Review page: shows an update, decides on POST",
             APPROVAL_TABLE=self.approvals.table.table_name,
         )
-        self.review_api = ReviewPageApi(self, "ReviewPage", handler=review.function, key=key)
+        # Public (behind SigV4): a flood can hold no more than the plan's edge.reserved_concurrency.
+        review_resource = review.function.node.default_child
+        assert isinstance(review_resource, lambda_.CfnFunction)
+        review_resource.reserved_concurrent_executions = plan.edge.reserved_concurrency.review_page
+        self.review_api = ReviewPageApi(
+            self, "ReviewPage", handler=review.function, key=key, web_acl=self.web_acl
+        )
         self.functions = {
             "register": function("RegisterIncident", "workflow_register_incident", "Register incident"),
             "render": function("RenderUpdate", "workflow_render_update", "Render update", **feedback_env),

@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -336,8 +337,6 @@ class Guard(PlanModel):
         return {code: text.strip().rstrip(".") for code, text in value.items()}
 
 
-
-
 class DrillSettings(PlanModel):
     """Game days: who hears a drill, how it is marked, where its status page goes."""
 
@@ -439,6 +438,71 @@ class PostIncidentSettings(PlanModel):
     approval_timeout_days: int = Field(default=5, ge=1, le=30)
 
 
+#: CloudFront takes certificates from ACM in us-east-1 only.
+_CLOUDFRONT_CERTIFICATE_ARN = r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[0-9a-f-]+$"
+_HOST_NAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+
+
+class WafSettings(PlanModel):
+    """AWS WAF on the public APIs and the status site: managed rule groups plus a per-address rate rule."""
+
+    enabled: bool = Field(
+        default=False,
+        description="attach web ACLs (about US$27 a month at rest, plus US$0.60 per million requests)",
+    )
+    rate_limit_per_5_min: int = Field(
+        default=300,
+        ge=10,
+        le=2_000_000_000,
+        description="requests one address may make to a public API in any 5 minutes before a 429",
+    )
+    status_site_rate_limit_per_5_min: int = Field(
+        default=3000,
+        ge=10,
+        le=2_000_000_000,
+        description="the same for the status site; higher, as a whole office behind one address reloads it",
+    )
+
+
+class StatusSiteEdge(PlanModel):
+    """The status site's own domain on CloudFront, with TLS 1.2 (TLSv1.2_2021) as the minimum."""
+
+    domain: str | None = Field(
+        default=None, pattern=_HOST_NAME, max_length=253, description="e.g. status.example.com"
+    )
+    certificate_arn: str | None = Field(
+        default=None,
+        pattern=_CLOUDFRONT_CERTIFICATE_ARN,
+        description="an ACM certificate for the domain, in us-east-1 (CloudFront takes no other region)",
+    )
+
+    @model_validator(mode="after")
+    def _domain_and_certificate_together(self) -> StatusSiteEdge:
+        if (self.domain is None) != (self.certificate_arn is None):
+            raise ValueError(
+                "edge.status_site needs both domain and certificate_arn (an ACM certificate in us-east-1 "
+                "for that domain), or neither to keep the *.cloudfront.net address"
+            )
+        return self
+
+
+class PublicConcurrency(PlanModel):
+    """Reserved concurrency of the public functions: a flood can use no more, and always has this much."""
+
+    subscribe_api: int = Field(default=10, ge=1, le=1000)
+    feedback_api: int = Field(default=10, ge=1, le=1000)
+    review_page: int = Field(default=5, ge=1, le=1000)
+    incident_api: int = Field(default=5, ge=1, le=1000)
+
+
+class EdgeSettings(PlanModel):
+    """What stands in front of the public entry points (see the README's Edge section)."""
+
+    waf: WafSettings = Field(default_factory=WafSettings)
+    status_site: StatusSiteEdge = Field(default_factory=StatusSiteEdge)
+    reserved_concurrency: PublicConcurrency = Field(default_factory=PublicConcurrency)
+
+
 class Plan(PlanModel):
     version: Literal[1]
     organization: Organization
@@ -457,6 +521,7 @@ class Plan(PlanModel):
     slo: SloSettings = Field(default_factory=SloSettings)
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     post_incident: PostIncidentSettings = Field(default_factory=PostIncidentSettings)
+    edge: EdgeSettings = Field(default_factory=EdgeSettings)
 
     @property
     def locale_codes(self) -> list[str]:

@@ -18,6 +18,7 @@ from constructs import Construct
 from stacks.constructs.encryption import LOG_GROUP_PREFIX
 from stacks.constructs.rest_api import regional_rest_api
 from stacks.constructs.signing_key import HmacSigningKey
+from stacks.constructs.web_acl import PublicWebAcl
 from stacks.quality_gates import acknowledge
 
 REVIEW_STAGE = "review"
@@ -40,8 +41,15 @@ class ReviewPageApi(Construct):
     """``/incidents/{incident_id}/review/{reference}``: GET and POST, IAM-authorized, one function."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, handler: lambda_.IFunction, key: kms.IKey
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: lambda_.IFunction,
+        key: kms.IKey,
+        web_acl: PublicWebAcl | None = None,
     ) -> None:
+        """``web_acl``: the region's public web ACL (plan's ``edge.waf``), None when WAF is off."""
         super().__init__(scope, construct_id)
         rest = regional_rest_api(
             self,
@@ -55,6 +63,7 @@ class ReviewPageApi(Construct):
             throttling_burst_limit=20,
             iam_authorization=True,
             metrics_enabled=False,
+            web_acl=web_acl,
         )
         self.api = rest.api
         validator = rest.validator
@@ -86,6 +95,8 @@ class ReviewPageApi(Construct):
             "deliberately does not create (@aws-cdk/aws-apigateway:disableCloudWatchRole).",
             "Serverless-APIGWDefaultThrottling": "The review stage sets its own rate and burst limits.",
         }
+        if web_acl is not None:
+            del reasons["AwsSolutions-APIG3"]
         for rule, reason in reasons.items():
             acknowledge(self.api, rule, reason)
 

@@ -27,6 +27,7 @@ from stacks.constructs.encryption import LOG_GROUP_PREFIX
 from stacks.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
 from stacks.constructs.rest_api import regional_rest_api
 from stacks.constructs.signing_key import HmacSigningKey
+from stacks.constructs.web_acl import PublicWebAcl
 from stacks.quality_gates import acknowledge
 
 FEEDBACK_STAGE = "v1"
@@ -115,8 +116,14 @@ class FeedbackApi(Construct):
         lambda_runtime: LambdaRuntime,
         workflow_table: dynamodb.ITable,
         domain: FeedbackDomain | None = None,
+        reserved_concurrency: int = FEEDBACK_CONCURRENCY,
+        web_acl: PublicWebAcl | None = None,
     ) -> None:
-        """``domain``: serve the API on this custom domain too, and make :attr:`url` point at it."""
+        """``domain``: serve the API on this custom domain too, and make :attr:`url` point at it.
+
+        ``reserved_concurrency``: the plan's ``edge.reserved_concurrency.feedback_api``; ``web_acl``: the
+        region's public web ACL (plan's ``edge.waf``), None when WAF is off.
+        """
         super().__init__(scope, construct_id)
         self._key = key
         self.domain: apigw.DomainName | None = None
@@ -148,7 +155,7 @@ class FeedbackApi(Construct):
                 "FEEDBACK_SECRET_ARN": self.signing_key.secret.secret_arn,
                 "WORKFLOW_TABLE": workflow_table.table_name,
             },
-            reserved_concurrent_executions=FEEDBACK_CONCURRENCY,
+            reserved_concurrent_executions=reserved_concurrency,
             synchronous_only_reason="invoked synchronously by API Gateway; the customer sees the error page",
         )
         role = self.handler.role
@@ -167,7 +174,7 @@ class FeedbackApi(Construct):
             )
         )
         self.signing_key.grant_read(role)
-        self.api = self._api(key)
+        self.api = self._api(key, web_acl)
         self._domain_name = domain.domain_name if domain else None
         if domain is not None:
             self.domain = apigw.DomainName(
@@ -181,7 +188,7 @@ class FeedbackApi(Construct):
             # At the root: https://<domain>/f/<token> (no stage name in the link: every character counts).
             self.domain.add_base_path_mapping(self.api, stage=self.api.deployment_stage)
 
-    def _api(self, key: kms.IKey) -> apigw.RestApi:
+    def _api(self, key: kms.IKey, web_acl: PublicWebAcl | None) -> apigw.RestApi:
         rest = regional_rest_api(
             self,
             validator_id="Validator",
@@ -196,6 +203,7 @@ class FeedbackApi(Construct):
             throttling_burst_limit=FEEDBACK_THROTTLE_BURST,
             iam_authorization=False,
             log_caller_identity=False,
+            web_acl=web_acl,
         )
         api = rest.api
         integration = apigw.LambdaIntegration(self.handler.function, proxy=True, timeout=Duration.seconds(10))
@@ -227,13 +235,14 @@ class FeedbackApi(Construct):
         )
         acknowledge(api, "AwsSolutions-APIG4", public)
         acknowledge(api, "AwsSolutions-COG4", public)
-        acknowledge(
-            api,
-            "AwsSolutions-APIG3",
-            "No WAF web ACL by default (it costs about US$7 a month at rest): the stage is throttled, the "
-            "function's concurrency is reserved and capped, and every counted answer needs a valid signed "
-            "link. Associate a web ACL with a rate-based rule per account policy.",
-        )
+        if web_acl is None:
+            acknowledge(
+                api,
+                "AwsSolutions-APIG3",
+                "No WAF web ACL while the plan's edge.waf.enabled is false (one costs about US$9 a month at "
+                "rest): the stage is throttled, the function's concurrency is reserved and capped, and every "
+                "counted answer needs a valid signed link. Set edge.waf.enabled: true to attach one.",
+            )
         acknowledge(
             api,
             "AwsSolutions-APIG6",

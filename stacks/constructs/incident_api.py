@@ -79,6 +79,8 @@ class IncidentApi(Construct):
             handler="handlers.incident_api.handler",
             description="Outage Comms incident API: people declare, update, resolve and read incidents",
             service_name="incident-api",
+            # Always this much for the people declaring and updating incidents (plan's edge section).
+            reserved_concurrent_executions=runtime.plan.edge.reserved_concurrency.incident_api,
             environment={
                 **incident_path_environment(
                     incidents=incidents, idempotency=idempotency, bus=bus, state_machine=state_machine

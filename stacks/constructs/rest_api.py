@@ -1,8 +1,10 @@
 """The REST API shape every Outage Comms API shares.
 
-A regional API with no account-wide CloudWatch role, JSON access logs in an encrypted log group
+A regional, IPv4-only API (so a client cannot rotate through its IPv6 /64 to escape per-address
+limits) with no account-wide CloudWatch role, JSON access logs in an encrypted log group
 kept for a year, X-Ray tracing, stage throttling, and one request validator that checks both
-the body and the parameters. Each caller adds its own resources, models and cdk-nag
+the body and the parameters; with a web ACL (the plan's ``edge.waf``) the stage is associated
+with it. Each caller adds its own resources, models and cdk-nag
 acknowledgments (on its own API, with its own reasons).
 
 It is a function, not a construct, so the API and its log group keep their construct paths
@@ -18,6 +20,8 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+
+from stacks.constructs.web_acl import PublicWebAcl
 
 
 @dataclass(frozen=True)
@@ -44,11 +48,13 @@ def regional_rest_api(
     iam_authorization: bool,
     log_caller_identity: bool = True,
     metrics_enabled: bool = True,
+    web_acl: PublicWebAcl | None = None,
 ) -> RegionalRestApi:
     """Create the API, its access-log group and its body-and-parameters validator in ``scope``.
 
     ``iam_authorization`` makes SigV4 (IAM) the default for every method; ``log_caller_identity``
-    puts the caller's account and user ARN in the access logs (off for public APIs).
+    puts the caller's account and user ARN in the access logs (off for public APIs); ``web_acl``
+    (regional) protects the stage.
     """
     access_logs = logs.LogGroup(
         scope,
@@ -63,7 +69,9 @@ def regional_rest_api(
         api_id,
         rest_api_name=rest_api_name,
         description=description,
-        endpoint_types=[apigw.EndpointType.REGIONAL],
+        endpoint_configuration=apigw.EndpointConfiguration(
+            types=[apigw.EndpointType.REGIONAL], ip_address_type=apigw.IpAddressType.IPV4
+        ),
         cloud_watch_role=False,
         default_method_options=(
             apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM) if iam_authorization else None
@@ -91,4 +99,6 @@ def regional_rest_api(
     validator = api.add_request_validator(
         validator_id, validate_request_body=True, validate_request_parameters=True
     )
+    if web_acl is not None:
+        web_acl.protect_stage(api.deployment_stage)
     return RegionalRestApi(api=api, access_logs=access_logs, validator=validator)

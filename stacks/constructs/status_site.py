@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.quality_gates import acknowledge
+from stacks.quality_gates import acknowledge, checkov_skip
 
 #: The role the workload's publisher assumes; a fixed name so the other account can name it.
 PUBLISHER_ACCESS_ROLE_NAME = "OutageCommsStatusPublisherAccess"
@@ -214,18 +214,32 @@ class StatusSite(Construct):
             "during an outage.",
         )
         if web_acl_id is None:
+            checkov_skip(
+                self.distribution,
+                "CKV_AWS_68",
+                "WAF is the plan's choice (edge.waf.enabled, about US$10 a month at rest for this web ACL); "
+                "the site is static, read-only and cached for 60 s.",
+            )
             acknowledge(
                 self.distribution,
                 "AwsSolutions-CFR2",
-                "Static, read-only content behind a 60 s cache with no origin logic; pass status_web_acl_id "
-                "to attach a WAF web ACL when your policy requires one (it costs at least US$5/month).",
+                "Static, read-only content behind a 60 s cache with no origin logic; the plan's "
+                "edge.waf.enabled: true attaches a WAF web ACL (about US$10 a month at rest).",
             )
         if certificate is None:
+            checkov_skip(
+                self.distribution,
+                "CKV_AWS_174",
+                "No custom domain in the plan (edge.status_site): the *.cloudfront.net certificate's TLS "
+                "policy is fixed by CloudFront and cannot be raised; with a domain the minimum is "
+                "TLSv1.2_2021.",
+            )
             acknowledge(
                 self.distribution,
                 "AwsSolutions-CFR4",
                 "Without a custom domain the distribution uses the *.cloudfront.net certificate, whose "
-                "TLS policy CloudFront fixes; pass status_certificate_arn (us-east-1) for TLSv1.2_2021.",
+                "TLS policy CloudFront fixes; the plan's edge.status_site (domain + us-east-1 ACM "
+                "certificate) gives TLSv1.2_2021 as the minimum.",
             )
 
 
