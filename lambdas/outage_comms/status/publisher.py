@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -33,6 +34,7 @@ from outage_comms.status.site import (
 
 #: How many incidents the site is rebuilt from (open ones always included by the repository order).
 RECENT_INCIDENTS = 100
+_INCIDENT_PAGE = re.compile(r"incidents/(inc-\d{8}-\d{4}-[0-9a-f]{6})\.html$")
 #: The handler's count of parts (an incident, an artefact, an object) one run could not publish.
 FAILURE_METRIC = "StatusSurfaceFailures"
 #: Objects that never go to the bucket: the dashboard body is put with PutDashboard.
@@ -170,8 +172,8 @@ class StatusPublisher:
         try:
             action()
         except Exception as error:  # one object never stops the others
-            incident = part.rsplit("/", 1)[-1].removesuffix(".html") if "incidents/" in part else None
-            failures.append(SiteFailure(incident, part, describe(error)))
+            page = _INCIDENT_PAGE.search(part)
+            failures.append(SiteFailure(page.group(1) if page else None, part, describe(error)))
             return False
         return True
 

@@ -24,7 +24,7 @@ from tests.integration.status.test_publisher_on_moto import (
     ROLE,
     InMemoryIncidents,
 )
-from tests.status_site_fixtures import NOW, all_kinds, example_plan, major_outage
+from tests.status_site_fixtures import NOW, all_kinds, example_plan, major_outage, with_words
 
 pytestmark = pytest.mark.integration
 DRILL_ID = "inc-20261127-1445-d0d0d0"
@@ -33,7 +33,7 @@ DRILL_ID = "inc-20261127-1445-d0d0d0"
 def drill_incident() -> Incident:
     """A drill as intake opens it: open, on search, newer than everything real."""
     base = major_outage()
-    return base.model_copy(
+    drill = base.model_copy(
         update={
             "id": DRILL_ID,
             "components": ("search",),
@@ -45,8 +45,11 @@ def drill_incident() -> Incident:
             "updated_at": NOW - timedelta(minutes=1),
             "drill": True,
             "drill_failures": ("sms",),
+            "published": (),
         }
     )
+    # what the workflow sent for the drill: its words carry the drill marker
+    return with_words(drill, (drill.started_at, "investigating", {}))
 
 
 @dataclass

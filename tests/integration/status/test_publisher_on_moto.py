@@ -153,3 +153,124 @@ def test_the_handler_returns_what_it_published(world: World, monkeypatch: pytest
     output = handler({"incident_id": "inc-20261127-1410-abcdef"}, Context(), publisher=world.publisher)
     assert output["incident_id"] == "inc-20261127-1410-abcdef"
     assert output["written"] > 10 and output["indicator"] == "critical"
+
+
+class Context:
+    function_name = "publish-status"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:publish-status"
+    aws_request_id = "req-2"
+
+
+def emitted(capfd: pytest.CaptureFixture[str], name: str) -> list[float]:
+    """Values of one metric in the EMF documents the handler printed."""
+    values = []
+    for line in capfd.readouterr().out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            document = json.loads(line)
+            if name in document:
+                value = document[name]
+                values += [float(v) for v in value] if isinstance(value, list) else [float(value)]
+    return values
+
+
+@pytest.fixture
+def handler(monkeypatch: pytest.MonkeyPatch) -> Any:
+    if LAMBDAS not in sys.path:
+        sys.path.insert(0, LAMBDAS)
+    from handlers.publish_status import handler
+
+    from outage_comms.observability import metrics
+
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
+    monkeypatch.setattr(metrics.provider, "namespace", "OutageComms")
+    monkeypatch.setattr(metrics.provider, "service", "status-publisher")
+    return handler
+
+
+def test_control_characters_in_one_incident_never_stop_later_publishes(world: World) -> None:
+    # Given an incident whose sent words carry an ANSI escape, NUL and U+FFFE (finding 2)
+    bad = major_outage(note={"en": "Fixed \x1b[31mnow\x1b[0m\x00 \ufffe", "pt-BR": "Ok\x00"})
+    world.repository.incidents = {bad.id: bad}
+    world.publisher.publish(bad.id)
+    # When a second, normal incident publishes
+    normal = resolved_minor()
+    world.repository.incidents[normal.id] = normal
+    result = world.publisher.publish(normal.id)
+    # Then it appears everywhere, and no object holds a control character
+    assert result.failures == []
+    summary = json.loads(world.s3.get_object(Bucket=BUCKET, Key="api/v2/incidents.json")["Body"].read())
+    assert {i["id"] for i in summary["incidents"]} == {bad.id, normal.id}
+    for key in ("history.rss", "history.atom", "history.html", f"incidents/{normal.id}.html"):
+        body = world.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+        assert normal.id in body and "\x1b" not in body and "\x00" not in body, key
+
+
+def test_a_rejected_note_is_in_no_object_of_the_bucket(world: World) -> None:
+    unsent = major_outage(note={}).model_copy(
+        update={"published": (), "public_note": {"en": "REJECTED-WORDS", "pt-BR": "PALAVRAS-REJEITADAS"}}
+    )
+    world.repository.incidents = {unsent.id: unsent, resolved_minor().id: resolved_minor()}
+    world.publisher.publish(resolved_minor().id)
+    keys = [o["Key"] for o in world.s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    for key in keys:
+        body = world.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+        assert b"REJECTED-WORDS" not in body and b"PALAVRAS-REJEITADAS" not in body, key
+    assert (
+        b"REJECTED-WORDS"
+        not in json.dumps(world.cloudwatch.get_dashboard(DashboardName=DASHBOARD)["DashboardBody"]).encode()
+    )
+
+
+def test_one_object_failing_is_logged_counted_and_the_rest_published(
+    world: World,
+    handler: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given S3 refusing one incident's page
+    broken = major_outage().id
+    sink = world.publisher._sink
+    real_put = sink.put_object
+
+    def put_object(key: str, artefact: Any) -> None:
+        if broken in key:
+            raise RuntimeError("AccessDenied on this key")
+        real_put(key, artefact)
+
+    monkeypatch.setattr(sink, "put_object", put_object)
+    # When the handler publishes
+    output = handler({"incident_id": broken}, Context(), publisher=world.publisher)
+    # Then every other object is there, the failure names the incident, and the metric counts it
+    keys = {o["Key"] for o in world.s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert {
+        "index.html",
+        "api/v2/summary.json",
+        "history.rss",
+        f"incidents/{resolved_minor().id}.html",
+    } <= keys
+    assert f"incidents/{broken}.html" not in keys
+    assert output["failures"] == 2  # its page in each locale
+    logged = [r for r in caplog.records if r.getMessage() == "status surface not published"]
+    assert [getattr(r, "incident_id", None) for r in logged] == [broken, broken]
+    assert {r.levelname for r in logged} == {"ERROR"}
+    out = capfd.readouterr()
+    lines = [json.loads(line) for line in (out.out + out.err).splitlines() if line.startswith("{")]
+    metrics = [line for line in lines if "StatusSurfaceFailures" in line]
+    assert [m["StatusSurfaceFailures"] for m in metrics] == [[2.0]]  # EMF: a list of values
+    assert metrics[0]["service"] == "status-publisher"
+
+
+def test_nothing_writable_raises_for_the_state_machine_and_is_counted(
+    world: World, handler: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from outage_comms.status.publisher import StatusPublishError
+
+    def put_object(key: str, artefact: Any) -> None:
+        raise RuntimeError("bucket gone")
+
+    monkeypatch.setattr(world.publisher._sink, "put_object", put_object)
+    with pytest.raises(StatusPublishError, match="could be written"):
+        handler({"incident_id": major_outage().id}, Context(), publisher=world.publisher)
+    assert emitted(capfd, "StatusSurfaceFailures") == [1.0]
