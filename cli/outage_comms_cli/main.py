@@ -18,7 +18,7 @@ from outage_comms.plan import PlanError, load_plan
 from outage_comms.rendering import DEFAULT_TEMPLATES_DIR, TemplateProblem, build_context, render_message
 from outage_comms.sample import sample_facts
 from outage_comms.vocabulary import CHANNEL_FORMAT, Channel, Scenario
-from outage_comms_cli import incident_commands, redrive, triage_command
+from outage_comms_cli import incident_commands, preflight, redrive, triage_command
 from outage_comms_cli.lint import EXIT_FINDINGS, EXIT_UNUSABLE, LintReport, lint_plan
 
 app = typer.Typer(
@@ -277,6 +277,7 @@ def drill(
 
 triage_command.register(app)
 incident_commands.register(app)
+preflight.register(app)
 redrive.register(app)
 
 
