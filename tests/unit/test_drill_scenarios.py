@@ -211,3 +211,10 @@ def test_lint_finds_the_scenarios_beside_the_plan(tmp_path: Path, plan: Plan) ->
     # A plan with no drills folder near it: nothing to check
     (tmp_path / "elsewhere").mkdir()
     assert scenario_files(tmp_path / "elsewhere" / "plan.yaml") == []
+
+
+def test_a_token_pasted_into_a_scenario_is_not_echoed() -> None:
+    token = "xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"
+    ((path, message, _),) = problems(story(name=token))
+    assert path == "name" and token not in message and token[:12] not in message
+    assert "xoxb-123" in message

@@ -31,6 +31,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from outage_comms.plan import Plan, PlanProblem, format_path
+from outage_comms.secret_names import looks_secret, redact
 from outage_comms.vocabulary import Channel, Scenario
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -63,7 +64,7 @@ LocalizedNote = dict[str, str]
 
 
 class ScenarioModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
 
 class _Step(ScenarioModel):
@@ -238,6 +239,8 @@ def parse_scenario(data: Any, file: str = "<scenario>", plan: Plan | None = None
 
 
 def _problem(file: str, error: Any) -> PlanProblem:
+    if looks_secret(error.get("input")):  # a pasted token is quoted by its first characters only
+        error = {**error, "input": redact(error["input"])[1:-1]}
     raw = tuple(error["loc"])
     loc = _without_tags(raw)
     path = format_path(loc)
