@@ -110,8 +110,8 @@ def plan() -> Plan:
     return load_plan(EXAMPLE_PLAN)
 
 
-def with_fallback(plan: Plan) -> Plan:
-    return plan.model_copy(update={"guard": plan.guard.model_copy(update={"fallback": FALLBACK})})
+def with_fallback(plan: Plan, fallback: dict[str, str] | None = FALLBACK) -> Plan:
+    return plan.model_copy(update={"guard": plan.guard.model_copy(update={"fallback": fallback})})
 
 
 def incident(note: str, severity: str = "sev4") -> Incident:
@@ -147,9 +147,9 @@ def published(messages: dict) -> str:  # type: ignore[type-arg]
 
 def test_an_auto_sent_sev4_note_with_a_key_reaches_no_channel(plan: Plan) -> None:
     assert not plan.severity("sev4").approval.required  # no human sees it before it goes out
-    messages, blocked = render_update(
-        plan, incident(f"Sync fails; key {KEY} and host ip-10-0-3-17"), Scenario.INVESTIGATING, NOW
-    )
+    plan = with_fallback(plan, None)
+    note = f"Sync fails; key {KEY} and host ip-10-0-3-17"
+    messages, blocked = render_update(plan, incident(note), Scenario.INVESTIGATING, NOW)
     assert KEY not in published(messages)
     assert "ip-10-0-3-17" not in "".join(
         published({c: messages[c]}) for c in messages if c in customer_channels(plan)
@@ -160,7 +160,9 @@ def test_an_auto_sent_sev4_note_with_a_key_reaches_no_channel(plan: Plan) -> Non
 
 
 def test_the_team_hears_what_was_blocked_and_why(plan: Plan) -> None:
-    messages, _ = render_update(plan, incident(f"key {KEY}"), Scenario.INVESTIGATING, NOW)
+    messages, _ = render_update(
+        with_fallback(plan, None), incident(f"key {KEY}"), Scenario.INVESTIGATING, NOW
+    )
     for channel in ("slack", "teams", "chatbot"):
         body = messages[channel]["en"]["fields"]["body"]
         assert "Blocked by the guard" in body
