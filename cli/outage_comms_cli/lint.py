@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outage_comms.guard import Finding, guard_message, sms_size
+from outage_comms.guard import Finding, find_leaks, guard_message, sms_size
 from outage_comms.plan import Plan, PlanError, load_plan
 from outage_comms.rendering import (
     DEFAULT_TEMPLATES_DIR,
@@ -21,6 +21,7 @@ from outage_comms.rendering import (
     TemplateProblem,
     build_context,
     render_message,
+    template_sources,
 )
 from outage_comms.sample import SAMPLE_NOW, sample_facts
 from outage_comms.vocabulary import (
@@ -134,6 +135,8 @@ def _lint_one(
             report.findings.append(Finding("template", exc.message, exc.fix, where=exc.where))
             return
     report.messages_checked += 1
+    report.findings += _source_leaks(plan, scenario, fmt, locale, templates_dir, where)
+    report.findings += _fallback_findings(plan, scenario, fmt, locale, templates_dir, where)
     # The shared template, before any links: the format's rule (the strictest of its channels).
     for finding in guard_message(plan, rendered[True]):
         report.findings.append(_at(finding, where))
@@ -212,6 +215,52 @@ def _lint_one(
             )
     if locale == "en":
         report.findings += _readability(plan, message, where)
+
+
+def _source_leaks(
+    plan: Plan, scenario: Scenario, fmt: MessageFormat, locale: str, templates_dir: Path, where: str
+) -> list[Finding]:
+    """The guard on the template's own text, every branch included (the samples take only some)."""
+    internal = fmt in INTERNAL_FORMATS
+    findings = []
+    for name, source in template_sources(templates_dir, locale, scenario, fmt).items():
+        findings += [_at(f, f"{where}.{name}") for f in find_leaks(plan, source, internal=internal)]
+    return findings
+
+
+def _fallback_findings(
+    plan: Plan, scenario: Scenario, fmt: MessageFormat, locale: str, templates_dir: Path, where: str
+) -> list[Finding]:
+    """The plan's ``guard.fallback`` in this template must pass the guard too: it is what a blocked
+    message becomes at run time."""
+    fallback = plan.guard.fallback or {}
+    text = fallback.get(locale) or fallback.get(plan.default_locale)
+    if not text or fmt in INTERNAL_FORMATS:
+        return []
+    context = build_context(plan, sample_facts(plan, scenario, with_eta=False), locale)
+    context |= {"impact": text, "update": None, "eta": None, "workaround": None}
+    try:
+        message = render_message(
+            scenario=scenario, fmt=fmt, locale=locale, context=context, templates_dir=templates_dir
+        )
+    except TemplateProblem as exc:
+        return [
+            Finding(
+                "guard.fallback",
+                f"cannot render with the guard's fallback text: {exc.message}",
+                exc.fix,
+                where,
+            )
+        ]
+    return [
+        Finding(
+            "guard.fallback",
+            f"with the guard's fallback text instead of the note, {finding.message}",
+            f"shorten guard.fallback.{locale} in the plan, or {finding.fix}",
+            where=where,
+        )
+        for finding in guard_message(plan, message)
+    ]
 
 
 def _with_sample_feedback(

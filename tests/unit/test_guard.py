@@ -167,3 +167,45 @@ def test_a_plan_fallback_must_cover_every_locale(write_plan) -> None:  # type: i
 
     with pytest.raises(PlanError, match=r"guard\.fallback\.pt-BR"):
         load_plan(write_plan(change))
+
+
+# The lint runs the same guard on the templates, every branch, and on the plan's fallback text.
+
+
+def _templates_with(tmp_path, scenario: str, fmt: str, field: str, value: str):  # type: ignore[no-untyped-def]
+    import shutil
+
+    import yaml
+
+    target = tmp_path / "templates"
+    shutil.copytree(EXAMPLE_PLAN.parent.parent / "templates", target)
+    path = target / "messages" / "en" / f"{scenario}.yaml"
+    data = yaml.safe_load(path.read_text())
+    data[fmt][field] = value
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return target
+
+
+def test_lint_finds_a_key_in_a_template_branch_the_samples_never_take(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from outage_comms_cli.lint import lint_plan
+
+    body = (
+        "{{ impact }}.{% if maintenance.cancelled %} Ask ops (AKIAIOSFODNN7EXAMPLE).{% endif %} "
+        "{{ links.incident }}"
+    )
+    templates = _templates_with(tmp_path, "investigating", "sms", "body", body)
+    findings = lint_plan(EXAMPLE_PLAN, templates).findings
+    assert any(
+        f.code == "credential.aws_access_key_id" and "en/investigating.yaml: sms.body" in f.where
+        for f in findings
+    )
+
+
+def test_lint_checks_the_fallback_in_every_template(write_plan) -> None:  # type: ignore[no-untyped-def]
+    from outage_comms_cli.lint import lint_plan
+
+    def change(data: dict) -> None:  # type: ignore[type-arg]
+        data["guard"]["fallback"] = {"en": "Everything is slow " * 10, "pt-BR": "Tudo está lento"}
+
+    findings = lint_plan(write_plan(change)).findings
+    assert any(f.code == "guard.fallback" and "push" in f.where for f in findings)
