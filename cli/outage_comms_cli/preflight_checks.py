@@ -98,15 +98,26 @@ def denied(area: str, what: str, exc: Exception, action: str) -> Check:
 # --- CDK bootstrap ------------------------------------------------------------------------------
 
 
+#: CloudFront takes web ACLs from us-east-1 only: with WAF on, app.py adds an edge stack there.
+CLOUDFRONT_REGION = "us-east-1"
+
+
 def check_bootstrap(plan: Plan, target: Target) -> list[Check]:
-    sides = [("workload", target.clients, target.region)]
-    if target.status_region and (target.status_region != target.region or target.status_clients):
-        sides.append(("status", target.status_clients or target.clients, target.status_region))
-    return [_bootstrap_in(side, clients, region, target) for side, clients, region in sides]
+    """Every account/region a stack of this plan goes to: workload, status stack, WAF edge stack."""
+    status = "status account" if target.status_clients else "status stack"
+    status_clients = target.status_clients or target.clients
+    status_region = target.status_region or target.region
+    places = [("workload account", target.clients, target.region), (status, status_clients, status_region)]
+    edge = getattr(plan, "edge", None)
+    if edge is not None and edge.waf.enabled and status_region != CLOUDFRONT_REGION:
+        places.append((f"{status} (WAF edge stack)", status_clients, CLOUDFRONT_REGION))
+    unique = {(id(clients), region): (side, clients, region) for side, clients, region in reversed(places)}
+    ordered = [place for place in places if unique.get((id(place[1]), place[2])) == place]
+    return [_bootstrap_in(side, clients, region, target) for side, clients, region in ordered]
 
 
 def _bootstrap_in(side: str, clients: ClientFactory, region: str, target: Target) -> Check:
-    what = f"CDK bootstrap in the {side} account, {region}"
+    what = f"CDK bootstrap for the {side}, {region}"
     try:
         account = target.account(clients, region)
         value = clients("ssm", region).get_parameter(Name=BOOTSTRAP_PARAMETER)["Parameter"]["Value"]

@@ -153,6 +153,7 @@ def _bootstrap(aws: StubbedAws, region: str, version: str | None) -> None:
 
 
 def test_bootstrap_present_passes_and_missing_says_how(aws: StubbedAws, plan_with) -> None:
+    # the status stack in another region of the same account
     _bootstrap(aws, REGION, "27")
     _bootstrap(aws, "us-east-1", None)
     checks = check_bootstrap(plan_with(), Target(region=REGION, clients=aws, status_region="us-east-1"))
@@ -169,9 +170,25 @@ def test_an_old_bootstrap_fails_and_a_status_account_is_checked_with_its_own_pro
     target = Target(region=REGION, clients=workload, status_region=REGION, status_clients=status)
     old, fine = check_bootstrap(plan_with(), target)
     assert old.ok is False and "again" in old.fix
-    assert fine.ok is True and "status account" in fine.what
+    assert fine.ok is True and fine.what == f"CDK bootstrap for the status account, {REGION}"
     workload.done()
     status.done()
+
+
+def test_waf_on_with_the_status_site_elsewhere_needs_us_east_1_bootstrapped_too(
+    aws: StubbedAws, plan_with
+) -> None:
+    def waf(data: dict[str, Any]) -> None:
+        data.setdefault("edge", {})["waf"] = {"enabled": True}
+
+    _bootstrap(aws, REGION, "27")
+    _bootstrap(aws, "us-east-1", None)
+    checks = check_bootstrap(plan_with(waf), Target(region=REGION, clients=aws))
+    assert [(c.what, c.ok) for c in checks] == [
+        (f"CDK bootstrap for the workload account, {REGION}", True),
+        ("CDK bootstrap for the status stack (WAF edge stack), us-east-1", False),
+    ]
+    aws.done()
 
 
 # --- SES -----------------------------------------------------------------------------------------
@@ -721,7 +738,7 @@ def test_one_failing_check_exits_1_with_one_line_and_its_fix(
     result = _invoke(monkeypatch, aws, plan)
     assert result.exit_code == 1, result.output
     lines = result.stdout.splitlines()
-    assert lines[1].startswith("✓ CDK: CDK bootstrap in the workload account")
+    assert lines[1].startswith("✓ CDK: CDK bootstrap for the workload account")
     assert lines[2].startswith(f"✗ SES: production access in {REGION}")
     assert lines[3].startswith("    Fix: SES console → Account dashboard → Request production access")
     assert lines[4].startswith("✓ SES: sending identity for status@nimbusnotes.example")
