@@ -17,7 +17,7 @@ What each platform treats as markup, and how a value is neutralised:
   reference link can form. ``{{DATE(…)}}`` / ``{{TIME(…)}}`` are card functions: ``{{`` is split.
   Mentions need ``<at>`` plus ``msteams.entities``, which our cards never carry.
 * **AWS Chatbot** (``client-markdown``, shown in Slack or Teams): both of the above, with a word
-  joiner after ``<`` instead of entities (the text is Markdown, not Slack mrkdwn).
+  joiner after ``<`` instead of entities (the text is Markdown, not Slack mrkdwn), and ``{{`` split.
 * **Mastodon** (``POST /api/v1/statuses`` takes plain text; the server links ``@user``,
   ``@user@domain`` and ``#tag`` where the sign starts a word): a word joiner after such a ``@``
   or ``#`` so the server finds no mention (nobody is notified) and no hashtag. Web addresses keep
@@ -71,8 +71,9 @@ def neutralise(channel: Channel, text: str) -> str:
         return break_mentions(slack_escape(text))
     if channel is Channel.TEAMS:
         return _CARD_FUNCTION.sub("{" + WORD_JOINER + "{", break_markdown_links(text))
-    if channel is Channel.CHATBOT:
-        return break_mentions(break_markdown_links(text.replace("<", "<" + WORD_JOINER)))
+    if channel is Channel.CHATBOT:  # shown in Slack or Teams: neither one's markup may work
+        text = _CARD_FUNCTION.sub("{" + WORD_JOINER + "{", text.replace("<", "<" + WORD_JOINER))
+        return break_mentions(break_markdown_links(text))
     if channel is Channel.MASTODON:
         return break_mentions(text, hashtags=True)
     if channel is Channel.BLUESKY:

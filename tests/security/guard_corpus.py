@@ -167,3 +167,83 @@ INJECTIONS: list[str] = [
     "*bold* _it_ ~strike~ `code` > quote",
     "<at>Dana</at> please approve",
 ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Oracles: what in a payload a platform would make live (a mention, a disguised link, markup)
+# ---------------------------------------------------------------------------------------------
+
+import json  # noqa: E402
+import re  # noqa: E402
+from typing import Any  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+_SLACK_LIVE = re.compile(r"<|>|(?<![\w/=.+-])@(?:here|channel|everyone)\b", re.IGNORECASE)
+_MARKDOWN_LINK = re.compile(r"\]\s*[(\[:]|\{\{")
+_WEB_URL = re.compile(r"https?://\S+")
+_MASTODON_MENTION = re.compile(r"(?<![=/\w])@[a-z0-9_]", re.IGNORECASE)
+_MASTODON_HASHTAG = re.compile(r"(?<![=/\w)])#[^\W\d_]")
+
+
+def slack_violations(payload: dict[str, Any]) -> list[str]:
+    """Live ``<…>`` sequences, stray ``<``/``>`` or broadcast mentions in Slack's mrkdwn texts."""
+    texts = [payload["text"]]
+    for block in payload["blocks"]:
+        if block["type"] == "section":
+            texts.append(block["text"]["text"])
+        if block["type"] == "context":
+            texts += [e["text"] for e in block["elements"]]
+    return [m.group() for text in texts for m in _SLACK_LIVE.finditer(text)]
+
+
+def teams_violations(message: dict[str, Any]) -> list[str]:
+    """Markdown links or card functions in the Adaptive Card's text."""
+    card = message["attachments"][0]["content"]
+    texts = [b["text"] for b in card["body"] if b["type"] == "TextBlock"]
+    texts += [f["value"] for b in card["body"] if b["type"] == "FactSet" for f in b["facts"]]
+    return [m.group() for text in texts for m in _MARKDOWN_LINK.finditer(text)]
+
+
+def chatbot_violations(document: dict[str, Any]) -> list[str]:
+    """Chatbot's client-markdown shows in Slack: both Slack's and Markdown's live sequences."""
+    text = document["content"]["title"] + "\n" + document["content"]["description"]
+    live = re.compile(r"<[!@#a-z]|(?<![\w/=.+-])@(?:here|channel|everyone)\b", re.IGNORECASE)
+    return [m.group() for m in live.finditer(text)] + [m.group() for m in _MARKDOWN_LINK.finditer(text)]
+
+
+def mastodon_violations(status: str) -> list[str]:
+    """What Mastodon would turn into a mention (a notification) or a hashtag."""
+    text = _WEB_URL.sub(" ", status)
+    return [m.group() for m in _MASTODON_MENTION.finditer(text)] + [
+        m.group() for m in _MASTODON_HASHTAG.finditer(text)
+    ]
+
+
+def bluesky_violations(record: dict[str, Any], own_hosts: set[str]) -> list[str]:
+    """Link facets whose words differ from their target, unless Outage Comms put them there
+    (its own hosts: the feedback words) or they are the app's short form of the address."""
+    from outage_comms.social_text import short_url
+
+    text = record["text"].encode("utf-8")
+    wrong = []
+    for facet in record.get("facets", []):
+        shown = text[facet["index"]["byteStart"] : facet["index"]["byteEnd"]].decode("utf-8")
+        for feature in facet["features"]:
+            uri = feature.get("uri", "")
+            host = (urlsplit(uri).hostname or "").lower()
+            if feature["$type"] != "app.bsky.richtext.facet#link":
+                wrong.append(f"{feature['$type']} over {shown!r}")
+            elif shown not in (uri, short_url(uri)) and host not in own_hosts:
+                wrong.append(f"{shown!r} -> {uri}")
+    return wrong
+
+
+def webhook_violations(raw: bytes, sent_fields: dict[str, dict[str, str]]) -> list[str]:
+    """The signed webhook body must be valid JSON that gives back exactly the words sent."""
+    try:
+        body = json.loads(raw)
+    except ValueError as error:
+        return [f"not JSON: {error}"]
+    got = {loc: {"name": v["name"], "body": v["body"]} for loc, v in body["incident"]["localized"].items()}
+    want = {loc: {"name": f.get("title", ""), "body": f.get("body", "")} for loc, f in sent_fields.items()}
+    return [] if got == want else ["the words changed on the way"]
