@@ -192,7 +192,12 @@ def render(event: dict[str, Any], services: Services) -> dict[str, Any]:
         incident.id,
         "rendered",
         f"{update_id}: {sum(len(v) for v in messages.values())} messages, {len(blocked)} blocked by the "
-        f"guard ({(time.perf_counter() - started) * 1000:.0f} ms)",
+        f"guard ({(time.perf_counter() - started) * 1000:.0f} ms)"
+        + "".join(
+            f"; {b['channel']}/{b['locale']} {'fallback text sent' if b.get('fallback') else 'not sent'}: "
+            f"{b['reasons'][0][:200]}"
+            for b in blocked
+        ),
     )
     timing = timing_for(services.plan, incident.severity, clock, incident=incident, now=now)
     if scenario is Scenario.POST_INCIDENT_SUMMARY:
