@@ -8,18 +8,24 @@ The function reads the incidents table and assumes the status stack's publisher 
 from __future__ import annotations
 
 from aws_cdk import Aws, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stacks.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
+from outage_comms.status.publisher import FAILURE_METRIC
+from stacks.constructs.lambda_runtime import METRICS_NAMESPACE, LambdaRuntime, OutageCommsFunction
 from stacks.constructs.status_site import PUBLISHER_ACCESS_ROLE_NAME, status_bucket_name
 from stacks.status_stack import PUBLISHER_FUNCTION_ROLE_NAME
 
 INCIDENTS_TABLE_ENV = "INCIDENTS_TABLE_NAME"
 INCIDENT_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:Scan")
+SERVICE_NAME = "status-publisher"
+FAILURE_ALARM_NAME = "OutageComms-StatusSurfaceFailures"
 
 
 class StatusPublisher(Construct):
@@ -38,6 +44,7 @@ class StatusPublisher(Construct):
         dashboard_name: str,
         distribution_id: str | None = None,
         subscribe_url: str | None = None,
+        alarm_topic: sns.ITopic | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -60,7 +67,7 @@ class StatusPublisher(Construct):
             "Publish",
             handler="handlers.publish_status.handler",
             description="Rebuilds the public status site, dashboard and status metric after each update",
-            service_name="status-publisher",
+            service_name=SERVICE_NAME,
             memory_size=1024,
             timeout=Duration.seconds(60),
             environment=environment,
@@ -84,6 +91,34 @@ class StatusPublisher(Construct):
                 resources=[self.access_role_arn],
             )
         )
+
+        self.failure_alarm = self._failure_alarm(alarm_topic)
+
+    def _failure_alarm(self, topic: sns.ITopic | None) -> cloudwatch.Alarm:
+        """Any incident, artefact or object the publisher could not publish (the rest still was)."""
+        alarm = cloudwatch.Alarm(
+            self,
+            "SurfaceFailures",
+            alarm_name=FAILURE_ALARM_NAME,
+            alarm_description="A part of the public status site (one incident, feed, page or object) was not "
+            "published. The rest of the site was. Look in the status-publisher logs for 'status surface not "
+            "published': each line names the incident id and the part.",
+            metric=cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=FAILURE_METRIC,
+                dimensions_map={"service": SERVICE_NAME},
+                statistic="Sum",
+                period=Duration.minutes(5),
+            ),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        if topic is not None:
+            alarm.add_alarm_action(cw_actions.SnsAction(topic))
+            alarm.add_ok_action(cw_actions.SnsAction(topic))
+        return alarm
 
     @property
     def function(self) -> lambda_.IFunction:

@@ -255,3 +255,25 @@ def test_url_rewrite_function_runs_on_viewer_request(status: Template) -> None:
             }
         },
     )
+
+
+def test_a_part_of_the_site_not_published_raises_an_alarm_on_the_metric_the_handler_writes(
+    synthesized: Synthesized,
+) -> None:
+    from outage_comms.status.publisher import FAILURE_METRIC  # what handlers/publish_status.py counts
+
+    raw = synthesized.raw["Publisher"]
+    _, function = _one(raw, "AWS::Lambda::Function")
+    variables = function["Environment"]["Variables"]
+    _, alarm = _one(raw, "AWS::CloudWatch::Alarm")
+    # the metric Powertools writes: the function's namespace, service dimension, the handler's name
+    assert alarm["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+    assert alarm["MetricName"] == FAILURE_METRIC == "StatusSurfaceFailures"
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Sum",
+        1,
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert "incident id" in alarm["AlarmDescription"]
