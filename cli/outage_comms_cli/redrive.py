@@ -25,7 +25,14 @@ FUNCTION_ENV = "OUTAGE_COMMS_REDRIVE_FUNCTION"
 EXIT_LEFT = 1  # something is still waiting in a queue
 EXIT_USAGE = 2
 #: Outcomes after which nothing of that item waits any more.
-SETTLED = {"delivered", "already delivered", "skipped", "would resend"}
+SETTLED = {
+    "delivered",
+    "already delivered",
+    "skipped",
+    "would resend",
+    "drill, not resent",
+    "would remove (drill)",
+}
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -315,3 +315,21 @@ def test_the_dynamodb_ledger_claims_exactly_once_with_conditional_writes() -> No
         clock[0] += 61
         assert ledger.claim(INCIDENT, UPDATE, "email").outcome is Claim.CLAIMED
         assert stuck.outcome is Claim.CLAIMED
+
+
+def test_a_drills_dead_letter_is_removed_not_resent_and_a_dry_run_only_says_so(plan: Plan) -> None:
+    slack = Adapter(Channel.SLACK)
+    s = make_services(plan, {Channel.SLACK: slack})
+    queues = Queues({"slack": [{**letter("slack"), "drill": True}]})
+    (dry,) = redrive(RedriveRequest(dry_run=True), queues, through_the_steps(s))
+    assert dry["outcome"] == "would remove (drill)" and queues.deleted == []
+    (result,) = redrive(RedriveRequest(), queues, through_the_steps(s))
+    assert result["outcome"] == "drill, not resent" and queues.deleted == ["slack-0"] and slack.sent == 0
+
+
+def test_a_failed_team_chat_is_told_as_the_drill_report_reads_it(plan: Plan) -> None:
+    s = make_services(plan, {Channel.TEAMS: Adapter(Channel.TEAMS)})
+    event = {"incident_id": INCIDENT, "update_id": UPDATE, "channel": "teams"}
+    record_failure({**event, "error": {"Error": "ChannelPermanentError", "Cause": "{}"}}, s)
+    texts = [(e["kind"], e["text"]) for e in s.store.events(INCIDENT)]
+    assert ("team_notified", "teams: failed") in texts

@@ -135,9 +135,14 @@ def _handle(
     if request.incident_id is not None and item["incident_id"] != request.incident_id:
         queues.keep(letter)
         return {**line, "outcome": "not selected"}
+    drill = item.get("drill") is True  # an exercise's failure (often injected on purpose): nobody waits
     if request.dry_run:
         queues.keep(letter)
-        return {**line, "outcome": "would resend", "detail": f"last error: {item.get('error', '?')}"}
+        outcome = "would remove (drill)" if drill else "would resend"
+        return {**line, "outcome": outcome, "detail": f"last error: {item.get('error', '?')}"}
+    if drill:
+        queues.delete(letter)
+        return {**line, "outcome": "drill, not resent", "detail": "a drill's delivery; removed"}
     event = {k: str(item[k]) for k in ("incident_id", "update_id", "channel")}
     try:
         answer = deliver(event["channel"], event)

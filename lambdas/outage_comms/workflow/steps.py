@@ -468,6 +468,8 @@ def record_failure(event: dict[str, Any], services: Services) -> dict[str, Any]:
     }
     services.repository.record_delivery(incident_id, update_id, channel, record)
     services.store.add_event(incident_id, "delivery_failed", f"{update_id} via {channel}: {record['error']}")
+    if channel in {c.value for c in TEAM_CHANNELS}:  # the team's notice, as drill reports read it
+        services.store.add_event(incident_id, "team_notified", f"{channel}: failed")
     ledger = services.deliveries
     attempts = ledger.attempts(incident_id, update_id, channel) if ledger is not None else 0
     drill = services.store.get_update(incident_id, update_id).get("drill") is True
