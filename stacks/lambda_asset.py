@@ -53,12 +53,16 @@ VENDORED_DIRECT = (
     "six",
     # E.164 validation for SMS and voice (imports as `phonenumbers`)
     "phonenumberslite",
+    # subscriber email addresses (subscribers/addresses.py)
+    "email-validator",
 )
 #: Pure-Python packages published only as source; pip builds them (no compiler involved).
 SOURCE_ONLY = ("feedgen",)
 #: Transitive runtime dependencies pyproject.toml does not pin (markupsafe comes with jinja2).
 #: tests/infrastructure checks this equals the version the tests run with.
-VENDORED_TRANSITIVE_PINS: dict[str, str] = {}
+#: email-validator needs idna (international domains). Its other dependency, dnspython, is imported
+#: only for deliverability checks, which we never run (check_deliverability=False): not shipped.
+VENDORED_TRANSITIVE_PINS: dict[str, str] = {"idna": "3.20"}
 
 TASK_ROOT = "/var/task"
 PLAN_FILE = "plan.json"

@@ -25,7 +25,10 @@ MAX_BODY_BYTES = 16_384
 def to_request(event: APIGatewayProxyEvent) -> FeedbackRequest:
     headers = {name.lower(): value for name, value in (event.headers or {}).items() if value is not None}
     form: dict[str, str] = {}
-    body = event.decoded_body or ""
+    try:
+        body = event.decoded_body or ""
+    except ValueError:  # not base64, or not UTF-8: no form fields (the page says what is missing)
+        body = ""
     if body and len(body) <= MAX_BODY_BYTES and "form-urlencoded" in headers.get("content-type", ""):
         form = {name: values[0] for name, values in parse_qs(body, max_num_fields=10).items()}
     return FeedbackRequest(

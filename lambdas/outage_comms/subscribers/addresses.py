@@ -54,8 +54,8 @@ def refuse_injection(address: str) -> None:
 
 def valid_email(address: str) -> str:
     """The address as we store and send to it (lower case, ASCII), or SubscriptionError naming the fault."""
-    address = address.strip()
-    refuse_injection(address)
+    refuse_injection(address)  # before any trimming: a trailing CR LF is an injection too
+    address = address.strip(" ")
     if not address or len(address) > MAX_EMAIL_CHARS:
         raise SubscriptionError(f"that is not an email address: write 3 to {MAX_EMAIL_CHARS} characters")
     from email_validator import EmailNotValidError, validate_email  # vendored; lazy for cold starts
