@@ -10,8 +10,12 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_VERSION_CHECK := 1
 export PYTHONDONTWRITEBYTECODE := 1
 STAMP := $(VENV)/.installed
+# checkov (the second IaC gate) pins dependencies that clash with ours: it gets its own venv.
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: help install lint typecheck unit infra integration e2e test synth drill bench security clean
+.PHONY: help install lint typecheck unit infra integration e2e test synth iac-scan drill bench security clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,7 +28,14 @@ $(STAMP): pyproject.toml package.json package-lock.json scripts/install-system-d
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
-install: $(STAMP) ## Create .venv/ and node_modules/ with every pinned dependency
+$(CHECKOV_STAMP):
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip==25.3
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $(CHECKOV_STAMP)
+
+install: $(STAMP) $(CHECKOV_STAMP) ## Create .venv/, .venv-checkov/ and node_modules/ with every pinned dependency
 
 lint: $(STAMP) ## ruff, mypy and the example plan's own lint
 	$(BIN)/ruff check .
@@ -43,10 +54,15 @@ synth: $(STAMP) ## Synthesize every stack (cdk-nag gate) and cfn-lint the templa
 	npx cdk synth --quiet -c plan=$(PLAN) > /dev/null
 	$(BIN)/cfn-lint cdk.out/*.template.json
 
+iac-scan: $(STAMP) $(CHECKOV_STAMP) ## checkov over the synthesized templates (suppressions and reasons: .checkov.yaml)
+	@test -n "$$(ls cdk.out/*.template.json 2>/dev/null)" || $(MAKE) --no-print-directory synth
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml $$(printf -- '-f %s ' cdk.out/*.template.json)
+
 test: $(STAMP) ## Everything CI runs: lint, all test tiers, synth gate
 	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest -q -n 2 --dist loadfile
 	$(MAKE) --no-print-directory synth
+	$(MAKE) --no-print-directory iac-scan
 
 drill: $(STAMP) ## Run a whole incident on the embedded default plan, locally
 	$(BIN)/outage-comms drill --plan $(PLAN) --out out/drill

@@ -448,7 +448,7 @@ class WafSettings(PlanModel):
 
     enabled: bool = Field(
         default=False,
-        description="attach web ACLs (about US$27 a month at rest, plus US$0.60 per million requests)",
+        description="attach web ACLs (about US$19 a month at rest, plus US$0.60 per million requests)",
     )
     rate_limit_per_5_min: int = Field(
         default=300,
