@@ -89,7 +89,7 @@ def valid_phone(number: str) -> str:
 
 def valid_push_token(token: str, platform: str | None = None) -> str:
     """The device token, or SubscriptionError (platform APNS or GCM when given, 16-4096 token characters)."""
-    token = token.strip()
+    token = token.strip(" ")
     if (platform is not None and platform not in ("APNS", "GCM")) or not _PUSH_TOKEN.fullmatch(token):
         raise SubscriptionError("push needs platform APNS or GCM and the device token the app was given")
     return token
