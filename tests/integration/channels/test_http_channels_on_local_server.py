@@ -410,3 +410,99 @@ def test_mastodon_sends_a_post_with_feedback_links_whole_counting_each_url_as_23
     assert sent == [messages["en"]["body"], messages["pt-BR"]["body"]]  # whole: the links are not cut
     token = sent[1].rsplit("/", 2)[1]
     assert signer.verify(token, now=now).channel is Channel.MASTODON
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 11, finding 9: a note's markup reaches each platform as words, in the request actually sent
+# ---------------------------------------------------------------------------------------------
+
+INJECTION = (
+    "<!channel> @here read <https://evil.example/login|our status page> or "
+    "[our status page](https://evil.example/phish), ask @admin@evil.example #outage "
+    "{{DATE(2017-02-14T06:08:39Z)}}"
+)
+
+
+def _rendered_injection(plan: Plan) -> dict[str, dict[str, dict[str, str]]]:
+    """The words of every channel for a sev2 note carrying the injection, as the workflow stores them."""
+    from datetime import UTC, datetime
+
+    from outage_comms.incident import Incident, IncidentSource
+    from outage_comms.vocabulary import Scenario
+    from outage_comms.workflow.updates import render_update
+
+    now = datetime(2026, 11, 27, 14, 5, tzinfo=UTC)
+    incident = Incident(
+        id="inc-20261127-1405-abc123",
+        internal_title=f"alarm {INJECTION}",
+        public_title={"en": "Sync", "pt-BR": "Sincronização"},
+        components=("sync",),
+        severity="sev2",
+        status="investigating",
+        scenario=Scenario.INVESTIGATING,
+        audiences=("all-customers",),
+        started_at=now,
+        updated_at=now,
+        source=IncidentSource(type="human", reference="cli"),
+        public_note={"en": INJECTION, "pt-BR": INJECTION},
+    )
+    messages, _ = render_update(plan, incident, Scenario.INVESTIGATING, now)
+    return {channel: {loc: m["fields"] for loc, m in by.items()} for channel, by in messages.items()}
+
+
+def test_a_notes_markup_arrives_as_words_on_every_chat_and_social_platform(
+    plan: Plan, server: LocalServer, secretsmanager: Any, secrets: SecretCache
+) -> None:
+    from tests.security.guard_corpus import (
+        bluesky_violations,
+        mastodon_violations,
+        slack_violations,
+        teams_violations,
+        webhook_violations,
+    )
+
+    words = _rendered_injection(plan)
+    for name, value in (
+        ("slack", f"{server.url}/slack"),
+        ("teams", f"{server.url}/teams"),
+        ("mastodon", "tok"),
+        ("bluesky", "abcd-efgh-ijkl-mnop"),
+        ("webhook", "whsec-test-key"),
+    ):
+        put_secret(secretsmanager, f"outage-comms/{name}", value)
+    server.reply("/api/v1/statuses", Reply(body={"id": "1"}))
+    server.reply("/xrpc/com.atproto.server.createSession", Reply(body={"accessJwt": "j", "did": "did:plc:x"}))
+    server.reply("/xrpc/com.atproto.repo.createRecord", Reply(body={"uri": "at://x/1"}))
+    SlackChannel(secret_name="outage-comms/slack", secrets=secrets, default_locale="en").deliver(
+        delivery(Channel.SLACK, words["slack"])
+    )
+    TeamsChannel(secret_name="outage-comms/teams", secrets=secrets, default_locale="en").deliver(
+        delivery(Channel.TEAMS, words["teams"])
+    )
+    mastodon = MastodonSettings(
+        instance_url="https://placeholder", access_token_secret="outage-comms/mastodon"
+    )
+    MastodonChannel(
+        settings=mastodon.model_copy(update={"instance_url": server.url}), secrets=secrets
+    ).deliver(delivery(Channel.MASTODON, words["mastodon"]))
+    bluesky = BlueskySettings(handle="s.example", app_password_secret="outage-comms/bluesky")
+    BlueskyChannel(settings=bluesky.model_copy(update={"service_url": server.url}), secrets=secrets).deliver(
+        delivery(Channel.BLUESKY, words["bluesky"])
+    )
+    WebhookChannel(
+        plan=plan, url=f"{server.url}/hook", secret_name="outage-comms/webhook", secrets=secrets
+    ).deliver(delivery(Channel.WEBHOOK, words["webhook"]))
+
+    (slack,) = server.at("/slack")
+    assert slack_violations(slack.json()) == []
+    assert "&lt;!channel&gt;" in slack.json()["blocks"][1]["text"]["text"]  # shown, not pinging
+    (teams,) = server.at("/teams")
+    assert teams_violations(teams.json()) == []
+    for status in server.at("/api/v1/statuses"):
+        assert mastodon_violations(status.json()["status"]) == []
+        assert "@\u2060admin@evil.example" in status.json()["status"]  # the words are there, inert
+    for post in server.at("/xrpc/com.atproto.repo.createRecord"):
+        record = post.json()["record"]
+        assert bluesky_violations(record, {"status.nimbusnotes.example"}) == []
+    (hook,) = server.at("/hook")
+    assert webhook_violations(hook.body, words["webhook"]) == []
