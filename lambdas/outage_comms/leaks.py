@@ -250,10 +250,24 @@ _CREDENTIALS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 #: ``password=…``, ``api_key: "…"``, ``senha=…``: a secret's name, then ``=`` or ``:``, then a value.
 _KEY_VALUE = re.compile(
-    r"(?i)(?<![a-z])(?:[a-z0-9]+[_-])*(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|"
-    r"access[_-]?key(?:[_-]?id)?|secret[_-]?key|client[_-]?secret|credentials?|auth|authorization|"
-    r"private[_-]?key|session|bearer|senha|segredo|chave)"
+    r"(?i)(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|"
+    r"client[_-]?secret|credentials?|auth|authorization|private[_-]?key|session|bearer|senha|segredo|chave)"
     r"(?:[_-][a-z0-9]+)*\s*(?:=|:|=>)\s*[\"']?(?:bearer\s+|basic\s+)?([^\s\"',;]{8,})"
+)
+#: Cheap substring test before the (case-insensitive, slower) key=value pattern runs.
+_KEY_WORDS = (
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "credential",
+    "auth",
+    "session",
+    "bearer",
+    "senha",
+    "segredo",
+    "chave",
 )
 _STANDALONE = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/=_-])")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
@@ -336,11 +350,13 @@ def find_credentials(text: str) -> list[Finding]:
         for m in _JWT.finditer(text)
         if _is_jwt(m.group())
     ]
-    findings += [
-        _credential("credential.key_value", "a password or key", m.group(1))
-        for m in _KEY_VALUE.finditer(text)
-        if looks_random(m.group(1).rstrip(".)"))
-    ]
+    lowered = text.lower()
+    if any(word in lowered for word in _KEY_WORDS):
+        findings += [
+            _credential("credential.key_value", "a password or key", m.group(1))
+            for m in _KEY_VALUE.finditer(text)
+            if looks_random(m.group(1).rstrip(".)"))
+        ]
     unlinked = _WEB_URL.sub(" ", text)  # signed links (feedback, unsubscribe) carry random tokens on purpose
     for match in _STANDALONE.finditer(unlinked):
         token = match.group()

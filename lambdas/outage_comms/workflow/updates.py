@@ -173,7 +173,7 @@ def render_update(
             if not findings:
                 messages.setdefault(channel.value, {})[locale] = message_record(message)
                 continue
-            entry = _blocked_entry(plan, channel, locale, message, findings)
+            entry = _blocked_entry(channel, locale, message, findings)
             replacement = _fallback(plan, render, context, locale)
             if replacement is not None:
                 entry["fallback"] = True
@@ -221,7 +221,7 @@ class _Renderer:
 
 
 def _blocked_entry(
-    plan: Plan, channel: Channel, locale: str, message: RenderedMessage, findings: list[Finding]
+    channel: Channel, locale: str, message: RenderedMessage, findings: list[Finding]
 ) -> dict[str, Any]:
     """What the review page and the team see: the reasons, and the words with any credential removed."""
     return {
