@@ -6,6 +6,10 @@ clickable: facet offsets are **UTF-8 byte** offsets into the text, not character
 markup ``[Yes](https://…)`` in the body (the feedback question, see ``outage_comms.social_text``)
 becomes the word "Yes" in the text plus a link facet over it: the markup is never posted. The app
 password is the secret (a plain string or ``{"app_password": ...}``); never the account password.
+
+Only Outage Comms writes link markup: a note's ``]`` carries a word joiner
+(``outage_comms.channel_markup``), so a note can never make a link whose words differ from its
+target; a bare address in a note is linked to itself only. No mention or tag facet is ever made.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ subscribes to::
      "metadata": {"threadId": ..., ...}}
 
 Messages about one incident share ``threadId`` (the incident id) so they land in one thread.
+The words arrive made inert for Chatbot (``outage_comms.channel_markup``: no ``<!channel>``,
+``@here`` or Markdown link from a note), and with any credential removed (the guard's redaction).
 """
 
 from __future__ import annotations

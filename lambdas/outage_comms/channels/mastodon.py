@@ -6,6 +6,9 @@ answers a repeat with the original status. ``language`` is the ISO 639 code (``p
 The token (scope ``write:statuses``) is the secret: a plain string or ``{"access_token": ...}``.
 A status is measured as Mastodon measures it (every URL counts 23 characters, see
 ``outage_comms.social_text``): one that fits is sent whole, so its feedback links are never cut.
+The words arrive made inert for Mastodon (``outage_comms.channel_markup``): a note's ``@user`` /
+``@user@domain`` / ``#tag`` carry a word joiner after the sign, so the server notifies no one and
+links no hashtag; web addresses keep their ``/@user`` and ``#fragment``.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ Envelope: ``{"type": "message", "attachments": [{"contentType":
 "application/vnd.microsoft.card.adaptive", "content": <AdaptiveCard 1.4>}]}``. The card holds the
 title (bold), the body (Teams markdown: ``*x*`` from the chat template becomes ``**x**``) and a
 FactSet with the incident, update and severity. Teams answers ``200`` or ``202 Accepted``.
+
+The words arrive made inert for Teams (``outage_comms.channel_markup``): a note can form no Markdown
+link (``[text](url)``), image or card function (``{{DATE(...)}}``), and the card carries no
+``msteams.entities``, so ``<at>`` is plain text. HTML is not rendered in Adaptive Cards.
 """
 
 from __future__ import annotations

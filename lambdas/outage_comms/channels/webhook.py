@@ -12,6 +12,9 @@ timestamp older than the tolerance (5 minutes), which stops a captured request f
 replayed later; de-duplicate on ``X-OutageComms-Event-Id`` inside the tolerance. The signing key is
 the secret (a plain string or ``{"signing_key": ...}``); rotate it by listing the old and new key,
 comma-separated, in the receiver while senders switch.
+
+The body is JSON built with ``json.dumps`` (quotes, backslashes and control characters escaped),
+so a note can only ever be a string value; receivers that show it in HTML must escape it there.
 """
 
 from __future__ import annotations
