@@ -106,7 +106,11 @@ def _print_report(report: LintReport) -> None:
             f"    [dim]Fix:[/dim] {finding.fix}",
             highlight=False,
         )
-    label = "unusable input" if report.unusable else f"{len(report.findings)} finding(s)"
+    label = (
+        f"unusable plan: fix these {len(report.findings)} problem(s) first, then templates are checked"
+        if report.unusable
+        else f"{len(report.findings)} finding(s)"
+    )
     out.print(f"[red]✘ {report.plan_path}: {label}.[/red]")
 
 
