@@ -16,8 +16,10 @@ One web ACL per scope: ``REGIONAL`` (API Gateway stages, shared by the APIs of a
    reach, and its IPv6 requests also share a per-network (ASN) budget of
    ``IPV6_NETWORK_FACTOR`` times the per-address limit.
 
-Cost at rest (us-east-1 prices, 2026): US$5 a web ACL + US$1 a rule or managed rule group a month,
-so US$9 a web ACL with four rules, US$10 with five; plus US$0.60 per million requests inspected.
+Cost at rest (2026 prices, the same in every region): US$5 a web ACL + US$1 a month per rule or
+managed rule group (these three carry no extra fee), so US$9 for the regional web ACL (four rules,
+shared by the APIs) and US$10 for CloudFront's (five): US$19 a month, plus US$0.60 per million
+requests inspected.
 """
 
 from __future__ import annotations
