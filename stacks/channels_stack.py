@@ -268,6 +268,7 @@ class OutageCommsChannelsStack(Stack):
         )  # type: ignore[union-attr]
         self.grant_token_key(self.subscribe_function.role)
         self._grant_senders(self.subscribe_function)
+        self._grant_push_confirmations(self.subscribe_function)
         self.subscribe_function.acknowledge_key_grants()
         self.api = self._subscribe_api(key)
         # Built from the API id, not ``api.url`` (the stage), which would make the function depend on
@@ -399,6 +400,25 @@ class OutageCommsChannelsStack(Stack):
             self._acknowledge_sms_voice(
                 function, [sms_voice_arn("opt-out-list/*"), *origination_resources(sms.origination_identity)]
             )
+
+    def _grant_push_confirmations(self, function: OutageCommsFunction) -> None:
+        """The subscribe API's silent confirmation push (``subscribers/notifier.py``), via the plan's app."""
+        push = self.plan.channels.push
+        if push is None or not push.enabled:
+            return
+        function.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SendPushConfirmations",
+                actions=["mobiletargeting:SendMessages"],
+                resources=[
+                    self.format_arn(
+                        service="mobiletargeting",
+                        resource="apps",
+                        resource_name=f"{self._push_application_id()}/messages",
+                    )
+                ],
+            )
+        )
 
     def grant_delivery(self, function: OutageCommsFunction) -> None:
         """Everything a function delivering on these channels needs, each scoped as narrowly as IAM allows."""

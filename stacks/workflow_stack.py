@@ -228,6 +228,11 @@ class OutageCommsWorkflowStack(Stack):
         if self.feedback is not None:
             self.feedback.signing_key.grant_read(fns["render"].function)
             self.feedback.grant_tally(fns["draft_summary"].function)  # the summary reports the answers
+            # Each email recipient's own "Was this update helpful?" token (channels/personalise.py).
+            self.feedback.signing_key.grant_read(fns["deliver"].function)
+            fns["deliver"].function.add_environment(
+                "FEEDBACK_SECRET_ARN", self.feedback.signing_key.secret.secret_arn
+            )
         self.sms_replies: SmsReplies | None = None
         if self.feedback is not None and sms_replies:
             self.feedback.grant_reply_records(fns["deliver"].function)

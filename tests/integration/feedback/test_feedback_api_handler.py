@@ -195,3 +195,66 @@ def test_the_compact_forms_answer_page_counts_a_button_press_once(
     assert {"name": "FeedbackVotes", "vote": "no", "channel": "sms"} in emitted
     assert {"name": "FeedbackRefused", "reason": "replay"} in emitted
     assert {"name": "FeedbackRefused", "reason": "csrf"} in emitted
+
+
+def test_each_email_recipient_answers_once_with_their_own_link(
+    feedback_api: Any, deployed: dict[str, str]
+) -> None:
+    from outage_comms.channels import personalise
+    from outage_comms.channels.email import EmailSender, email_contents
+    from outage_comms.channels.personalise import RecipientLinks
+    from outage_comms.feedback.messages import feedback_line
+    from outage_comms.plan import load_plan
+    from outage_comms.subscribers.store import Member
+    from outage_comms.subscribers.tokens import TokenSigner
+
+    # Given an email update carrying the update's shared link, sent by the deliver function
+    # (FEEDBACK_SECRET_ARN set, as the workflow stack sets it)
+    personalise._feedback_signer.cache_clear()
+    plan = load_plan(ROOT / "plans" / "example.yaml")
+    linker = runtime.feedback_linker()
+    assert linker is not None
+    urls = linker.urls(
+        incident_id=INCIDENT,
+        update_id="002-identified",
+        channel=Channel.EMAIL,
+        locale="en",
+        scenario=Scenario.IDENTIFIED,
+        now=datetime.now(UTC),
+    )
+    shared = urls.yes.split("/")[-2]
+    body = f"We found the cause.\n\n{feedback_line('en', urls)}"
+    assert plan.channels.email is not None
+    sender = EmailSender(
+        client=None,
+        settings=plan.channels.email,
+        contents=email_contents(plan, {"en": {"subject": "Update", "body": body}}, {}),
+        links=RecipientLinks(
+            signer=TokenSigner(b"t" * 32),
+            unsubscribe_base="https://api.example/v1/unsubscribe",
+            feedback_base="https://status.example/feedback",
+            incident_id=INCIDENT,
+        ),
+        default_locale="en",
+        incident_id=INCIDENT,
+    )
+    texts = [
+        sender.request(Member(id=f"email-{n}", channel="email", address=f"p{n}@example.com", locale="en"))[
+            "Content"
+        ]["Simple"]["Body"]["Text"]["Data"]
+        for n in range(3)
+    ]
+    yes_links = [re.findall(r"https://\S+/f/[A-Za-z0-9_-]+/y", text)[0] for text in texts]
+    assert len(set(yes_links)) == 3 and shared not in "".join(texts)
+    # When all three answer from one office network, and each forwards their link to 5 others
+    statuses = [
+        feedback_api.handler(event(url, ip="198.51.100.7"), Context())["statusCode"] for url in yes_links
+    ]
+    replays = [
+        feedback_api.handler(event(url, ip=f"203.0.113.{n}"), Context())["statusCode"]
+        for url in yes_links
+        for n in range(5)
+    ]
+    # Then three answers count: one per recipient, none for the forwards
+    assert statuses == [200, 200, 200] and set(replays) == {409}
+    assert DynamoFeedbackStore.named(deployed["FEEDBACK_TABLE"]).counts(INCIDENT)["yes"] == 3
