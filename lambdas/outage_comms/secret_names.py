@@ -9,6 +9,7 @@ never echoed back whole: an error shows only the first characters (:func:`redact
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import Any
 
 #: Secrets Manager: "ASCII letters, numbers, and /_+=.@-", at most 512 characters.
@@ -56,10 +57,18 @@ def secret_name_problem(value: str) -> str | None:
 
 
 def _looks_random(value: str) -> bool:
-    """One long word mixing upper case, lower case and digits: a token, not a name people chose."""
+    """One long word mixing upper case, lower case and digits at random: a token, not a name people chose.
+
+    CamelCase names change character class at word boundaries (about one in six characters); random
+    tokens change class at about six characters in ten.
+    """
     if "/" in value or len(value) < 32:
         return False
-    return all(re.search(kind, value) for kind in (r"[a-z]", r"[A-Z]", r"\d"))
+    if not all(re.search(kind, value) for kind in (r"[a-z]", r"[A-Z]", r"\d")):
+        return False
+    classes = [("a" if c.islower() else "A" if c.isupper() else "0" if c.isdigit() else "-") for c in value]
+    changes = sum(1 for a, b in pairwise(classes) if a != b)
+    return changes / (len(value) - 1) > 0.35
 
 
 def looks_secret(value: Any) -> bool:

@@ -86,6 +86,11 @@ def realistic_name(rng: random.Random) -> str:
     )
     stage = rng.choice(["", "/prod", "/staging", "-eu", "@ops"])
     name = f"{team}/{kind}{stage}"
+    if rng.random() < 0.2:  # one CamelCase word, long, with a year: a name, not a token
+        words = rng.sample(
+            ["Outage", "Comms", "Slack", "Teams", "Webhook", "Production", "Status", "Signing"], 5
+        )
+        return "".join(words) + str(rng.randrange(2020, 2030))
     if rng.random() < 0.3:
         region = rng.choice(["eu-west-1", "us-east-1", "sa-east-1"])
         return (

@@ -244,6 +244,8 @@ def test_the_error_shows_the_first_characters_so_people_recognise_what_they_past
         "arn:aws:secretsmanager:eu-west-1:123456789012:secret:outage-comms/slack-AbCdEf",
         "arn:aws-us-gov:secretsmanager:us-gov-west-1:123456789012:secret:comms/teams-webhook-a1B2c3",
         "OutageCommsSlackWebhook",
+        "OutageCommsSlackWebhookProduction2024",
+        "prod.acme.example/slack_webhook+eu=1",
     ],
 )
 def test_secret_names_and_arns_pass(write_plan, name: str) -> None:
