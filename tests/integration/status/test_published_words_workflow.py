@@ -93,16 +93,16 @@ def test_a_rejected_note_never_reaches_the_site_and_the_edited_words_are_shown_e
     # Given an update both approvers reject
     rejected = declare(plan, repository, "search", REJECTED)
     rejected_run = start(aws, rejected)
-    aws.wait_until(lambda: bool(review_links(aws, rejected.id, COMMS)), what="review email")
+    aws.wait_until(lambda: bool(review_links(aws, rejected.id, COMMS)), what="review email", timeout=90)
     for role in (COMMS_DEPUTY_ROLE, COMMS_MANAGER_ROLE):
         outcome = approve_latest(aws, rejected.id, approver_role_arn=role, to=COMMS, decision="reject")
         if outcome.post_status != 200:
             break  # decided by the first rejection
-    aws.wait_for_state(rejected_run, "Hold external messages")
+    aws.wait_for_state(rejected_run, "Hold external messages", timeout=60)
     # When another incident's update is edited on the review page, approved and published
     other = declare(plan, repository, "sync", DRAFTED)
     other_run = start(aws, other)
-    aws.wait_until(lambda: bool(review_links(aws, other.id, COMMS)), what="review email")
+    aws.wait_until(lambda: bool(review_links(aws, other.id, COMMS)), what="review email", timeout=90)
     _, reference = review_links(aws, other.id, COMMS)[-1]
     outcome = review(
         aws,
@@ -113,7 +113,7 @@ def test_a_rejected_note_never_reaches_the_site_and_the_edited_words_are_shown_e
         edits={"text:status_page:en:body": EDITED},
     )
     assert outcome.post_status == 200, outcome.body
-    aws.wait_for_state(other_run, "Wait for next update", timeout=40)
+    aws.wait_for_state(other_run, "Wait for next update", timeout=90)
     states = aws.states_entered(other_run)
     assert states.index("Record published words") < states.index("Publish status surfaces")
     assert "Record published words" not in aws.states_entered(rejected_run)
