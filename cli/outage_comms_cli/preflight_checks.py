@@ -100,6 +100,7 @@ def denied(area: str, what: str, exc: Exception, action: str) -> Check:
 
 #: CloudFront takes web ACLs from us-east-1 only: with WAF on, app.py adds an edge stack there.
 CLOUDFRONT_REGION = "us-east-1"
+TOOLKIT_STACK = "CDKToolkit"
 
 
 def check_bootstrap(plan: Plan, target: Target) -> list[Check]:
@@ -113,7 +114,33 @@ def check_bootstrap(plan: Plan, target: Target) -> list[Check]:
         places.append((f"{status} (WAF edge stack)", status_clients, CLOUDFRONT_REGION))
     unique = {(id(clients), region): (side, clients, region) for side, clients, region in reversed(places)}
     ordered = [place for place in places if unique.get((id(place[1]), place[2])) == place]
-    return [_bootstrap_in(side, clients, region, target) for side, clients, region in ordered]
+    checks = []
+    for side, clients, region in ordered:
+        checks.append(_bootstrap_in(side, clients, region, target))
+        if checks[-1].ok and clients is not target.clients:
+            checks.append(_trusts_workload(side, clients, region, target))
+    return checks
+
+
+def _trusts_workload(side: str, clients: ClientFactory, region: str, target: Target) -> Check:
+    """``cdk deploy --all`` runs with the workload's credentials: the other account must trust it."""
+    workload, account = target.account(), target.account(clients, region)
+    what = f"the {side} bootstrap in {region} trusts the workload account {workload}"
+    if account == workload:
+        return Check("CDK", what, True, "same account")
+    fix = (
+        f"npx cdk bootstrap aws://{account}/{region} --trust {workload} --cloudformation-execution-policies "
+        "arn:aws:iam::aws:policy/AdministratorAccess (or narrower), with the status account's profile"
+    )
+    try:
+        stack = clients("cloudformation", region).describe_stacks(StackName=TOOLKIT_STACK)["Stacks"][0]
+    except AWS_ERRORS as exc:
+        return denied("CDK", what, exc, "cloudformation:DescribeStacks on CDKToolkit")
+    values = {p.get("ParameterKey"): p.get("ParameterValue", "") for p in stack.get("Parameters", [])}
+    trusted = {a.strip() for a in str(values.get("TrustedAccounts", "")).split(",") if a.strip()}
+    if workload in trusted:
+        return Check("CDK", what, True, "TrustedAccounts includes it")
+    return Check("CDK", what, False, f"TrustedAccounts: {', '.join(sorted(trusted)) or 'none'}", fix)
 
 
 def _bootstrap_in(side: str, clients: ClientFactory, region: str, target: Target) -> Check:

@@ -152,6 +152,29 @@ def _bootstrap(aws: StubbedAws, region: str, version: str | None) -> None:
         )
 
 
+def _toolkit_trusts(aws: StubbedAws, trusted: str, region: str = REGION) -> None:
+    stack = {
+        "StackName": "CDKToolkit",
+        "CreationTime": datetime(2026, 1, 1, tzinfo=UTC),
+        "StackStatus": "UPDATE_COMPLETE",
+        "Parameters": [{"ParameterKey": "TrustedAccounts", "ParameterValue": trusted}],
+    }
+    aws.stub("cloudformation", region).add_response(
+        "describe_stacks", {"Stacks": [stack]}, {"StackName": "CDKToolkit"}
+    )
+
+
+def test_a_status_account_that_trusts_the_workload_passes(plan_with) -> None:
+    workload, status = StubbedAws(), StubbedAws(account="444455556666")
+    _bootstrap(workload, REGION, "27")
+    _bootstrap(status, "sa-east-1", "27")
+    _toolkit_trusts(status, f"123456789012,{ACCOUNT}", "sa-east-1")
+    target = Target(region=REGION, clients=workload, status_region="sa-east-1", status_clients=status)
+    assert [c.ok for c in check_bootstrap(plan_with(), target)] == [True, True, True]
+    workload.done()
+    status.done()
+
+
 def test_bootstrap_present_passes_and_missing_says_how(aws: StubbedAws, plan_with) -> None:
     # the status stack in another region of the same account
     _bootstrap(aws, REGION, "27")
@@ -167,8 +190,12 @@ def test_an_old_bootstrap_fails_and_a_status_account_is_checked_with_its_own_pro
     workload, status = StubbedAws(), StubbedAws(account="444455556666")
     _bootstrap(workload, REGION, "5")
     _bootstrap(status, REGION, "27")
+    _toolkit_trusts(status, "999999999999")
     target = Target(region=REGION, clients=workload, status_region=REGION, status_clients=status)
-    old, fine = check_bootstrap(plan_with(), target)
+    old, fine, trust = check_bootstrap(plan_with(), target)
+    # cdk deploy --all runs with the workload's credentials: the status account must trust it
+    assert trust.ok is False and trust.detail == "TrustedAccounts: 999999999999"
+    assert trust.fix.startswith(f"npx cdk bootstrap aws://444455556666/{REGION} --trust {ACCOUNT} ")
     assert old.ok is False and "again" in old.fix
     assert fine.ok is True and fine.what == f"CDK bootstrap for the status account, {REGION}"
     workload.done()
