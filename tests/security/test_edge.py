@@ -134,11 +134,12 @@ def test_every_public_entry_point_is_behind_waf_with_reserved_concurrency_and_tl
         )
     )
     # When every stage, function behind it and distribution is audited
-    audit_apis(synthesize(app).raw, f)
+    templates = synthesize(app).raw
+    audit_apis(templates, f)
+    audit_distributions(templates, f)
     # ... and the status stacks with the plan's own CloudFront web ACL, in us-east-1 and elsewhere
     for region in ("us-east-1", "sa-east-1"):
         audit_distributions(status_templates(tmp_path / region, EDGE_ON, region), f)
-    audit_distributions(synthesize(app).raw, f)
     # Then none lacks WAF, reserved concurrency, an IPv4-only endpoint or TLS 1.2
     assert f.tried >= 3 + 4 + 3, f"only {f.tried} entry points found: the audit lost track of the app"
     assert f.clean, f.failure_message()
