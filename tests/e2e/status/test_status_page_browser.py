@@ -55,6 +55,11 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("status-site")
     write_status_artifacts(root, example_plan(), all_kinds(), NOW)
+    (root / "app.html").write_text(  # a product page embedding the in-app banner snippet
+        '<!doctype html><html lang="en"><head><title>app</title></head><body><p>app</p>'
+        '<script src="embed/banner.js" data-locale="en"></script></body></html>',
+        encoding="utf-8",
+    )
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(root))
     )
@@ -175,3 +180,23 @@ def test_page_weight_with_its_style_sheet_is_under_30_kb_gzipped(site_url: str, 
         with urllib.request.urlopen(site_url + path, timeout=10) as response:
             total += len(gzip.compress(response.read()))
     assert total < 30 * 1024, total
+
+
+def test_the_in_app_banner_shows_the_sent_words_as_text_on_a_phone(browser: Any, site_url: str) -> None:
+    """The banner snippet in a product page at 390 px: the approved words (XSS payloads) stay text."""
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    try:
+        page.goto(site_url + "/app.html")
+        banner = page.locator("[data-outage-comms-severity]")
+        banner.wait_for(timeout=5000)
+        assert "<script>window.__xss" in banner.inner_text()
+        assert banner.locator("script, img").count() == 0
+        assert page.evaluate("window.__xss") is None and not dialogs
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"horizontal scroll of {overflow}px on a 390px screen"
+    finally:
+        page.close()
