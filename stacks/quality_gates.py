@@ -7,7 +7,7 @@ narrowest construct that causes it, and always say why.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, App, CfnResource, Validations
+from aws_cdk import Acknowledgment, App, CfnResource, Stack, Token, Validations
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import IConstruct
 
@@ -29,6 +29,23 @@ def acknowledge(construct: IConstruct, rule_id: str, reason: str) -> None:
     if len(reason.strip()) < 20:
         raise ValueError(f"acknowledging {rule_id} needs a real reason, got {reason!r}")
     Validations.of(construct).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+    resolved = _with_known_environment(construct, rule_id)
+    if resolved != rule_id:
+        Validations.of(construct).acknowledge(Acknowledgment(id=resolved, reason=reason))
+
+
+def _with_known_environment(construct: IConstruct, rule_id: str) -> str:
+    """The finding as cdk-nag words it when the stack's account and region are known (a synth with
+    credentials, or an explicit ``env``): ARNs then hold them literally, not ``<AWS::Region>``."""
+    stack = Stack.of(construct)
+    for placeholder, value in (
+        ("<AWS::Partition>", stack.partition),
+        ("<AWS::Region>", stack.region),
+        ("<AWS::AccountId>", stack.account),
+    ):
+        if not Token.is_unresolved(value):
+            rule_id = rule_id.replace(placeholder, value)
+    return rule_id
 
 
 def checkov_skip(construct: IConstruct, check_id: str, reason: str) -> None:

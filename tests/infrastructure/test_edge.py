@@ -73,6 +73,20 @@ def with_waf(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     return build(directory / "cdk.out", plan, status_web_acl_id=EXISTING_CLOUDFRONT_ACL)
 
 
+@pytest.fixture(scope="module")
+def with_credentials(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The whole app as ``cdk deploy`` synthesizes it with credentials for us-east-1, WAF on.
+
+    The status stack shares the workload's environment, so its CloudFront web ACL is its own.
+    """
+    directory = tmp_path_factory.mktemp("edge-deploy")
+    plan = plan_with_edge(directory, {"waf": {"enabled": True}})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CDK_DEFAULT_ACCOUNT", WORKLOAD_ACCOUNT)
+        patch.setenv("CDK_DEFAULT_REGION", "us-east-1")
+        return build(directory / "cdk.out", plan)
+
+
 def status_stacks(outdir: Path, plan_path: Path, region: str) -> Synthesized:
     """Only the status stack(s), as ``app.py`` adds them, in the status account and ``region``."""
     from aws_cdk import Environment
@@ -295,3 +309,22 @@ def test_waf_with_an_unknown_status_region_says_what_to_do(
 def test_a_bad_edge_section_names_the_field(tmp_path: Path, edge: dict[str, Any], message: str) -> None:
     with pytest.raises(PlanError, match=message):
         load_plan(plan_with_edge(tmp_path, edge))
+
+
+def test_a_synth_with_credentials_passes_the_nag_gate_with_waf(with_credentials: Synthesized) -> None:
+    # The fixture's synthesis is the nag gate: acknowledgments written with <AWS::Region> also hold
+    # when the ARNs carry the real region and account.
+    acls = resources(with_credentials, "AWS::WAFv2::WebACL")
+    assert sorted((stack, props["Scope"]) for stack, _, props in acls) == [
+        ("OutageCommsChannels", "REGIONAL"),
+        ("OutageCommsStatus", "CLOUDFRONT"),
+    ]
+    stages = api_stages(with_credentials)
+    protected = associated_stages(with_credentials)
+    assert {name for name, stage in stages.items() if stage in protected} == {
+        "outage-comms-subscribe",
+        "outage-comms-feedback",
+        "outage-comms-review",
+    }
+    ((_, _, distribution),) = resources(with_credentials, "AWS::CloudFront::Distribution")
+    assert distribution["DistributionConfig"]["WebACLId"]["Fn::GetAtt"][1] == "Arn"
