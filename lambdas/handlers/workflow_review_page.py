@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from outage_comms import slo
 from outage_comms.observability import logger, metrics, tracer
-from outage_comms.workflow.review import BadReviewRequestError, ReviewRequest, handle_review
+from outage_comms.workflow.review import BadReviewRequestError, ReviewRequest, bad_request, handle_review
 from outage_comms.workflow.steps import Services
 
 
@@ -26,7 +26,7 @@ def handler(
         request = ReviewRequest.from_api_event(event)
     except BadReviewRequestError as problem:
         logger.info("review request refused", status=problem.status, reason=problem.text)
-        return problem.response().as_api_response()
+        return bad_request(problem).as_api_response()
     response = handle_review(
         request,
         plan=services.plan,
