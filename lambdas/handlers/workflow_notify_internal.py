@@ -1,4 +1,6 @@
-"""``Notify team first``: the team chat hears (with the draft words) before any customer."""
+"""``Notify <team chat>``: one branch of ``Notify team first`` — a team chat hears (with the draft
+words) before any customer. Its typed channel errors drive the branch's Retry and Catch, like a
+customer channel's; the redrive function invokes it again for a dead-lettered team notice."""
 
 from __future__ import annotations
 
