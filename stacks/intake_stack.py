@@ -75,6 +75,7 @@ class OutageCommsIntakeStack(Stack):
             idempotency=idempotency,
             bus=bus,
             state_machine=state_machine,
+            intake_queue=self.intake.queue,
             workflow_table=workflow_table,
         )
         self.maintenance = MaintenanceScheduler(

@@ -142,13 +142,26 @@ def request_body(
     notes: list[str] | None,
     request_id: str | None,
 ) -> dict[str, Any]:
-    """The JSON body the API expects; only the options given."""
+    """The JSON body the API expects; only the options given.
+
+    Text is checked by the same rule as the API (``outage_comms.human_text``: NFC, no control, bidi or
+    noncharacters, per-field limits), so a refusal shows here, with the API's words, before any call.
+    """
+    from outage_comms.human_text import HumanTextError, check_text
+    from outage_comms.intake.events import TITLE_LIMIT, human_note
+
     note: dict[str, str] = {}
     for item in notes or []:
         locale, sep, text = item.partition("=")
         if not sep or not locale.strip() or not text.strip():
             raise ApiCallError(f"--note {item!r} is not LOCALE=TEXT; write e.g. --note 'en=Sign-in is slow'")
-        note[locale.strip()] = text.strip()
+        note[locale.strip()] = text
+    try:
+        note = human_note(note)
+        if title is not None:
+            title = check_text(title, field="title", limit=TITLE_LIMIT, multiline=False)
+    except HumanTextError as error:
+        raise ApiCallError(f"{error}.") from None
     body: dict[str, Any] = {"request_id": request_id or str(uuid.uuid4())}
     optional = {
         "components": components or None,

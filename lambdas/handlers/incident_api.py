@@ -87,6 +87,12 @@ def _human_request(
             f"The body is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}). "
             "Send a JSON object.",
         )
+    except RecursionError:
+        return _error(
+            HTTPStatus.BAD_REQUEST,
+            "invalid_json",
+            "The body is nested too deeply to read. Send a flat JSON object, as the CLI does.",
+        )
     if not isinstance(body, dict):
         return _error(
             HTTPStatus.BAD_REQUEST,

@@ -1,8 +1,15 @@
 """Intake: EventBridge events (alarms, Health, Incident Manager, OpsCenter) from the intake queue.
 
-SQS batch with partial failures: a record fails (and is retried by SQS, then moved to the
-dead-letter queue by the redrive policy) only when AWS itself failed us. An event intake cannot
-use is never an error: it goes to the rejected-events queue with its reason and the batch moves on.
+SQS batch with partial failures: a record fails (and is retried by SQS) only when AWS itself
+failed us or another intake kept changing the incident (:func:`outage_comms.intake.failures.is_transient`).
+An event intake cannot use is never an error: it goes to the rejected-events queue with its
+reason and the batch moves on. So does an event that made intake fail in any other way (its
+reason names the error), and a transient failure on the record's last receive
+(``MAX_RECEIVE_COUNT``): nothing reaches the dead-letter queue without a reason, short of the
+function itself dying on that last receive.
+
+The queue also carries :mod:`workflow hand-offs <outage_comms.intake.handoff>` from the incident
+API: "hand the update of incident X to its waiting execution", which only this function may do.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from outage_comms.intake.failures import failure_rejection, invalid_json, is_transient, receive_count
+from outage_comms.intake.handoff import hand_off, is_handoff
 from outage_comms.intake.normalise import Rejection, to_signal
 from outage_comms.intake.runtime import IntakeDependencies, intake_dependencies
 from outage_comms.observability import MetricUnit, count_with_dimension, logger, metrics, tracer
@@ -24,18 +33,40 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def process_record(record: SQSRecord, *, dependencies: IntakeDependencies) -> dict[str, Any]:
-    """One queued event: reject it with a reason, or apply its signal (once per event id)."""
+    """One queued event: apply it, or archive it with the reason it could not be applied."""
+    try:
+        return _process(record, dependencies)
+    except Exception as exc:
+        last = receive_count(record) >= dependencies.max_receive_count
+        if is_transient(exc) and not last:
+            raise  # SQS retries the record after its visibility timeout
+        logger.exception("intake failed on an event", transient=is_transient(exc), last_receive=last)
+        return _reject(
+            record.body, failure_rejection(exc, last_receive=last), _event_id(record), dependencies
+        )
+
+
+def _event_id(record: SQSRecord) -> str | None:
+    try:
+        raw = json.loads(record.body)
+    except (ValueError, TypeError, RecursionError):
+        return None
+    return raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+
+
+def _process(record: SQSRecord, dependencies: IntakeDependencies) -> dict[str, Any]:
     metrics.add_metric(name="EventsReceived", unit=MetricUnit.Count, value=1)
     body = record.body
     try:
         raw: Any = json.loads(body)
-    except (json.JSONDecodeError, TypeError) as exc:
-        return _reject(
-            body,
-            Rejection("invalid_json", f"The message body is not JSON ({exc}). Send the event as JSON."),
-            None,
-            dependencies,
-        )
+    except (ValueError, TypeError, RecursionError) as exc:
+        return _reject(body, invalid_json(exc), None, dependencies)
+    if is_handoff(raw):
+        handed = hand_off(raw, incidents=dependencies.incidents, workflow=dependencies.workflow)
+        if isinstance(handed, Rejection):
+            return _reject(body, handed, None, dependencies)
+        logger.info("workflow hand-off", outcome=handed)
+        return handed
     signal = to_signal(raw, dependencies.plan)
     event_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
     if isinstance(signal, Rejection):

@@ -1,7 +1,14 @@
 """Door 5: people. A REST API (IAM auth on every method) to declare, update, resolve and read incidents.
 
+The function applies a request like every other door (incidents and idempotency tables, the bus)
+but holds no ``states:`` permission: it puts a workflow hand-off on the intake queue and the
+intake function starts or resumes the execution (``outage_comms.intake.handoff``). Whoever can call
+``SendTaskSuccess`` can resume an approval task, so only the intake and approval functions can.
+
 ``GET /incidents/{id}/activity`` reads the workflow's events (workflow table, passed across stacks
-as ``workflow_table``) and the delivery results: ``dynamodb:Query`` on those two tables only.
+as ``workflow_table``) and the delivery results: ``dynamodb:Query`` on those two tables only, and
+on the workflow table only on ``INCIDENT#`` partitions (``dynamodb:LeadingKeys``). It has no
+access to the approval requests' table.
 
 The caller signs with SigV4 (``outage-comms declare | update | resolve``); the handler takes the
 caller's identity from the request context, never from the body.
@@ -15,6 +22,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -25,6 +33,8 @@ from stacks.constructs.rest_api import regional_rest_api
 from stacks.quality_gates import acknowledge
 
 STAGE_NAME = "v1"
+#: The workflow table's partitions the activity route may read (never another kind of partition).
+ACTIVITY_PARTITIONS = "INCIDENT#*"
 THROTTLE_RATE = 10
 THROTTLE_BURST = 20
 
@@ -44,7 +54,8 @@ HUMAN_REQUEST_SCHEMA = apigw.JsonSchema(
         "severity": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
         "scenario": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
         "status": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
-        "title": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, max_length=300),
+        # Lengths are checked by the handler (outage_comms.human_text): after NFC, naming the field.
+        "title": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
         "note": apigw.JsonSchema(
             type=apigw.JsonSchemaType.OBJECT,
             additional_properties=apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
@@ -70,6 +81,7 @@ class IncidentApi(Construct):
         idempotency: dynamodb.ITable,
         bus: events.IEventBus,
         state_machine: sfn.IStateMachine,
+        intake_queue: sqs.IQueue,
         workflow_table: dynamodb.ITable | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -85,6 +97,7 @@ class IncidentApi(Construct):
                 **incident_path_environment(
                     incidents=incidents, idempotency=idempotency, bus=bus, state_machine=state_machine
                 ),
+                "WORKFLOW_HANDOFF_QUEUE_URL": intake_queue.queue_url,
                 **({"WORKFLOW_TABLE": workflow_table.table_name} if workflow_table else {}),
             },
             synchronous_only_reason=(
@@ -93,18 +106,16 @@ class IncidentApi(Construct):
             ),
         )
         grant_incident_path(
-            self.function,
-            key=key,
-            incidents=incidents,
-            idempotency=idempotency,
-            bus=bus,
-            state_machine=state_machine,
+            self.function, key=key, incidents=incidents, idempotency=idempotency, bus=bus, state_machine=None
         )
-        # GET /incidents/{id}/activity: Query on the incident's partition (workflow events, DELIVERY# items).
+        intake_queue.grant_send_messages(self.function.role)
+        # GET /incidents/{id}/activity: Query on the incident's partition (DELIVERY# items, workflow events),
+        # and on no other partition: whatever else those tables hold is not the activity route's to read.
         self.function.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:Query"],
                 resources=[t.table_arn for t in (incidents, workflow_table) if t is not None],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [ACTIVITY_PARTITIONS]}},
             )
         )
 

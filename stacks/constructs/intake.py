@@ -61,9 +61,14 @@ def grant_incident_path(
     incidents: dynamodb.ITable,
     idempotency: dynamodb.ITable,
     bus: events.IEventBus,
-    state_machine: sfn.IStateMachine,
+    state_machine: sfn.IStateMachine | None,
 ) -> None:
-    """What applying a signal needs: the tables, the bus, and starting / feeding the workflow."""
+    """What applying a signal needs: the tables, the bus, and starting / feeding the workflow.
+
+    ``state_machine=None`` grants no ``states:`` action at all: the incident API's role, which hands
+    workflow work to the intake function through the intake queue (see
+    ``outage_comms.intake.handoff``) — whoever may resume a task may resume an approval task too.
+    """
     # On the tables only: intake never reads an index (``Table.grant`` would add ``index/*`` too).
     for table, actions in ((incidents, INCIDENT_TABLE_ACTIONS), (idempotency, IDEMPOTENCY_TABLE_ACTIONS)):
         function.role.add_to_principal_policy(
@@ -71,10 +76,13 @@ def grant_incident_path(
         )
     key.grant_encrypt_decrypt(function.role)
     bus.grant_put_events_to(function.role)
-    state_machine.grant_start_execution(function.role)
-    function.role.add_to_principal_policy(
-        iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=[state_machine.state_machine_arn])
-    )
+    if state_machine is not None:
+        state_machine.grant_start_execution(function.role)
+        function.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["states:SendTaskSuccess"], resources=[state_machine.state_machine_arn]
+            )
+        )
     function.acknowledge_key_grants()
 
 
@@ -154,6 +162,8 @@ class Intake(Construct):
                     incidents=incidents, idempotency=idempotency, bus=bus, state_machine=state_machine
                 ),
                 "REJECTED_QUEUE_URL": dead_letter_queue.queue_url,
+                # On the last receive a failing event is archived with its reason, not dead-lettered bare.
+                "MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
             },
             synchronous_only_reason=(
                 "invoked only by its SQS event source mapping; a failed record returns to the intake "

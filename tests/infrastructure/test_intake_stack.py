@@ -204,26 +204,117 @@ def test_roles_grant_nothing_on_every_resource_but_xray(raw: dict[str, Any]) -> 
             assert not (isinstance(resource, str) and resource.endswith("/*")), f"{logical_id}: {resource}"
 
 
-def test_workflow_permissions_are_start_and_task_success_on_the_state_machine_only(
+def role_of(raw: dict[str, Any], handler: str) -> str:
+    (role,) = [
+        r["Properties"]["Role"]["Fn::GetAtt"][0]
+        for r in resources_of(raw, "AWS::Lambda::Function").values()
+        if r["Properties"]["Handler"] == handler
+    ]
+    return str(role)
+
+
+def statements_of_role(raw: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """Every identity statement attached to ``role`` (inline and attached policies)."""
+    found = []
+    for logical_id, statement in identity_statements(raw):
+        resource = raw["Resources"][logical_id]
+        attached = resource["Properties"].get("Roles", [])
+        if logical_id == role or {"Ref": role} in attached:
+            found.append(statement)
+    return found
+
+
+def actions_of(statements: list[dict[str, Any]]) -> set[str]:
+    return {a for s in statements if s["Effect"] == "Allow" for a in as_list(s["Action"])}
+
+
+def approval_table_exports(core: Any) -> set[str]:
+    """Export names (and logical ids) by which the workflow stack could hand over the approvals table."""
+    from app import WORKFLOW_STACK_NAME
+
+    workflow = core.raw[WORKFLOW_STACK_NAME]
+    tables = {
+        lid
+        for lid, r in resources_of(workflow, "AWS::DynamoDB::Table").items()
+        if [k["AttributeName"] for k in r["Properties"]["KeySchema"]] == ["request_id"]
+    }
+    names = set(tables)
+    for output in workflow.get("Outputs", {}).values():
+        if any(lid in json.dumps(output["Value"]) for lid in tables) and "Export" in output:
+            names.add(json.dumps(output["Export"]["Name"]).strip('"'))
+    return names
+
+
+INTAKE_HANDLER, API_HANDLER, TICK_HANDLER = (
+    "handlers.intake.handler",
+    "handlers.incident_api.handler",
+    "handlers.maintenance_tick.handler",
+)
+
+
+def test_the_incident_api_role_cannot_resume_or_start_any_execution(raw: dict[str, Any]) -> None:
+    statements = statements_of_role(raw, role_of(raw, API_HANDLER))
+    assert statements, "the API role has policies"
+    assert not [a for a in actions_of(statements) if a.startswith("states:") or a == "*"]
+
+
+def test_the_incident_api_role_reads_only_incident_partitions_and_hands_work_to_the_intake_queue(
     raw: dict[str, Any],
 ) -> None:
+    statements = statements_of_role(raw, role_of(raw, API_HANDLER))
+    (query,) = [s for s in statements if "dynamodb:Query" in as_list(s["Action"])]
+    assert query["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["INCIDENT#*"]}}
+    (function,) = [
+        r
+        for r in resources_of(raw, "AWS::Lambda::Function").values()
+        if r["Properties"]["Handler"] == API_HANDLER
+    ]
+    queue = function["Properties"]["Environment"]["Variables"]["WORKFLOW_HANDOFF_QUEUE_URL"]["Ref"]
+    # ... the queue the intake function reads
+    intake_role = role_of(raw, INTAKE_HANDLER)
+    (mapping,) = resources_of(raw, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue, "Arn"]}
+    assert intake_role in json.dumps(raw["Resources"][mapping["Properties"]["FunctionName"]["Ref"]])
+    sends = [s for s in statements if "sqs:SendMessage" in as_list(s["Action"])]
+    assert sends and all(as_list(s["Resource"]) == [{"Fn::GetAtt": [queue, "Arn"]}] for s in sends)
+    dynamodb = {a for a in actions_of(statements) if a.startswith("dynamodb:")}
+    assert dynamodb <= {
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+    }
+
+
+def test_only_the_intake_and_maintenance_tick_roles_start_and_resume_executions(raw: dict[str, Any]) -> None:
     functions = resources_of(raw, "AWS::Lambda::Function").values()
     machines = {
         json.dumps(f["Properties"]["Environment"]["Variables"]["STATE_MACHINE_ARN"]) for f in functions
     }
     assert len(machines) == 1
-    states = [
-        (lid, s)
-        for lid, s in identity_statements(raw)
-        if any(a.startswith("states:") for a in as_list(s["Action"]))
-    ]
-    assert len(states) == 3  # the intake function, the API function and the maintenance tick function
-    for logical_id, statement in states:
-        assert set(as_list(statement["Action"])) == {"states:StartExecution", "states:SendTaskSuccess"}, (
-            logical_id
-        )
-        (resource,) = as_list(statement["Resource"])
-        assert {json.dumps(resource)} == machines, f"{logical_id}: only the incident state machine"
+    for handler in (INTAKE_HANDLER, TICK_HANDLER):
+        states = [
+            s
+            for s in statements_of_role(raw, role_of(raw, handler))
+            if any(a.startswith("states:") for a in as_list(s["Action"]))
+        ]
+        assert actions_of(states) == {"states:StartExecution", "states:SendTaskSuccess"}, handler
+        for statement in states:
+            (resource,) = as_list(statement["Resource"])
+            assert {json.dumps(resource)} == machines, f"{handler}: only the incident state machine"
+
+
+@pytest.mark.parametrize("handler", [INTAKE_HANDLER, API_HANDLER, TICK_HANDLER])
+def test_no_intake_side_role_can_reach_the_approval_requests(
+    core: Any, raw: dict[str, Any], handler: str
+) -> None:
+    exports = approval_table_exports(core)
+    assert exports, "the workflow stack has an approval requests table"
+    text = json.dumps(statements_of_role(raw, role_of(raw, handler)))
+    assert not [name for name in exports if name in text], handler
+    assert not [name for name in exports if name in json.dumps(raw)]  # the stack imports nothing of it
 
 
 def test_the_asset_holds_both_handlers(core: Any, raw: dict[str, Any]) -> None:

@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from outage_comms.human_text import check_text
 from outage_comms.vocabulary import Scenario
 
 ImpactLevel = Annotated[int, Field(ge=1, le=5, description="Incident Manager impact: 1 critical .. 5 none")]
@@ -253,11 +254,31 @@ class RunbookInput(BaseModel):
     _lists = field_validator("Components", "InvolvedResources", mode="before")(_string_list)
 
 
+#: The most characters a person may write per field (after NFC). Titles are internal; a note is
+#: what customers read, per locale, and every channel renders it (SMS splits it, social posts cut it).
+TITLE_LIMIT = 300
+NOTE_LIMIT = 2000
+REQUEST_ID_LIMIT = 128
+#: Short identifiers people type (component, severity, channel ids; the incident id).
+ID_LIMIT = 64
+
+
+def human_note(note: dict[str, str]) -> dict[str, str]:
+    """Every locale's note checked by :func:`outage_comms.human_text.check_text` (``note.<locale>``)."""
+    checked: dict[str, str] = {}
+    for locale, text in note.items():
+        check_text(locale, field="note (a locale code)", limit=ID_LIMIT, multiline=False)
+        checked[locale] = check_text(text, field=f"note.{locale}", limit=NOTE_LIMIT)
+    return checked
+
+
 class HumanRequest(BaseModel):
     """Declare, update or resolve, as a person asks through the API or CLI.
 
     ``principal`` must be set by the API handler from the caller's verified IAM identity, never
-    taken from the request body as sent.
+    taken from the request body as sent. Every text field passes :mod:`outage_comms.human_text`
+    (NFC; no control, bidi or noncharacters; ``title`` at most ``TITLE_LIMIT`` characters on one
+    line, each ``note`` locale at most ``NOTE_LIMIT``): a refusal names the field and the limit.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -285,6 +306,24 @@ class HumanRequest(BaseModel):
     ends_at: datetime | None = Field(
         default=None, description="maintenance window end (schedule_maintenance)"
     )
+
+    @field_validator("title", "request_id", "incident_id", "severity", mode="after")
+    @classmethod
+    def _one_line(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        limit = {"title": TITLE_LIMIT, "request_id": REQUEST_ID_LIMIT}.get(str(info.field_name), ID_LIMIT)
+        return check_text(value, field=str(info.field_name), limit=limit, multiline=False)
+
+    @field_validator("components", "drill_failures", mode="after")
+    @classmethod
+    def _ids(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        return [
+            check_text(v, field=f"{info.field_name}[{i}]", limit=ID_LIMIT, multiline=False)
+            for i, v in enumerate(values)
+        ]
+
+    _note = field_validator("note", mode="after")(human_note)
 
 
 class HumanEvent(EventBridgeModel):

@@ -47,6 +47,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from outage_comms.drill_mode import alarm_is_drill, drill_failures_problem
+from outage_comms.human_text import HumanTextError, clean_text
 from outage_comms.incident import (
     IMPACT_RANK,
     IncidentSource,
@@ -132,7 +133,8 @@ def to_signal(raw_event: Any, plan: Plan, *, received_at: datetime | None = None
     requests without ``at``); it defaults to now.
     """
     try:
-        return _dispatch(raw_event, plan, received_at or datetime.now(UTC))
+        found = _dispatch(raw_event, plan, received_at or datetime.now(UTC))
+        return found if isinstance(found, Rejection) else plain_signal(found)
     except Exception as exc:  # the contract is "never raises": a bug must not lose the event
         return Rejection(
             "internal_error",
@@ -140,6 +142,30 @@ def to_signal(raw_event: Any, plan: Plan, *, received_at: datetime | None = None
             "report it with the event attached.",
             raw_event,
         )
+
+
+def plain_signal(signal: Signal) -> Signal:
+    """``signal`` with every text cleaned by :func:`~outage_comms.human_text.clean_text`.
+
+    People's words were already refused at the door if unclean (``HumanRequest``); what AWS sends
+    (alarm reasons, Health descriptions, Incident Manager titles, summaries and timeline data, OpsItem
+    text, the runbook's title) cannot be answered with an error, so its control, bidi and
+    noncharacters (and lone surrogates, which DynamoDB cannot store) are dropped instead.
+    """
+    return signal.model_copy(
+        update={
+            "event_id": clean_text(signal.event_id, multiline=False),
+            "incident_key": clean_text(signal.incident_key, multiline=False),
+            "source": signal.source.model_copy(
+                update={"reference": clean_text(signal.source.reference, multiline=False)}
+            ),
+            "internal_title": clean_text(signal.internal_title, limit=MAX_TITLE, multiline=False),
+            "detail": clean_text(signal.detail, limit=MAX_DETAIL),
+            "state": None if signal.state is None else clean_text(signal.state, limit=80, multiline=False),
+            "public_note": {k: clean_text(v) for k, v in signal.public_note.items()},
+            "warnings": tuple(clean_text(w, limit=MAX_DETAIL) for w in signal.warnings),
+        }
+    )
 
 
 def _dispatch(raw: Any, plan: Plan, received_at: datetime) -> Signal | Rejection:
@@ -832,6 +858,11 @@ def _parse(raw: dict[str, Any], model: type[M], what: str) -> M | Rejection:
         return parse(event=raw, model=model)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
+        refused = [
+            e["ctx"]["error"] for e in errors if isinstance(e.get("ctx", {}).get("error"), HumanTextError)
+        ]
+        if refused:
+            return Rejection("invalid_text", f"{refused[0]}.", raw)
         shown = []
         for error in errors[:3]:
             where = format_path(str(part) if not isinstance(part, int) else part for part in error["loc"])

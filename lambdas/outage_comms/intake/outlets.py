@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
+import zlib
 from typing import Any
 
 from outage_comms.aws_clients import client
@@ -17,6 +20,7 @@ CHANGE_DETAIL_TYPE = "Incident Changed"
 REJECTED_BY = "outage-comms.intake"
 #: SQS message attribute values are limited only by the 256 KB message; keep reasons readable.
 MAX_REASON = 2000
+MAX_SQS_MESSAGE_BYTES = 256 * 1024
 _NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
@@ -90,7 +94,38 @@ class SqsRejectedEvents:
         }
         if event_id:
             attributes["event_id"] = {"DataType": "String", "StringValue": xml_safe(event_id)[:256]}
+        message_body = fitting_body(xml_safe(body) or "<empty>", attributes)
         response = self.sqs.send_message(
-            QueueUrl=self.queue_url, MessageBody=xml_safe(body) or "<empty>", MessageAttributes=attributes
+            QueueUrl=self.queue_url, MessageBody=message_body, MessageAttributes=attributes
         )
         return str(response["MessageId"])
+
+
+def _size(body: str, attributes: dict[str, dict[str, str]]) -> int:
+    named = sum(
+        len(k) + len(v["DataType"]) + len(v["StringValue"].encode("utf-8")) for k, v in attributes.items()
+    )
+    return len(body.encode("utf-8")) + named
+
+
+def fitting_body(body: str, attributes: dict[str, dict[str, str]]) -> str:
+    """``body``, or its zlib+base64 form when body and reason exceed one SQS message (256 KiB).
+
+    An event that reached intake fit one message, so it nearly always fits compressed; if it does
+    not, its head is kept and ``body_truncated`` says so (with the original size and SHA-256).
+    Adds ``body_encoding`` / ``body_truncated`` to ``attributes`` when it changes the body.
+    """
+    if _size(body, attributes) <= MAX_SQS_MESSAGE_BYTES:
+        return body
+    raw = body.encode("utf-8")
+    packed = base64.b64encode(zlib.compress(raw, 9)).decode("ascii")
+    attributes["body_encoding"] = {"DataType": "String", "StringValue": "zlib+base64"}
+    if _size(packed, attributes) <= MAX_SQS_MESSAGE_BYTES:
+        return packed
+    del attributes["body_encoding"]
+    attributes["body_truncated"] = {
+        "DataType": "String",
+        "StringValue": f"{len(raw)} bytes, sha256 {hashlib.sha256(raw).hexdigest()}",
+    }
+    room = MAX_SQS_MESSAGE_BYTES - _size("", attributes) - 16
+    return raw[:room].decode("utf-8", "ignore")

@@ -49,6 +49,8 @@ class IntakeDependencies:
     changes: IncidentChanges
     rejected: RejectedEvents | None
     idempotency: IdempotencyConfig
+    #: The intake queue's ``maxReceiveCount``: on the last receive a failing event is archived, not retried.
+    max_receive_count: int
     #: ``apply(signal=...)``: :func:`apply_signal` behind Powertools Idempotency (key: the signal's event id).
     apply: ApplyFunction
 
@@ -68,6 +70,10 @@ def build_dependencies(
     incidents = incidents or DynamoIncidentRepository(
         settings.incidents_table, severity_rank=lambda severity: ranks.get(severity, 0)
     )
+    if workflow is None and settings.handoff_queue_url:
+        from outage_comms.intake.handoff import QueuedWorkflowHandoff
+
+        workflow = QueuedWorkflowHandoff(settings.handoff_queue_url, settings.state_machine_arn)
     workflow = workflow or StepFunctionsWorkflowGateway(settings.state_machine_arn)
     changes = changes or EventBridgeIncidentChanges(settings.event_bus_name)
     if rejected is None and settings.rejected_queue_url:
@@ -104,6 +110,7 @@ def build_dependencies(
         changes=changes,
         rejected=rejected,
         idempotency=config,
+        max_receive_count=settings.max_receive_count,
         apply=idempotent_apply,
     )
 

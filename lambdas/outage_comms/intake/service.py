@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from outage_comms.incident import Incident
 from outage_comms.intake.coalesce import Decision, DecisionKind, decide
@@ -38,7 +38,7 @@ MAX_ATTEMPTS = 8
 #: found by id or source reference (reachable by ``_target``, never counted as sharing a component).
 REACHED_KEY = "reached:"
 
-WorkflowAction = Literal["started", "update_delivered", "execution_busy", "none"]
+WorkflowAction = Literal["started", "update_delivered", "update_relayed", "execution_busy", "none"]
 
 
 class IntakeConflictError(Exception):
@@ -49,6 +49,16 @@ class IncidentChanges(Protocol):
     """Where other consumers learn that an incident changed (the ``outage-comms`` bus)."""
 
     def publish(self, incident: Incident, decision: Decision) -> None: ...
+
+
+@runtime_checkable
+class UpdateRelay(Protocol):
+    """A gateway that cannot resume tasks itself (the incident API's): it asks intake to.
+
+    See :mod:`outage_comms.intake.handoff`. The waiting task token stays in the store, untouched.
+    """
+
+    def relay_update(self, update: Mapping[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -166,6 +176,9 @@ def _reach_workflow(
     if decision.kind == "open":
         workflow.start(incident)
         return "started"
+    if isinstance(workflow, UpdateRelay):
+        workflow.relay_update(update_message(incident, decision))
+        return "update_relayed"
     token = incidents.take_update_token(incident.id)
     if token is None:
         # The execution is between waits (rendering, sending); it reads the stored incident next.

@@ -21,6 +21,14 @@ class IntakeSettings(BaseModel):
     rejected_queue_url: str | None = Field(
         default=None, alias="REJECTED_QUEUE_URL", description="the intake queue's function only"
     )
+    handoff_queue_url: str | None = Field(
+        default=None,
+        alias="WORKFLOW_HANDOFF_QUEUE_URL",
+        description="incident API only: the intake queue, where it asks intake to start / feed executions",
+    )
+    max_receive_count: int = Field(
+        default=5, alias="MAX_RECEIVE_COUNT", ge=1, description="the intake queue's redrive maxReceiveCount"
+    )
     idempotency_ttl_seconds: int = Field(
         default=24 * 3600,
         alias="IDEMPOTENCY_TTL_SECONDS",

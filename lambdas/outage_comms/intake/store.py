@@ -80,11 +80,14 @@ MAINTENANCE_LOCK_SK = "MAINTENANCE"
 #: :meth:`DynamoIncidentRepository.open_by_component` returns open windows under this prefix + their id.
 MAINTENANCE_KEY = "maintenance:"
 REFERENCE_SK = "REFERENCE"
-#: Leaves room under DynamoDB's 400 KB item limit for keys and the plain attributes.
-MAX_BODY_BYTES = 300_000
+#: Leaves room under DynamoDB's 400 KB item limit for keys and the plain attributes — also on the
+#: embedded AWS (moto), which counts a binary attribute by its base64 length (4/3 of its bytes).
+MAX_BODY_BYTES = 280_000
 #: TransactWriteItems accepts 100 actions: the head item, at most two references, the locks.
 MAX_COMPONENTS_PER_INCIDENT = 97
 _CLIPPED_TEXT = 200
+#: A note stored before notes were capped at the door is clipped to this when nothing else fits.
+_CLIPPED_NOTE = 2000
 _BATCH_GET_LIMIT = 100
 
 SeverityRank = Callable[[str], int]
@@ -129,7 +132,13 @@ def _iso(moment: datetime) -> str:
 
 
 def encode_body(incident: Incident) -> bytes:
-    """The compressed JSON body, shortened if needed to fit an item (see the module docstring)."""
+    """The compressed JSON body, shortened if needed to fit an item (see the module docstring).
+
+    Shortening never refuses a write: resolving must stay possible whatever was posted before.
+    In order, until it fits: the oldest plain signal texts are clipped; the oldest timeline
+    entries' copies of notes are dropped (the current note stays on the incident); the current
+    note is clipped per locale.
+    """
     body = zlib.compress(incident.model_dump_json().encode("utf-8"), 6)
     if len(body) <= MAX_BODY_BYTES:
         return body
@@ -142,8 +151,23 @@ def encode_body(incident: Incident) -> bytes:
                 if len(body) <= MAX_BODY_BYTES:
                     break
     body = _compress_with(incident, clipped)
+    for index, entry in enumerate(clipped[:-1]):
+        if len(body) <= MAX_BODY_BYTES:
+            break
+        if entry.public_note:
+            clipped[index] = entry.model_copy(update={"public_note": {}})
+            body = _compress_with(incident, clipped)
+    if len(body) > MAX_BODY_BYTES:
+        incident = incident.model_copy(
+            update={"public_note": {k: _clip_note(v) for k, v in incident.public_note.items()}}
+        )
+        clipped = [
+            e.model_copy(update={"public_note": {k: _clip_note(v) for k, v in e.public_note.items()}})
+            for e in clipped
+        ]
+        body = _compress_with(incident, clipped)
     logger.warning(
-        "incident %s body shortened to %d compressed bytes: oldest signal texts clipped",
+        "incident %s body shortened to %d compressed bytes: oldest signal texts and note copies trimmed",
         incident.id,
         len(body),
     )
@@ -153,6 +177,10 @@ def encode_body(incident: Incident) -> bytes:
             f"({len(body)} compressed bytes); lower MAX_TIMELINE_ENTRIES"
         )
     return body
+
+
+def _clip_note(text: str) -> str:
+    return text if len(text) <= _CLIPPED_NOTE else text[: _CLIPPED_NOTE - 1] + "…"
 
 
 def _compress_with(incident: Incident, timeline: Sequence[TimelineEntry]) -> bytes:
@@ -496,6 +524,29 @@ class DynamoIncidentRepository:
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise IncidentNotFoundError(incident_id) from exc
+            raise
+        token = old.get("update_token", {}).get("S")
+        return str(token) if token is not None else None
+
+    def take_update_token_for_version(self, incident_id: str, version: int) -> str | None:
+        """Like :meth:`take_update_token`, but at most once per incident ``version``.
+
+        Records ``handed_version`` on the head item in the same write, so a repeated hand-off of the
+        same version (SQS delivers at least once) finds nothing to take.
+        """
+        try:
+            old = self.dynamodb.update_item(
+                TableName=self.table_name,
+                Key=_key(incident_pk(incident_id), HEAD_SK),
+                UpdateExpression="REMOVE update_token SET handed_version = :version",
+                ConditionExpression="attribute_exists(pk) AND "
+                "(attribute_not_exists(handed_version) OR handed_version < :version)",
+                ExpressionAttributeValues={":version": _n(version)},
+                ReturnValues="ALL_OLD",
+            ).get("Attributes", {})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
             raise
         token = old.get("update_token", {}).get("S")
         return str(token) if token is not None else None

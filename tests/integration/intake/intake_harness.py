@@ -76,6 +76,28 @@ class IntakeWorld:
     changes_queue_url: str
     state_machine_arn: str
     plan_path: Path
+    #: Where the rules (and the incident API's workflow hand-offs) put events for the intake function.
+    intake_queue_url: str = ""
+
+    @property
+    def api_settings(self) -> IntakeSettings:
+        """The incident API function's environment: no rejected queue; hand-offs onto the intake queue."""
+        return self.settings.model_copy(
+            update={"rejected_queue_url": None, "handoff_queue_url": self.intake_queue_url}
+        )
+
+    def api_dependencies(self, plan: Plan, **overrides: Any) -> IntakeDependencies:
+        return build_dependencies(self.api_settings, plan=plan, **overrides)
+
+    def run_intake(self, dependencies: IntakeDependencies) -> list[dict[str, Any]]:
+        """Drain the intake queue through the real intake handler (as its event source mapping would)."""
+        from handlers.intake import handler
+
+        bodies = [m["Body"] for m in self.drain(self.intake_queue_url)]
+        for batch in batches(bodies):
+            response = handler(sqs_batch(batch), FakeContext(), dependencies=dependencies)
+            assert response == {"batchItemFailures": []}, response
+        return [json.loads(b) for b in bodies]
 
     @property
     def settings(self) -> IntakeSettings:
@@ -148,6 +170,7 @@ def create_world(plan_path: Path = EXAMPLE_PLAN) -> IntakeWorld:
     sqs = boto3.client("sqs", region_name=REGION)
     rejected = sqs.create_queue(QueueName="outage-comms-dead-letters")["QueueUrl"]
     changes = sqs.create_queue(QueueName="incident-changes-observer")["QueueUrl"]
+    intake = sqs.create_queue(QueueName="outage-comms-intake")["QueueUrl"]
     changes_arn = sqs.get_queue_attributes(QueueUrl=changes, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
@@ -192,6 +215,7 @@ def create_world(plan_path: Path = EXAMPLE_PLAN) -> IntakeWorld:
         changes_queue_url=changes,
         state_machine_arn=machine,
         plan_path=plan_path,
+        intake_queue_url=intake,
     )
 
 
