@@ -29,13 +29,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import json
 import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
@@ -61,6 +62,33 @@ class Finding:
         return asdict(self)
 
 
+class _Pattern:
+    """A regular expression compiled on first use: every Lambda loads the plan (whose fallback text
+    is checked here), but only the render step runs the guard, so the others never pay the compile."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.pattern, self.flags = pattern, flags
+
+    @functools.cached_property
+    def compiled(self) -> re.Pattern[str]:
+        return re.compile(self.pattern, self.flags)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self.compiled.finditer(text)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.compiled.search(text)
+
+    def match(self, text: str) -> re.Match[str] | None:
+        return self.compiled.match(text)
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return self.compiled.fullmatch(text)
+
+    def sub(self, replacement: str | Callable[[re.Match[str]], str], text: str) -> str:
+        return self.compiled.sub(replacement, text)
+
+
 # ---------------------------------------------------------------------------------------------
 # Scan text: what a reader would see, with tricks that hide identifiers undone
 # ---------------------------------------------------------------------------------------------
@@ -82,22 +110,22 @@ def scan_text(text: str) -> str:
 # Internal identifiers
 # ---------------------------------------------------------------------------------------------
 
-_ARN = re.compile(r"\barn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{0,12}:\S+", re.IGNORECASE)
-_ACCOUNT_ID = re.compile(r"(?<![\d-])(?:\d{12}|\d{4}-\d{4}-\d{4})(?![\d-])")
-_IPV4_CANDIDATE = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
-_IPV6_CANDIDATE = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
-_HOSTNAME = re.compile(r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}\b", re.IGNORECASE)
+_ARN = _Pattern(r"\barn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{0,12}:\S+", re.IGNORECASE)
+_ACCOUNT_ID = _Pattern(r"(?<![\d-])(?:\d{12}|\d{4}-\d{4}-\d{4})(?![\d-])")
+_IPV4_CANDIDATE = _Pattern(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+_IPV6_CANDIDATE = _Pattern(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+_HOSTNAME = _Pattern(r"\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}\b", re.IGNORECASE)
 #: EC2, VPC and related resource ids: a prefix, a dash, 8 or 17 hex digits.
-_RESOURCE_ID = re.compile(
+_RESOURCE_ID = _Pattern(
     r"(?<![\w-])(?:i|sg|sgr|subnet|vol|vpc|eni|ami|snap|igw|eigw|nat|rtb|acl|vpce|tgw|tgw-attach|pcx|lt|"
     r"eipalloc|eipassoc|dopt|cgw|vgw|vpn|fs|fsap|r|h|elbv2|db|cluster)-(?:[0-9a-f]{17}|[0-9a-f]{8})(?![\w-])"
 )
-_S3_URI = re.compile(r"\bs3[an]?://[^\s]+", re.IGNORECASE)
+_S3_URI = _Pattern(r"\bs3[an]?://[^\s]+", re.IGNORECASE)
 #: EC2 private host names: ``ip-10-0-3-17`` (optionally ``.ec2.internal`` and so on).
-_EC2_HOST = re.compile(r"(?<![\w-])ip-(?:\d{1,3}-){3}\d{1,3}(?![\w-])", re.IGNORECASE)
+_EC2_HOST = _Pattern(r"(?<![\w-])ip-(?:\d{1,3}-){3}\d{1,3}(?![\w-])", re.IGNORECASE)
 _AWS_DOMAINS = ("amazonaws.com", "amazonaws.com.cn", "api.aws")
 #: Public AWS hosts customers may be sent to (API Gateway invoke URLs, Lambda function URLs).
-_PUBLIC_AWS_HOST = re.compile(r"^[a-z0-9]{10}\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$")
+_PUBLIC_AWS_HOST = _Pattern(r"^[a-z0-9]{10}\.execute-api\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$")
 ALWAYS_INTERNAL_SUFFIXES = ("internal", "local", "localdomain", "corp", "lan", "intranet", "compute.internal")
 
 
@@ -209,47 +237,47 @@ def find_identifiers(
 # Credentials (patterns ported from detect-secrets, see the module docstring)
 # ---------------------------------------------------------------------------------------------
 
-_WEB_URL = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
+_WEB_URL = _Pattern(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
 #: (code, what it is, pattern). Order matters only for readability.
-_CREDENTIALS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+_CREDENTIALS: tuple[tuple[str, str, _Pattern], ...] = (
     (
         "credential.aws_access_key_id",
         "an AWS access key id",
-        re.compile(
+        _Pattern(
             r"(?<![A-Z0-9])(?:A3T[A-Z0-9]|ABIA|ACCA|AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}(?![A-Z0-9])"
         ),
     ),
     (
         "credential.slack_token",
         "a Slack token",
-        re.compile(
+        _Pattern(
             r"\bxox(?:a|b|p|o|s|r|e)-(?:\d+-)+[a-z0-9]+|\bxapp-\d-[A-Z0-9]+-\d+-[a-z0-9]+", re.IGNORECASE
         ),
     ),
     (
         "credential.slack_webhook",
         "a Slack webhook URL",
-        re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]+", re.IGNORECASE),
+        _Pattern(r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/]+", re.IGNORECASE),
     ),
     (
         "credential.github_token",
         "a GitHub token",
-        re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{36,}|\bgithub_pat_[A-Za-z0-9_]{22,}"),
+        _Pattern(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{36,}|\bgithub_pat_[A-Za-z0-9_]{22,}"),
     ),
     (
         "credential.private_key",
         "a private key",
-        re.compile(r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"),
+        _Pattern(r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"),
     ),
     (
         "credential.url_password",
         "a user name and password in a web address",
-        re.compile(r"\b[a-z][a-z0-9+.-]{1,15}://[^\s/:@<>\"']+:[^\s/@<>\"']+@", re.IGNORECASE),
+        _Pattern(r"\b[a-z][a-z0-9+.-]{1,15}://[^\s/:@<>\"']+:[^\s/@<>\"']+@", re.IGNORECASE),
     ),
 )
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+_JWT = _Pattern(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 #: ``password=…``, ``api_key: "…"``, ``senha=…``: a secret's name, then ``=`` or ``:``, then a value.
-_KEY_VALUE = re.compile(
+_KEY_VALUE = _Pattern(
     r"(?i)(?:password|passwd|pwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|"
     r"client[_-]?secret|credentials?|auth|authorization|private[_-]?key|session|bearer|senha|segredo|chave)"
     r"(?:[_-][a-z0-9]+)*\s*(?:=|:|=>)\s*[\"']?(?:bearer\s+|basic\s+)?([^\s\"',;]{8,})"
@@ -269,8 +297,8 @@ _KEY_WORDS = (
     "segredo",
     "chave",
 )
-_STANDALONE = re.compile(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/=_-])")
-_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_STANDALONE = _Pattern(r"(?<![A-Za-z0-9+/=_-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/=_-])")
+_HEX = _Pattern(r"^[0-9a-fA-F]+$")
 _AWS_KEY_WORDS = "an AWS secret access key"
 _RANDOM_STRING = "a key or token (a long random string)"
 
