@@ -12,6 +12,8 @@
 ``outage_comms.feedback.messages``); the Bluesky adapter always replaces it by the visible word and
 a link facet before posting, so no reader of the post ever sees it. The approver sees it on the
 review page (it is the source they may edit); the guard refuses an edit that breaks it.
+A note can never write it: rendering puts a word joiner after every ``]`` a person typed
+(``outage_comms.channel_markup``), so no ``](`` from a note reaches this parser.
 Labels are 1-80 characters without brackets or line breaks; the target must be an https URL.
 
 Graphemes: the Lambda has no ``regex``/``\\X``; :func:`grapheme_count` follows UAX #29 for what
