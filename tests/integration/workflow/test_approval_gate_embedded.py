@@ -47,16 +47,18 @@ def _approval_items(aws: EmbeddedAws, incident_id: str) -> list[dict[str, Any]]:
 
 
 def _wait_for_link(aws: EmbeddedAws, incident_id: str, count: int = 1) -> str:
-    aws.wait_until(lambda: len(review_links(aws, incident_id, COMMS)) >= count, what="review email")
+    aws.wait_until(
+        lambda: len(review_links(aws, incident_id, COMMS)) >= count, timeout=60, what="review email"
+    )
     return review_links(aws, incident_id, COMMS)[-1][1]
 
 
 def test_the_link_dies_with_the_task_and_a_late_decision_is_too_late(
     aws: EmbeddedAws, open_incident: OpenIncident
 ) -> None:
-    # Given a sev3 update whose approval times out after 9 s (then the plan holds external messages)
+    # Given a sev3 update whose approval times out after 18 s (then the plan holds external messages)
     incident = open_incident("public-api", "sev3")
-    arn = start(aws, incident, 0.3)
+    arn = start(aws, incident, 0.6)
     reference = _wait_for_link(aws, incident.id)
     page = _review(aws, "GET", incident.id, reference, MARINA)
     assert page["statusCode"] == 200
@@ -68,15 +70,15 @@ def test_the_link_dies_with_the_task_and_a_late_decision_is_too_late(
     )
     (item,) = _approval_items(aws, incident.id)
     expires = int(json.loads(item["document"]["S"])["expires_at"])
-    assert isinstance(entered, datetime) and expires <= entered.timestamp() + 9
+    assert isinstance(entered, datetime) and expires <= entered.timestamp() + 18
     # When the approver presses Approve after the task timed out
-    aws.wait_for_state(arn, "Hold external messages", timeout=30)
+    aws.wait_for_state(arn, "Hold external messages", timeout=60)
     late = _review(aws, "POST", incident.id, reference, MARINA, {"csrf": _csrf(page), "decision": "approve"})
     # Then the page says it is too late, nothing is recorded as approved and no customer hears
     assert late["statusCode"] == 410 and "Too late" in late["body"], late
     (item,) = _approval_items(aws, incident.id)
     assert item["state"]["S"] == "open" and item["approvers"]["L"] == []
-    aws.wait_for_state(arn, "Wait for next update")
+    aws.wait_for_state(arn, "Wait for next update", timeout=60)
     assert subscriber_messages(aws, incident.id) == []
 
     aws.client("stepfunctions").stop_execution(executionArn=arn)
@@ -85,9 +87,9 @@ def test_the_link_dies_with_the_task_and_a_late_decision_is_too_late(
 def test_dual_approval_binds_to_the_text_both_approvers_saw(
     aws: EmbeddedAws, open_incident: OpenIncident
 ) -> None:
-    # Given a sev1 update (two approvers) with 30 s to approve
+    # Given a sev1 update (two approvers) with 60 s to approve
     incident = open_incident("web-app", "sev1")
-    arn = start(aws, incident, 3.0)
+    arn = start(aws, incident, 6.0)
     reference = _wait_for_link(aws, incident.id)
     marina_page = _review(aws, "GET", incident.id, reference, MARINA)
     joao_page = _review(aws, "GET", incident.id, reference, JOAO)
@@ -107,7 +109,7 @@ def test_dual_approval_binds_to_the_text_both_approvers_saw(
     done = _review(aws, "POST", incident.id, reference, MARINA, {"csrf": _csrf(fresh), "decision": "approve"})
     assert done["statusCode"] == 200, done
     # Then customers get the text both approved, and the decision names both and the text's hash
-    aws.wait_for_state(arn, "Wait for next update", timeout=30)
+    aws.wait_for_state(arn, "Wait for next update", timeout=120)
     english = [m for m in subscriber_messages(aws, incident.id) if m["attributes"]["locale"]["Value"] == "en"]
     assert [m["message"] for m in english] == [edited]
     (item,) = _approval_items(aws, incident.id)
