@@ -226,7 +226,7 @@ def test_control_characters_never_stop_a_publish_and_the_other_incident_appears(
 ) -> None:
     f = figures(AREA)
     other = resolved_minor().model_copy(update={"id": "inc-20261124-1300-00ffee"})
-    for payload in CONTROL[: scaled(ci=6, full=len(CONTROL))]:
+    for payload in CONTROL[: scaled(ci=4, full=len(CONTROL))]:
         for where in ("note", "published", "postmortem"):
             f.tried += 1
             bad = with_control(plan, payload, where)
