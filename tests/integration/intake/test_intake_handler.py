@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from handlers.intake import handler
 from intake_harness import (
@@ -87,7 +88,10 @@ def test_unusable_events_reach_the_rejected_queue(
 def test_a_failing_dependency_fails_only_its_record(world: IntakeWorld, plan: Plan) -> None:
     class BrokenBus:
         def publish(self, incident: Any, decision: Any) -> None:
-            raise RuntimeError("bus unavailable")
+            # AWS unavailable: worth retrying (a bug would be archived at once with its reason instead)
+            raise ClientError(
+                {"Error": {"Code": "ServiceUnavailable", "Message": "bus unavailable"}}, "PutEvents"
+            )
 
     dependencies = world.dependencies(plan, changes=BrokenBus())
     batch = sqs_batch([load_event("alarm_metric_alarm"), load_event("alarm_unmapped")])
