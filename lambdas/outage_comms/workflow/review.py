@@ -12,13 +12,13 @@ import contextlib
 import dataclasses
 import html
 import logging
-import unicodedata
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from outage_comms.human_text import HumanTextError, check_text
 from outage_comms.plan import Plan
 from outage_comms.slo import is_drill
 from outage_comms.social_text import retargeted_links
@@ -306,10 +306,11 @@ def _edits(
         if current is None or parts[3] not in current:
             return {}, [f"unknown field {key[:120]}: edit only the text boxes the page shows"]
         _, channel, locale, name = parts
-        value = unicodedata.normalize("NFC", raw.replace("\r\n", "\n"))
-        if (problem := _unusable(value)) is not None:
-            return {}, [f"{channel}/{locale}/{name}: {problem}"]
-        if value != current[name]:
+        try:  # the same rule as every other door for people's words (NFC, no control characters, a limit)
+            value = check_text(raw, field=f"{channel}/{locale}/{name}", limit=MAX_EDIT_CHARS)
+        except HumanTextError as problem:
+            return {}, [str(problem)]
+        if value not in (current[name], current[name].strip()):
             changes.setdefault((channel, locale), dict(current))[name] = value
     problems = []
     scenario = Scenario(review.update["scenario"])
@@ -321,22 +322,6 @@ def _edits(
             if retargeted_links(before, fields.get("body", "")):
                 problems.append(f"{channel}/{locale}: a linked word points somewhere new; keep its link")
     return changes, problems
-
-
-def _unusable(text: str) -> str | None:
-    """Why an edited text cannot go to customers (a control character, too long), or None."""
-    if len(text) > MAX_EDIT_CHARS:
-        return f"longer than {MAX_EDIT_CHARS} characters; shorten it"
-    for position, char in enumerate(text):
-        if char in "\n\t":
-            continue
-        if (
-            unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp")
-            or 0xFDD0 <= ord(char) <= 0xFDEF
-            or (ord(char) & 0xFFFE == 0xFFFE)
-        ):
-            return f"character U+{ord(char):04X} at position {position} cannot be sent; remove it"
-    return None
 
 
 def _too_late(*, uncertain: bool = False) -> ReviewResponse:
