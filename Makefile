@@ -20,11 +20,11 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml package.json package-lock.json scripts/install-system-deps.sh
+$(STAMP): pyproject.toml constraints.txt package.json package-lock.json scripts/install-system-deps.sh
 	bash scripts/install-system-deps.sh chromium
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip==25.3
-	$(BIN)/pip install --quiet -e '.[cdk,dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[cdk,dev]'
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
