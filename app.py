@@ -16,20 +16,20 @@ from pathlib import Path
 from aws_cdk import App, Environment
 
 from outage_comms.plan import PlanError, load_plan
-from stacks.channels_stack import OutageCommsChannelsStack
-from stacks.core_stack import OutageCommsCoreStack
-from stacks.intake_stack import OutageCommsIntakeStack
-from stacks.quality_gates import apply_quality_gates
-from stacks.settings import (
+from outage_comms_cdk.channels_stack import OutageCommsChannelsStack
+from outage_comms_cdk.core_stack import OutageCommsCoreStack
+from outage_comms_cdk.intake_stack import OutageCommsIntakeStack
+from outage_comms_cdk.quality_gates import apply_quality_gates
+from outage_comms_cdk.settings import (
     PLAN_CONTEXT_KEY,
     DeploymentSettings,
     SettingsError,
     cdk_json_context,
     context_value,
 )
-from stacks.status_publisher_stack import OutageCommsStatusPublisherStack
-from stacks.status_stack import add_status_stacks, status_environment
-from stacks.workflow_stack import OutageCommsWorkflowStack
+from outage_comms_cdk.status_publisher_stack import OutageCommsStatusPublisherStack
+from outage_comms_cdk.status_stack import add_status_stacks, status_environment
+from outage_comms_cdk.workflow_stack import OutageCommsWorkflowStack
 
 CORE_STACK_NAME = "OutageCommsCore"
 CHANNELS_STACK_NAME = "OutageCommsChannels"

@@ -33,16 +33,16 @@ from constructs import Construct
 
 from outage_comms.plan import Plan
 from outage_comms.vocabulary import Channel
-from stacks.constructs.bulk_delivery import BulkDelivery, SendQuotas
-from stacks.constructs.data_store import SUBSCRIBERS_BY_COMPONENT_LOCALE_INDEX
-from stacks.constructs.dead_letters import dead_letter_queue
-from stacks.constructs.encryption import LOG_GROUP_PREFIX
-from stacks.constructs.lambda_runtime import OutageCommsFunction
-from stacks.constructs.rest_api import regional_rest_api
-from stacks.constructs.social_mentions import SocialMentions, listens
-from stacks.constructs.web_acl import PublicWebAcl
-from stacks.core_stack import PROJECT_TAG, OutageCommsCoreStack
-from stacks.quality_gates import acknowledge, checkov_skip
+from outage_comms_cdk.constructs.bulk_delivery import BulkDelivery, SendQuotas
+from outage_comms_cdk.constructs.data_store import SUBSCRIBERS_BY_COMPONENT_LOCALE_INDEX
+from outage_comms_cdk.constructs.dead_letters import dead_letter_queue
+from outage_comms_cdk.constructs.encryption import LOG_GROUP_PREFIX
+from outage_comms_cdk.constructs.lambda_runtime import OutageCommsFunction
+from outage_comms_cdk.constructs.rest_api import regional_rest_api
+from outage_comms_cdk.constructs.social_mentions import SocialMentions, listens
+from outage_comms_cdk.constructs.web_acl import PublicWebAcl
+from outage_comms_cdk.core_stack import PROJECT_TAG, OutageCommsCoreStack
+from outage_comms_cdk.quality_gates import acknowledge, checkov_skip
 
 SUBSCRIBE_THROTTLE_RATE = 5
 SUBSCRIBE_THROTTLE_BURST = 10

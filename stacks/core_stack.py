@@ -7,11 +7,11 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
-from stacks.constructs.data_store import DataStore
-from stacks.constructs.encryption import EncryptionKey
-from stacks.constructs.event_archive import EventArchive
-from stacks.constructs.lambda_runtime import LambdaRuntime
-from stacks.settings import DeploymentSettings
+from outage_comms_cdk.constructs.data_store import DataStore
+from outage_comms_cdk.constructs.encryption import EncryptionKey
+from outage_comms_cdk.constructs.event_archive import EventArchive
+from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime
+from outage_comms_cdk.settings import DeploymentSettings
 
 PROJECT_TAG = ("project", "outage-comms")
 

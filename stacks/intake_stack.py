@@ -11,14 +11,14 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from outage_comms.plan import Plan
-from stacks.constructs.alarm_trigger import AlarmTrigger
-from stacks.constructs.health_trigger import HealthTrigger
-from stacks.constructs.incident_api import IncidentApi
-from stacks.constructs.incident_manager_trigger import IncidentManagerTrigger
-from stacks.constructs.intake import Intake
-from stacks.constructs.maintenance_scheduler import MaintenanceScheduler
-from stacks.constructs.opsitem_trigger import OpsItemTrigger
-from stacks.core_stack import PROJECT_TAG, OutageCommsCoreStack
+from outage_comms_cdk.constructs.alarm_trigger import AlarmTrigger
+from outage_comms_cdk.constructs.health_trigger import HealthTrigger
+from outage_comms_cdk.constructs.incident_api import IncidentApi
+from outage_comms_cdk.constructs.incident_manager_trigger import IncidentManagerTrigger
+from outage_comms_cdk.constructs.intake import Intake
+from outage_comms_cdk.constructs.maintenance_scheduler import MaintenanceScheduler
+from outage_comms_cdk.constructs.opsitem_trigger import OpsItemTrigger
+from outage_comms_cdk.core_stack import PROJECT_TAG, OutageCommsCoreStack
 
 #: The workflow stack names its state machine this; intake starts executions of it.
 INCIDENT_STATE_MACHINE_NAME = "outage-comms-incident"

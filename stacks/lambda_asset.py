@@ -34,7 +34,7 @@ from aws_cdk import AssetHashType, BundlingOptions, BundlingOutput, DockerImage,
 from aws_cdk import aws_lambda as lambda_
 
 from outage_comms.plan import Plan
-from stacks.settings import REPO_ROOT
+from outage_comms_cdk.settings import REPO_ROOT
 
 #: Bump when the asset layout changes without any source file changing.
 ASSET_LAYOUT_VERSION = "2"

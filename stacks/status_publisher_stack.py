@@ -12,10 +12,10 @@ from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from stacks.constructs.internal_dashboard import InternalDashboard
-from stacks.constructs.status_publisher import StatusPublisher
-from stacks.core_stack import OutageCommsCoreStack
-from stacks.status_stack import dashboard_name
+from outage_comms_cdk.constructs.internal_dashboard import InternalDashboard
+from outage_comms_cdk.constructs.status_publisher import StatusPublisher
+from outage_comms_cdk.core_stack import OutageCommsCoreStack
+from outage_comms_cdk.status_stack import dashboard_name
 
 
 class OutageCommsStatusPublisherStack(Stack):

@@ -16,9 +16,9 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from outage_comms.plan import Plan
-from stacks.constructs.status_site import STATUS_METRIC_NAMESPACE, PublisherAccessRole, StatusSite
-from stacks.constructs.web_acl import PublicWebAcl
-from stacks.settings import SettingsError
+from outage_comms_cdk.constructs.status_site import STATUS_METRIC_NAMESPACE, PublisherAccessRole, StatusSite
+from outage_comms_cdk.constructs.web_acl import PublicWebAcl
+from outage_comms_cdk.settings import SettingsError
 
 #: The workload-side publisher function's role name (see stacks/constructs/status_publisher.py).
 PUBLISHER_FUNCTION_ROLE_NAME = "outage-comms-status-publisher"

@@ -11,19 +11,23 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from stacks.channels_stack import OutageCommsChannelsStack
-from stacks.constructs.approval_gate import ReviewPageApi, review_signing_key
-from stacks.constructs.channel_fanout import REDRIVE_FUNCTION_OUTPUT, ChannelTopics, DeliveryRedrive
-from stacks.constructs.comms_slo import CommsSlo
-from stacks.constructs.feedback_api import CERTIFICATE_CONTEXT_KEY, FeedbackApi, FeedbackDomain
-from stacks.constructs.incident_workflow import STATE_MACHINE_NAME, IncidentWorkflow, WorkflowFunctions
-from stacks.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
-from stacks.constructs.runbook import IncidentRunbook
-from stacks.constructs.sms_replies import SmsReplies
-from stacks.constructs.web_acl import PublicWebAcl
-from stacks.constructs.workflow_state import ApprovalRequestsTable, WorkflowStateTable
-from stacks.quality_gates import acknowledge
-from stacks.settings import DeploymentSettings
+from outage_comms_cdk.channels_stack import OutageCommsChannelsStack
+from outage_comms_cdk.constructs.approval_gate import ReviewPageApi, review_signing_key
+from outage_comms_cdk.constructs.channel_fanout import REDRIVE_FUNCTION_OUTPUT, ChannelTopics, DeliveryRedrive
+from outage_comms_cdk.constructs.comms_slo import CommsSlo
+from outage_comms_cdk.constructs.feedback_api import CERTIFICATE_CONTEXT_KEY, FeedbackApi, FeedbackDomain
+from outage_comms_cdk.constructs.incident_workflow import (
+    STATE_MACHINE_NAME,
+    IncidentWorkflow,
+    WorkflowFunctions,
+)
+from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
+from outage_comms_cdk.constructs.runbook import IncidentRunbook
+from outage_comms_cdk.constructs.sms_replies import SmsReplies
+from outage_comms_cdk.constructs.web_acl import PublicWebAcl
+from outage_comms_cdk.constructs.workflow_state import ApprovalRequestsTable, WorkflowStateTable
+from outage_comms_cdk.quality_gates import acknowledge
+from outage_comms_cdk.settings import DeploymentSettings
 
 PROJECT_TAG = ("project", "outage-comms")
 SYNCHRONOUS = "invoked synchronously by the incident-comms state machine, whose Retry/Catch handle failures"

@@ -84,6 +84,9 @@ def lint_plan(path: str | Path, templates_dir: Path = DEFAULT_TEMPLATES_DIR) -> 
             for locale in plan.locale_codes:
                 _lint_one(plan, scenario, fmt, locale, templates_dir, report)
     report.findings += _scenario_findings(plan, path)
+    from outage_comms_cli.locale_check import locale_findings  # every locale's word files and keys
+
+    report.findings += locale_findings(plan, templates_dir)
     report.findings = _unique(report.findings, templates_dir)
     return report
 

@@ -9,7 +9,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from outage_comms.plan import Plan
-from stacks.constructs.intake import intake_target
+from outage_comms_cdk.constructs.intake import intake_target
 
 _FNMATCH_ONLY = ("?", "[")
 

@@ -15,11 +15,11 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from stacks.constructs.encryption import LOG_GROUP_PREFIX
-from stacks.constructs.rest_api import regional_rest_api
-from stacks.constructs.signing_key import HmacSigningKey
-from stacks.constructs.web_acl import PublicWebAcl
-from stacks.quality_gates import acknowledge
+from outage_comms_cdk.constructs.encryption import LOG_GROUP_PREFIX
+from outage_comms_cdk.constructs.rest_api import regional_rest_api
+from outage_comms_cdk.constructs.signing_key import HmacSigningKey
+from outage_comms_cdk.constructs.web_acl import PublicWebAcl
+from outage_comms_cdk.quality_gates import acknowledge
 
 REVIEW_STAGE = "review"
 

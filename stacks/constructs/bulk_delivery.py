@@ -29,9 +29,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from stacks.constructs.encryption import LOG_GROUP_PREFIX
-from stacks.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
-from stacks.quality_gates import acknowledge
+from outage_comms_cdk.constructs.encryption import LOG_GROUP_PREFIX
+from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
+from outage_comms_cdk.quality_gates import acknowledge
 
 STATE_MACHINE_NAME = "outage-comms-bulk-delivery"
 #: SES accepts at most 50 recipients per message: one batch is what one SES "message" could carry.

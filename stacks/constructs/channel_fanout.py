@@ -24,9 +24,9 @@ from outage_comms.channels.base import RETRYABLE_ERRORS
 from outage_comms.plan import Plan
 from outage_comms.vocabulary import Channel
 from outage_comms.workflow.channels_plan import fanout_channels, team_channels
-from stacks.constructs.dead_letters import dead_letter_queue
-from stacks.constructs.lambda_runtime import LambdaRuntime
-from stacks.quality_gates import acknowledge
+from outage_comms_cdk.constructs.dead_letters import dead_letter_queue
+from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime
+from outage_comms_cdk.quality_gates import acknowledge
 
 DELIVERY_RETRY_INTERVAL = Duration.seconds(2)
 DELIVERY_MAX_ATTEMPTS = 3

@@ -46,9 +46,9 @@ from constructs import Construct
 from outage_comms import slo
 from outage_comms.plan import Plan
 from outage_comms.workflow.channels_plan import fanout_channels
-from stacks.constructs.dead_letters import dead_letter_queue
-from stacks.constructs.lambda_runtime import METRICS_NAMESPACE, LambdaRuntime
-from stacks.constructs.periodic import every
+from outage_comms_cdk.constructs.dead_letters import dead_letter_queue
+from outage_comms_cdk.constructs.lambda_runtime import METRICS_NAMESPACE, LambdaRuntime
+from outage_comms_cdk.constructs.periodic import every
 
 ALARM_PREFIX = "OutageComms-SLO-"
 PAGING_TOPIC_NAME = "outage-comms-paging"

@@ -7,7 +7,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.quality_gates import acknowledge
+from outage_comms_cdk.quality_gates import acknowledge
 
 RETENTION = Duration.days(14)
 

@@ -7,7 +7,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from stacks.constructs.dead_letters import dead_letter_queue
+from outage_comms_cdk.constructs.dead_letters import dead_letter_queue
 
 EVENT_BUS_NAME = "outage-comms"
 ARCHIVE_RETENTION = Duration.days(365)

@@ -26,11 +26,11 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.constructs.encryption import LOG_GROUP_PREFIX
-from stacks.constructs.intake import grant_incident_path, incident_path_environment
-from stacks.constructs.lambda_runtime import LambdaRuntime
-from stacks.constructs.rest_api import regional_rest_api
-from stacks.quality_gates import acknowledge
+from outage_comms_cdk.constructs.encryption import LOG_GROUP_PREFIX
+from outage_comms_cdk.constructs.intake import grant_incident_path, incident_path_environment
+from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime
+from outage_comms_cdk.constructs.rest_api import regional_rest_api
+from outage_comms_cdk.quality_gates import acknowledge
 
 STAGE_NAME = "v1"
 #: The workflow table's partitions the activity route may read (never another kind of partition).

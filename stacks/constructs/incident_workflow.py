@@ -51,8 +51,8 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from outage_comms.plan import Plan
-from stacks.constructs.channel_fanout import DeliveryDeadLetters, fanout_state, team_state
-from stacks.constructs.encryption import LOG_GROUP_PREFIX
+from outage_comms_cdk.constructs.channel_fanout import DeliveryDeadLetters, fanout_state, team_state
+from outage_comms_cdk.constructs.encryption import LOG_GROUP_PREFIX
 
 STATE_MACHINE_NAME = "outage-comms-incident"
 

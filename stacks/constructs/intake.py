@@ -19,8 +19,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.constructs.lambda_runtime import DEFAULT_TIMEOUT, LambdaRuntime, OutageCommsFunction
-from stacks.quality_gates import acknowledge
+from outage_comms_cdk.constructs.lambda_runtime import DEFAULT_TIMEOUT, LambdaRuntime, OutageCommsFunction
+from outage_comms_cdk.quality_gates import acknowledge
 
 MAX_RECEIVE_COUNT = 5
 BATCH_SIZE = 10

@@ -19,9 +19,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IValidation
 
 from outage_comms.plan import Plan
-from stacks.constructs.encryption import LOG_GROUP_PREFIX
-from stacks.lambda_asset import PLAN_FILE, TASK_ROOT, lambda_code
-from stacks.quality_gates import acknowledge
+from outage_comms_cdk.constructs.encryption import LOG_GROUP_PREFIX
+from outage_comms_cdk.lambda_asset import PLAN_FILE, TASK_ROOT, lambda_code
+from outage_comms_cdk.quality_gates import acknowledge
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64

@@ -26,10 +26,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from outage_comms.maintenance import SCHEDULE_GROUP
-from stacks.constructs.dead_letters import dead_letter_queue
-from stacks.constructs.intake import grant_incident_path, incident_path_environment
-from stacks.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
-from stacks.quality_gates import acknowledge
+from outage_comms_cdk.constructs.dead_letters import dead_letter_queue
+from outage_comms_cdk.constructs.intake import grant_incident_path, incident_path_environment
+from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
+from outage_comms_cdk.quality_gates import acknowledge
 
 
 def schedules_arn(group: str = SCHEDULE_GROUP) -> str:

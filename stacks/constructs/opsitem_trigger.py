@@ -6,7 +6,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.constructs.intake import intake_target
+from outage_comms_cdk.constructs.intake import intake_target
 
 
 class OpsItemTrigger(Construct):

@@ -21,7 +21,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.constructs.web_acl import PublicWebAcl
+from outage_comms_cdk.constructs.web_acl import PublicWebAcl
 
 
 @dataclass(frozen=True)

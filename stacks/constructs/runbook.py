@@ -28,7 +28,7 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.quality_gates import acknowledge
+from outage_comms_cdk.quality_gates import acknowledge
 
 DOCUMENT_NAME = "OutageComms-StartIncidentComms"
 

@@ -13,7 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from stacks.quality_gates import acknowledge
+from outage_comms_cdk.quality_gates import acknowledge
 
 
 class HmacSigningKey(Construct):

@@ -21,9 +21,9 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stacks.constructs.dead_letters import dead_letter_queue
-from stacks.constructs.feedback_api import FeedbackApi
-from stacks.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
+from outage_comms_cdk.constructs.dead_letters import dead_letter_queue
+from outage_comms_cdk.constructs.feedback_api import FeedbackApi
+from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
 
 SMS_REPLIES_TOPIC_NAME = "outage-comms-sms-replies"
 SMS_VOICE_PRINCIPAL = "sms-voice.amazonaws.com"

@@ -24,9 +24,9 @@ from constructs import Construct
 
 from outage_comms.perception import default_hashtags, default_keywords
 from outage_comms.plan import Plan
-from stacks.constructs.lambda_runtime import LambdaRuntime
-from stacks.constructs.periodic import every
-from stacks.quality_gates import acknowledge
+from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime
+from outage_comms_cdk.constructs.periodic import every
+from outage_comms_cdk.quality_gates import acknowledge
 
 DEFAULT_INTERVAL = Duration.minutes(5)
 

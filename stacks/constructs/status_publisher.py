@@ -18,9 +18,9 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from outage_comms.status.publisher import FAILURE_METRIC
-from stacks.constructs.lambda_runtime import METRICS_NAMESPACE, LambdaRuntime, OutageCommsFunction
-from stacks.constructs.status_site import PUBLISHER_ACCESS_ROLE_NAME, status_bucket_name
-from stacks.status_stack import PUBLISHER_FUNCTION_ROLE_NAME
+from outage_comms_cdk.constructs.lambda_runtime import METRICS_NAMESPACE, LambdaRuntime, OutageCommsFunction
+from outage_comms_cdk.constructs.status_site import PUBLISHER_ACCESS_ROLE_NAME, status_bucket_name
+from outage_comms_cdk.status_stack import PUBLISHER_FUNCTION_ROLE_NAME
 
 INCIDENTS_TABLE_ENV = "INCIDENTS_TABLE_NAME"
 INCIDENT_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:Scan")

@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.quality_gates import acknowledge, checkov_skip
+from outage_comms_cdk.quality_gates import acknowledge, checkov_skip
 
 #: The role the workload's publisher assumes; a fixed name so the other account can name it.
 PUBLISHER_ACCESS_ROLE_NAME = "OutageCommsStatusPublisherAccess"

@@ -2,7 +2,7 @@
 
 One web ACL per scope: ``REGIONAL`` (API Gateway stages, shared by the APIs of a region) and
 ``CLOUDFRONT`` (the status distribution; CloudFront takes web ACLs from us-east-1 only, see
-:func:`stacks.status_stack.status_edge_needed`). Each holds, in order:
+:func:`outage_comms_cdk.status_stack.status_edge_needed`). Each holds, in order:
 
 1. ``AWSManagedRulesAmazonIpReputationList``: addresses Amazon threat intelligence lists as bots.
 2. ``AWSManagedRulesCommonRuleSet``: the OWASP-style baseline. Its ``SizeRestrictions_BODY`` rule

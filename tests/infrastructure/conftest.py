@@ -8,7 +8,7 @@ from aws_cdk import aws_lambda_destinations as destinations
 from synthesized_apps import EXAMPLE_PLAN, FUNCTION_STACK, Synthesized, new_app, synthesize
 
 from outage_comms.plan import Plan, load_plan
-from stacks.settings import cdk_json_context
+from outage_comms_cdk.settings import cdk_json_context
 
 
 @pytest.fixture(scope="session")
@@ -37,10 +37,10 @@ def function_stack(
     tmp_path_factory: pytest.TempPathFactory, example_plan: Plan, powertools_layer_version: int
 ) -> Synthesized:
     """A test-only stack holding functions built by the factory, with the nag gate on."""
-    from stacks.constructs.encryption import EncryptionKey
-    from stacks.constructs.event_archive import EventArchive
-    from stacks.constructs.lambda_runtime import LambdaRuntime
-    from stacks.quality_gates import apply_quality_gates
+    from outage_comms_cdk.constructs.encryption import EncryptionKey
+    from outage_comms_cdk.constructs.event_archive import EventArchive
+    from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime
+    from outage_comms_cdk.quality_gates import apply_quality_gates
 
     app = new_app(tmp_path_factory.mktemp("function-cdk.out"))
     stack = Stack(app, FUNCTION_STACK)

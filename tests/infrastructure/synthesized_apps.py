@@ -21,7 +21,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from aws_cdk import App, Stack  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
 
-from stacks.settings import cdk_json_context  # noqa: E402
+from outage_comms_cdk.settings import cdk_json_context  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def test_a_missing_plan_file_says_so(tmp_path: Path) -> None:
 
 def test_a_bad_powertools_layer_version_is_refused_with_the_fix(tmp_path: Path) -> None:
     from app import build_app
-    from stacks.settings import SettingsError
+    from outage_comms_cdk.settings import SettingsError
 
     app = new_app(tmp_path, plan=str(EXAMPLE_PLAN), powertools_layer_version="latest")
     with pytest.raises(SettingsError, match=r"powertools_layer_version.*'latest': set it in cdk\.json"):

@@ -11,7 +11,7 @@ from template_reading import as_list, identity_statements, join_to_text
 
 from outage_comms.plan import Plan
 from outage_comms.workflow.channels_plan import fanout_channels, team_channels
-from stacks.constructs.channel_fanout import channel_label
+from outage_comms_cdk.constructs.channel_fanout import channel_label
 
 pytestmark = pytest.mark.infrastructure
 

@@ -91,8 +91,8 @@ def status_stacks(outdir: Path, plan_path: Path, region: str) -> Synthesized:
     """Only the status stack(s), as ``app.py`` adds them, in the status account and ``region``."""
     from aws_cdk import Environment
 
-    from stacks.quality_gates import apply_quality_gates
-    from stacks.status_stack import add_status_stacks
+    from outage_comms_cdk.quality_gates import apply_quality_gates
+    from outage_comms_cdk.status_stack import add_status_stacks
 
     app = new_app(outdir)
     add_status_stacks(
@@ -217,7 +217,7 @@ def test_ipv6_cannot_escape_the_rate_limit(with_waf: Synthesized, status_elsewhe
 def test_the_cloudfront_web_acl_lives_in_us_east_1_when_the_status_stack_does_not(
     status_elsewhere: Synthesized,
 ) -> None:
-    from stacks.status_stack import STATUS_EDGE_STACK_NAME
+    from outage_comms_cdk.status_stack import STATUS_EDGE_STACK_NAME
 
     acl_stacks = {stack for stack, _, _ in resources(status_elsewhere, "AWS::WAFv2::WebACL")}
     assert acl_stacks == {STATUS_EDGE_STACK_NAME}
@@ -279,7 +279,7 @@ def test_waf_with_an_unknown_status_region_says_what_to_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from app import build_app
-    from stacks.settings import SettingsError
+    from outage_comms_cdk.settings import SettingsError
 
     plan = plan_with_edge(tmp_path, {"waf": {"enabled": True}})
     for name in ("CDK_DEFAULT_ACCOUNT", "CDK_DEFAULT_REGION"):

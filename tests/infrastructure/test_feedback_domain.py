@@ -24,11 +24,11 @@ STACK = "FeedbackDomainTest"
 def synthesized(
     tmp_path_factory: pytest.TempPathFactory, example_plan: Plan, powertools_layer_version: int
 ) -> tuple[Synthesized, str]:
-    from stacks.constructs.encryption import EncryptionKey
-    from stacks.constructs.feedback_api import FeedbackApi, FeedbackDomain
-    from stacks.constructs.lambda_runtime import LambdaRuntime
-    from stacks.constructs.workflow_state import WorkflowStateTable
-    from stacks.quality_gates import apply_quality_gates
+    from outage_comms_cdk.constructs.encryption import EncryptionKey
+    from outage_comms_cdk.constructs.feedback_api import FeedbackApi, FeedbackDomain
+    from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime
+    from outage_comms_cdk.constructs.workflow_state import WorkflowStateTable
+    from outage_comms_cdk.quality_gates import apply_quality_gates
 
     app = new_app(tmp_path_factory.mktemp("feedback-domain-cdk.out"))
     stack = Stack(app, STACK)
@@ -87,7 +87,7 @@ def test_the_api_is_mapped_at_the_domains_root_so_links_carry_no_stage_name(
 def test_a_base_url_or_certificate_that_cannot_be_served_is_refused_with_the_fix(
     base_url: str, certificate: str, named: str
 ) -> None:
-    from stacks.constructs.feedback_api import FeedbackDomain
+    from outage_comms_cdk.constructs.feedback_api import FeedbackDomain
 
     with pytest.raises(ValueError, match=named):
         FeedbackDomain.for_base_url(base_url, certificate)

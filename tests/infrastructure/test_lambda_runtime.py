@@ -21,9 +21,14 @@ from template_reading import (
 )
 
 from outage_comms.plan import Plan, parse_plan
-from stacks.constructs.encryption import EncryptionKey
-from stacks.constructs.lambda_runtime import ARCHITECTURE, POWERTOOLS_LAYER_NAME, RUNTIME, LambdaRuntime
-from stacks.lambda_asset import (
+from outage_comms_cdk.constructs.encryption import EncryptionKey
+from outage_comms_cdk.constructs.lambda_runtime import (
+    ARCHITECTURE,
+    POWERTOOLS_LAYER_NAME,
+    RUNTIME,
+    LambdaRuntime,
+)
+from outage_comms_cdk.lambda_asset import (
     LAMBDA_PYTHON_VERSION,
     VENDORED_TRANSITIVE_PINS,
     WHEEL_PLATFORMS,

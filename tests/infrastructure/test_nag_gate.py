@@ -9,7 +9,7 @@ from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_s3 as s3
 from synthesized_apps import new_app
 
-from stacks.quality_gates import acknowledge, apply_quality_gates
+from outage_comms_cdk.quality_gates import acknowledge, apply_quality_gates
 
 pytestmark = pytest.mark.infrastructure
 

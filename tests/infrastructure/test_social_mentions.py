@@ -9,7 +9,7 @@ from template_reading import as_list, join_to_text
 
 from app import CHANNELS_STACK_NAME
 from outage_comms.plan import Plan
-from stacks.constructs.social_mentions import listens
+from outage_comms_cdk.constructs.social_mentions import listens
 
 pytestmark = pytest.mark.infrastructure
 

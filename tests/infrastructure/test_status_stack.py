@@ -29,11 +29,11 @@ STATUS_ACCESS_ROLE = "arn:{AWS::Partition}:iam::222222222222:role/OutageCommsSta
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """Core + status publisher in the workload account, status stack in another account and region."""
-    from stacks.core_stack import OutageCommsCoreStack
-    from stacks.quality_gates import apply_quality_gates
-    from stacks.settings import DeploymentSettings, cdk_json_context
-    from stacks.status_publisher_stack import OutageCommsStatusPublisherStack
-    from stacks.status_stack import OutageCommsStatusStack
+    from outage_comms_cdk.core_stack import OutageCommsCoreStack
+    from outage_comms_cdk.quality_gates import apply_quality_gates
+    from outage_comms_cdk.settings import DeploymentSettings, cdk_json_context
+    from outage_comms_cdk.status_publisher_stack import OutageCommsStatusPublisherStack
+    from outage_comms_cdk.status_stack import OutageCommsStatusStack
 
     app = new_app(tmp_path_factory.mktemp("status-cdk.out"))
     plan = load_plan(EXAMPLE_PLAN)

@@ -103,8 +103,8 @@ def status_templates(directory: Path, edge: dict[str, Any], region: str) -> Temp
     from aws_cdk import Environment
 
     from outage_comms.plan import load_plan
-    from stacks.quality_gates import apply_quality_gates
-    from stacks.status_stack import add_status_stacks
+    from outage_comms_cdk.quality_gates import apply_quality_gates
+    from outage_comms_cdk.status_stack import add_status_stacks
 
     app = new_app(directory / f"cdk.out-{region}")
     add_status_stacks(

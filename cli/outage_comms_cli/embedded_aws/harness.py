@@ -82,7 +82,7 @@ def synthesize_app(outdir: Path, plan_path: Path) -> Path:
     from aws_cdk import App, DefaultStackSynthesizer
 
     from app import build_app
-    from stacks.settings import cdk_json_context
+    from outage_comms_cdk.settings import cdk_json_context
 
     app = App(
         outdir=str(outdir),
