@@ -79,11 +79,17 @@ def lint_plan(path: str | Path, templates_dir: Path = DEFAULT_TEMPLATES_DIR) -> 
             Finding("plan", p.message, p.fix, where=f"{p.file}: {p.path}") for p in exc.problems
         ]
         return report
+    from outage_comms_cli.locale_check import locale_findings, unknown_locales
+
+    if unknown := unknown_locales(plan):  # nothing can be formatted in a locale CLDR does not know (exit 2)
+        report.unusable, report.findings = True, unknown
+        return report
     for scenario in Scenario:
         for fmt in plan.formats_for(scenario):
             for locale in plan.locale_codes:
                 _lint_one(plan, scenario, fmt, locale, templates_dir, report)
     report.findings += _scenario_findings(plan, path)
+    report.findings += locale_findings(plan, templates_dir)  # every locale's word files and keys
     from outage_comms_cli.locale_check import locale_findings  # every locale's word files and keys
 
     report.findings += locale_findings(plan, templates_dir)

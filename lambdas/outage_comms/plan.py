@@ -47,7 +47,14 @@ from outage_comms.vocabulary import (
 Identifier = Annotated[
     str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$", description="lower-case id: a-z, 0-9, -")
 ]
-LocaleCode = Annotated[str, Field(pattern=r"^[a-z]{2}(-[A-Z]{2})?$", description="e.g. en, pt-BR")]
+LocaleCode = Annotated[
+    str,
+    Field(
+        # BCP-47: language, optional script, optional region (ISO 3166 or UN M.49), e.g. zh-Hant-TW, es-419
+        pattern=r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$",
+        description="a BCP-47 tag, e.g. en, de, pt-BR, ja, zh-Hant-TW, es-419",
+    ),
+]
 
 
 def _secret_name(value: str) -> str:
@@ -705,13 +712,7 @@ def cross_reference_problems(plan: Plan, file: str) -> list[PlanProblem]:
             f"'{plan.default_locale}' is not one of the plan's locales {codes}",
             "add it to 'locales' or pick one listed there",
         )
-    for required in ("en", "pt-BR"):
-        if required not in codes:
-            add(
-                "locales",
-                f"locale '{required}' is missing",
-                f"add '{required}': English and Brazilian Portuguese ship from day one",
-            )
+    # Any set of locales: only the default locale is required (checked above).
 
     group_ids = {g.id for g in plan.groups}
     audience_ids = {a.id for a in plan.audiences}
@@ -796,7 +797,8 @@ def cross_reference_problems(plan: Plan, file: str) -> list[PlanProblem]:
             f"'{plan.drill.audience}' is not an audience of kind 'drill'",
             "add an audience with 'kind: drill' (test addresses only) and name it here",
         )
-    check_localized("drill.marker", plan.drill.marker)
+    if "marker" in plan.drill.model_fields_set:  # the built-in default falls back per locale (drill_mode)
+        check_localized("drill.marker", plan.drill.marker)
     for channel in plan.drill.webhook_secrets:
         if channel not in WEB_CHANNELS:
             add(

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
@@ -188,35 +187,25 @@ def _paragraphs(text: str) -> list[str]:
 # Times and lists in the customer's language
 # ---------------------------------------------------------------------------------------------
 
-_EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-
-
 def format_time(moment: datetime, locale: LocaleSettings) -> str:
-    """A time as a customer in this locale reads it, with the date and zone spelled out."""
-    local = moment.astimezone(ZoneInfo(locale.timezone))
-    if locale.code.startswith("pt"):
-        return f"{local:%d/%m} às {local.hour}h{local:%M} ({locale.timezone_label})"
-    return f"{local.day} {_EN_MONTHS[local.month - 1]}, {local:%H:%M} {locale.timezone_label}"
+    """A time as a customer in this locale reads it (Babel/CLDR), in the plan's zone, with its label."""
+    from outage_comms.locale_format import format_moment
+
+    return format_moment(moment, locale.code, locale.timezone, locale.timezone_label)
 
 
 def join_names(names: list[str], locale: str) -> str:
-    """'A', 'A and B', 'A, B and C' — or with 'e' in Portuguese."""
-    word = " e " if locale.startswith("pt") else " and "
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + word + names[-1]
+    """'A', 'A and B', 'A, B and C' — as the locale lists things ('Checkout und Auszahlungen')."""
+    from outage_comms.locale_format import format_names
+
+    return format_names(names, locale)
 
 
 def format_duration(delta: timedelta, locale: str) -> str:
-    minutes = max(1, round(delta.total_seconds() / 60))
-    hours, mins = divmod(minutes, 60)
-    pt = locale.startswith("pt")
-    parts = []
-    if hours:
-        parts.append(f"{hours} {'hora' if pt else 'hour'}{'s' if hours != 1 else ''}")
-    if mins:
-        parts.append(f"{mins} {'minuto' if pt else 'minute'}{'s' if mins != 1 else ''}")
-    return (" e " if pt else " and ").join(parts)
+    """'1 hour and 35 minutes', '1 Stunde und 35 Minuten' (at least one minute)."""
+    from outage_comms.locale_format import format_span
+
+    return format_span(delta, locale)
 
 
 # ---------------------------------------------------------------------------------------------

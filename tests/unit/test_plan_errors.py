@@ -59,9 +59,9 @@ BROKEN_PLANS = [
     ),
     pytest.param(
         lambda d: d.update(locales=[loc for loc in d["locales"] if loc["code"] != "pt-BR"]),
-        "locales",
-        "add 'pt-BR'",
-        id="missing-locale",
+        "groups[0].name.pt-BR",
+        "declare it under 'locales'",
+        id="text-for-an-undeclared-locale",
     ),
     pytest.param(
         lambda d: d["components"].append(dict(d["components"][0])),

@@ -77,7 +77,7 @@ def test_times_read_naturally_in_each_locale() -> None:
     en = LocaleSettings(code="en", timezone="UTC", timezone_label="UTC")
     pt = LocaleSettings(code="pt-BR", timezone="America/Sao_Paulo", timezone_label="horário de Brasília")
     assert format_time(moment, en) == "27 Nov, 14:35 UTC"
-    assert format_time(moment, pt) == "27/11 às 11h35 (horário de Brasília)"
+    assert format_time(moment, pt) == "27/11 11:35 (horário de Brasília)"
 
 
 def test_component_lists_join_in_each_language() -> None:

@@ -718,12 +718,17 @@ def _write_status_site(aws: EmbeddedAws, plan: Plan, target: Path, incident_id: 
 
 
 def _seed_subscribers(aws: EmbeddedAws, plan: Plan) -> list[str]:
+    """The built-in subscribers, covering every locale of the plan on each enabled subscriber channel."""
+    from outage_comms_cli.embedded_aws.people import drill_subscribers
+
     enabled = {c.value for c in plan.channels.enabled()}
+    customers = drill_subscribers(plan.locale_codes, DRILL_SUBSCRIBERS)
+    audience = drill_subscribers(plan.locale_codes, DRILL_AUDIENCE_SUBSCRIBERS, drill=True)
     seeded = []
-    for channel, people in DRILL_SUBSCRIBERS.items():
+    for channel, people in customers.items():
         if channel not in enabled:
             continue
-        drill = DRILL_AUDIENCE_SUBSCRIBERS.get(channel, [])
+        drill = audience.get(channel, [])
         for person in people + [{**p, "audiences": (plan.drill.audience,)} for p in drill]:
             aws.subscribe(
                 channel,
@@ -826,9 +831,11 @@ def _write_deliveries(aws: EmbeddedAws, out_dir: Path, summary: dict[str, Any]) 
         (folder / name).write_text(text, encoding="utf-8")
         files.append(str((folder / name).relative_to(out_dir)))
 
-    topics = [("sns", aws.output("SubscribersTopicArn")), ("chatbot", aws.output("InternalChatTopicArn"))]
-    with contextlib.suppress(KeyError):  # drill mode: the drill audience's own topic
-        topics.append(("sns", aws.output("DrillTopicArn")))
+    topics = []  # a channel that is off has no topic (and no stack output): nothing to read there
+    outputs = (("sns", "SubscribersTopicArn"), ("chatbot", "InternalChatTopicArn"), ("sns", "DrillTopicArn"))
+    for label, output in outputs:
+        with contextlib.suppress(KeyError):
+            topics.append((label, aws.output(output)))
     for label, topic in topics:
         for message in aws.published(topic):
             attributes = {k: v.get("Value") for k, v in (message["attributes"] or {}).items()}

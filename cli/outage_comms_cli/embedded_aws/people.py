@@ -92,3 +92,44 @@ def approve_latest(
         raise LookupError(f"no review link was emailed for {incident_id}")
     _, reference = links[-1]
     return review(aws, incident_id, reference, caller_arn=session_arn(approver_role_arn), decision=decision)
+
+
+# ---------------------------------------------------------------------------------------------
+# The drill's customers: every locale of the plan on every subscriber channel
+# ---------------------------------------------------------------------------------------------
+
+#: Subscriber channels of the subscribers table (the others have no per-person subscription).
+SUBSCRIBER_CHANNELS = ("email", "sms", "voice", "push")
+
+
+def _made_up_address(channel: str, locale: str, index: int, drill: bool) -> dict[str, Any]:
+    """A test address for a locale the built-in lists lack (example.com / 555-01xx numbers)."""
+    slug = locale.lower()
+    number = f"+1206555{(60 if drill else 10) + index:04d}"
+    return {
+        "email": {"address": f"{'game-day' if drill else 'customer'}.{slug}@example.com"},
+        "sms": {"address": number},
+        "voice": {"address": number},
+        "push": {"address": f"drill-{'test-' if drill else ''}device-{slug}", "platform": "GCM"},
+    }[channel] | {"locale": locale}
+
+
+def drill_subscribers(
+    locales: list[str],
+    built_in: Mapping[str, list[dict[str, Any]]],
+    *,
+    drill: bool = False,
+) -> dict[str, list[dict[str, Any]]]:
+    """``built_in`` for the plan's locales, plus one made-up subscriber per channel for each locale it lacks.
+
+    A drill then reaches readers of every locale the plan declares (and none it does not), on every
+    subscriber channel: a German plan's drill sends German email and SMS to someone.
+    """
+    result: dict[str, list[dict[str, Any]]] = {}
+    for channel in SUBSCRIBER_CHANNELS:
+        people = [p for p in built_in.get(channel, []) if p["locale"] in locales]
+        covered = {p["locale"] for p in people}
+        missing = [code for code in locales if code not in covered]
+        people += [_made_up_address(channel, code, i, drill) for i, code in enumerate(missing)]
+        result[channel] = people
+    return result

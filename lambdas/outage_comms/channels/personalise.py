@@ -179,15 +179,11 @@ def html_values(values: tuple[str, ...]) -> tuple[str, ...]:
 # ---------------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=16)
-def _subscription_words(templates_dir: Path, locale: str) -> dict[str, Any]:
-    import yaml
+def _subscription_words(templates_dir: Path, locale: str, default_locale: str) -> dict[str, Any]:
+    """The locale's file, any missing key (or file) taken from the default locale's, with a warning."""
+    from outage_comms.locale_files import subscription_words
 
-    path = templates_dir / "subscriptions" / f"{locale}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: expected a mapping")
-    return data
+    return subscription_words(templates_dir, locale, default_locale)
 
 
 def subscription_text(plan: Plan, locale: str, message: str, field_name: str, **values: Any) -> str:
@@ -195,7 +191,9 @@ def subscription_text(plan: Plan, locale: str, message: str, field_name: str, **
     from outage_comms.rendering import DEFAULT_TEMPLATES_DIR, _text_environment, _tidy
 
     words = _subscription_words(
-        DEFAULT_TEMPLATES_DIR, locale if locale in plan.locale_codes else plan.default_locale
+        DEFAULT_TEMPLATES_DIR,
+        locale if locale in plan.locale_codes else plan.default_locale,
+        plan.default_locale,
     )
     source = words[message][field_name]
     rendered = (

@@ -26,7 +26,7 @@ from outage_comms.status.site import (
     describe,
     locale_prefix,
 )
-from outage_comms.status.uptime import uptime_percent
+from outage_comms.status.uptime import uptime_text
 from outage_comms.status.words import paragraphs
 
 STYLESHEET = "assets/status.css"
@@ -84,7 +84,7 @@ class PageHelper:
 
     def uptime_text(self, component_id: str) -> tuple[str, str]:
         records = self.state.uptime.get(component_id, [])
-        summary = str(self.s["uptime_summary"]).format(percent=f"{uptime_percent(records):.2f}")
+        summary = str(self.s["uptime_summary"]).format(percent=uptime_text(records, self.locale))
         bad = [r for r in records if r.worst is not ComponentStatus.OPERATIONAL]
         if not bad:
             return summary, str(self.s["uptime_no_problems"])

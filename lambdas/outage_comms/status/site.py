@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from outage_comms.incident import Incident
+from outage_comms.locale_files import status_strings
 from outage_comms.plan import Plan
 from outage_comms.rendering import DEFAULT_TEMPLATES_DIR, format_time
 from outage_comms.status.model import (
@@ -323,7 +324,9 @@ def site_state(
 ) -> SiteState:
     """``failures`` collects the incidents that could not be shown (they are left out of the lists)."""
     failures = [] if failures is None else failures
-    strings = {locale: load_strings(options.templates_dir, locale) for locale in plan.locale_codes}
+    strings = {  # a missing file or key falls back to the default locale's words, with a warning
+        code: status_strings(options.templates_dir, code, plan.default_locale) for code in plan.locale_codes
+    }
     unique = {i.id: i for i in (*incidents, *maintenances)}
     everything = sorted(unique.values(), key=lambda i: (i.started_at, i.id), reverse=True)
     checked = (checked_view(plan, incident, now, strings, options, failures) for incident in everything)

@@ -80,3 +80,10 @@ def uptime_percent(records: Sequence[DayRecord]) -> float:
         return 100.0
     lost = sum(r.downtime_minutes for r in records)
     return round(100.0 * (1 - lost / (_DAY_MINUTES * len(records))), 2)
+
+
+def uptime_text(records: Sequence[DayRecord], locale: str) -> str:
+    """The uptime as the locale writes a percentage (``100.00%``, ``100,00 %``), sign included."""
+    from outage_comms.locale_format import format_percent
+
+    return format_percent(uptime_percent(records), locale)
