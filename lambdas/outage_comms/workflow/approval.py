@@ -82,6 +82,8 @@ class ReviewSigner:
             payload, mac = _unb64(payload_part), _unb64(mac_part)
         except (ValueError, binascii.Error):
             raise ReferenceError_("malformed review reference") from None
+        if _b64(payload) != payload_part or _b64(mac) != mac_part:  # one spelling per link: no padding-bit
+            raise ReferenceError_("malformed review reference") from None  # or stray-character variants
         if not hmac.compare_digest(mac, self._mac("review-link", payload)):
             raise ReferenceError_("review reference signature does not match")
         data = json.loads(payload)

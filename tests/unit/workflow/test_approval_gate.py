@@ -117,10 +117,16 @@ class Gate:
         return self.post(caller, self.csrf_from(self.page(caller)), decision, **edits)
 
     def call(
-        self, method: str, *, caller: str, form: dict[str, str] | None = None, now: datetime = NOW
+        self,
+        method: str,
+        *,
+        caller: str,
+        form: dict[str, str] | None = None,
+        now: datetime = NOW,
+        reference: str | None = None,
     ) -> ReviewResponse:
         return handle_review(
-            ReviewRequest(method, INCIDENT, self.reference, caller, form or {}),
+            ReviewRequest(method, INCIDENT, reference or self.reference, caller, form or {}),
             plan=self.plan,
             store=self.store,
             approvals=self.approvals,
@@ -374,3 +380,17 @@ class _Context:
     memory_limit_in_mb = 256
     invoked_function_arn = "arn:aws:lambda:eu-west-1:111122223333:function:review"
     aws_request_id = "req"
+
+
+def test_a_link_has_one_spelling_only(plan: Plan) -> None:
+    """base64 ignores stray characters and a MAC's last character carries spare bits: neither may pass."""
+    gate = Gate(plan)
+    payload, mac = gate.reference.split(".")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(mac[-1])
+    same_bits = alphabet[last ^ 1]  # the low bits of the 43rd character are padding: same 32 bytes
+    for variant in (f"{payload}.{mac[:-1]}{same_bits}", f"{payload}.{mac}\x00", f"{payload}\n.{mac}"):
+        refused = gate.call("POST", caller=COMMS, form={"csrf": gate.token(COMMS), "decision": "approve"},
+                            reference=variant)  # fmt: skip
+        assert refused.status == 403, variant
+    assert gate.sent == []
