@@ -1,10 +1,16 @@
-"""Which packages the wheel holds; everything else is in pyproject.toml.
+"""Which packages the wheel holds, and two project files it carries; everything else is in pyproject.toml.
 
 Each repository folder becomes one namespaced package with all its subpackages (see package-dir in
-pyproject.toml), so a new subpackage ships without anyone editing a list.
+pyproject.toml), so a new subpackage ships without anyone editing a list. ``cdk.json`` (feature flags,
+the Powertools layer version) and ``constraints.txt`` (the exact pins the Lambda asset vendors) are
+copied into ``outage_comms_cli/shipped/`` at build time: git keeps one copy, at the repository root.
 """
 
+import shutil
+from pathlib import Path
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 FOLDERS = {
     "outage_comms": "lambdas/outage_comms",
@@ -17,6 +23,7 @@ SHIPPED = [
     "outage_comms_cli.shipped.drills",
     "outage_comms_cli.shipped.plans",
 ]
+SHIPPED_FILES = ("cdk.json", "constraints.txt")
 
 
 def packages() -> list[str]:
@@ -26,4 +33,15 @@ def packages() -> list[str]:
     return found + SHIPPED
 
 
-setup(packages=packages())
+class BuildWithProjectFiles(build_py):
+    def run(self) -> None:
+        super().run()
+        if getattr(self, "editable_mode", False):
+            return  # an editable install reads them from the checkout
+        target = Path(self.build_lib, "outage_comms_cli", "shipped")
+        target.mkdir(parents=True, exist_ok=True)
+        for name in SHIPPED_FILES:
+            shutil.copyfile(name, target / name)
+
+
+setup(packages=packages(), cmdclass={"build_py": BuildWithProjectFiles})

@@ -39,6 +39,7 @@ class OutageCommsCoreStack(Stack):
             plan=settings.plan,
             key=self.encryption.key,
             powertools_layer_version=settings.powertools_layer_version,
+            templates_dir=settings.templates_dir,
         )
 
         outputs = {

@@ -2,15 +2,16 @@
 
 Layout of the asset (the Lambda task root, ``/var/task``)::
 
-    outage_comms/        domain code (lambdas/outage_comms)
-    handlers/            thin handlers (lambdas/handlers), created empty if absent
-    templates/           message and status page templates (templates/)
+    outage_comms/        domain code (the installed ``outage_comms`` package)
+    handlers/            thin handlers (the installed ``outage_comms_handlers`` package)
+    templates/           the plan's templates folder (outage_comms.templates_location)
     plan.json            the validated plan, as the Lambda reads it (no YAML at runtime)
     jinja2/ markupsafe/ yaml/ ...   runtime dependencies that neither the Lambda runtime
                          (boto3) nor the Powertools layer (powertools, pydantic) provides
 
 The dependencies are installed once per pinned set as aarch64 / CPython 3.13 wheels into
-``.build/vendor/<key>/`` and copied from there, so repeated synths are fast and offline.
+``.build/vendor/<key>/`` (beside the team's ``cdk.json``: the working directory) and copied
+from there, so repeated synths are fast and offline.
 CDK, moto, typer, rich and textstat are never copied: the asset holds only what is listed here.
 """
 
@@ -24,7 +25,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,13 +34,12 @@ from aws_cdk import AssetHashType, BundlingOptions, BundlingOutput, DockerImage,
 from aws_cdk import aws_lambda as lambda_
 
 from outage_comms.plan import Plan
-from outage_comms_cdk.settings import REPO_ROOT
 
 #: Bump when the asset layout changes without any source file changing.
 ASSET_LAYOUT_VERSION = "2"
 LAMBDA_PYTHON_VERSION = "3.13"
 WHEEL_PLATFORMS = ("manylinux2014_aarch64",)
-#: Direct runtime dependencies to vendor; their pins are read from pyproject.toml.
+#: Direct runtime dependencies to vendor; their exact versions are read from constraints.txt.
 VENDORED_DIRECT = (
     "jinja2",
     "markupsafe",
@@ -55,45 +54,57 @@ VENDORED_DIRECT = (
     "phonenumberslite",
     # subscriber email addresses (subscribers/addresses.py)
     "email-validator",
+    # dates, lists, numbers in the plan's locales (outage_comms.locale_format); CLDR data pruned below
+    "babel",
 )
 #: Pure-Python packages published only as source; pip builds them (no compiler involved).
 SOURCE_ONLY = ("feedgen",)
-#: Transitive runtime dependencies pyproject.toml does not pin (markupsafe comes with jinja2).
-#: tests/infrastructure checks this equals the version the tests run with.
+#: Transitive runtime dependencies to vendor (markupsafe comes with jinja2), pinned in constraints.txt too.
 #: email-validator needs idna (international domains). Its other dependency, dnspython, is imported
 #: only for deliverability checks, which we never run (check_deliverability=False): not shipped.
-VENDORED_TRANSITIVE_PINS: dict[str, str] = {"idna": "3.20"}
+VENDORED_TRANSITIVE_PINS: tuple[str, ...] = ("idna",)
 
 TASK_ROOT = "/var/task"
 PLAN_FILE = "plan.json"
-SOURCE_DIRS = {  # asset directory -> repository directory
-    "outage_comms": REPO_ROOT / "lambdas" / "outage_comms",
-    "handlers": REPO_ROOT / "lambdas" / "handlers",
-    "templates": REPO_ROOT / "templates",
-}
 IGNORED_NAMES = ("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", ".DS_Store")
 #: Build-only sources some wheels carry (lxml: ~2 MB of Cython/C headers); never imported at run time.
 VENDOR_BUILD_ONLY = ("*.pyx", "*.pxd", "*.pxi", "*.h", "*.c")
 _IGNORED_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
-BUILD_DIR = REPO_ROOT / ".build"
 
 
-def vendored_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
-    """``name==version`` for every vendored package, sorted: direct pins from pyproject, then transitive."""
-    dependencies = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["dependencies"]
+def build_dir() -> Path:
+    """``.build/`` beside the team's ``cdk.json`` (where ``cdk synth`` runs), never in site-packages."""
+    return Path.cwd() / ".build"
+
+
+def source_dirs(templates_dir: Path | None = None) -> dict[str, Path]:
+    """Asset directory -> where it comes from: the installed packages and the plan's templates folder."""
+    import outage_comms
+    import outage_comms_handlers
+    from outage_comms_cli.shipped import shipped_path
+
+    return {
+        "outage_comms": Path(outage_comms.__file__).resolve().parent,
+        "handlers": Path(outage_comms_handlers.__file__).resolve().parent,
+        "templates": templates_dir or shipped_path("templates"),
+    }
+
+
+def vendored_requirements(constraints: Path | None = None) -> list[str]:
+    """``name==version`` for every vendored package, sorted, as constraints.txt pins them."""
+    from outage_comms_cli.shipped import shipped_path
+
+    constraints = constraints or shipped_path("constraints.txt")
     pins: dict[str, str] = {}
-    for requirement in dependencies:
-        match = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)\s*==\s*([A-Za-z0-9_.+-]+)\s*", requirement)
+    for line in constraints.read_text(encoding="utf-8").splitlines():
+        match = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)\s*==\s*([A-Za-z0-9_.+-]+)\s*(#.*)?", line)
         if match:
             pins[_normalise(match.group(1))] = match.group(2)
-    missing = [name for name in VENDORED_DIRECT if _normalise(name) not in pins]
+    names = [_normalise(name) for name in (*VENDORED_DIRECT, *VENDORED_TRANSITIVE_PINS)]
+    missing = [name for name in names if name not in pins]
     if missing:
-        raise ValueError(
-            f"{pyproject}: pin {missing} with '==' in [project].dependencies (they ship in the Lambda)"
-        )
-    wanted = {_normalise(name): pins[_normalise(name)] for name in VENDORED_DIRECT}
-    wanted.update({_normalise(name): version for name, version in VENDORED_TRANSITIVE_PINS.items()})
-    return [f"{name}=={version}" for name, version in sorted(wanted.items())]
+        raise ValueError(f"{constraints}: pin {missing} with '==' (they ship in the Lambda)")
+    return [f"{name}=={pins[name]}" for name in sorted(set(names))]
 
 
 def _normalise(name: str) -> str:
@@ -105,7 +116,7 @@ def vendor_cache_dir(requirements: Sequence[str]) -> Path:
     key = hashlib.sha256(
         json.dumps([list(requirements), WHEEL_PLATFORMS, LAMBDA_PYTHON_VERSION]).encode()
     ).hexdigest()[:16]
-    return BUILD_DIR / "vendor" / key
+    return build_dir() / "vendor" / key
 
 
 def ensure_vendored(requirements: Sequence[str]) -> Path:
@@ -157,12 +168,12 @@ def plan_json(plan: Plan) -> str:
     return json.dumps(plan.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
 
 
-def asset_fingerprint(plan: Plan, requirements: Sequence[str]) -> str:
+def asset_fingerprint(plan: Plan, requirements: Sequence[str], templates_dir: Path | None = None) -> str:
     """A stable hash over everything that goes into the asset, so unchanged inputs mean an unchanged asset."""
     digest = hashlib.sha256()
     digest.update(f"layout={ASSET_LAYOUT_VERSION};python={LAMBDA_PYTHON_VERSION};".encode())
     digest.update(json.dumps([list(requirements), WHEEL_PLATFORMS]).encode())
-    for name, root in sorted(SOURCE_DIRS.items()):
+    for name, root in sorted(source_dirs(templates_dir).items()):
         for path in _source_files(root):
             digest.update(f"\0{name}/{path.relative_to(root).as_posix()}\0".encode())
             digest.update(path.read_bytes())
@@ -175,9 +186,11 @@ def asset_fingerprint(plan: Plan, requirements: Sequence[str]) -> str:
 class LocalLambdaBundler:
     """Builds the asset directory on this machine; CDK never falls back to Docker."""
 
-    def __init__(self, *, plan: Plan, requirements: Sequence[str]) -> None:
+    def __init__(self, *, plan: Plan, requirements: Sequence[str], templates_dir: Path | None = None) -> None:
         self._plan_json = plan_json(plan)
+        self._locales = list(plan.locale_codes)
         self._requirements = list(requirements)
+        self._sources = source_dirs(templates_dir)
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_: Any) -> bool:
         out = Path(output_dir)
@@ -185,7 +198,8 @@ class LocalLambdaBundler:
         shutil.copytree(
             vendor, out, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete", *VENDOR_BUILD_ONLY)
         )
-        for name, source in SOURCE_DIRS.items():
+        prune_babel_locale_data(out, self._locales)
+        for name, source in self._sources.items():
             if source.is_dir():
                 shutil.copytree(
                     source, out / name, dirs_exist_ok=True, ignore=shutil.ignore_patterns(*IGNORED_NAMES)
@@ -199,17 +213,45 @@ class LocalLambdaBundler:
         return True
 
 
-def lambda_code(*, plan: Plan) -> lambda_.AssetCode:
-    """The shared code asset for every Outage Comms function (bind it once per stack)."""
+def babel_locale_data_kept(locales: Sequence[str]) -> set[str]:
+    """The CLDR files (``babel/locale-data/<name>.dat``) the plan's locales load: each one's chain to root."""
+    from outage_comms.locale_format import cldr_chain
+
+    return {name for code in locales for name in cldr_chain(code)} | {"root"}
+
+
+def prune_babel_locale_data(out: Path, locales: Sequence[str]) -> None:
+    """Keep only the plan's locales (and their parents) of Babel's 1,149 CLDR files (35 MB in all).
+
+    Babel reads ``babel/global.dat`` (kept: it is beside the folder) and, per locale, its ``.dat`` and each
+    parent's down to ``root.dat``. A locale the plan does not declare is never formatted at run time.
+    """
+    # babel.messages is gettext catalog tooling (~0.5 MB): never imported by dates, numbers, lists, units.
+    shutil.rmtree(out / "babel" / "messages", ignore_errors=True)
+    data = out / "babel" / "locale-data"
+    if not data.is_dir():
+        return
+    kept = babel_locale_data_kept(locales)
+    for path in data.glob("*.dat"):
+        if path.stem not in kept:
+            path.unlink()
+
+
+def lambda_code(*, plan: Plan, templates_dir: Path | None = None) -> lambda_.AssetCode:
+    """The shared code asset for every Outage Comms function (bind it once per stack).
+
+    ``templates_dir`` is the plan's templates folder (None: the shipped templates).
+    """
     requirements = vendored_requirements()
+    sources = source_dirs(templates_dir)
     return lambda_.Code.from_asset(
-        str(REPO_ROOT / "lambdas"),
+        str(sources["handlers"]),  # never read: the local bundler builds the directory
         asset_hash_type=AssetHashType.CUSTOM,
-        asset_hash=asset_fingerprint(plan, requirements),
+        asset_hash=asset_fingerprint(plan, requirements, templates_dir),
         bundling=BundlingOptions(
             # Required by the API, never pulled: the local bundler always succeeds or raises.
             image=DockerImage.from_registry("none"),
-            local=LocalLambdaBundler(plan=plan, requirements=requirements),
+            local=LocalLambdaBundler(plan=plan, requirements=requirements, templates_dir=templates_dir),
             output_type=BundlingOutput.NOT_ARCHIVED,
         ),
     )

@@ -1,7 +1,10 @@
 """Deployment settings read from CDK context, with ``cdk.json`` as the single source of defaults.
 
 ``npx cdk`` merges ``cdk.json``'s context into the app; ``python app.py`` and the tests do not,
-so :func:`context_value` falls back to the same file. A value therefore lives in one place.
+so :func:`context_value` falls back to the same file: the team's ``cdk.json`` in the working directory
+(where ``cdk`` runs), else the one Outage Comms ships (feature flags, the Powertools layer version).
+The plan has no default: ``-c plan=...``, or ``"plan"`` in the team's ``cdk.json`` (``outage-comms init``
+writes it), so a forgotten flag never deploys someone else's plan.
 """
 
 from __future__ import annotations
@@ -15,9 +18,7 @@ from typing import Any
 from constructs import Construct
 
 from outage_comms.plan import Plan
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-CDK_JSON = REPO_ROOT / "cdk.json"
+from outage_comms.templates_location import templates_dir_for
 
 PLAN_CONTEXT_KEY = "plan"
 POWERTOOLS_LAYER_VERSION_CONTEXT_KEY = "powertools_layer_version"
@@ -27,10 +28,24 @@ class SettingsError(ValueError):
     """A context value is missing or malformed; the message says which and how to set it."""
 
 
-@functools.cache
+def cdk_json_path() -> Path:
+    """The team's ``cdk.json`` (working directory), else the one that ships with Outage Comms."""
+    local = Path.cwd() / "cdk.json"
+    if local.is_file():
+        return local
+    from outage_comms_cli.shipped import shipped_path
+
+    return shipped_path("cdk.json")
+
+
 def cdk_json_context() -> dict[str, Any]:
     """The ``context`` block of ``cdk.json`` (feature flags and project defaults)."""
-    return dict(json.loads(CDK_JSON.read_text(encoding="utf-8")).get("context", {}))
+    return dict(_read_context(cdk_json_path()))
+
+
+@functools.cache
+def _read_context(path: Path) -> dict[str, Any]:
+    return dict(json.loads(path.read_text(encoding="utf-8")).get("context", {}))
 
 
 def context_value(scope: Construct, key: str) -> Any:
@@ -38,6 +53,11 @@ def context_value(scope: Construct, key: str) -> Any:
     value = scope.node.try_get_context(key)
     if value is None:
         value = cdk_json_context().get(key)
+    if value is None and key == PLAN_CONTEXT_KEY:
+        raise SettingsError(
+            'no plan: pass -c plan=path/to/plan.yaml, or set "plan" in your cdk.json\'s context '
+            "(outage-comms init writes it); there is no default plan to deploy"
+        )
     if value is None:
         raise SettingsError(f"context '{key}' is not set: pass -c {key}=... or add it to cdk.json")
     return value
@@ -50,9 +70,13 @@ class DeploymentSettings:
     plan: Plan
     plan_path: Path
     powertools_layer_version: int
+    #: The plan's templates folder (``templates:`` in the plan, default ``templates/`` beside it).
+    templates_dir: Path | None = None
 
     @classmethod
-    def from_context(cls, scope: Construct, *, plan: Plan, plan_path: Path) -> DeploymentSettings:
+    def from_context(
+        cls, scope: Construct, *, plan: Plan, plan_path: Path, templates_dir: Path | None = None
+    ) -> DeploymentSettings:
         version = context_value(scope, POWERTOOLS_LAYER_VERSION_CONTEXT_KEY)
         try:
             layer_version = int(version)
@@ -63,4 +87,9 @@ class DeploymentSettings:
                 f"context '{POWERTOOLS_LAYER_VERSION_CONTEXT_KEY}' must be a layer version number (>= 1), "
                 f"got {version!r}: set it in cdk.json"
             )
-        return cls(plan=plan, plan_path=plan_path, powertools_layer_version=layer_version)
+        return cls(
+            plan=plan,
+            plan_path=plan_path,
+            powertools_layer_version=layer_version,
+            templates_dir=templates_dir or templates_dir_for(plan_path, plan.templates),
+        )

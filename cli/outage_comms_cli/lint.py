@@ -16,7 +16,6 @@ from typing import Any
 from outage_comms.guard import Finding, find_leaks, guard_message, sms_size
 from outage_comms.plan import Plan, PlanError, load_plan
 from outage_comms.rendering import (
-    DEFAULT_TEMPLATES_DIR,
     RenderedMessage,
     TemplateProblem,
     build_context,
@@ -24,6 +23,7 @@ from outage_comms.rendering import (
     template_sources,
 )
 from outage_comms.sample import SAMPLE_NOW, sample_facts
+from outage_comms.templates_location import missing_templates_message, templates_dir_for
 from outage_comms.vocabulary import (
     CHANNEL_FORMAT,
     INTERNAL_FORMATS,
@@ -51,6 +51,8 @@ class LintReport:
     feedback: list[dict[str, Any]] = field(default_factory=list)
     messages_checked: int = 0
     unusable: bool = False
+    #: The templates folder checked (the plan's ``templates:``, default ``templates/`` beside the plan).
+    templates_dir: str = ""
 
     @property
     def exit_code(self) -> int:
@@ -61,6 +63,7 @@ class LintReport:
     def as_dict(self) -> dict[str, Any]:
         return {
             "plan": self.plan_path,
+            "templates": self.templates_dir,
             "exit_code": self.exit_code,
             "messages_checked": self.messages_checked,
             "findings": [f.as_dict() for f in self.findings],
@@ -69,7 +72,8 @@ class LintReport:
         }
 
 
-def lint_plan(path: str | Path, templates_dir: Path = DEFAULT_TEMPLATES_DIR) -> LintReport:
+def lint_plan(path: str | Path, templates_dir: Path | None = None) -> LintReport:
+    """Every finding for the plan at ``path``; templates from ``templates_dir`` or the plan's own folder."""
     report = LintReport(plan_path=str(path))
     try:
         plan = load_plan(path)
@@ -78,6 +82,12 @@ def lint_plan(path: str | Path, templates_dir: Path = DEFAULT_TEMPLATES_DIR) -> 
         report.findings = [
             Finding("plan", p.message, p.fix, where=f"{p.file}: {p.path}") for p in exc.problems
         ]
+        return report
+    templates_dir = templates_dir or templates_dir_for(path, plan.templates)
+    report.templates_dir = str(templates_dir)
+    if not templates_dir.is_dir():
+        message, fix = missing_templates_message(templates_dir)
+        report.findings = [Finding("templates.folder", message, fix, where=f"{path}: templates")]
         return report
     from outage_comms_cli.locale_check import locale_findings, unknown_locales
 
@@ -90,9 +100,6 @@ def lint_plan(path: str | Path, templates_dir: Path = DEFAULT_TEMPLATES_DIR) -> 
                 _lint_one(plan, scenario, fmt, locale, templates_dir, report)
     report.findings += _scenario_findings(plan, path)
     report.findings += locale_findings(plan, templates_dir)  # every locale's word files and keys
-    from outage_comms_cli.locale_check import locale_findings  # every locale's word files and keys
-
-    report.findings += locale_findings(plan, templates_dir)
     report.findings = _unique(report.findings, templates_dir)
     return report
 

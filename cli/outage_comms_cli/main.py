@@ -15,11 +15,22 @@ from rich.table import Table
 
 from outage_comms.guard import guard_message, sms_size
 from outage_comms.plan import PlanError, load_plan
-from outage_comms.rendering import DEFAULT_TEMPLATES_DIR, TemplateProblem, build_context, render_message
+from outage_comms.rendering import TemplateProblem, build_context, render_message
 from outage_comms.sample import sample_facts
+from outage_comms.templates_location import templates_dir_for
 from outage_comms.vocabulary import CHANNEL_FORMAT, Channel, Scenario
 from outage_comms_cli import incident_commands, preflight, redrive, triage_command
+from outage_comms_cli import init as init_command
 from outage_comms_cli.lint import EXIT_FINDINGS, EXIT_UNUSABLE, LintReport, lint_plan
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"outage-comms {version('outage-comms')}")
+        raise typer.Exit(0)
+
 
 app = typer.Typer(
     name="outage-comms",
@@ -40,14 +51,19 @@ class OutputFormat(StrEnum):
 
 
 PlanArg = Annotated[Path, typer.Argument(help="The plan YAML file.", show_default=True)]
-TemplatesOpt = Annotated[Path, typer.Option("--templates", help="Templates folder.")]
+TemplatesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--templates", help="Templates folder (default: the plan's 'templates:', else templates/ beside it)."
+    ),
+]
 
 
 @app.command()
 def lint(
     plan: PlanArg = DEFAULT_PLAN,
     output: Annotated[OutputFormat, typer.Option("--format", help="human or json")] = OutputFormat.human,
-    templates: TemplatesOpt = DEFAULT_TEMPLATES_DIR,
+    templates: TemplatesOpt = None,
 ) -> None:
     """Check a plan: schema, references, templates, message quality. Exit 0 clean, 1 findings, 2 unusable."""
     report = lint_plan(plan, templates)
@@ -78,6 +94,8 @@ def _print_feedback_coverage(report: LintReport) -> None:
 
 
 def _print_report(report: LintReport) -> None:
+    if report.templates_dir:
+        out.print(f"Plan {report.plan_path}, templates {report.templates_dir}", highlight=False)
     if report.sms:
         table = Table(title="SMS size per scenario and locale", show_lines=False)
         for col in ("scenario", "locale", "encoding", "units", "segments", "feedback links"):
@@ -120,7 +138,7 @@ def preview(
     scenario: Annotated[Scenario, typer.Option(help="Which situation.")] = Scenario.INVESTIGATING,
     channel: Annotated[Channel, typer.Option(help="Which channel.")] = Channel.EMAIL,
     locale: Annotated[str, typer.Option(help="Which locale, e.g. en or pt-BR.")] = "en",
-    templates: TemplatesOpt = DEFAULT_TEMPLATES_DIR,
+    templates: TemplatesOpt = None,
 ) -> None:
     """Print one message rendered with sample data, as the customer would read it."""
     try:
@@ -139,7 +157,7 @@ def preview(
             fmt=fmt,
             locale=locale,
             context=build_context(loaded, sample_facts(loaded, scenario), locale),
-            templates_dir=templates,
+            templates_dir=templates or templates_dir_for(plan, loaded.templates),
         )
     except TemplateProblem as exc:
         err.print(str(exc), highlight=False)
@@ -195,13 +213,13 @@ def drill(
     seconds_per_minute: Annotated[
         float, typer.Option(help="embedded: compressed clock, real seconds per plan minute.")
     ] = 0.5,
-    templates: TemplatesOpt = DEFAULT_TEMPLATES_DIR,
+    templates: TemplatesOpt = None,
 ) -> None:
     """Run a game-day scenario: on the embedded AWS, or (--target deployed) on the real deployment."""
     import os as _os
     import sys as _sys
 
-    from outage_comms_cli.drills.scenario import DEFAULT_SCENARIO, ScenarioError, load_scenario
+    from outage_comms_cli.drills.scenario import ScenarioError, default_scenario, load_scenario
 
     try:
         loaded = load_plan(plan)
@@ -210,7 +228,7 @@ def drill(
             err.print(str(problem), highlight=False)
         raise typer.Exit(EXIT_UNUSABLE) from None
     opening = None
-    scenario_path = DEFAULT_SCENARIO
+    scenario_path = default_scenario(plan)
     if scenario is not None and scenario in {s.value for s in Scenario} and not Path(scenario).exists():
         opening = Scenario(scenario)
     elif scenario is not None:
@@ -279,7 +297,17 @@ def drill(
     raise typer.Exit(0 if summary["status"] == "SUCCEEDED" else 1)
 
 
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Your customer communication plan for outages, as code. Lint it, preview it, drill it."""
+
+
 triage_command.register(app)
+init_command.register(app)
 incident_commands.register(app)
 preflight.register(app)
 redrive.register(app)

@@ -529,6 +529,13 @@ class Plan(PlanModel):
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     post_incident: PostIncidentSettings = Field(default_factory=PostIncidentSettings)
     edge: EdgeSettings = Field(default_factory=EdgeSettings)
+    #: Where the templates are, relative to the plan file (outage_comms.templates_location).
+    templates: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="templates folder, relative to the plan file (default: templates/ beside the plan)",
+    )
 
     @property
     def locale_codes(self) -> list[str]:

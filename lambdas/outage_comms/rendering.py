@@ -25,11 +25,17 @@ from outage_comms.vocabulary import FORMAT_FIELDS, Channel, MessageFormat, Scena
 
 
 def _find_templates_dir() -> Path:
-    """``$TEMPLATES_DIR``, else ``templates/`` beside the package (Lambda asset) or at the repo root."""
+    """The runtime's templates: ``$TEMPLATES_DIR`` (set in the Lambda, from the plan's folder), else
+    ``templates/`` beside the package (Lambda asset), the shipped copy (installed wheel) or the checkout.
+
+    Tools that start from a plan (lint, preview, drill, synth) never use this default: they resolve the
+    plan's own folder with :func:`outage_comms.templates_location.templates_dir_for`.
+    """
     if os.environ.get("TEMPLATES_DIR"):
         return Path(os.environ["TEMPLATES_DIR"])
     package_parent = Path(__file__).resolve().parent.parent
-    for candidate in (package_parent / "templates", package_parent.parent / "templates"):
+    shipped = package_parent / "outage_comms_cli" / "shipped" / "templates"
+    for candidate in (package_parent / "templates", shipped, package_parent.parent / "templates"):
         if (candidate / "messages").is_dir():
             return candidate
     return package_parent.parent / "templates"

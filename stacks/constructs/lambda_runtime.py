@@ -8,6 +8,7 @@ same everywhere and the nag gate is satisfied once, here.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import jsii
 from aws_cdk import Aws, Duration, Names, RemovalPolicy, Stack
@@ -57,9 +58,12 @@ class LambdaRuntime(Construct):
         key: kms.IKey,
         powertools_layer_version: int,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        templates_dir: Path | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.plan = plan
+        #: The plan's templates folder the asset ships (None: the shipped templates).
+        self.templates_dir = templates_dir
         self.key = key
         self.log_retention = log_retention
         self.powertools_layer = lambda_.LayerVersion.from_layer_version_arn(
@@ -75,7 +79,7 @@ class LambdaRuntime(Construct):
         """
         stack_path = Stack.of(scope).node.path
         if stack_path not in self._code_by_stack:
-            self._code_by_stack[stack_path] = lambda_code(plan=self.plan)
+            self._code_by_stack[stack_path] = lambda_code(plan=self.plan, templates_dir=self.templates_dir)
         return self._code_by_stack[stack_path]
 
     def new_function(

@@ -37,6 +37,7 @@ def plan_with_edge(directory: Path, edge: dict[str, Any]) -> Path:
     """The example plan plus an ``edge`` section."""
     plan = yaml.safe_load(EXAMPLE_PLAN.read_text(encoding="utf-8"))
     plan["edge"] = edge
+    plan["templates"] = str(EXAMPLE_PLAN.parent.parent / "templates")  # the copy is not beside ../templates
     path = directory / "plan.yaml"
     path.write_text(yaml.safe_dump(plan, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path

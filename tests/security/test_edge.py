@@ -42,6 +42,7 @@ Templates = dict[str, dict[str, Any]]
 def plan_with(directory: Path, edge: dict[str, Any]) -> Path:
     plan = yaml.safe_load(EXAMPLE_PLAN.read_text(encoding="utf-8"))
     plan["edge"] = edge
+    plan["templates"] = str(EXAMPLE_PLAN.parent.parent / "templates")  # the copy is not beside ../templates
     path = directory / "plan.yaml"
     path.write_text(yaml.safe_dump(plan, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path

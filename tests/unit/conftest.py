@@ -14,7 +14,9 @@ EXAMPLE_PLAN = ROOT / "plans" / "example.yaml"
 
 @pytest.fixture(scope="session")
 def example_data() -> dict[str, Any]:
-    return yaml.safe_load(EXAMPLE_PLAN.read_text())
+    data = yaml.safe_load(EXAMPLE_PLAN.read_text())
+    data["templates"] = str(ROOT / "templates")  # copies live in tmp folders, away from ../templates
+    return data
 
 
 @pytest.fixture

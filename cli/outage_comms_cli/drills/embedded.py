@@ -39,7 +39,6 @@ from outage_comms.intake.normalise import Signal, to_signal
 from outage_comms.intake.service import apply_signal
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan
-from outage_comms.rendering import DEFAULT_TEMPLATES_DIR
 from outage_comms.vocabulary import Scenario
 from outage_comms.workflow.activity import ActivitySettings, DynamoActivityReader
 from outage_comms.workflow.channels_plan import STATUS_SURFACES
@@ -169,7 +168,7 @@ def human_request(action: str, incident: Incident | None, **fields: Any) -> dict
 def run_embedded_drill(
     plan: Plan,
     out_dir: Path,
-    templates_dir: Path = DEFAULT_TEMPLATES_DIR,
+    templates_dir: Path | None = None,
     *,
     plan_path: Path,
     scenario: DrillScenario | None = None,
@@ -178,7 +177,6 @@ def run_embedded_drill(
     progress: Progress = lambda line: None,
 ) -> dict[str, Any]:
     """Play ``scenario`` (default: ``drills/default.yaml``); write everything; return a summary."""
-    del templates_dir  # the deployed asset carries the templates the app was synthesized with
     scenario = scenario or load_scenario(DEFAULT_SCENARIO, plan)
     if opening is not None:
         scenario = scenario.model_copy(update={"opening": opening})
@@ -194,7 +192,9 @@ def run_embedded_drill(
     with tempfile.TemporaryDirectory(prefix="outage-comms-drill-") as scratch:
         reuse = os.environ.get(REUSE_CDK_OUT_ENV)
         note("drill", "synthesizing the app (cdk-nag gate on) and deploying it into the embedded AWS")
-        cdk_out = Path(reuse) if reuse else synthesize_app(Path(scratch) / "cdk.out", plan_path)
+        cdk_out = (
+            Path(reuse) if reuse else synthesize_app(Path(scratch) / "cdk.out", plan_path, templates_dir)
+        )
         with EmbeddedAws(cdk_out, with_status_site=True) as aws:
             note(
                 "drill",

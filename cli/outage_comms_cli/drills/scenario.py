@@ -33,9 +33,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from outage_comms.plan import Plan, PlanProblem, format_path
 from outage_comms.secret_names import looks_secret, redact
 from outage_comms.vocabulary import Channel, Scenario
+from outage_comms_cli.shipped import shipped_path
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-DRILLS_DIR = REPO_ROOT / "drills"
+#: The shipped game-day scenarios (package data in the wheel; ``drills/`` in a checkout).
+DRILLS_DIR = shipped_path("drills")
 DEFAULT_SCENARIO = DRILLS_DIR / "default.yaml"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h)\s*$")
@@ -481,6 +482,14 @@ def _edit_problems(scenario: DrillScenario, plan: Plan, file: str) -> list[PlanP
                     )
                 )
     return problems
+
+
+def default_scenario(plan_path: str | Path) -> Path:
+    """The plan's own ``drills/default.yaml`` (init writes it), else the shipped one."""
+    for path in scenario_files(plan_path):
+        if path.name == DEFAULT_SCENARIO.name:
+            return path
+    return DEFAULT_SCENARIO
 
 
 def scenario_files(plan_path: str | Path) -> list[Path]:

@@ -2,7 +2,7 @@
 
 What happens, in order (:meth:`EmbeddedAws.start`):
 
-1. :func:`synthesize_app` builds ``app.py``'s app (the nag gate included) with
+1. :func:`synthesize_app` builds the library's app (``outage_comms_cdk.app.build_app``, nag gate on) with
    ``DefaultStackSynthesizer(generate_bootstrap_version_rule=False)``: moto has no bootstrap
    SSM parameter to check.
 2. Every file asset in ``cdk.out/*.assets.json`` is zipped (or copied) into a moto bucket named
@@ -54,7 +54,6 @@ from outage_comms_cli.embedded_aws.template_patches import patch_template
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-REPO_ROOT = Path(__file__).resolve().parents[3]
 TASK_ROOT = "/var/task"
 INCIDENT_STATE_MACHINE = "outage-comms-incident"
 #: The status stack's role the publisher assumes (stacks/constructs/status_site.py): marks that stack.
@@ -73,15 +72,17 @@ HARNESS_ENVIRONMENT = {
 }
 
 
-def synthesize_app(outdir: Path, plan_path: Path) -> Path:
-    """``app.py``'s app, synthesized for moto (no bootstrap-version rule). Returns ``outdir``."""
+def synthesize_app(outdir: Path, plan_path: Path, templates_dir: Path | None = None) -> Path:
+    """The plan's app, synthesized for moto (no bootstrap-version rule). Returns ``outdir``.
+
+    Built by the installed library (``outage_comms_cdk.app.build_app``), as a team's ``app.py`` does;
+    the templates are the plan's folder unless ``templates_dir`` is given.
+    """
     os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
     from aws_cdk import App, DefaultStackSynthesizer
 
-    from app import build_app
+    from outage_comms_cdk.app import build_app
     from outage_comms_cdk.settings import cdk_json_context
 
     app = App(
@@ -89,7 +90,7 @@ def synthesize_app(outdir: Path, plan_path: Path) -> Path:
         context={**cdk_json_context(), "plan": str(plan_path)},
         default_stack_synthesizer=DefaultStackSynthesizer(generate_bootstrap_version_rule=False),
     )
-    build_app(app).synth()
+    build_app(app, plan_path=plan_path, templates_dir=templates_dir).synth()
     return outdir
 
 

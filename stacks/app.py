@@ -1,0 +1,133 @@
+"""Build the Outage Comms stacks from a plan: the library behind every CDK app that deploys it.
+
+A team's ``app.py`` (``outage-comms init`` writes it) is a few lines::
+
+    import sys
+    from outage_comms_cdk.app import main
+    sys.exit(main())
+
+Inside an existing CDK app, build the stacks into your own ``App``::
+
+    from aws_cdk import App
+    from outage_comms_cdk.app import build_app
+    app = App()
+    build_app(app, plan_path="comms/plan.yaml")
+    app.synth()
+
+A plan that does not validate stops here, before anything is synthesized: each problem is printed as
+``file: path: message. Fix: ...``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from aws_cdk import App, Environment
+
+from outage_comms.plan import PlanError, load_plan
+from outage_comms_cdk.channels_stack import OutageCommsChannelsStack
+from outage_comms_cdk.core_stack import OutageCommsCoreStack
+from outage_comms_cdk.intake_stack import OutageCommsIntakeStack
+from outage_comms_cdk.quality_gates import apply_quality_gates
+from outage_comms_cdk.settings import (
+    PLAN_CONTEXT_KEY,
+    DeploymentSettings,
+    SettingsError,
+    cdk_json_context,
+    context_value,
+)
+from outage_comms_cdk.status_publisher_stack import OutageCommsStatusPublisherStack
+from outage_comms_cdk.status_stack import add_status_stacks, status_environment
+from outage_comms_cdk.workflow_stack import OutageCommsWorkflowStack
+
+CORE_STACK_NAME = "OutageCommsCore"
+CHANNELS_STACK_NAME = "OutageCommsChannels"
+INTAKE_STACK_NAME = "OutageCommsIntake"
+WORKFLOW_STACK_NAME = "OutageCommsWorkflow"
+STATUS_PUBLISHER_STACK_NAME = "OutageCommsStatusPublisher"
+STATUS_STACK_NAME = "OutageCommsStatus"
+
+
+def environment() -> Environment | None:
+    """The account/region the CLI resolved, or None for an environment-agnostic synth."""
+    account, region = os.environ.get("CDK_DEFAULT_ACCOUNT"), os.environ.get("CDK_DEFAULT_REGION")
+    if account and region:
+        return Environment(account=account, region=region)
+    return None
+
+
+def build_app(
+    app: App | None = None, *, plan_path: str | Path | None = None, templates_dir: Path | None = None
+) -> App:
+    """Build every stack into ``app`` (a new App with ``cdk.json``'s context by default).
+
+    The plan is ``plan_path``, else the ``plan`` context (``-c plan=...`` or the team's ``cdk.json``);
+    its templates are the plan's folder unless ``templates_dir`` is given.
+    Raises PlanError for a broken plan and SettingsError for a bad context value.
+    """
+    app = app or App(context=cdk_json_context())
+    path = Path(str(plan_path or context_value(app, PLAN_CONTEXT_KEY)))
+    plan = load_plan(path)
+    settings = DeploymentSettings.from_context(app, plan=plan, plan_path=path, templates_dir=templates_dir)
+    core = OutageCommsCoreStack(app, CORE_STACK_NAME, settings=settings, env=environment())
+    status_env = status_environment(app, environment())
+    status_publisher = OutageCommsStatusPublisherStack(
+        app,
+        STATUS_PUBLISHER_STACK_NAME,
+        core=core,
+        status_account=status_env.account if status_env else None,
+        status_region=status_env.region if status_env else None,
+        distribution_id=app.node.try_get_context("status_distribution_id"),
+        env=environment(),
+    )
+    channels = OutageCommsChannelsStack(app, CHANNELS_STACK_NAME, plan=plan, core=core, env=environment())
+    workflow = OutageCommsWorkflowStack(
+        app,
+        WORKFLOW_STACK_NAME,
+        settings=settings,
+        key=core.encryption.key,
+        incidents_table=core.data.incidents,
+        lambda_runtime=core.lambda_runtime,
+        status_publisher=status_publisher.status_publisher,
+        channels=channels,
+        env=environment(),
+    )
+    OutageCommsIntakeStack(
+        app,
+        INTAKE_STACK_NAME,
+        plan=plan,
+        core=core,
+        state_machine=workflow.state_machine,
+        workflow_table=workflow.state.table,
+        status_publisher=status_publisher.status_publisher,
+        env=environment(),
+    )
+    workload = environment()
+    add_status_stacks(
+        app,
+        STATUS_STACK_NAME,
+        plan=plan,
+        status_env=status_env,
+        workload_account=workload.account if workload else None,
+        workload_region=workload.region if workload else None,
+    )
+    apply_quality_gates(app)
+    return app
+
+
+def main(app: App | None = None, *, plan_path: str | Path | None = None) -> int:
+    """Build and synthesize; print what stops a broken plan or context. Returns the exit code."""
+    try:
+        built = build_app(app, plan_path=plan_path)
+    except PlanError as error:
+        print(f"The plan cannot be deployed ({len(error.problems)} problem(s)):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    except SettingsError as error:
+        print(f"The CDK context is not usable: {error}", file=sys.stderr)
+        return 1
+    built.synth()
+    return 0
