@@ -440,9 +440,10 @@ def test_no_enumeration_by_answer_or_time(subscribe_api: tuple[Any, Sent], figur
 
 
 #: The floor the timing test pads to (the service default is 0.6 s; moto on a shared CI machine
-#: needs ~0.25 s for the slowest path) and the median difference that would count as a leak.
+#: needs ~0.25 s for the slowest path) and the median difference that counts as a leak: without the
+#: floor a known address answers 60-90 ms sooner here; a loaded machine's noise stays under ~15 ms.
 TIMING_FLOOR = 0.4
-TIMING_TOLERANCE_MS = 15.0
+TIMING_TOLERANCE_MS = 25.0
 
 
 def _time_answers(
