@@ -127,6 +127,14 @@ def open_incident(aws: EmbeddedAws, plan: Plan, n: int) -> str:
     return decision.incident.id
 
 
+def close(aws: EmbeddedAws, incident_id: str, arn: str) -> None:
+    """Stop the execution and resolve the incident, so its component is free for the next one."""
+    aws.client("stepfunctions").stop_execution(executionArn=arn)
+    repository = DynamoIncidentRepository(aws.physical_id("AWS::DynamoDB::Table", contains="Incidents"))
+    incident = repository.get(incident_id)
+    repository.save(incident.evolve(status="resolved", resolved_at=datetime.now(UTC)), incident.version)
+
+
 def ledger(aws: EmbeddedAws, incident_id: str) -> dict[str, str]:
     """``{channel: status}`` from the delivery ledger (every attempt of every channel claims it)."""
     table = aws.output("WorkflowTableName")
@@ -174,7 +182,7 @@ def test_failed_deliveries_are_dead_lettered_and_redriven_exactly_once(
         # for some channels, one for all locales for others).
         incident_id, arn = run_incident(aws, plan, 0)
         once = Counter(provider.accepted)
-        aws.client("stepfunctions").stop_execution(executionArn=arn)
+        close(aws, incident_id, arn)
         assert all(once[channel] >= 1 for channel in SENDS), once
         for n in range(1, 1 + scaled(ci=1, full=12)):
             provider.reset()
@@ -214,7 +222,7 @@ def test_failed_deliveries_are_dead_lettered_and_redriven_exactly_once(
                 or ledger(aws, incident_id).get(down) != "delivered"
             ):
                 f.loss(f"{case}: {down} still not delivered after redrive")
-            aws.client("stepfunctions").stop_execution(executionArn=arn)
+            close(aws, incident_id, arn)
     finally:
         provider.close()
     f.extra["redrives_per_incident"] = 2
