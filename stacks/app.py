@@ -27,6 +27,7 @@ from pathlib import Path
 from aws_cdk import App, Environment
 
 from outage_comms.plan import PlanError, load_plan
+from outage_comms.templates_location import templates_dir_for
 from outage_comms_cdk.channels_stack import OutageCommsChannelsStack
 from outage_comms_cdk.core_stack import OutageCommsCoreStack
 from outage_comms_cdk.intake_stack import OutageCommsIntakeStack
@@ -59,18 +60,28 @@ def environment() -> Environment | None:
 
 
 def build_app(
-    app: App | None = None, *, plan_path: str | Path | None = None, templates_dir: Path | None = None
+    app: App | None = None,
+    *,
+    plan_path: str | Path | None = None,
+    templates_dir: Path | None = None,
+    lint: bool = True,
 ) -> App:
     """Build every stack into ``app`` (a new App with ``cdk.json``'s context by default).
 
     The plan is ``plan_path``, else the ``plan`` context (``-c plan=...`` or the team's ``cdk.json``);
-    its templates are the plan's folder unless ``templates_dir`` is given.
-    Raises PlanError for a broken plan and SettingsError for a bad context value.
+    its templates are the plan's folder unless ``templates_dir`` is given. The whole ``outage-comms lint``
+    runs first (``lint=False`` skips it).
+    Raises PlanError for a plan that does not validate, PlanLintError (outage_comms_cdk.lint_gate) for
+    lint errors and SettingsError for a bad context value.
     """
     app = app or App(context=cdk_json_context())
     path = Path(str(plan_path or context_value(app, PLAN_CONTEXT_KEY)))
     plan = load_plan(path)
     settings = DeploymentSettings.from_context(app, plan=plan, plan_path=path, templates_dir=templates_dir)
+    if lint:
+        from outage_comms_cdk.lint_gate import lint_gate
+
+        lint_gate(path, settings.templates_dir or templates_dir_for(path, plan.templates))
     core = OutageCommsCoreStack(app, CORE_STACK_NAME, settings=settings, env=environment())
     status_env = status_environment(app, environment())
     status_publisher = OutageCommsStatusPublisherStack(
@@ -118,14 +129,20 @@ def build_app(
 
 
 def main(app: App | None = None, *, plan_path: str | Path | None = None) -> int:
-    """Build and synthesize; print what stops a broken plan or context. Returns the exit code."""
+    """Build and synthesize; print what stops a broken plan or context, as lint does. Returns the exit code
+    (``outage-comms lint``'s: 2 the plan is unusable, 1 lint errors; 1 also for a bad context value)."""
+    from outage_comms_cdk.lint_gate import PlanLintError, report_lines, unusable_report
+
     try:
         built = build_app(app, plan_path=plan_path)
     except PlanError as error:
-        print(f"The plan cannot be deployed ({len(error.problems)} problem(s)):", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
-        return 1
+        where = str(plan_path or (error.problems[0].file if error.problems else "plan"))
+        report = unusable_report(error, where)
+        print("\n".join(report_lines(report)), file=sys.stderr)
+        return report.exit_code
+    except PlanLintError as error:
+        print("\n".join(report_lines(error.report)), file=sys.stderr)
+        return error.report.exit_code
     except SettingsError as error:
         print(f"The CDK context is not usable: {error}", file=sys.stderr)
         return 1
