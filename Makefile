@@ -15,7 +15,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: help install lint typecheck unit infra integration e2e test synth iac-scan drill bench security clean
+.PHONY: help install lint typecheck unit infra integration e2e test synth iac-scan drill bench security clean package-test wheel
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,13 @@ test: $(STAMP) ## Everything CI runs: lint, all test tiers, synth gate
 	$(MAKE) --no-print-directory synth
 	$(MAKE) --no-print-directory iac-scan
 
+package-test: $(STAMP) ## Build the wheel, install it in a fresh venv outside the repo; init, lint, drill and cdk synth there
+	OUTAGE_COMMS_PACKAGE_TEST=1 $(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_wheel_install.py
+
+wheel: ## Build the installable wheel into dist/
+	$(BIN)/pip wheel --no-deps -q -w dist .
+	rm -rf build
+
 drill: $(STAMP) ## Run a whole incident on the embedded default plan, locally
 	$(BIN)/outage-comms drill --plan $(PLAN) --out out/drill
 
@@ -77,4 +84,4 @@ security: $(STAMP) ## The security proof suite at full scale; figures in bench/r
 	$(BIN)/python bench/security_report.py out/security --out bench/results/security.json
 
 clean:
-	rm -rf cdk.out .build out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .build out .pytest_cache .mypy_cache .ruff_cache build dist
