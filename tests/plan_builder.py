@@ -92,7 +92,8 @@ def plan_data(spec: PlanSpec) -> dict[str, Any]:
     data: dict[str, Any] = {
         "version": 1,
         "organization": {"name": spec.name, "status_page_url": "https://status.ledgerly.example",
-                         "support_url": "https://help.ledgerly.example", "internal_domains": ["corp.ledgerly.example"]},
+                         "support_url": "https://help.ledgerly.example",
+                         "internal_domains": ["corp.ledgerly.example"]},
         "locales": [{"code": c, "timezone": ZONES.get(c, ("UTC", "UTC"))[0],
                      "timezone_label": ZONES.get(c, ("UTC", "UTC"))[1]} for c in locs],
         "default_locale": spec.default_locale,
@@ -145,7 +146,9 @@ def _translate_copy(templates: Path, code: str, phrases: Mapping[str, str]) -> N
 
     (templates / "messages" / code).mkdir(parents=True, exist_ok=True)
     for source in (templates / "messages" / "en").glob("*.yaml"):
-        (templates / "messages" / code / source.name).write_text(translated(source.read_text()), encoding="utf-8")
+        (templates / "messages" / code / source.name).write_text(
+            translated(source.read_text()), encoding="utf-8"
+        )
     for sub in ("status/strings", "subscriptions"):
         source = templates / sub / "en.yaml"
         text = translated(source.read_text()).replace("html_lang: en", f"html_lang: {code}")

@@ -56,7 +56,9 @@ def unknown_locales(plan: Plan) -> list[Finding]:
             babel_locale(code)
         except UnknownLocale as exc:
             findings.append(
-                Finding("locale.unknown", str(exc), "use a BCP-47 tag CLDR knows", where=f"locales[{index}].code")
+                Finding(
+                    "locale.unknown", str(exc), "use a BCP-47 tag CLDR knows", where=f"locales[{index}].code"
+                )
             )
     return findings
 

@@ -118,7 +118,9 @@ def lint(path: Path):  # type: ignore[no-untyped-def]
 
 
 def test_lint_lists_each_missing_file_of_a_new_locale(tmp_path: Path) -> None:
-    path = write_plan_folder(tmp_path, PlanSpec(locales=("en", "de"), channels=("email", "slack", "status_page")))
+    path = write_plan_folder(
+        tmp_path, PlanSpec(locales=("en", "de"), channels=("email", "slack", "status_page"))
+    )
     report = lint(path)
     wheres = {f.where.split(": ")[0] for f in report.findings if f.severity == "error"}
     templates = tmp_path / "templates"
@@ -127,14 +129,14 @@ def test_lint_lists_each_missing_file_of_a_new_locale(tmp_path: Path) -> None:
     for scenario in ("investigating", "major_outage", "resolved", "holding_update"):
         assert any(w.endswith(f"messages/de/{scenario}.yaml") for w in wheres), (scenario, wheres)
     status = next(f for f in report.findings if f.where == "templates/status/strings/de.yaml")
-    assert f"create {templates}/status/strings/de.yaml" in status.fix and "status/strings/en.yaml" in status.fix
+    assert (
+        f"create {templates}/status/strings/de.yaml" in status.fix and "status/strings/en.yaml" in status.fix
+    )
     assert report.exit_code == 1
 
 
 def test_lint_names_the_keys_a_locale_file_lacks(tmp_path: Path) -> None:
-    path = write_plan_folder(
-        tmp_path, PlanSpec(locales=("en", "de")), translations={"de": GERMAN}
-    )
+    path = write_plan_folder(tmp_path, PlanSpec(locales=("en", "de")), translations={"de": GERMAN})
     strings = tmp_path / "templates" / "status" / "strings" / "de.yaml"
     text = strings.read_text()
     kept = [line for line in text.splitlines() if not line.startswith(("skip_link:", "page_title:"))]

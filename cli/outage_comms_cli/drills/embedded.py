@@ -870,7 +870,9 @@ def _write_deliveries(aws: EmbeddedAws, out_dir: Path, summary: dict[str, Any]) 
                 f"{request.method} {request.path}\n{json.dumps(headers, indent=1)}\n\n{body}\n",
             )
     summary["delivered_files"] = files
-    summary["customer_messages"] = sum(1 for f in files if f.startswith("deliveries/sns/"))
+    # Messages to subscribers on whichever subscriber channels the plan has (not only an SNS topic).
+    customer = tuple(f"deliveries/{label}/" for label in ("sns", "email", "sms", "voice", "push"))
+    summary["customer_messages"] = sum(1 for f in files if f.startswith(customer))
 
 
 def _recipients(email: Any) -> list[str]:
