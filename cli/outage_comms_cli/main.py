@@ -42,7 +42,8 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-DEFAULT_PLAN = Path("plans/example.yaml")
+#: A team's repository (outage-comms init) has plan.yaml; this repository has plans/example.yaml.
+DEFAULT_PLAN = Path("plan.yaml") if Path("plan.yaml").is_file() else Path("plans/example.yaml")
 
 
 class OutputFormat(StrEnum):
