@@ -89,6 +89,10 @@ def plan_data(spec: PlanSpec) -> dict[str, Any]:
             ("post_incident_summary", "postmortem"),
         )
     }  # fmt: skip
+    # The summary is long-form: never by SMS, voice or push (as the shipped templates have it).
+    scenarios["post_incident_summary"]["channels"] = [
+        c for c in spec.channels if c not in ("sms", "voice", "push")
+    ]
     data: dict[str, Any] = {
         "version": 1,
         "organization": {"name": spec.name, "status_page_url": "https://status.ledgerly.example",
