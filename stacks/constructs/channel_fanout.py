@@ -240,8 +240,16 @@ def fanout_state(
     deliver: lambda_.IFunction,
     record_failure: lambda_.IFunction,
     dead_letters: DeliveryDeadLetters,
-) -> sfn.Parallel:
+) -> sfn.Parallel | sfn.Pass:
     """``Fan out to channels``: a Parallel with one branch per enabled customer-facing channel."""
+    if not fanout_channels(plan):  # e.g. a status-page-only plan: the status surfaces publish after this
+        return sfn.Pass(
+            scope,
+            "Fan out to channels",
+            comment="The plan turns on no channel besides the team chats and the status surfaces.",
+            result=sfn.Result.from_array([]),
+            result_path="$.fanout",
+        )
     parallel = sfn.Parallel(
         scope,
         "Fan out to channels",
@@ -344,18 +352,20 @@ class DeliveryRedrive(Construct):
             "item's outcome; a failed item stays in its queue for the next run",
         )
         self.function = self.built.function
-        self.function.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="ReadAndDeleteDeadLetteredDeliveries",
-                actions=[
-                    "sqs:ReceiveMessage",
-                    "sqs:DeleteMessage",
-                    "sqs:ChangeMessageVisibility",
-                    "sqs:GetQueueAttributes",
-                ],
-                resources=[queue.queue_arn for queue in dead_letters.queues.values()],
+        queue_arns = [queue.queue_arn for queue in dead_letters.queues.values()]
+        if queue_arns:  # a plan with no delivery channel (status page only) has no dead-letter queue to read
+            self.function.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="ReadAndDeleteDeadLetteredDeliveries",
+                    actions=[
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:ChangeMessageVisibility",
+                        "sqs:GetQueueAttributes",
+                    ],
+                    resources=queue_arns,
+                )
             )
-        )
         self.function.add_to_role_policy(
             iam.PolicyStatement(
                 sid="ResendThroughTheDeliveryFunctions",
