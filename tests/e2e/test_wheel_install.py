@@ -64,18 +64,41 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+def _dependencies_from_the_dev_venv(python: Path) -> None:
+    """Let the fresh venv import the wheel's *dependencies* from this checkout's venv, never its code.
+
+    A ``.pth`` line adds that site-packages to ``sys.path`` after the fresh venv's own, without running
+    its ``.pth`` files, so the editable install of this repository stays inactive: every ``outage_comms*``
+    module must come from the wheel. Resolving and downloading the dependencies from the constraints is
+    what ``make package-test`` proves; ``make test`` keeps to what the wheel itself holds.
+    """
+    ours = next(Path(p) for p in sys.path if p.endswith("site-packages") and Path(p).is_dir())
+    theirs = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    (Path(theirs) / "outage_comms_test_dependencies.pth").write_text(f"{ours}\n", encoding="utf-8")
+
+
 @pytest.fixture(scope="session")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv outside the repository (no system site-packages) with the wheel and its extras."""
     home = tmp_path_factory.mktemp("venv")
     venv.EnvBuilder(with_pip=True, system_site_packages=False).create(home / "venv")
     python = home / "venv" / "bin" / "python"
-    result = _run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         "-c", str(ROOT / "constraints.txt"), f"outage-comms[cdk,drill] @ {wheel.as_uri()}"],
-        home,
-    )  # fmt: skip
+    if HEAVY:
+        command = ["-c", str(ROOT / "constraints.txt"), f"outage-comms[cdk,drill] @ {wheel.as_uri()}"]
+    else:
+        command = ["--no-deps", str(wheel)]
+    result = _run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *command], home)
     assert result.returncode == 0, result.stderr
+    if not HEAVY:
+        _dependencies_from_the_dev_venv(python)
+        probe = (
+            "import outage_comms_cli, outage_comms; print(outage_comms_cli.__file__, outage_comms.__file__)"
+        )
+        where = _run([str(python), "-c", probe], home)
+        assert str(ROOT) not in where.stdout and where.returncode == 0, where.stdout + where.stderr
     return home / "venv" / "bin"
 
 
