@@ -151,3 +151,25 @@ def test_a_plan_with_few_channels_synthesizes_without_their_outputs(tmp_path: Pa
         outputs |= set(json.loads(template.read_text()).get("Outputs", {}))
     assert outputs, "nothing synthesized"
     assert not outputs & {"SubscribersTopicArn", "DrillTopicArn", "SmsRepliesTopicArn"}, outputs
+
+
+def test_a_status_page_only_english_plan_drills_to_succeeded(tmp_path: Path) -> None:
+    """No email, no chat app: the approver finds the review link in the team chat topic; the status page
+    is the only public surface."""
+    team = tmp_path / "team"
+    team.mkdir()
+    plan = write_plan_folder(team, PlanSpec(locales=("en",), channels=("status_page",)))
+    scenario = team / "checkout.yaml"
+    scenario.write_text(SCENARIO.replace("      de: Wir haben die Ursache gefunden und beheben sie\n", ""))
+    out = tmp_path / "drill"
+    cli = str(Path(sys.executable).parent / "outage-comms")
+    drilled = run(
+        [cli, "drill", "--plan", str(plan), "--scenario", str(scenario), "--out", str(out),
+         "--seconds-per-minute", "0.3"],
+        cwd=team,
+    )  # fmt: skip
+    assert drilled.returncode == 0, drilled.stdout[-4000:] + drilled.stderr[-4000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "SUCCEEDED" and set(summary["channels"]) == {"status_page"}, summary
+    assert summary["channels"]["status_page"]["outcome"] == "published", summary["channels"]
+    assert "100.00%" in (out / "status" / plan_data_prefix() / "index.html").read_text()

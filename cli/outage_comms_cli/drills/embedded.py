@@ -385,14 +385,13 @@ class _EmbeddedRunner:
     def tick(self) -> None:
         """While waiting: follow the workflow, and let the approvers act on the links they got."""
         self.follow()
-        for message in self.aws.sent_emails():
-            body = str(getattr(message, "body", "") or "")
+        for body, subject_text in self._review_requests():
             for match in _REVIEW_LINK.finditer(body):
                 reference = match["reference"]
                 if match["incident"] != self.incident_id or reference in self.seen_links:
                     continue
                 self.seen_links.add(reference)
-                subject = _SUBJECT.search(str(getattr(message, "subject", "") or ""))
+                subject = _SUBJECT.search(subject_text)
                 what = subject["what"].replace(" ", "_") if subject else "post_incident_summary"
                 expectation = self._approver_for(what)
                 if what == "post_incident_summary":
@@ -404,6 +403,19 @@ class _EmbeddedRunner:
         for item in [d for d in self.due if d[0] <= self.minute()]:
             self.due.remove(item)
             self._decide(item[1], item[2], item[3])
+
+    def _review_requests(self) -> list[tuple[str, str]]:
+        """(text, subject) of each review request: by email, and in the team chat (a plan without email)."""
+        found = [
+            (str(getattr(m, "body", "") or ""), str(getattr(m, "subject", "") or ""))
+            for m in self.aws.sent_emails()
+        ]
+        with contextlib.suppress(KeyError):
+            for notification in self.aws.published(self.aws.output("InternalChatTopicArn")):
+                with contextlib.suppress(ValueError, AttributeError):
+                    content = json.loads(notification["message"]).get("content", {})
+                    found.append((str(content.get("description", "")), str(content.get("title", ""))))
+        return found
 
     def _approver_for(self, what: str) -> ApprovalExpectation | None:
         if what == "post_incident_summary":
