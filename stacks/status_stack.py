@@ -16,21 +16,36 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from outage_comms.plan import Plan
-from outage_comms_cdk.constructs.status_site import STATUS_METRIC_NAMESPACE, PublisherAccessRole, StatusSite
+from outage_comms.status.site import SUBSCRIBE_PATH
+from outage_comms_cdk.constructs.status_site import (
+    STATUS_METRIC_NAMESPACE,
+    PublisherAccessRole,
+    StatusSite,
+    SubscribeApiOrigin,
+)
 from outage_comms_cdk.constructs.web_acl import PublicWebAcl
-from outage_comms_cdk.settings import SettingsError
+from outage_comms_cdk.settings import SettingsError, deployment_in, deployment_of, name_for, stack_name
 
 #: The workload-side publisher function's role name (see stacks/constructs/status_publisher.py).
 PUBLISHER_FUNCTION_ROLE_NAME = "outage-comms-status-publisher"
 
 
-def publisher_function_role_arn(account: str, region: str) -> str:
-    return f"arn:{Aws.PARTITION}:iam::{account}:role/{PUBLISHER_FUNCTION_ROLE_NAME}-{region}"
+def publisher_function_role_name(region: str, deployment: str | None = None) -> str:
+    """``outage-comms-status-publisher-<region>``; with a deployment id
+    ``outage-comms-<id>-publisher-<region>`` (role names: 64 characters)."""
+    if deployment:
+        return f"outage-comms-{deployment}-publisher-{region}"
+    return f"{PUBLISHER_FUNCTION_ROLE_NAME}-{region}"
 
 
-def dashboard_name(plan: Plan) -> str:
+def publisher_function_role_arn(account: str, region: str, deployment: str | None = None) -> str:
+    return f"arn:{Aws.PARTITION}:iam::{account}:role/{publisher_function_role_name(region, deployment)}"
+
+
+def dashboard_name(plan: Plan, deployment: str | None = None) -> str:
     settings = plan.channels.dashboard
-    return settings.dashboard_name if settings is not None else "outage-comms-public-status"
+    name = settings.dashboard_name if settings is not None else "outage-comms-public-status"
+    return name_for(name, deployment)
 
 
 class OutageCommsStatusStack(Stack):
@@ -47,6 +62,7 @@ class OutageCommsStatusStack(Stack):
         subscribe_url: str | None = None,
         certificate_arn: str | None = None,
         web_acl_id: str | None = None,
+        subscribe_api: SubscribeApiOrigin | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault(
@@ -71,21 +87,22 @@ class OutageCommsStatusStack(Stack):
                 )
             self.web_acl = PublicWebAcl(self, "StatusWebAcl", waf=plan.edge.waf, waf_scope="CLOUDFRONT")
             web_acl_id = self.web_acl.arn
-        subscribe_url = subscribe_url or self.node.try_get_context("status_subscribe_url")
+        subscribe_api = subscribe_api or subscribe_api_from_context(self)
         workload_account = workload_account or self.account
         workload_region = workload_region or self.region
         status_page = plan.channels.status_page
         self.site = StatusSite(
             self,
             "StatusSite",
-            subscribe_url=subscribe_url or f"{plan.organization.status_page_url.rstrip('/')}/api/subscribe",
+            subscribe_url=subscribe_url or SUBSCRIBE_PATH,
             domain_names=[edge.domain]
             if edge.domain
             else ([status_page.domain] if status_page is not None and status_page.domain else None),
             certificate_arn=certificate_arn,
             web_acl_id=web_acl_id,
+            subscribe_api=subscribe_api,
         )
-        self.dashboard_name = dashboard_name(plan)
+        self.dashboard_name = dashboard_name(plan, deployment_of(self))
         self.dashboard = cloudwatch.Dashboard(
             self,
             "PublicDashboard",
@@ -121,7 +138,9 @@ class OutageCommsStatusStack(Stack):
         self.publisher_access = PublisherAccessRole(
             self,
             "PublisherAccess",
-            trusted_role_arn=publisher_function_role_arn(workload_account, workload_region),
+            trusted_role_arn=publisher_function_role_arn(
+                workload_account, workload_region, deployment_of(self)
+            ),
             workload_account=workload_account,
             bucket=self.site.bucket,
             dashboard_name=self.dashboard_name,
@@ -136,6 +155,26 @@ class OutageCommsStatusStack(Stack):
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
+
+
+STATUS_SUBSCRIBE_URL_CONTEXT_KEY = "status_subscribe_url"
+
+
+def subscribe_api_from_context(scope: Construct) -> SubscribeApiOrigin | None:
+    """``-c status_subscribe_url=<the channels stack's SubscribeApiUrl>`` for a status stack in another
+    account or region than the subscribe API (in the same one, app.py passes a cross-stack reference)."""
+    url = scope.node.try_get_context(STATUS_SUBSCRIBE_URL_CONTEXT_KEY)
+    if not url:
+        return None
+    try:
+        return SubscribeApiOrigin.from_url(str(url))
+    except ValueError as error:
+        raise SettingsError(f"{error} (the channels stack's SubscribeApiUrl output)") from None
+
+
+def subscribe_api_origin(api_id: str, region: str, url_suffix: str, stage: str) -> SubscribeApiOrigin:
+    """The subscribe API's regional host and stage, from the channels stack's API (tokens are fine)."""
+    return SubscribeApiOrigin(f"{api_id}.execute-api.{region}.{url_suffix}", f"/{stage}")
 
 
 STATUS_ACCOUNT_CONTEXT_KEY = "status_account"
@@ -209,6 +248,7 @@ def add_status_stacks(
     status_env: Environment | None,
     workload_account: str | None,
     workload_region: str | None,
+    subscribe_api: SubscribeApiOrigin | None = None,
 ) -> OutageCommsStatusStack:
     """The status stack, and before it the us-east-1 edge stack when its web ACL cannot live beside it."""
     web_acl_arn = None
@@ -216,7 +256,7 @@ def add_status_stacks(
         assert status_env is not None
         edge = OutageCommsStatusEdgeStack(
             scope,
-            STATUS_EDGE_STACK_NAME,
+            stack_name(STATUS_EDGE_STACK_NAME, deployment_in(construct_id)),
             plan=plan,
             env=Environment(account=status_env.account, region=CLOUDFRONT_WAF_REGION),
             cross_region_references=True,
@@ -229,6 +269,24 @@ def add_status_stacks(
         workload_account=workload_account,
         workload_region=workload_region,
         web_acl_id=web_acl_arn,
+        subscribe_api=subscribe_api,
         env=status_env,
         cross_region_references=web_acl_arn is not None,
     )
+
+
+def same_place_subscribe_api(
+    channels: Stack, status_env: Environment | None, workload: Environment | None
+) -> SubscribeApiOrigin | None:
+    """The channels stack's subscribe API as a cross-stack reference, when the status stack lives in the
+    same account and region (a cross-account status stack takes ``-c status_subscribe_url=`` instead)."""
+    same = (status_env is None and workload is None) or (
+        status_env is not None
+        and workload is not None
+        and (status_env.account, status_env.region) == (workload.account, workload.region)
+    )
+    api = getattr(channels, "api", None)
+    if not same or api is None:
+        return None
+    stage = api.deployment_stage.node.default_child  # its literal name ("v1"), not a reference
+    return subscribe_api_origin(api.rest_api_id, channels.region, channels.url_suffix, str(stage.stage_name))

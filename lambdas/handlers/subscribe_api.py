@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import json
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -37,6 +37,7 @@ from outage_comms.subscribers.tokens import InvalidTokenError
 app = APIGatewayRestResolver()
 _service: SubscriptionService | None = None
 
+FORM = "application/x-www-form-urlencoded"
 MAX_BODY_CHARS = 16_384
 MAX_TEXT_CHARS = 4096
 ACCEPTED = {
@@ -65,7 +66,10 @@ def _json(status: int, body: dict[str, Any], **headers: str) -> Response[str]:
     )
 
 
-def _page(status: int, title: str, text: str, *, form_action: str = "", button: str = "") -> Response[str]:
+def _page(
+    status: int, title: str, text: str, *, form_action: str = "", button: str = "", back: str = ""
+) -> Response[str]:
+    link = f'<p><a href="{html.escape(back)}">Back to the status page</a></p>' if back else ""
     form = (
         f'<form method="post" action="{html.escape(form_action)}">'
         f'<button type="submit">{html.escape(button)}</button></form>'
@@ -75,7 +79,7 @@ def _page(status: int, title: str, text: str, *, form_action: str = "", button: 
     page = (
         f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
-        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{form}</body></html>"
+        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{form}{link}</body></html>"
     )
     return Response(status, content_types.TEXT_HTML, page, headers=dict(_SECURITY_HEADERS))
 
@@ -89,9 +93,15 @@ def _body() -> dict[str, Any]:
         raise BadRequestError("the body is not readable text: send JSON in UTF-8") from None
     if len(raw) > MAX_BODY_CHARS:
         raise BadRequestError(f"the body is larger than {MAX_BODY_CHARS} characters")
-    headers = {name.lower(): value for name, value in (event.headers or {}).items()}
-    if "application/x-www-form-urlencoded" in str(headers.get("content-type") or ""):
+    content_type = _content_type()
+    if content_type == FORM:
         return {k: v[0] for k, v in parse_qs(raw, max_num_fields=20).items()}
+    if content_type not in ("", "application/json"):
+        # text/plain and multipart are what another site can post without a CORS preflight
+        raise BadRequestError(
+            f"Content-Type {content_type} is not accepted: send application/json, or "
+            f"{FORM} from the status page's form"
+        )
     try:
         data = json.loads(raw) if raw.strip() else {}
     except (ValueError, RecursionError):
@@ -99,6 +109,23 @@ def _body() -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BadRequestError('the body must be a JSON object, e.g. {"channel": "email", ...}')
     return data
+
+
+def _content_type() -> str:
+    headers = {name.lower(): value for name, value in (app.current_event.headers or {}).items()}
+    return str(headers.get("content-type") or "").split(";")[0].strip().lower()
+
+
+def _from_form() -> bool:
+    """A classic form post (the status page without JavaScript): it gets a page back, not JSON."""
+    return _content_type() == FORM
+
+
+def _back_link() -> str:
+    """Where the page's link goes: the status page the form was on (same-origin Referer), else ``/``."""
+    headers = {name.lower(): value for name, value in (app.current_event.headers or {}).items()}
+    referer = urlsplit(str(headers.get("referer") or ""))
+    return referer.path if referer.path.startswith("/") and not referer.path.startswith("//") else "/"
 
 
 def _text(body: dict[str, Any], name: str, default: str = "") -> str:
@@ -125,14 +152,23 @@ def _source_ip() -> str:
     return str(app.current_event.request_context.identity.source_ip or "unknown")
 
 
+def _answer(status: int, body: dict[str, Any], title: str, **headers: str) -> Response[str]:
+    """JSON for API clients and the page's script; a small page with a link back for a classic form post."""
+    if _from_form() and app.current_event.http_method == "POST":
+        page = _page(status, title, str(body["message"]), back=_back_link())
+        page.headers.update(headers)
+        return page
+    return _json(status, body, **headers)
+
+
 @app.exception_handler(BadRequestError)  # type: ignore[untyped-decorator]
 def _bad_request(error: BadRequestError) -> Response[str]:
-    return _json(400, {"status": "invalid", "message": str(error)})
+    return _answer(400, {"status": "invalid", "message": str(error)}, "Please check the form")
 
 
 @app.exception_handler(SubscriptionError)  # type: ignore[untyped-decorator]
 def _invalid(error: SubscriptionError) -> Response[str]:
-    return _json(400, {"status": "invalid", "message": str(error)})
+    return _answer(400, {"status": "invalid", "message": str(error)}, "Please check the form")
 
 
 @app.exception_handler(InvalidTokenError)  # type: ignore[untyped-decorator]
@@ -143,12 +179,14 @@ def _invalid_token(error: InvalidTokenError) -> Response[str]:
 @app.exception_handler(RateLimitedError)  # type: ignore[untyped-decorator]
 def _rate_limited(error: RateLimitedError) -> Response[str]:
     metrics.add_metric(name="SubscribeRateLimited", unit=MetricUnit.Count, value=1)
-    return _json(429, {"status": "rate_limited", "message": str(error)}, **{"Retry-After": "3600"})
+    body = {"status": "rate_limited", "message": str(error)}
+    return _answer(429, body, "Please try again later", **{"Retry-After": "3600"})
 
 
 @app.exception_handler(ProviderUnavailableError)  # type: ignore[untyped-decorator]
 def _unavailable(error: ProviderUnavailableError) -> Response[str]:
-    return _json(503, {"status": "unavailable", "message": str(error)}, **{"Retry-After": "60"})
+    body = {"status": "unavailable", "message": str(error)}
+    return _answer(503, body, "Please try again later", **{"Retry-After": "60"})
 
 
 @app.post("/subscriptions")
@@ -162,7 +200,8 @@ def subscribe() -> Response[str]:
         platform=_text(body, "platform"),
     )
     service().subscribe(request, source_ip=_source_ip())
-    return _json(202, ACCEPTED)  # new, pending or already subscribed: one answer
+    # new, pending or already subscribed: one answer (a page when a form without JavaScript posted)
+    return _answer(202, ACCEPTED, "Check your inbox")
 
 
 @app.get("/subscriptions/confirm")

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from aws_cdk import Aws, CfnElement, Duration, RemovalPolicy, Stack
@@ -20,6 +21,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from outage_comms_cdk.quality_gates import acknowledge, checkov_skip
+from outage_comms_cdk.settings import deployment_of, physical_name
 
 #: The role the workload's publisher assumes; a fixed name so the other account can name it.
 PUBLISHER_ACCESS_ROLE_NAME = "OutageCommsStatusPublisherAccess"
@@ -38,13 +40,39 @@ URL_REWRITE = """function handler(event) {
 }"""
 
 
+#: ``/api/subscriptions`` on the status domain -> ``/subscriptions`` on the API (stage: origin path).
+API_REWRITE = """function handler(event) {
+  var request = event.request;
+  request.uri = request.uri.replace(/^\\/api\\//, '/');
+  return request;
+}"""
+
+
+@dataclass(frozen=True)
+class SubscribeApiOrigin:
+    """The subscribe API as CloudFront reaches it: its regional host name and stage (``/v1``)."""
+
+    domain_name: str
+    stage_path: str
+
+    @classmethod
+    def from_url(cls, url: str) -> SubscribeApiOrigin:
+        """``https://<id>.execute-api.<region>.amazonaws.com/v1`` (the channels stack's SubscribeApiUrl)."""
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.netloc:
+            raise ValueError(f"status_subscribe_url: expected https://<api host>/<stage>, got {url!r}")
+        return cls(parts.netloc, parts.path.rstrip("/"))
+
+
 def content_security_policy(subscribe_url: str) -> str:
-    """No scripts at all on the pages; styles only from the site; forms only to the subscribe API."""
+    """Scripts and styles only from the site; the form and its script post only to the site itself
+    (``/api/*`` is routed to the subscribe API) or to the subscribe API's own origin when it is elsewhere."""
     parts = urlsplit(subscribe_url)
-    form_action = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else "'self'"
+    other = f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
     return (
-        "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; connect-src 'self'; "
-        f"form-action 'self' {form_action}; base-uri 'none'; frame-ancestors 'none'; "
+        "default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self'; "
+        f"connect-src 'self'{other}; "
+        f"form-action 'self'{other}; base-uri 'none'; frame-ancestors 'none'; "
         "upgrade-insecure-requests"
     )
 
@@ -55,8 +83,11 @@ def _cfn(bucket: s3.IBucket) -> CfnElement:
     return child
 
 
-def status_bucket_name(account: str, region: str) -> str:
-    """The status bucket's name, derivable in the workload account without a cross-account lookup."""
+def status_bucket_name(account: str, region: str, deployment: str | None = None) -> str:
+    """The status bucket's name, derivable in the workload account without a cross-account lookup
+    (``oc-<id>-status-...`` with a deployment id: bucket names have at most 63 characters)."""
+    if deployment:
+        return f"oc-{deployment}-status-{account}-{region}"
     return f"outage-comms-status-{account}-{region}"
 
 
@@ -72,8 +103,10 @@ class StatusSite(Construct):
         domain_names: list[str] | None = None,
         certificate_arn: str | None = None,
         web_acl_id: str | None = None,
+        subscribe_api: SubscribeApiOrigin | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._subscribe_url = subscribe_url
         self.logs = s3.Bucket(
             self,
             "AccessLogs",
@@ -96,7 +129,7 @@ class StatusSite(Construct):
         self.bucket = s3.Bucket(
             self,
             "Site",
-            bucket_name=status_bucket_name(Aws.ACCOUNT_ID, Aws.REGION),
+            bucket_name=status_bucket_name(Aws.ACCOUNT_ID, Aws.REGION, deployment_of(self)),
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
@@ -124,37 +157,8 @@ class StatusSite(Construct):
             self,
             "SecurityHeaders",
             comment="Outage Comms status: HSTS, strict CSP and the usual security headers",
-            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
-                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
-                    access_control_max_age=Duration.days(730),
-                    include_subdomains=True,
-                    preload=True,
-                    override=True,
-                ),
-                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=content_security_policy(subscribe_url), override=True
-                ),
-                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
-                frame_options=cloudfront.ResponseHeadersFrameOptions(
-                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
-                ),
-                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
-                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN,
-                    override=True,
-                ),
-            ),
-            custom_headers_behavior=cloudfront.ResponseCustomHeadersBehavior(
-                custom_headers=[
-                    cloudfront.ResponseCustomHeader(
-                        header="Permissions-Policy",
-                        value="camera=(), microphone=(), geolocation=(), interest-cohort=()",
-                        override=True,
-                    ),
-                    cloudfront.ResponseCustomHeader(
-                        header="Cross-Origin-Opener-Policy", value="same-origin", override=True
-                    ),
-                ]
-            ),
+            security_headers_behavior=self._security_headers(subscribe_url),
+            custom_headers_behavior=self._custom_headers(),
             # The in-app banner is fetched by customers' own products from their origins.
             cors_behavior=cloudfront.ResponseHeadersCorsBehavior(
                 access_control_allow_credentials=False,
@@ -207,6 +211,8 @@ class StatusSite(Construct):
             log_file_prefix="cloudfront/",
             web_acl_id=web_acl_id,
         )
+        if subscribe_api is not None:
+            self._add_subscribe_route(subscribe_api)
         acknowledge(
             self.distribution,
             "AwsSolutions-CFR1",
@@ -242,6 +248,95 @@ class StatusSite(Construct):
                 "certificate) gives TLSv1.2_2021 as the minimum.",
             )
 
+    @staticmethod
+    def _security_headers(subscribe_url: str) -> cloudfront.ResponseSecurityHeadersBehavior:
+        return cloudfront.ResponseSecurityHeadersBehavior(
+            strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                access_control_max_age=Duration.days(730),
+                include_subdomains=True,
+                preload=True,
+                override=True,
+            ),
+            content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                content_security_policy=content_security_policy(subscribe_url), override=True
+            ),
+            content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+            frame_options=cloudfront.ResponseHeadersFrameOptions(
+                frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+            ),
+            referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN,
+                override=True,
+            ),
+        )
+
+    @staticmethod
+    def _custom_headers() -> cloudfront.ResponseCustomHeadersBehavior:
+        return cloudfront.ResponseCustomHeadersBehavior(
+            custom_headers=[
+                cloudfront.ResponseCustomHeader(
+                    header="Permissions-Policy",
+                    value="camera=(), microphone=(), geolocation=(), interest-cohort=()",
+                    override=True,
+                ),
+                cloudfront.ResponseCustomHeader(
+                    header="Cross-Origin-Opener-Policy", value="same-origin", override=True
+                ),
+            ]
+        )
+
+    def _add_subscribe_route(self, api: SubscribeApiOrigin) -> None:
+        """``/api/*`` -> the subscribe API: POST allowed, nothing cached, no Host header forwarded.
+
+        The form posts to its own origin (``form-action 'self'``, ``connect-src 'self'``), so no CORS is
+        needed. API Gateway answers only for its own host name, hence the viewer's Host stays behind.
+        """
+        self.api_request_policy = cloudfront.OriginRequestPolicy(
+            self,
+            "SubscribeApiRequests",
+            comment="Outage Comms status /api/*: what the subscribe API reads, never the Host header",
+            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(
+                "Content-Type", "Accept", "Referer", "Origin"
+            ),
+            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.all(),
+            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+        )
+        self.api_rewrite = cloudfront.Function(
+            self,
+            "ApiRewrite",
+            code=cloudfront.FunctionCode.from_inline(API_REWRITE),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+            comment="/api/subscriptions on the status domain -> /subscriptions on the subscribe API",
+        )
+        self.distribution.add_behavior(
+            "/api/*",
+            origins.HttpOrigin(
+                api.domain_name,
+                origin_path=api.stage_path,
+                protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+                origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+            ),
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+            cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+            origin_request_policy=self.api_request_policy,
+            response_headers_policy=cloudfront.ResponseHeadersPolicy(
+                self,
+                "SubscribeApiHeaders",
+                comment="Outage Comms status /api/*: the site's security headers, and no CORS",
+                security_headers_behavior=self._security_headers(self._subscribe_url),
+                custom_headers_behavior=self._custom_headers(),
+                remove_headers=["Server"],
+            ),
+            compress=True,
+            function_associations=[
+                cloudfront.FunctionAssociation(
+                    function=self.api_rewrite, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST
+                )
+            ],
+        )
+
 
 class PublisherAccessRole(Construct):
     """The only way into the status account: trusted by exactly one role of the workload account."""
@@ -261,7 +356,7 @@ class PublisherAccessRole(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            role_name=PUBLISHER_ACCESS_ROLE_NAME,
+            role_name=physical_name(self, PUBLISHER_ACCESS_ROLE_NAME),
             description="Outage Comms status publisher (workload account) writes the site and dashboard",
             assumed_by=iam.AccountPrincipal(workload_account).with_conditions(
                 {"ArnEquals": {"aws:PrincipalArn": trusted_role_arn}}

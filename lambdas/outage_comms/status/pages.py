@@ -15,6 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from outage_comms.rendering import DEFAULT_TEMPLATES_DIR
 from outage_comms.status.model import ComponentStatus
 from outage_comms.status.site import (
     ASSET_CACHE,
@@ -30,6 +31,8 @@ from outage_comms.status.uptime import uptime_text
 from outage_comms.status.words import paragraphs
 
 STYLESHEET = "assets/status.css"
+#: Progressive enhancement of the subscribe form (fetch + inline answer); the form works without it.
+SUBSCRIBE_SCRIPT = "assets/subscribe.js"
 
 
 @functools.lru_cache(maxsize=4)
@@ -137,12 +140,19 @@ def _render(state: SiteState, template: str, page: Page, **extra: Any) -> Artefa
             alternates=alternates,
             stylesheet=page.root + STYLESHEET,
             subscribe_url=state.options.subscribe_endpoint(plan),
+            subscribe_script=SUBSCRIBE_SCRIPT,
             page_prefix=locale_prefix(plan, page.locale),
             incident_path=incident_path,
             **extra,
         )
     )
     return Artefact(html.encode("utf-8"), HTML)
+
+
+def _asset(templates_dir: Path, name: str) -> bytes:
+    """A team's own copy of an asset, else the shipped one (a team's templates may predate it)."""
+    own = templates_dir / "status" / "assets" / name
+    return (own if own.is_file() else DEFAULT_TEMPLATES_DIR / "status" / "assets" / name).read_bytes()
 
 
 def page_artefacts(state: SiteState, failures: list[SiteFailure] | None = None) -> dict[str, Artefact]:
@@ -153,7 +163,12 @@ def page_artefacts(state: SiteState, failures: list[SiteFailure] | None = None) 
             (state.options.templates_dir / "status" / "assets" / "status.css").read_bytes(),
             "text/css; charset=utf-8",
             ASSET_CACHE,
-        )
+        ),
+        SUBSCRIBE_SCRIPT: Artefact(
+            _asset(state.options.templates_dir, "subscribe.js"),
+            "text/javascript; charset=utf-8",
+            ASSET_CACHE,
+        ),
     }
     groups = [
         (group, [c for c in plan.components if c.group == group.id])

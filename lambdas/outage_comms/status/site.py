@@ -47,6 +47,8 @@ HTML = "text/html; charset=utf-8"
 JSON = "application/json; charset=utf-8"
 #: How many incidents the list endpoints and feeds carry (Statuspage: the 50 most recent).
 RECENT_LIMIT = 50
+#: The subscribe form's action on the status site's own domain (CloudFront's ``/api/*`` behaviour).
+SUBSCRIBE_PATH = "/api/subscriptions"
 UNRESOLVED = frozenset({"investigating", "identified", "monitoring"})
 
 
@@ -77,7 +79,10 @@ class SiteOptions:
     created_at: datetime = datetime(2026, 1, 1, tzinfo=UTC)
 
     def subscribe_endpoint(self, plan: Plan) -> str:
-        return self.subscribe_url or f"{plan.organization.status_page_url.rstrip('/')}/api/subscribe"
+        """Where the form posts: the status site's own ``/api/subscriptions`` (CloudFront sends ``/api/*``
+        to the subscribe API), or the API's own URL when ``STATUS_SUBSCRIBE_URL`` names one."""
+        del plan  # the same path on every status domain: a root-relative action needs no host
+        return self.subscribe_url or SUBSCRIBE_PATH
 
     @classmethod
     def from_environment(cls) -> SiteOptions:
