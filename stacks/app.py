@@ -38,6 +38,8 @@ from outage_comms_cdk.settings import (
     SettingsError,
     cdk_json_context,
     context_value,
+    deployment_id,
+    stack_name,
 )
 from outage_comms_cdk.status_publisher_stack import OutageCommsStatusPublisherStack
 from outage_comms_cdk.status_stack import add_status_stacks, same_place_subscribe_api, status_environment
@@ -59,6 +61,19 @@ def environment() -> Environment | None:
     return None
 
 
+def stack_names(deployment: str | None) -> dict[str, str]:
+    """Each stack's name for a deployment id (``OutageComms-<id>-Core``); None keeps the original names."""
+    bases = (
+        CORE_STACK_NAME,
+        CHANNELS_STACK_NAME,
+        INTAKE_STACK_NAME,
+        WORKFLOW_STACK_NAME,
+        STATUS_PUBLISHER_STACK_NAME,
+        STATUS_STACK_NAME,
+    )
+    return {base: stack_name(base, deployment) for base in bases}
+
+
 def build_app(
     app: App | None = None,
     *,
@@ -78,25 +93,28 @@ def build_app(
     path = Path(str(plan_path or context_value(app, PLAN_CONTEXT_KEY)))
     plan = load_plan(path)
     settings = DeploymentSettings.from_context(app, plan=plan, plan_path=path, templates_dir=templates_dir)
+    names = stack_names(deployment_id(app, plan))
     if lint:
         from outage_comms_cdk.lint_gate import lint_gate
 
         lint_gate(path, settings.templates_dir or templates_dir_for(path, plan.templates))
-    core = OutageCommsCoreStack(app, CORE_STACK_NAME, settings=settings, env=environment())
+    core = OutageCommsCoreStack(app, names[CORE_STACK_NAME], settings=settings, env=environment())
     status_env = status_environment(app, environment())
     status_publisher = OutageCommsStatusPublisherStack(
         app,
-        STATUS_PUBLISHER_STACK_NAME,
+        names[STATUS_PUBLISHER_STACK_NAME],
         core=core,
         status_account=status_env.account if status_env else None,
         status_region=status_env.region if status_env else None,
         distribution_id=app.node.try_get_context("status_distribution_id"),
         env=environment(),
     )
-    channels = OutageCommsChannelsStack(app, CHANNELS_STACK_NAME, plan=plan, core=core, env=environment())
+    channels = OutageCommsChannelsStack(
+        app, names[CHANNELS_STACK_NAME], plan=plan, core=core, env=environment()
+    )
     workflow = OutageCommsWorkflowStack(
         app,
-        WORKFLOW_STACK_NAME,
+        names[WORKFLOW_STACK_NAME],
         settings=settings,
         key=core.encryption.key,
         incidents_table=core.data.incidents,
@@ -107,7 +125,7 @@ def build_app(
     )
     OutageCommsIntakeStack(
         app,
-        INTAKE_STACK_NAME,
+        names[INTAKE_STACK_NAME],
         plan=plan,
         core=core,
         state_machine=workflow.state_machine,
@@ -118,7 +136,7 @@ def build_app(
     workload = environment()
     add_status_stacks(
         app,
-        STATUS_STACK_NAME,
+        names[STATUS_STACK_NAME],
         plan=plan,
         status_env=status_env,
         workload_account=workload.account if workload else None,

@@ -43,6 +43,7 @@ from outage_comms_cdk.constructs.social_mentions import SocialMentions, listens
 from outage_comms_cdk.constructs.web_acl import PublicWebAcl
 from outage_comms_cdk.core_stack import PROJECT_TAG, OutageCommsCoreStack
 from outage_comms_cdk.quality_gates import acknowledge, checkov_skip
+from outage_comms_cdk.settings import deployment_of, physical_name
 
 SUBSCRIBE_THROTTLE_RATE = 5
 SUBSCRIBE_THROTTLE_BURST = 10
@@ -50,6 +51,16 @@ BULK_OBJECT_DAYS = 7
 #: Named from the account and region so a delivering function in another stack (the workflow's) can be
 #: granted ``bulk/*`` by a stack-agnostic ARN: no export to import, and one cdk-nag finding to acknowledge.
 BULK_BUCKET_NAME = f"outage-comms-bulk-{Aws.ACCOUNT_ID}-{Aws.REGION}"
+
+
+def bulk_bucket_prefix(scope: Construct) -> str:
+    """``outage-comms-bulk-``, or ``oc-<id>-bulk-`` with a deployment id (bucket names: 63 characters)."""
+    deployment = deployment_of(scope)
+    return f"oc-{deployment}-bulk-" if deployment else "outage-comms-bulk-"
+
+
+def bulk_bucket_name(scope: Construct) -> str:
+    return f"{bulk_bucket_prefix(scope)}{Aws.ACCOUNT_ID}-{Aws.REGION}"
 SUBSCRIBE_REQUEST_SCHEMA = apigw.JsonSchema(
     type=apigw.JsonSchemaType.OBJECT,
     required=["channel", "address", "locale"],
@@ -200,7 +211,7 @@ class OutageCommsChannelsStack(Stack):
         self.bulk_bucket = s3.Bucket(
             self,
             "BulkBucket",
-            bucket_name=BULK_BUCKET_NAME,
+            bucket_name=bulk_bucket_name(self),
             encryption=s3.BucketEncryption.KMS,
             encryption_key=key,
             bucket_key_enabled=True,
@@ -299,11 +310,11 @@ class OutageCommsChannelsStack(Stack):
             # The ARN (a valid SecretId): a generated secret's *name* is derived from its ARN with
             # Fn::Split, which another stack cannot apply to an imported value.
             "SUBSCRIBER_TOKEN_SECRET_NAME": self.token_secret.secret_arn,
-            "BULK_BUCKET": BULK_BUCKET_NAME,
+            "BULK_BUCKET": bulk_bucket_name(self),
             "BULK_STATE_MACHINE_ARN": self.format_arn(
                 service="states",
                 resource="stateMachine",
-                resource_name="outage-comms-bulk-delivery",
+                resource_name=physical_name(self, "outage-comms-bulk-delivery"),
                 arn_format=ArnFormat.COLON_RESOURCE_NAME,
             ),
             "EMAIL_RATE_PER_SECOND": f"{self.quotas.email_rate_per_sender:g}",
@@ -428,7 +439,7 @@ class OutageCommsChannelsStack(Stack):
             iam.PolicyStatement(
                 sid="WriteBulkExports",
                 actions=["s3:PutObject", "s3:AbortMultipartUpload"],
-                resources=[f"arn:{Aws.PARTITION}:s3:::{BULK_BUCKET_NAME}/bulk/*"],
+                resources=[f"arn:{Aws.PARTITION}:s3:::{bulk_bucket_name(self)}/bulk/*"],
             )
         )
         function.role.add_to_principal_policy(
@@ -442,7 +453,7 @@ class OutageCommsChannelsStack(Stack):
                     self.format_arn(
                         service="states",
                         resource="stateMachine",
-                        resource_name="outage-comms-bulk-delivery",
+                        resource_name=physical_name(self, "outage-comms-bulk-delivery"),
                         arn_format=ArnFormat.COLON_RESOURCE_NAME,
                     )
                 ],
@@ -488,7 +499,7 @@ class OutageCommsChannelsStack(Stack):
         function.acknowledge_key_grants()
         acknowledge(
             function.role,
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::outage-comms-bulk-<AWS::AccountId>-"
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{bulk_bucket_prefix(self)}<AWS::AccountId>-"
             "<AWS::Region>/bulk/*]",
             "Writes exports and the words of updates under bulk/ in the one bulk bucket, nothing else.",
         )
@@ -610,7 +621,7 @@ class OutageCommsChannelsStack(Stack):
             + Names.unique_resource_name(self, separator="-", max_length=180)
             + "-subscribe-api",
             key=key,
-            rest_api_name="outage-comms-subscribe",
+            rest_api_name=physical_name(self, "outage-comms-subscribe"),
             description="Outage Comms: public subscribe, confirm and one-click unsubscribe",
             stage_name="v1",
             throttling_rate_limit=SUBSCRIBE_THROTTLE_RATE,

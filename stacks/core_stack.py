@@ -11,7 +11,7 @@ from outage_comms_cdk.constructs.data_store import DataStore
 from outage_comms_cdk.constructs.encryption import EncryptionKey
 from outage_comms_cdk.constructs.event_archive import EventArchive
 from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime
-from outage_comms_cdk.settings import DeploymentSettings
+from outage_comms_cdk.settings import DeploymentSettings, physical_name
 
 PROJECT_TAG = ("project", "outage-comms")
 
@@ -30,7 +30,7 @@ class OutageCommsCoreStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         Tags.of(self).add(*PROJECT_TAG)
 
-        self.encryption = EncryptionKey(self, "Encryption", alias="alias/outage-comms")
+        self.encryption = EncryptionKey(self, "Encryption", alias=physical_name(self, "alias/outage-comms"))
         self.data = DataStore(self, "Data", key=self.encryption.key)
         self.events = EventArchive(self, "Events", key=self.encryption.key)
         self.lambda_runtime = LambdaRuntime(

@@ -11,17 +11,23 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aws_cdk import Stack
 from constructs import Construct
 
-from outage_comms.plan import Plan
+from outage_comms.plan import DEPLOYMENT_ID_PATTERN, Plan
 from outage_comms.templates_location import templates_dir_for
 
 PLAN_CONTEXT_KEY = "plan"
 POWERTOOLS_LAYER_VERSION_CONTEXT_KEY = "powertools_layer_version"
+DEPLOYMENT_CONTEXT_KEY = "deployment"
+#: Every stack name starts with this; with a deployment id it is ``OutageComms-<id>-<Part>``.
+STACK_NAME_PREFIX = "OutageComms"
+_DEPLOYED_STACK_NAME = re.compile(r"^OutageComms-(?P<id>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)-[A-Z][A-Za-z0-9]*$")
 
 
 class SettingsError(ValueError):
@@ -93,3 +99,65 @@ class DeploymentSettings:
             powertools_layer_version=layer_version,
             templates_dir=templates_dir or templates_dir_for(plan_path, plan.templates),
         )
+
+
+def deployment_id(scope: Construct, plan: Plan) -> str | None:
+    """``-c deployment=<id>``, else the plan's ``deployment.id``, else None (the original names)."""
+    value = scope.node.try_get_context(DEPLOYMENT_CONTEXT_KEY)
+    if value is None or str(value).strip() == "":
+        return plan.deployment.id
+    text = str(value).strip()
+    if not re.fullmatch(DEPLOYMENT_ID_PATTERN, text):
+        raise SettingsError(
+            f"context '{DEPLOYMENT_CONTEXT_KEY}' must be lowercase letters, digits and inner hyphens, "
+            "at most "
+            f"20 characters (e.g. acme-prod), got {text!r}: pass -c {DEPLOYMENT_CONTEXT_KEY}=acme-prod"
+        )
+    return text
+
+
+def stack_name(base: str, deployment: str | None) -> str:
+    """``OutageCommsCore`` as is without a deployment id, ``OutageComms-<id>-Core`` with one."""
+    if deployment is None:
+        return base
+    part = base.removeprefix(STACK_NAME_PREFIX)
+    if part == base or not part:
+        raise ValueError(f"stack name {base!r} does not start with {STACK_NAME_PREFIX}")
+    return f"{STACK_NAME_PREFIX}-{deployment}-{part}"
+
+
+def deployment_in(name: str) -> str | None:
+    """The deployment id in a stack name made by :func:`stack_name`, None for an original name."""
+    match = _DEPLOYED_STACK_NAME.match(name)
+    return match.group("id") if match else None
+
+
+def deployment_of(scope: Construct) -> str | None:
+    """The deployment id of the stack ``scope`` is in, read from its name (see :func:`stack_name`)."""
+    return deployment_in(Stack.of(scope).stack_name)
+
+
+def name_for(base: str, deployment: str | None) -> str:
+    """A physical name with the deployment id in it; without one, ``base`` unchanged.
+
+    ``outage-comms-incident`` → ``outage-comms-<id>-incident``, ``OutageComms-SLO-`` →
+    ``OutageComms-<id>-SLO-``,
+    ``OutageCommsStatusPublisherAccess`` → ``OutageComms-<id>-StatusPublisherAccess``,
+    ``/outage-comms/`` → ``/outage-comms/<id>/``, ``alias/outage-comms`` → ``alias/outage-comms-<id>``;
+    anything else gets ``-<id>`` appended.
+    """
+    if deployment is None:
+        return base
+    for lead in ("/outage-comms/", "alias/outage-comms", "outage-comms", "OutageComms"):
+        if base.startswith(lead):
+            rest = base[len(lead) :]
+            if lead.endswith("/"):
+                return f"{lead}{deployment}/{rest}"
+            separator = "" if not rest or rest.startswith("-") else "-"
+            return f"{lead}-{deployment}{separator}{rest}"
+    return f"{base}-{deployment}"
+
+
+def physical_name(scope: Construct, base: str) -> str:
+    """:func:`name_for` with the deployment id of ``scope``'s stack."""
+    return name_for(base, deployment_of(scope))

@@ -15,6 +15,7 @@ from constructs import Construct
 from outage_comms_cdk.constructs.internal_dashboard import InternalDashboard
 from outage_comms_cdk.constructs.status_publisher import StatusPublisher
 from outage_comms_cdk.core_stack import OutageCommsCoreStack
+from outage_comms_cdk.settings import deployment_of
 from outage_comms_cdk.status_stack import dashboard_name
 
 
@@ -45,7 +46,7 @@ class OutageCommsStatusPublisherStack(Stack):
             key=core.encryption.key,
             status_account=status_account,
             status_region=status_region,
-            dashboard_name=dashboard_name(plan),
+            dashboard_name=dashboard_name(plan, deployment_of(self)),
             distribution_id=distribution_id,
             subscribe_url=subscribe_url,
         )

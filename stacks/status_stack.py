@@ -24,19 +24,28 @@ from outage_comms_cdk.constructs.status_site import (
     SubscribeApiOrigin,
 )
 from outage_comms_cdk.constructs.web_acl import PublicWebAcl
-from outage_comms_cdk.settings import SettingsError
+from outage_comms_cdk.settings import SettingsError, deployment_in, deployment_of, name_for, stack_name
 
 #: The workload-side publisher function's role name (see stacks/constructs/status_publisher.py).
 PUBLISHER_FUNCTION_ROLE_NAME = "outage-comms-status-publisher"
 
 
-def publisher_function_role_arn(account: str, region: str) -> str:
-    return f"arn:{Aws.PARTITION}:iam::{account}:role/{PUBLISHER_FUNCTION_ROLE_NAME}-{region}"
+def publisher_function_role_name(region: str, deployment: str | None = None) -> str:
+    """``outage-comms-status-publisher-<region>``; with a deployment id
+    ``outage-comms-<id>-publisher-<region>`` (role names: 64 characters)."""
+    if deployment:
+        return f"outage-comms-{deployment}-publisher-{region}"
+    return f"{PUBLISHER_FUNCTION_ROLE_NAME}-{region}"
 
 
-def dashboard_name(plan: Plan) -> str:
+def publisher_function_role_arn(account: str, region: str, deployment: str | None = None) -> str:
+    return f"arn:{Aws.PARTITION}:iam::{account}:role/{publisher_function_role_name(region, deployment)}"
+
+
+def dashboard_name(plan: Plan, deployment: str | None = None) -> str:
     settings = plan.channels.dashboard
-    return settings.dashboard_name if settings is not None else "outage-comms-public-status"
+    name = settings.dashboard_name if settings is not None else "outage-comms-public-status"
+    return name_for(name, deployment)
 
 
 class OutageCommsStatusStack(Stack):
@@ -93,7 +102,7 @@ class OutageCommsStatusStack(Stack):
             web_acl_id=web_acl_id,
             subscribe_api=subscribe_api,
         )
-        self.dashboard_name = dashboard_name(plan)
+        self.dashboard_name = dashboard_name(plan, deployment_of(self))
         self.dashboard = cloudwatch.Dashboard(
             self,
             "PublicDashboard",
@@ -129,7 +138,9 @@ class OutageCommsStatusStack(Stack):
         self.publisher_access = PublisherAccessRole(
             self,
             "PublisherAccess",
-            trusted_role_arn=publisher_function_role_arn(workload_account, workload_region),
+            trusted_role_arn=publisher_function_role_arn(
+                workload_account, workload_region, deployment_of(self)
+            ),
             workload_account=workload_account,
             bucket=self.site.bucket,
             dashboard_name=self.dashboard_name,
@@ -245,7 +256,7 @@ def add_status_stacks(
         assert status_env is not None
         edge = OutageCommsStatusEdgeStack(
             scope,
-            STATUS_EDGE_STACK_NAME,
+            stack_name(STATUS_EDGE_STACK_NAME, deployment_in(construct_id)),
             plan=plan,
             env=Environment(account=status_env.account, region=CLOUDFRONT_WAF_REGION),
             cross_region_references=True,

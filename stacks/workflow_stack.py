@@ -27,7 +27,7 @@ from outage_comms_cdk.constructs.sms_replies import SmsReplies
 from outage_comms_cdk.constructs.web_acl import PublicWebAcl
 from outage_comms_cdk.constructs.workflow_state import ApprovalRequestsTable, WorkflowStateTable
 from outage_comms_cdk.quality_gates import acknowledge
-from outage_comms_cdk.settings import DeploymentSettings
+from outage_comms_cdk.settings import DeploymentSettings, physical_name
 
 PROJECT_TAG = ("project", "outage-comms")
 SYNCHRONOUS = "invoked synchronously by the incident-comms state machine, whose Retry/Catch handle failures"
@@ -104,13 +104,13 @@ class OutageCommsWorkflowStack(Stack):
         state_machine_arn = self.format_arn(
             service="states",
             resource="stateMachine",
-            resource_name=STATE_MACHINE_NAME,
+            resource_name=physical_name(self, STATE_MACHINE_NAME),
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         executions_arn = self.format_arn(
             service="states",
             resource="execution",
-            resource_name=f"{STATE_MACHINE_NAME}:*",
+            resource_name=f"{physical_name(self, STATE_MACHINE_NAME)}:*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         email = plan.channels.email
@@ -271,7 +271,7 @@ class OutageCommsWorkflowStack(Stack):
         acknowledge(
             fns["register"].role,
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
-            f"{STATE_MACHINE_NAME}:*]",
+            f"{physical_name(self, STATE_MACHINE_NAME)}:*]",
             "Register incident asks whether the execution that owns the incident still runs; executions are "
             "named per incident at run time, so the ARN ends in '*' — scoped to this one state machine.",
         )
@@ -297,7 +297,10 @@ class OutageCommsWorkflowStack(Stack):
         )
         self._acknowledge_state_machine_role(status_publisher)
         self.runbook = IncidentRunbook(
-            self, "Runbook", state_machine=self.state_machine, state_machine_name=STATE_MACHINE_NAME
+            self,
+            "Runbook",
+            state_machine=self.state_machine,
+            state_machine_name=physical_name(self, STATE_MACHINE_NAME),
         )
         # Communication SLOs: alarms on this workflow and a watchdog, paging the incident manager by
         # SNS SMS + email. The deliver step's errors are its retry signal: its outcomes are alarmed

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from outage_comms.plan import DEPLOYMENT_ID_PATTERN
 from outage_comms.vocabulary import Channel
 from outage_comms_cli.shipped import shipped_path
 
@@ -39,6 +40,11 @@ if __name__ == "__main__":
 
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "example"
+
+
+def deployment_id_for(org: str) -> str:
+    """A deployment id from the organisation name: lowercase, digits, hyphens, at most 20 characters."""
+    return _slug(org)[:20].strip("-") or "example"
 
 
 def _relocalize(node: Any, locales: list[str], example_locales: set[str]) -> Any:
@@ -175,16 +181,32 @@ jobs:
 
 
 def scaffold(
-    target: Path, *, org: str, locales: list[str], channels: list[str], force: bool = False
+    target: Path,
+    *,
+    org: str,
+    locales: list[str],
+    channels: list[str],
+    force: bool = False,
+    deployment: str | None = None,
 ) -> list[str]:
-    """Write the team's repository into ``target``; returns the locales that started as English copies."""
+    """Write the team's repository into ``target``; returns the locales that started as English copies.
+
+    ``deployment`` (default: from ``org``) goes into the plan's ``deployment.id``: the stack and resource
+    names carry it, so several products or stages can share an account and region.
+    """
+    deployment = deployment or deployment_id_for(org)
+    if not re.fullmatch(DEPLOYMENT_ID_PATTERN, deployment):
+        raise ValueError(
+            f"--deployment {deployment!r}: use lowercase letters, digits and inner hyphens, at most 20 "
+            "characters (e.g. acme-prod)"
+        )
     unknown = [c for c in channels if c not in {ch.value for ch in Channel}]
     if unknown:
         raise ValueError(f"unknown channel(s) {unknown}; choose from {[c.value for c in Channel]}")
     if target.exists() and any(target.iterdir()) and not force:
         raise FileExistsError(f"{target} is not empty; pick an empty folder or pass --force")
     target.mkdir(parents=True, exist_ok=True)
-    plan = plan_data(org, locales, channels)
+    plan = plan_data(org, locales, channels) | {"deployment": {"id": deployment}}
     (target / "plan.yaml").write_text(
         f"# The customer communication plan of {org}. `outage-comms lint plan.yaml` checks it.\n"
         + yaml.safe_dump(plan, allow_unicode=True, sort_keys=False),
@@ -222,6 +244,13 @@ def register(app: typer.Typer) -> None:
         ] = None,
         non_interactive: Annotated[bool, typer.Option("--non-interactive", help="Never ask.")] = False,
         force: Annotated[bool, typer.Option("--force", help="Write into a non-empty folder.")] = False,
+        deployment: Annotated[
+            str | None,
+            typer.Option(
+                "--deployment",
+                help="Deployment id in stack and resource names, e.g. acme-prod (default: from --org).",
+            ),
+        ] = None,
     ) -> None:
         """Scaffold your own repository: app.py, cdk.json, plan.yaml, templates/, drills/, README, CI."""
         ask = not non_interactive and sys.stdin.isatty()
@@ -243,6 +272,7 @@ def register(app: typer.Typer) -> None:
                 locales=[code.strip() for code in locales],
                 channels=[name.strip() for name in channels],
                 force=force,
+                deployment=deployment,
             )
         except (ValueError, FileExistsError) as exc:
             typer.echo(f"✘ {exc}", err=True)

@@ -20,6 +20,7 @@ from rich.console import Console
 
 #: The workflow stack's name in app.py, and the output that names the redrive function.
 WORKFLOW_STACK = "OutageCommsWorkflow"
+DEPLOYMENT_ENV = "OUTAGE_COMMS_DEPLOYMENT"
 REDRIVE_FUNCTION_OUTPUT = "RedriveFunctionName"
 FUNCTION_ENV = "OUTAGE_COMMS_REDRIVE_FUNCTION"
 EXIT_LEFT = 1  # something is still waiting in a queue
@@ -36,6 +37,11 @@ SETTLED = {
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+
+
+def workflow_stack_name(deployment: str | None) -> str:
+    """The workflow stack's name for a deployment id (outage_comms_cdk.settings.stack_name's rule)."""
+    return f"OutageComms-{deployment}-Workflow" if deployment else WORKFLOW_STACK
 
 
 class RedriveCallError(Exception):
@@ -115,7 +121,19 @@ def redrive(
             "--function", help=f"The redrive function (default: ${FUNCTION_ENV} or the stack output)."
         ),
     ] = None,
-    stack: Annotated[str, typer.Option("--stack", help="The workflow stack's name.")] = WORKFLOW_STACK,
+    stack: Annotated[
+        str | None,
+        typer.Option(
+            "--stack", help=f"The workflow stack's name (default: {WORKFLOW_STACK}, or per --deployment)."
+        ),
+    ] = None,
+    deployment: Annotated[
+        str | None,
+        typer.Option(
+            "--deployment",
+            help=f"The plan's deployment id (default: ${DEPLOYMENT_ENV}); finds OutageComms-<id>-Workflow.",
+        ),
+    ] = None,
     region: Annotated[str | None, typer.Option("--region", help="AWS region of the deployment.")] = None,
 ) -> None:
     """Resend deliveries that failed after their retries (per-channel dead-letter queues), once each."""
@@ -125,6 +143,7 @@ def redrive(
     if incident:
         request["incident_id"] = incident
     try:
+        stack = stack or workflow_stack_name(deployment or os.environ.get(DEPLOYMENT_ENV))
         answer = call_redrive(find_function(function, stack, region), request, region)
     except RedriveCallError as error:
         err.print(f"[red]✘[/red] {error}", highlight=False)

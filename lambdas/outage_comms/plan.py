@@ -510,6 +510,22 @@ class EdgeSettings(PlanModel):
     reserved_concurrency: PublicConcurrency = Field(default_factory=PublicConcurrency)
 
 
+#: A deployment id: lowercase letters, digits and inner hyphens, at most 20 characters.
+DEPLOYMENT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$"
+
+
+class Deployment(PlanModel):
+    """Which deployment this is, so two products or stages can share an account and region."""
+
+    #: Goes into every stack name and every physical name (``OutageComms-<id>-Core``,
+    #: ``outage-comms-<id>-incident``); none keeps the original names. ``-c deployment=<id>`` overrides it.
+    id: str | None = Field(
+        default=None,
+        pattern=DEPLOYMENT_ID_PATTERN,
+        description="lowercase letters, digits and hyphens, at most 20 characters, e.g. acme-prod",
+    )
+
+
 class Plan(PlanModel):
     version: Literal[1]
     organization: Organization
@@ -529,6 +545,7 @@ class Plan(PlanModel):
     maintenance: MaintenanceSettings = Field(default_factory=MaintenanceSettings)
     post_incident: PostIncidentSettings = Field(default_factory=PostIncidentSettings)
     edge: EdgeSettings = Field(default_factory=EdgeSettings)
+    deployment: Deployment = Field(default_factory=Deployment)
     #: Where the templates are, relative to the plan file (outage_comms.templates_location).
     templates: str | None = Field(
         default=None,

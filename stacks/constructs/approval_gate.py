@@ -20,6 +20,7 @@ from outage_comms_cdk.constructs.rest_api import regional_rest_api
 from outage_comms_cdk.constructs.signing_key import HmacSigningKey
 from outage_comms_cdk.constructs.web_acl import PublicWebAcl
 from outage_comms_cdk.quality_gates import acknowledge
+from outage_comms_cdk.settings import physical_name
 
 REVIEW_STAGE = "review"
 
@@ -54,9 +55,9 @@ class ReviewPageApi(Construct):
         rest = regional_rest_api(
             self,
             validator_id="PathValidator",
-            log_group_name=f"{LOG_GROUP_PREFIX}api/review-page",
+            log_group_name=physical_name(self, f"{LOG_GROUP_PREFIX}api/review-page"),
             key=key,
-            rest_api_name="outage-comms-review",
+            rest_api_name=physical_name(self, "outage-comms-review"),
             description="Outage Comms review page: approvers review and decide on customer messages",
             stage_name=REVIEW_STAGE,
             throttling_rate_limit=10,

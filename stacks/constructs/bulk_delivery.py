@@ -32,6 +32,7 @@ from constructs import Construct
 from outage_comms_cdk.constructs.encryption import LOG_GROUP_PREFIX
 from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
 from outage_comms_cdk.quality_gates import acknowledge
+from outage_comms_cdk.settings import physical_name
 
 STATE_MACHINE_NAME = "outage-comms-bulk-delivery"
 #: SES accepts at most 50 recipients per message: one batch is what one SES "message" could carry.
@@ -192,7 +193,7 @@ class BulkDelivery(Construct):
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=f"{LOG_GROUP_PREFIX}states/{STATE_MACHINE_NAME}",
+            log_group_name=f"{LOG_GROUP_PREFIX}states/{physical_name(self, STATE_MACHINE_NAME)}",
             retention=runtime.log_retention,
             encryption_key=key,
             removal_policy=RemovalPolicy.RETAIN,
@@ -200,7 +201,7 @@ class BulkDelivery(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=STATE_MACHINE_NAME,
+            state_machine_name=physical_name(self, STATE_MACHINE_NAME),
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(choose),
             tracing_enabled=True,

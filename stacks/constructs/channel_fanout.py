@@ -27,6 +27,7 @@ from outage_comms.workflow.channels_plan import fanout_channels, team_channels
 from outage_comms_cdk.constructs.dead_letters import dead_letter_queue
 from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime
 from outage_comms_cdk.quality_gates import acknowledge
+from outage_comms_cdk.settings import physical_name
 
 DELIVERY_RETRY_INTERVAL = Duration.seconds(2)
 DELIVERY_MAX_ATTEMPTS = 3
@@ -59,7 +60,7 @@ class ChannelTopics(Construct):
             self.subscribers = sns.Topic(
                 self,
                 "Subscribers",
-                topic_name=channels.sns.topic_name,
+                topic_name=physical_name(self, channels.sns.topic_name),
                 display_name=plan.organization.name[:100],
                 master_key=key,
                 enforce_ssl=True,
@@ -67,7 +68,7 @@ class ChannelTopics(Construct):
             self.drill = sns.Topic(
                 self,
                 "DrillSubscribers",
-                topic_name=f"{channels.sns.topic_name}-drill",
+                topic_name=physical_name(self, f"{channels.sns.topic_name}-drill"),
                 display_name=f"{plan.organization.name} drill"[:100],
                 master_key=key,
                 enforce_ssl=True,
@@ -75,7 +76,7 @@ class ChannelTopics(Construct):
         chat_topic = channels.chatbot.topic_name if channels.chatbot else "outage-comms-internal-chat"
         # The team's chat also carries approval requests, reminders and the support macro: always there.
         self.internal_chat = sns.Topic(
-            self, "InternalChat", topic_name=chat_topic, master_key=key, enforce_ssl=True
+            self, "InternalChat", topic_name=physical_name(self, chat_topic), master_key=key, enforce_ssl=True
         )
 
 

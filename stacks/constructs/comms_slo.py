@@ -49,6 +49,7 @@ from outage_comms.workflow.channels_plan import fanout_channels
 from outage_comms_cdk.constructs.dead_letters import dead_letter_queue
 from outage_comms_cdk.constructs.lambda_runtime import METRICS_NAMESPACE, LambdaRuntime
 from outage_comms_cdk.constructs.periodic import every
+from outage_comms_cdk.settings import physical_name
 
 ALARM_PREFIX = "OutageComms-SLO-"
 PAGING_TOPIC_NAME = "outage-comms-paging"
@@ -94,7 +95,8 @@ class CommsSlo(Construct):
 
     # -- paging ------------------------------------------------------------------------------------
     def _paging_topic(self) -> sns.Topic:
-        alarms_arn = f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{ALARM_PREFIX}*"
+        alarm_prefix = physical_name(self, ALARM_PREFIX)
+        alarms_arn = f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{alarm_prefix}*"
         from_our_alarms = {
             "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
             "ArnLike": {"aws:SourceArn": alarms_arn},
@@ -102,7 +104,7 @@ class CommsSlo(Construct):
         self.paging_key = kms.Key(
             self,
             "PagingKey",
-            alias="alias/outage-comms-paging",
+            alias=physical_name(self, "alias/outage-comms-paging"),
             description="Outage Comms paging topic only: independent of the core key it may report on",
             enable_key_rotation=True,
             pending_window=Duration.days(30),
@@ -120,7 +122,7 @@ class CommsSlo(Construct):
         topic = sns.Topic(
             self,
             "PagingTopic",
-            topic_name=PAGING_TOPIC_NAME,
+            topic_name=physical_name(self, PAGING_TOPIC_NAME),
             display_name="Outage Comms paging",
             master_key=self.paging_key,
             enforce_ssl=True,
@@ -184,7 +186,7 @@ class CommsSlo(Construct):
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
-            alarm_name=ALARM_PREFIX + name,
+            alarm_name=physical_name(self, ALARM_PREFIX) + name,
             alarm_description=description,
             metric=metric,
             threshold=threshold,

@@ -8,6 +8,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from outage_comms_cdk.constructs.dead_letters import dead_letter_queue
+from outage_comms_cdk.settings import physical_name
 
 EVENT_BUS_NAME = "outage-comms"
 ARCHIVE_RETENTION = Duration.days(365)
@@ -34,7 +35,10 @@ class EventArchive(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.bus = events.EventBus(
-            self, "Bus", event_bus_name=bus_name, description="Outage Comms: incident signals and updates"
+            self,
+            "Bus",
+            event_bus_name=physical_name(self, bus_name),
+            description="Outage Comms: incident signals and updates",
         )
         self.archive = events.Archive(
             self,

@@ -29,6 +29,7 @@ from outage_comms_cdk.constructs.rest_api import regional_rest_api
 from outage_comms_cdk.constructs.signing_key import HmacSigningKey
 from outage_comms_cdk.constructs.web_acl import PublicWebAcl
 from outage_comms_cdk.quality_gates import acknowledge
+from outage_comms_cdk.settings import physical_name
 
 FEEDBACK_STAGE = "v1"
 #: A large incident mails tens of thousands of customers; a few percent answer within minutes.
@@ -196,7 +197,7 @@ class FeedbackApi(Construct):
             + Names.unique_resource_name(self, separator="-", max_length=180)
             + "-feedback-api",
             key=key,
-            rest_api_name="outage-comms-feedback",
+            rest_api_name=physical_name(self, "outage-comms-feedback"),
             description="Outage Comms: public 'Was this update helpful?' answers and comments",
             stage_name=FEEDBACK_STAGE,
             throttling_rate_limit=FEEDBACK_THROTTLE_RATE,

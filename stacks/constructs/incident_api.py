@@ -31,6 +31,7 @@ from outage_comms_cdk.constructs.intake import grant_incident_path, incident_pat
 from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime
 from outage_comms_cdk.constructs.rest_api import regional_rest_api
 from outage_comms_cdk.quality_gates import acknowledge
+from outage_comms_cdk.settings import physical_name
 
 STAGE_NAME = "v1"
 #: The workflow table's partitions the activity route may read (never another kind of partition).
@@ -124,7 +125,7 @@ class IncidentApi(Construct):
             validator_id="BodyValidator",
             log_group_name=LOG_GROUP_PREFIX + Names.unique_resource_name(self, separator="-", max_length=200),
             key=key,
-            rest_api_name="outage-comms-incidents",
+            rest_api_name=physical_name(self, "outage-comms-incidents"),
             description="Outage Comms: declare, update, resolve and read incidents (SigV4 / IAM)",
             stage_name=STAGE_NAME,
             throttling_rate_limit=THROTTLE_RATE,

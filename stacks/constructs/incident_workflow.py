@@ -53,6 +53,7 @@ from constructs import Construct
 from outage_comms.plan import Plan
 from outage_comms_cdk.constructs.channel_fanout import DeliveryDeadLetters, fanout_state, team_state
 from outage_comms_cdk.constructs.encryption import LOG_GROUP_PREFIX
+from outage_comms_cdk.settings import physical_name
 
 STATE_MACHINE_NAME = "outage-comms-incident"
 
@@ -399,7 +400,7 @@ class IncidentWorkflow(Construct):
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=f"{LOG_GROUP_PREFIX}states/{STATE_MACHINE_NAME}",
+            log_group_name=f"{LOG_GROUP_PREFIX}states/{physical_name(self, STATE_MACHINE_NAME)}",
             encryption_key=key,
             retention=logs.RetentionDays.ONE_YEAR,
             removal_policy=RemovalPolicy.RETAIN,
@@ -407,7 +408,7 @@ class IncidentWorkflow(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=STATE_MACHINE_NAME,
+            state_machine_name=physical_name(self, STATE_MACHINE_NAME),
             state_machine_type=sfn.StateMachineType.STANDARD,
             query_language=sfn.QueryLanguage.JSON_PATH,
             definition_body=sfn.DefinitionBody.from_chainable(definition),

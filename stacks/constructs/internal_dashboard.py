@@ -25,6 +25,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from outage_comms_cdk.settings import physical_name
+
 NAMESPACE = "OutageComms"
 
 
@@ -49,7 +51,7 @@ class InternalDashboard(Construct):
         self.dashboard = cloudwatch.Dashboard(
             self,
             "Dashboard",
-            dashboard_name=dashboard_name,
+            dashboard_name=physical_name(self, dashboard_name),
             default_interval=Duration.days(7),
         )
         self.dashboard.add_widgets(

@@ -30,6 +30,7 @@ from outage_comms_cdk.constructs.dead_letters import dead_letter_queue
 from outage_comms_cdk.constructs.intake import grant_incident_path, incident_path_environment
 from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
 from outage_comms_cdk.quality_gates import acknowledge
+from outage_comms_cdk.settings import physical_name
 
 
 def schedules_arn(group: str = SCHEDULE_GROUP) -> str:
@@ -88,7 +89,7 @@ class MaintenanceScheduler(Construct):
                 )
             )
 
-        self.group = scheduler.CfnScheduleGroup(self, "Group", name=SCHEDULE_GROUP)
+        self.group = scheduler.CfnScheduleGroup(self, "Group", name=physical_name(self, SCHEDULE_GROUP))
         group_arn = self.group.attr_arn
         self.role = iam.Role(
             self,
@@ -118,7 +119,7 @@ class MaintenanceScheduler(Construct):
         creator.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["scheduler:CreateSchedule", "scheduler:DeleteSchedule"],
-                resources=[schedules_arn()],
+                resources=[schedules_arn(physical_name(self, SCHEDULE_GROUP))],
             )
         )
         creator.add_to_principal_policy(
@@ -129,7 +130,7 @@ class MaintenanceScheduler(Construct):
             )
         )
         for name, value in {
-            "MAINTENANCE_SCHEDULE_GROUP": SCHEDULE_GROUP,
+            "MAINTENANCE_SCHEDULE_GROUP": physical_name(self, SCHEDULE_GROUP),
             "MAINTENANCE_TICK_FUNCTION_ARN": self.function.function.function_arn,
             "MAINTENANCE_SCHEDULER_ROLE_ARN": self.role.role_arn,
             "MAINTENANCE_DEAD_LETTER_ARN": self.dead_letter_queue.queue_arn,
@@ -139,7 +140,8 @@ class MaintenanceScheduler(Construct):
         acknowledge(
             creator,
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
-            f"schedule/{SCHEDULE_GROUP}/*]",
+            f"schedule/{physical_name(self, SCHEDULE_GROUP)}/*]",
             "Schedule names are made per maintenance window at run time (window id + moment); the grant "
-            f"covers only the schedules of the '{SCHEDULE_GROUP}' group in this account and region.",
+            f"covers only the schedules of the '{physical_name(self, SCHEDULE_GROUP)}' group in this account "
+            "and region.",
         )

@@ -29,6 +29,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from outage_comms_cdk.quality_gates import acknowledge
+from outage_comms_cdk.settings import physical_name
 
 DOCUMENT_NAME = "OutageComms-StartIncidentComms"
 
@@ -111,14 +112,16 @@ class IncidentRunbook(Construct):
         self.document = ssm.CfnDocument(
             self,
             "Document",
-            name=DOCUMENT_NAME,
+            name=physical_name(self, DOCUMENT_NAME),
             document_type="Automation",
             document_format="JSON",
             content=content,
             update_method="NewVersion",
         )
         document_arn = stack.format_arn(
-            service="ssm", resource="automation-definition", resource_name=f"{DOCUMENT_NAME}:*"
+            service="ssm",
+            resource="automation-definition",
+            resource_name=f"{physical_name(self, DOCUMENT_NAME)}:*",
         )
         self.response_plan_role = iam.Role(
             self,
@@ -136,7 +139,7 @@ class IncidentRunbook(Construct):
         acknowledge(
             self.response_plan_role,
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:"
-            f"automation-definition/{DOCUMENT_NAME}:*]",
+            f"automation-definition/{physical_name(self, DOCUMENT_NAME)}:*]",
             "StartAutomationExecution is authorized on the automation definition ARN, which carries the "
             "document version (…:automation-definition/<this document>:*); only this document.",
         )

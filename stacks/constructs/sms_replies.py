@@ -24,6 +24,7 @@ from constructs import Construct
 from outage_comms_cdk.constructs.dead_letters import dead_letter_queue
 from outage_comms_cdk.constructs.feedback_api import FeedbackApi
 from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
+from outage_comms_cdk.settings import physical_name
 
 SMS_REPLIES_TOPIC_NAME = "outage-comms-sms-replies"
 SMS_VOICE_PRINCIPAL = "sms-voice.amazonaws.com"
@@ -45,7 +46,7 @@ class SmsReplies(Construct):
         self.topic = sns.Topic(
             self,
             "Topic",
-            topic_name=SMS_REPLIES_TOPIC_NAME,
+            topic_name=physical_name(self, SMS_REPLIES_TOPIC_NAME),
             display_name="Outage Comms SMS replies to 'Helpful? Reply YES or NO'",
             master_key=key,
             enforce_ssl=True,

@@ -20,7 +20,8 @@ from constructs import Construct
 from outage_comms.status.publisher import FAILURE_METRIC
 from outage_comms_cdk.constructs.lambda_runtime import METRICS_NAMESPACE, LambdaRuntime, OutageCommsFunction
 from outage_comms_cdk.constructs.status_site import PUBLISHER_ACCESS_ROLE_NAME, status_bucket_name
-from outage_comms_cdk.status_stack import PUBLISHER_FUNCTION_ROLE_NAME
+from outage_comms_cdk.settings import deployment_of, physical_name
+from outage_comms_cdk.status_stack import publisher_function_role_name
 
 INCIDENTS_TABLE_ENV = "INCIDENTS_TABLE_NAME"
 INCIDENT_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:Scan")
@@ -50,11 +51,12 @@ class StatusPublisher(Construct):
         stack = Stack.of(self)
         account = status_account or stack.account
         region = status_region or stack.region
-        self.access_role_arn = f"arn:{Aws.PARTITION}:iam::{account}:role/{PUBLISHER_ACCESS_ROLE_NAME}"
+        access_role = physical_name(self, PUBLISHER_ACCESS_ROLE_NAME)
+        self.access_role_arn = f"arn:{Aws.PARTITION}:iam::{account}:role/{access_role}"
         environment = {
             INCIDENTS_TABLE_ENV: incidents.table_name,
             "STATUS_PUBLISHER_ROLE_ARN": self.access_role_arn,
-            "STATUS_BUCKET": status_bucket_name(account, region),
+            "STATUS_BUCKET": status_bucket_name(account, region, deployment_of(self)),
             "STATUS_DASHBOARD_NAME": dashboard_name,
             "STATUS_REGION": region,
         }
@@ -76,7 +78,7 @@ class StatusPublisher(Construct):
         # A fixed name, so the status account can trust exactly this role (see status_stack.py).
         cfn_role = self.published.role.node.default_child
         assert isinstance(cfn_role, iam.CfnRole)
-        cfn_role.role_name = f"{PUBLISHER_FUNCTION_ROLE_NAME}-{stack.region}"
+        cfn_role.role_name = publisher_function_role_name(stack.region, deployment_of(self))
         # The repository reads heads with GetItem and Scan (list_recent); no index, no write.
         self.published.role.add_to_principal_policy(
             iam.PolicyStatement(
@@ -99,7 +101,7 @@ class StatusPublisher(Construct):
         alarm = cloudwatch.Alarm(
             self,
             "SurfaceFailures",
-            alarm_name=FAILURE_ALARM_NAME,
+            alarm_name=physical_name(self, FAILURE_ALARM_NAME),
             alarm_description="A part of the public status site (one incident, feed, page or object) was not "
             "published. The rest of the site was. Look in the status-publisher logs for 'status surface not "
             "published': each line names the incident id and the part.",

@@ -21,6 +21,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from outage_comms_cdk.quality_gates import acknowledge, checkov_skip
+from outage_comms_cdk.settings import deployment_of, physical_name
 
 #: The role the workload's publisher assumes; a fixed name so the other account can name it.
 PUBLISHER_ACCESS_ROLE_NAME = "OutageCommsStatusPublisherAccess"
@@ -82,8 +83,11 @@ def _cfn(bucket: s3.IBucket) -> CfnElement:
     return child
 
 
-def status_bucket_name(account: str, region: str) -> str:
-    """The status bucket's name, derivable in the workload account without a cross-account lookup."""
+def status_bucket_name(account: str, region: str, deployment: str | None = None) -> str:
+    """The status bucket's name, derivable in the workload account without a cross-account lookup
+    (``oc-<id>-status-...`` with a deployment id: bucket names have at most 63 characters)."""
+    if deployment:
+        return f"oc-{deployment}-status-{account}-{region}"
     return f"outage-comms-status-{account}-{region}"
 
 
@@ -125,7 +129,7 @@ class StatusSite(Construct):
         self.bucket = s3.Bucket(
             self,
             "Site",
-            bucket_name=status_bucket_name(Aws.ACCOUNT_ID, Aws.REGION),
+            bucket_name=status_bucket_name(Aws.ACCOUNT_ID, Aws.REGION, deployment_of(self)),
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
@@ -352,7 +356,7 @@ class PublisherAccessRole(Construct):
         self.role = iam.Role(
             self,
             "Role",
-            role_name=PUBLISHER_ACCESS_ROLE_NAME,
+            role_name=physical_name(self, PUBLISHER_ACCESS_ROLE_NAME),
             description="Outage Comms status publisher (workload account) writes the site and dashboard",
             assumed_by=iam.AccountPrincipal(workload_account).with_conditions(
                 {"ArnEquals": {"aws:PrincipalArn": trusted_role_arn}}

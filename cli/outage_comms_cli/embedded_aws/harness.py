@@ -36,6 +36,7 @@ import importlib
 import io
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -58,6 +59,15 @@ TASK_ROOT = "/var/task"
 INCIDENT_STATE_MACHINE = "outage-comms-incident"
 #: The status stack's role the publisher assumes (stacks/constructs/status_site.py): marks that stack.
 STATUS_ACCESS_ROLE = "OutageCommsStatusPublisherAccess"
+#: The same names with a deployment id in them (``outage-comms-<id>-incident``; outage_comms_cdk.settings).
+_INCIDENT_STATE_MACHINE_NAMES = re.compile(r'^outage-comms(-[a-z0-9-]+)?-incident$')
+_STATUS_ACCESS_ROLE_NAMES = re.compile(r'"RoleName": "OutageComms(-[a-z0-9-]+-)?StatusPublisherAccess"')
+_INCIDENT_STATE_MACHINE_IN_TEMPLATE = re.compile(r'"StateMachineName": "outage-comms(-[a-z0-9-]+)?-incident"')
+
+
+def is_incident_state_machine(name: object) -> bool:
+    """Whether ``name`` is the incident-comms state machine's, with or without a deployment id."""
+    return isinstance(name, str) and bool(_INCIDENT_STATE_MACHINE_NAMES.match(name))
 #: Environment the harness sets for every handler (moto credentials, quiet Powertools).
 HARNESS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -265,7 +275,7 @@ class EmbeddedAws:
             for name, template in self.templates.items()
             for logical_id, resource in template["Resources"].items()
             if resource["Type"] == "AWS::StepFunctions::StateMachine"
-            and resource["Properties"].get("StateMachineName") == INCIDENT_STATE_MACHINE
+            and is_incident_state_machine(resource["Properties"].get("StateMachineName"))
         ]
         return found
 
@@ -429,15 +439,15 @@ class EmbeddedAws:
         wanted = self.only_stacks or [
             name
             for name in stacks
-            if f'"StateMachineName": "{INCIDENT_STATE_MACHINE}"'
-            in (self.cdk_out / f"{name}.template.json").read_text()
+            if _INCIDENT_STATE_MACHINE_IN_TEMPLATE.search(
+                (self.cdk_out / f"{name}.template.json").read_text()
+            )
         ]
         if self.with_status_site:
             wanted += [
                 name
                 for name in stacks
-                if f'"RoleName": "{STATUS_ACCESS_ROLE}"'
-                in (self.cdk_out / f"{name}.template.json").read_text()
+                if _STATUS_ACCESS_ROLE_NAMES.search((self.cdk_out / f"{name}.template.json").read_text())
             ]
         for name in wanted:
             visit(name)
@@ -569,7 +579,7 @@ class EmbeddedAws:
                         type=resource["Properties"].get("StateMachineType", "STANDARD"),
                     )
                 except sfn.exceptions.ClientError as error:
-                    if created.name == INCIDENT_STATE_MACHINE:
+                    if is_incident_state_machine(created.name):
                         raise
                     # Harness patch ``state-machine-not-executable``: moto's ASL parser refuses the
                     # channels stack's Distributed Map (ItemBatcher, ResultWriter, EXPRESS children).
