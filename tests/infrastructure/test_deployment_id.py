@@ -211,3 +211,22 @@ def test_the_name_rule() -> None:
     assert name_for("alias/outage-comms-paging", "x") == "alias/outage-comms-x-paging"
     assert name_for("nimbus-public-status", "x") == "nimbus-public-status-x"
     assert name_for("anything", None) == "anything"
+
+
+def test_init_writes_a_deployment_id_into_the_teams_plan(tmp_path: Path) -> None:
+    from outage_comms_cli.init import scaffold
+
+    scaffold(tmp_path / "derived", org="Acme Widgets, Inc.", locales=["en"], channels=["email"])
+    assert load_plan(tmp_path / "derived" / "plan.yaml").deployment.id == "acme-widgets-inc"
+    scaffold(tmp_path / "chosen", org="Acme", locales=["en"], channels=["email"], deployment="acme-prod")
+    assert load_plan(tmp_path / "chosen" / "plan.yaml").deployment.id == "acme-prod"
+    with pytest.raises(ValueError, match="--deployment 'Acme Prod'"):
+        scaffold(tmp_path / "bad", org="Acme", locales=["en"], channels=["email"], deployment="Acme Prod")
+
+
+def test_redrive_finds_the_workflow_stack_of_a_deployment() -> None:
+    from outage_comms_cdk.app import WORKFLOW_STACK_NAME
+    from outage_comms_cli.redrive import workflow_stack_name
+
+    assert workflow_stack_name(None) == WORKFLOW_STACK_NAME
+    assert workflow_stack_name("acme-prod") == stack_name(WORKFLOW_STACK_NAME, "acme-prod")
