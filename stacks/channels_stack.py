@@ -61,6 +61,8 @@ def bulk_bucket_prefix(scope: Construct) -> str:
 
 def bulk_bucket_name(scope: Construct) -> str:
     return f"{bulk_bucket_prefix(scope)}{Aws.ACCOUNT_ID}-{Aws.REGION}"
+
+
 SUBSCRIBE_REQUEST_SCHEMA = apigw.JsonSchema(
     type=apigw.JsonSchemaType.OBJECT,
     required=["channel", "address", "locale"],

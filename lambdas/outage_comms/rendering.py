@@ -193,6 +193,7 @@ def _paragraphs(text: str) -> list[str]:
 # Times and lists in the customer's language
 # ---------------------------------------------------------------------------------------------
 
+
 def format_time(moment: datetime, locale: LocaleSettings) -> str:
     """A time as a customer in this locale reads it (Babel/CLDR), in the plan's zone, with its label."""
     from outage_comms.locale_format import format_moment

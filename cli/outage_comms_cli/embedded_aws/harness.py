@@ -60,7 +60,7 @@ INCIDENT_STATE_MACHINE = "outage-comms-incident"
 #: The status stack's role the publisher assumes (stacks/constructs/status_site.py): marks that stack.
 STATUS_ACCESS_ROLE = "OutageCommsStatusPublisherAccess"
 #: The same names with a deployment id in them (``outage-comms-<id>-incident``; outage_comms_cdk.settings).
-_INCIDENT_STATE_MACHINE_NAMES = re.compile(r'^outage-comms(-[a-z0-9-]+)?-incident$')
+_INCIDENT_STATE_MACHINE_NAMES = re.compile(r"^outage-comms(-[a-z0-9-]+)?-incident$")
 _STATUS_ACCESS_ROLE_NAMES = re.compile(r'"RoleName": "OutageComms(-[a-z0-9-]+-)?StatusPublisherAccess"')
 _INCIDENT_STATE_MACHINE_IN_TEMPLATE = re.compile(r'"StateMachineName": "outage-comms(-[a-z0-9-]+)?-incident"')
 
@@ -68,6 +68,8 @@ _INCIDENT_STATE_MACHINE_IN_TEMPLATE = re.compile(r'"StateMachineName": "outage-c
 def is_incident_state_machine(name: object) -> bool:
     """Whether ``name`` is the incident-comms state machine's, with or without a deployment id."""
     return isinstance(name, str) and bool(_INCIDENT_STATE_MACHINE_NAMES.match(name))
+
+
 #: Environment the harness sets for every handler (moto credentials, quiet Powertools).
 HARNESS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",

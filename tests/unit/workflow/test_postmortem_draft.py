@@ -104,8 +104,7 @@ def test_the_impact_window_is_in_each_locales_time_zone_with_its_duration(plan: 
     assert window.text(plan, "en") == "From 27 Nov, 14:05 UTC to 27 Nov, 15:40 UTC (1 hour and 35 minutes)."
     # São Paulo is UTC-3: 14:05 UTC is 11h05 there
     assert window.text(plan, "pt-BR") == (
-        "De 27/11 11:05 (horário de Brasília) até 27/11 12:40 (horário de Brasília) "
-        "(1 hora e 35 minutos)."
+        "De 27/11 11:05 (horário de Brasília) até 27/11 12:40 (horário de Brasília) (1 hora e 35 minutos)."
     )
 
 
