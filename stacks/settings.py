@@ -20,6 +20,7 @@ from aws_cdk import Stack
 from constructs import Construct
 
 from outage_comms.plan import DEPLOYMENT_ID_PATTERN, Plan
+from outage_comms.plan import deployed_name as name_for
 from outage_comms.templates_location import templates_dir_for
 
 PLAN_CONTEXT_KEY = "plan"
@@ -135,27 +136,6 @@ def deployment_in(name: str) -> str | None:
 def deployment_of(scope: Construct) -> str | None:
     """The deployment id of the stack ``scope`` is in, read from its name (see :func:`stack_name`)."""
     return deployment_in(Stack.of(scope).stack_name)
-
-
-def name_for(base: str, deployment: str | None) -> str:
-    """A physical name with the deployment id in it; without one, ``base`` unchanged.
-
-    ``outage-comms-incident`` → ``outage-comms-<id>-incident``, ``OutageComms-SLO-`` →
-    ``OutageComms-<id>-SLO-``,
-    ``OutageCommsStatusPublisherAccess`` → ``OutageComms-<id>-StatusPublisherAccess``,
-    ``/outage-comms/`` → ``/outage-comms/<id>/``, ``alias/outage-comms`` → ``alias/outage-comms-<id>``;
-    anything else gets ``-<id>`` appended.
-    """
-    if deployment is None:
-        return base
-    for lead in ("/outage-comms/", "alias/outage-comms", "outage-comms", "OutageComms"):
-        if base.startswith(lead):
-            rest = base[len(lead) :]
-            if lead.endswith("/"):
-                return f"{lead}{deployment}/{rest}"
-            separator = "" if not rest or rest.startswith("-") else "-"
-            return f"{lead}-{deployment}{separator}{rest}"
-    return f"{base}-{deployment}"
 
 
 def physical_name(scope: Construct, base: str) -> str:

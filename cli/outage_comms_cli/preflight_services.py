@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from outage_comms.plan import Plan
+from outage_comms.plan import Plan, deployed_name
 from outage_comms.vocabulary import Channel
 from outage_comms_cli.preflight_checks import AWS_ERRORS, NOT_FOUND, Check, Target, denied, error_code
 
@@ -23,8 +23,10 @@ def check_chat_app(plan: Plan, target: Target) -> list[Check]:
     chatbot = plan.channels.chatbot
     if chatbot is None or not chatbot.enabled:
         return []
-    topic = f"arn:{target.partition}:sns:{target.region}:{target.account()}:{chatbot.topic_name}"
-    what = f"chat app channel on the internal topic {chatbot.topic_name}"
+    # The stacks put the plan's deployment id into the topic's name (outage_comms_cdk.settings).
+    topic_name = deployed_name(chatbot.topic_name, plan.deployment.id)
+    topic = f"arn:{target.partition}:sns:{target.region}:{target.account()}:{topic_name}"
+    what = f"chat app channel on the internal topic {topic_name}"
     try:
         target.client("sns").get_topic_attributes(TopicArn=topic)
     except AWS_ERRORS as exc:
@@ -53,7 +55,7 @@ def check_chat_app(plan: Plan, target: Target) -> list[Check]:
             False,
             "no Slack or Microsoft Teams channel configuration receives it",
             "Amazon Q Developer in chat applications console → configure a client (Slack or Teams) → "
-            f"configure a channel → Notifications: region {target.region}, topic {chatbot.topic_name}",
+            f"configure a channel → Notifications: region {target.region}, topic {topic_name}",
         )
     ]
 

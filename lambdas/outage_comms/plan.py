@@ -514,6 +514,27 @@ class EdgeSettings(PlanModel):
 DEPLOYMENT_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?$"
 
 
+def deployed_name(base: str, deployment: str | None) -> str:
+    """A physical name with the deployment id in it; without one, ``base`` unchanged.
+
+    ``outage-comms-incident`` → ``outage-comms-<id>-incident``, ``OutageComms-SLO-`` →
+    ``OutageComms-<id>-SLO-``,
+    ``OutageCommsStatusPublisherAccess`` → ``OutageComms-<id>-StatusPublisherAccess``,
+    ``/outage-comms/`` → ``/outage-comms/<id>/``, ``alias/outage-comms`` → ``alias/outage-comms-<id>``;
+    anything else gets ``-<id>`` appended.
+    """
+    if deployment is None:
+        return base
+    for lead in ("/outage-comms/", "alias/outage-comms", "outage-comms", "OutageComms"):
+        if base.startswith(lead):
+            rest = base[len(lead) :]
+            if lead.endswith("/"):
+                return f"{lead}{deployment}/{rest}"
+            separator = "" if not rest or rest.startswith("-") else "-"
+            return f"{lead}-{deployment}{separator}{rest}"
+    return f"{base}-{deployment}"
+
+
 class Deployment(PlanModel):
     """Which deployment this is, so two products or stages can share an account and region."""
 
