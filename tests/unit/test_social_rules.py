@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -186,12 +187,14 @@ def test_the_review_page_refuses_an_edit_that_points_a_bluesky_word_elsewhere(pl
     question = f"Was this update helpful? {link_markup('Yes', LONG_URL)} · {link_markup('No', LONG_URL)}"
     body = f"Sync is down.\n{question}"
     update = {"scenario": "investigating", "messages": {"bluesky": {"en": {"fields": {"body": body}}}}}
+    # the page's verified request: what it showed, for which update, under which plan
+    review = SimpleNamespace(plan=plan, update=update, shown={"bluesky": {"en": {"body": body}}})
     reworded = body.replace("Sync is down.", "Sync is not working.")
-    changes, problems = _edits(plan, update, {"text:bluesky:en:body": reworded})
+    changes, problems = _edits(review, {"text:bluesky:en:body": reworded})
     assert not problems and changes[("bluesky", "en")]["body"] == reworded
     elsewhere = body.replace(LONG_URL, "https://phish.example/y", 1)
-    _, problems = _edits(plan, update, {"text:bluesky:en:body": elsewhere})
+    _, problems = _edits(review, {"text:bluesky:en:body": elsewhere})
     assert problems == ["bluesky/en: a linked word points somewhere new; keep its link"]
     broken = body.replace(")", "", 1)
-    _, problems = _edits(plan, update, {"text:bluesky:en:body": broken})
+    _, problems = _edits(review, {"text:bluesky:en:body": broken})
     assert any("link is broken" in p for p in problems), problems
