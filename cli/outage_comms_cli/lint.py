@@ -99,7 +99,16 @@ def lint_plan(path: str | Path, templates_dir: Path | None = None) -> LintReport
             for locale in plan.locale_codes:
                 _lint_one(plan, scenario, fmt, locale, templates_dir, report)
     report.findings += _scenario_findings(plan, path)
+    from outage_comms_cli.sentence_lint import repeat_findings
+
+    report.findings += repeat_findings(plan, path, templates_dir)  # a sample note repeats a template sentence
     report.findings += locale_findings(plan, templates_dir)  # every locale's word files and keys
+    from outage_comms.plan import brand_problems  # the status page brand: WCAG AA contrast, files present
+
+    report.findings += [
+        Finding("status.brand", p.message, p.fix, where=f"{p.file}: {p.path}")
+        for p in brand_problems(plan, str(path), templates_dir)
+    ]
     report.findings = _unique(report.findings, templates_dir)
     return report
 

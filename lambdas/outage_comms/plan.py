@@ -219,8 +219,23 @@ class SupportSettings(ChannelSettings):
     ticketing_webhook_secret: SecretName
 
 
+#: A brand file in the team's ``templates/status/assets/`` (published under ``assets/``).
+_BRAND_FILE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.(svg|png|webp|jpg|jpeg|gif|ico)$"
+
+
 class StatusPageSettings(ChannelSettings):
     domain: str | None = None
+    logo: str | None = Field(
+        default=None, pattern=_BRAND_FILE, description="logo file in templates/status/assets/, e.g. logo.svg"
+    )
+    accent_color: str | None = Field(
+        default=None,
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        description="links and buttons, e.g. #0b5cad; lint checks WCAG AA contrast (4.5:1) on white",
+    )
+    favicon: str | None = Field(
+        default=None, pattern=_BRAND_FILE, description="favicon file in templates/status/assets/"
+    )
 
 
 class DashboardSettings(ChannelSettings):
@@ -710,6 +725,57 @@ def _problem_from_pydantic(file: str, error: Any) -> PlanProblem:
 
 def _duplicates(values: Iterable[str]) -> list[str]:
     return [v for v, n in Counter(values).items() if n > 1]
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG 2.x contrast ratio of two ``#rrggbb`` colours (1 to 21)."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+#: WCAG 2.2 AA for normal text; the accent colours link text on the page and is the button under white text.
+MIN_TEXT_CONTRAST = 4.5
+STATUS_PAGE_BACKGROUND = "#ffffff"
+
+
+def brand_problems(plan: Plan, file: str, templates_dir: Path | None = None) -> list[PlanProblem]:
+    """The status page brand: an accent colour below WCAG AA on the page, a logo or favicon file missing."""
+    settings = plan.channels.status_page
+    if settings is None:
+        return []
+    problems = []
+    if settings.accent_color is not None:
+        ratio = contrast_ratio(settings.accent_color, STATUS_PAGE_BACKGROUND)
+        if ratio < MIN_TEXT_CONTRAST:
+            problems.append(
+                PlanProblem(
+                    file,
+                    "channels.status_page.accent_color",
+                    f"{settings.accent_color} on white has a contrast of {ratio:.2f}:1, below WCAG AA "
+                    f"({MIN_TEXT_CONTRAST}:1 for text: links and the white button label use it)",
+                    "choose a darker accent colour (check it at 4.5:1 against #ffffff)",
+                )
+            )
+    for field_name in ("logo", "favicon"):
+        name = getattr(settings, field_name)
+        assets = templates_dir / "status" / "assets" if templates_dir is not None else None
+        missing = assets is not None and not (assets / str(name)).is_file()
+        if name is not None and missing:
+            problems.append(
+                PlanProblem(
+                    file,
+                    f"channels.status_page.{field_name}",
+                    f"{templates_dir}/status/assets/{name} does not exist",
+                    f"put the file there or remove {field_name} from the plan",
+                )
+            )
+    return problems
 
 
 def scenario_channel_problems(plan: Plan, file: str) -> list[PlanProblem]:
