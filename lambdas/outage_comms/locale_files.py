@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from outage_comms.templates_location import read_template_data
+
 logger = logging.getLogger(__name__)
 
 
@@ -31,11 +33,12 @@ def subscription_words_path(templates_dir: Path, locale: str) -> Path:
 
 
 def read_mapping(path: Path) -> dict[str, Any] | None:
-    """The YAML mapping in ``path``; None when the file is missing; ValueError when not a mapping."""
-    import yaml
+    """The YAML mapping in ``path`` (or its compiled JSON twin in the Lambda asset); None when neither exists.
 
+    ValueError when the file does not parse or is not a mapping.
+    """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_template_data(path)
     except FileNotFoundError:
         return None
     if not isinstance(data, dict):

@@ -104,18 +104,18 @@ def template_path(templates_dir: Path, locale: str, scenario: Scenario) -> Path:
 
 @functools.lru_cache(maxsize=256)
 def _load_template_file(path: Path) -> dict[str, Any]:
-    import yaml  # YAML only where templates are read; cached per file
+    from outage_comms.templates_location import TemplateDataError, read_template_data
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_template_data(path)  # the asset ships it compiled to JSON: no YAML parser in the Lambda
     except FileNotFoundError:
         raise TemplateProblem(
             str(path),
             "template file is missing",
             "create it (copy the same scenario from another locale and translate it)",
         ) from None
-    except yaml.YAMLError as exc:
-        raise TemplateProblem(str(path), f"invalid YAML: {exc}", "fix the YAML syntax") from None
+    except TemplateDataError as exc:
+        raise TemplateProblem(str(path), str(exc), "fix the YAML syntax") from None
     if not isinstance(data, dict):
         raise TemplateProblem(str(path), "expected a mapping of message formats", "see templates/README.md")
     return data

@@ -7,10 +7,53 @@ folder) and so the deployed functions (``TEMPLATES_DIR`` in the asset) all use :
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 #: The folder beside the plan file when the plan does not name one.
 DEFAULT_TEMPLATES_FOLDER = "templates"
+#: Word and message files people write as YAML; the Lambda asset ships each one compiled to JSON instead.
+YAML_SUFFIXES = (".yaml", ".yml")
+COMPILED_SUFFIX = ".json"
+
+
+class TemplateDataError(ValueError):
+    """A word or message file that does not parse; the message says why (``invalid YAML: ...``)."""
+
+
+def compiled_path(path: Path) -> Path:
+    """Where the Lambda asset keeps the compiled form of the YAML file ``path`` (same name, ``.json``)."""
+    return path.with_suffix(COMPILED_SUFFIX)
+
+
+def read_template_data(path: str | Path) -> Any:
+    """The data in a templates-folder YAML file (messages, status strings, subscription words).
+
+    Where the YAML file exists (a team's repository, lint, preview, the drill) it is parsed; the Lambda
+    asset ships only its compiled JSON twin (:func:`compiled_path`, written at synth), so a function never
+    needs a YAML parser. Neither file: ``FileNotFoundError``; a file that does not parse:
+    :class:`TemplateDataError`.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if path.suffix not in YAML_SUFFIXES:
+            raise
+        try:
+            compiled = compiled_path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise FileNotFoundError(2, "No such file or directory", str(path)) from None
+        return json.loads(compiled)
+    if path.suffix not in YAML_SUFFIXES:
+        return json.loads(text)
+    import yaml  # only where people's YAML files are (never in the Lambda asset)
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TemplateDataError(f"invalid YAML: {exc}") from None
 
 
 def templates_dir_for(plan_path: str | Path, templates: str | None = None) -> Path:

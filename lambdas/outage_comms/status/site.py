@@ -99,11 +99,9 @@ def locale_prefix(plan: Plan, locale: str) -> str:
 
 @functools.lru_cache(maxsize=16)
 def load_strings(templates_dir: Path, locale: str) -> dict[str, Any]:
-    import yaml
+    from outage_comms.templates_location import read_template_data  # compiled JSON in the Lambda asset
 
-    data = yaml.safe_load(
-        (templates_dir / "status" / "strings" / f"{locale}.yaml").read_text(encoding="utf-8")
-    )
+    data = read_template_data(templates_dir / "status" / "strings" / f"{locale}.yaml")
     if not isinstance(data, dict):
         raise ValueError(f"{templates_dir}/status/strings/{locale}.yaml: expected a mapping of labels")
     return data
