@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import html
 import http.server
 import json
 import os
@@ -29,6 +28,7 @@ import pytest
 from botocore.stub import ANY, Stubber
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 
 from outage_comms.plan import Plan, load_plan
 from outage_comms.workflow.adapters import send_task_success
@@ -621,16 +621,25 @@ def test_human_words_rendered_on_the_review_page_never_run_in_chromium(plan: Pla
     f = figures("approval")
     # Every payload in every human field of one update: message text (each channel and locale), the
     # guard's reasons (they quote the words) and a recorded approver's name.
-    text = {
+    text: dict[str, Any] = {
         f"sns{i}": {"en": {"subject": p[:100], "body": p}, "pt-BR": {"body": p}}
         for i, p in enumerate(PAYLOADS)
+    }
+    # The previews too: the email in its sandboxed frame, the SMS bubble, the social post, the chat card.
+    joined = "\n\n".join(PAYLOADS)
+    text |= {
+        "email": {"en": {"subject": PAYLOADS[0], "body": joined}},
+        "sms": {"en": {"body": joined}},
+        "mastodon": {"en": {"body": joined}},
+        "slack": {"en": {"title": PAYLOADS[1], "body": joined}},
+        "voice": {"en": {"body": joined}},
     }
     blocked = [{"channel": "sms", "locale": "en", "reasons": list(PAYLOADS)}]
     gate = Gate(plan, dual=True, text=text, blocked=blocked)
     for payload in PAYLOADS:
         gate.approvals.approve("req-1", payload, content_hash(text))
     page = gate.call("GET", COMMS)
-    assert page.status == 200 and all(html.escape(p) in page.body for p in PAYLOADS)  # shown, as text
+    assert page.status == 200 and all(str(escape(p)) in page.body for p in PAYLOADS)  # shown, as text
     served = _serve({"/review.html": page.body})
     try:
         with sync_playwright() as playwright:
@@ -648,6 +657,12 @@ def test_human_words_rendered_on_the_review_page_never_run_in_chromium(plan: Pla
     assert f.clean, f.failure_message()
 
 
+_INJECTED = (
+    "script, img, svg, math, base, a, object, embed, link, meta[http-equiv], body style, "
+    "[onerror], [onload], [ontoggle], [onclick], [onfocus]"
+)
+
+
 def _executed(browser: Any, url: str) -> list[str]:
     page = browser.new_page()
     dialogs: list[str] = []
@@ -656,10 +671,18 @@ def _executed(browser: Any, url: str) -> list[str]:
         page.goto(url)
         page.wait_for_load_state("load")
         ran = [f"window.__xss={page.evaluate('window.__xss')}"] if page.evaluate("window.__xss") else []
-        injected = page.locator(
-            "main script, main img, main svg, main iframe, main details, main a, main base"
-        ).count()
-        return ran + dialogs + ([f"{injected} injected elements"] if injected else [])
+        # The page's own elements are one form, <details> sections and sandboxed preview frames: nothing
+        # a payload could add (a script, an image, a link, a frame that may run scripts, a handler).
+        injected = sum(frame.locator(_INJECTED).count() for frame in page.frames)
+        frames = page.locator("iframe").count()
+        unsandboxed = page.locator("iframe:not([sandbox=''])").count()
+        return (
+            ran
+            + dialogs
+            + ([f"{injected} injected elements"] if injected else [])
+            + ([f"{unsandboxed} of {frames} frames may run scripts"] if unsandboxed else [])
+            + ([f"{page.locator('form').count()} forms"] if page.locator("form").count() != 1 else [])
+        )
     finally:
         page.close()
 

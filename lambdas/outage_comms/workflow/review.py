@@ -1,16 +1,18 @@
 """The review page: server-rendered HTML that shows an update and takes one decision by POST.
 
 ``GET  /incidents/{incident_id}/review/{reference}``  shows every message per channel and locale
-(never decides anything, whatever the query string says).
+(never decides anything, whatever the query string says): a preview of each channel as its customers
+see it, the guard's findings next to the words they concern, and a text box per field.
 ``POST /incidents/{incident_id}/review/{reference}``  with form fields ``csrf``, ``decision``
-(``approve`` | ``edit`` | ``reject``) and, for edits, ``text:<channel>:<locale>:<field>``.
+(``approve`` | ``edit`` | ``reject`` | ``check``) and, for edits, ``text:<channel>:<locale>:<field>``.
+``check`` shows the page again with the edits in the previews and their findings, deciding nothing.
+The HTML comes from the Jinja2 templates ``templates/review/*.html.j2`` (autoescaped).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import html
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -18,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from outage_comms.compose.pages import render_page
+from outage_comms.compose.previews import channel_previews
 from outage_comms.human_text import HumanTextError, check_text
 from outage_comms.plan import Plan
 from outage_comms.slo import is_drill
@@ -101,6 +105,8 @@ class _Review:
     approvals: ApprovalStore
     send_task_success: TaskSuccess
     now: datetime
+    #: The form's token: it names the exact text the page shows (the stored text, never an unsaved edit).
+    csrf: str = ""
 
 
 def shown_messages(record: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -147,23 +153,42 @@ def handle_review(
     if record["state"] == TOO_LATE or now.timestamp() >= int(record["expires_at"]):
         return _too_late()
     update = store.get_update(request.incident_id, record["update_id"])
+    # The form's token names the exact text shown: a decision on older text is refused (409).
+    csrf = signer.csrf_token(record["request_id"], principal, record["content_hash"])
     review = _Review(
         request, record, update, principal, shown_messages(record, update), plan, store, approvals,
-        send_task_success, now,
+        send_task_success, now, csrf,
     )  # fmt: skip
     if request.method == "GET":
-        return ReviewResponse(200, _review_html(review, signer))
+        return ReviewResponse(200, _review_html(review))
     form_hash = signer.csrf_content_hash(request.form.get("csrf"), record["request_id"], principal)
     if form_hash is None:
         return _page(403, "Form expired", "The form's security token is missing or wrong. Reload the page.")
     decision = request.form.get("decision", "")
-    if decision not in ("approve", "edit", "reject"):
+    if decision not in ("approve", "edit", "reject", "check"):
         return _page(400, "Unknown decision", "Use the Approve, Edit or Reject button.")
     if decision == "reject":
         return _finalise(review, "rejected", [principal], record["content_hash"])
     if form_hash != record["content_hash"]:
         return _text_changed()
+    if decision == "check":
+        return _check(review)
     return _approve(review, form_hash, edit=decision == "edit")
+
+
+def _check(review: _Review) -> ReviewResponse:
+    """The page again with the edits in the previews and every finding: nothing is saved or decided."""
+    changes, problems = _edits(review, review.request.form)
+    return ReviewResponse(200, _review_html(_with_edits(review, changes), problems=problems, checked=True))
+
+
+def _with_edits(review: _Review, changes: dict[tuple[str, str], dict[str, str]]) -> _Review:
+    if not changes:
+        return review
+    edited = {c: {loc: dict(f) for loc, f in by.items()} for c, by in review.shown.items()}
+    for (channel, locale), fields in changes.items():
+        edited[channel][locale] = fields
+    return dataclasses.replace(review, shown=edited)
 
 
 def _approve(review: _Review, form_hash: str, *, edit: bool) -> ReviewResponse:
@@ -172,8 +197,9 @@ def _approve(review: _Review, form_hash: str, *, edit: bool) -> ReviewResponse:
     text_hash = form_hash
     try:
         changes, problems = _edits(review, review.request.form) if edit else ({}, [])
-        if problems:
-            return _page(422, "Edits not accepted", "; ".join(problems))
+        if problems:  # the page again, the edits kept, each finding beside its words: nothing decided
+            page = _review_html(_with_edits(review, changes), problems=problems, checked=True)
+            return ReviewResponse(422, page)
         if changes:
             edited = {c: {loc: dict(f) for loc, f in by.items()} for c, by in review.shown.items()}
             for (channel, locale), fields in changes.items():
@@ -359,47 +385,70 @@ def _closed(state: str) -> ReviewResponse:
 
 
 def _page(status: int, title: str, text: str) -> ReviewResponse:
-    body = (
-        f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title></head>"
-        f"<body><main><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p></main></body></html>"
-    )
-    return ReviewResponse(status, body)
+    return ReviewResponse(status, render_page("review/message.html.j2", title=title, text=text, link=None))
 
 
-def _review_html(review: _Review, signer: ReviewSigner) -> str:
-    e = html.escape
-    record, update, incident_id = review.record, review.update, review.request.incident_id
-    # The form's token names the exact text shown: a decision on older text is refused (409).
-    csrf = signer.csrf_token(record["request_id"], review.principal, record["content_hash"])
-    rows = []
-    for channel, by_locale in review.shown.items():
-        for locale, fields_by_name in by_locale.items():
-            fields = "".join(
-                f"<label>{e(name)}<textarea name='{e(f'text:{channel}:{locale}:{name}')}' rows=4 cols=90>"
-                f"{e(value)}</textarea></label>"
-                for name, value in fields_by_name.items()
-            )
-            rows.append(f"<fieldset><legend>{e(channel)} · {e(locale)}</legend>{fields}</fieldset>")
-    blocked = "".join(
-        f"<li>{e(b['channel'])} · {e(b['locale'])}: {e('; '.join(b['reasons']))}</li>"
-        for b in update["blocked"]
-    )
-    dual = ""
+_TIMEOUT_ACTIONS = {
+    "escalate": "then it goes to the incident manager",
+    "send_holding_statement": "then the holding statement is sent",
+    "hold": "then nothing is sent (held)",
+}
+
+
+def _time_left(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "less than a minute left"
+    if minutes < 120:
+        return f"{minutes} min left"
+    hours = minutes // 60
+    return f"{hours} h left" if hours < 48 else f"{hours // 24} days left"
+
+
+def _who(principal: str) -> str:
+    """A readable approver name: the role (or user) name of an IAM ARN."""
+    return principal.rsplit("/", 1)[-1] if principal.startswith("arn:") else principal
+
+
+def _review_html(review: _Review, *, problems: list[str] | None = None, checked: bool = False) -> str:
+    record, update, plan = review.record, review.update, review.plan
+    scenario = Scenario(update["scenario"])
+    summary = scenario is Scenario.POST_INCIDENT_SUMMARY
+    severity_name, then = str(update.get("severity", "")), ""
+    with contextlib.suppress(StopIteration, KeyError):
+        severity = plan.severity(str(update.get("severity")))
+        severity_name = severity.name.get(plan.default_locale) or next(iter(severity.name.values()))
+        then = _TIMEOUT_ACTIONS.get(severity.approval.on_timeout.value, "")
+    if summary:
+        then = "then the incident closes without a public summary"
+    seconds = int(record["expires_at"]) - review.now.timestamp()
+    approvers = [_who(str(a)) for a in record.get("approvers") or []]
     if record.get("dual"):
-        so_far = ", ".join(record["approvers"]) or "nobody yet"
-        dual = (
-            "<p>This severity needs two different approvers of this exact text. "
-            f"Approved so far by: {e(so_far)}.</p>"
+        approvals = f"Approvals {min(len(approvers), 2)} of 2" + (
+            f": {', '.join(approvers)}" if approvers else ""
         )
-    what = e(update["scenario"].replace("_", " "))
-    return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>Review {e(incident_id)} · {e(update['scenario'])}</title></head><body><main>"
-        f"<h1>{e(review.plan.organization.name)}: review the {what} update</h1>"
-        f"<p>Incident {e(incident_id)}, update {e(update['update_id'])}.</p>{dual}"
-        f"<form method=post><input type=hidden name=csrf value='{e(csrf)}'>{''.join(rows)}"
-        f"<h2>Blocked by the guard (not sent)</h2><ul>{blocked or '<li>none</li>'}</ul>"
-        "<button name=decision value=approve>Approve</button> "
-        "<button name=decision value=edit>Save edits and approve</button> "
-        "<button name=decision value=reject>Reject</button></form></main></body></html>"
+    else:
+        approvals = "One approval needed"
+    rendered = update["messages"]
+    return render_page(
+        "review/review.html.j2",
+        title=f"Review {review.request.incident_id} · {update['scenario']}",
+        org=plan.organization.name,
+        incident_id=review.request.incident_id,
+        update_id=update["update_id"],
+        drill=is_drill(update),
+        what=scenario.value.replace("_", " "),
+        severity_name=severity_name,
+        time_left=_time_left(seconds) + (f", {then}" if then else ""),
+        urgent=seconds < 300,
+        approvals_text=approvals,
+        dual=bool(record.get("dual")),
+        csrf=review.csrf,
+        channels=channel_previews(
+            plan, scenario, review.shown, rendered=rendered, blocked=list(update.get("blocked") or [])
+        ),
+        locales=plan.locale_codes,
+        problems=problems or [],
+        problems_title="These edits cannot be sent as they are:",
+        checked=checked,
     )
