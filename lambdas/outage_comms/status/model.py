@@ -211,11 +211,45 @@ def printable(text: str) -> str:
     return _UNSAFE_CHARS.sub("", _ESCAPE_SEQUENCE.sub("", text))
 
 
+#: A feedback link in any form: the API's ``/feedback`` or a short ``/f/<token>`` path, scheme or not.
+_FEEDBACK_LINK = re.compile(
+    r"(?:https?://)?[\w.-]+(?::\d+)?(?:/[^\s/]*)*?/(?:f/|feedback\b)\S*", re.IGNORECASE
+)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def without_feedback_links(plan: Plan, text: str) -> str:
+    """``text`` without the sentences that carry a feedback link (issue 14.4).
+
+    A feedback link is per message and per recipient; the public site speaks to everyone, so it never
+    prints one (the raw API address or a short link): the sentence asking for feedback goes with it.
+    """
+    base = plan.feedback.base_url
+    if "/f" not in text and "feedback" not in text.lower() and not (base and base in text):
+        return text
+
+    def carries_link(sentence: str) -> bool:
+        return bool(_FEEDBACK_LINK.search(sentence)) or bool(base and base in sentence)
+
+    lines = []
+    for line in text.split("\n"):
+        kept: list[str] = []
+        for sentence in _SENTENCE_END.split(line):
+            if not carries_link(sentence):
+                kept.append(sentence)
+            elif kept and kept[-1].rstrip().endswith("?"):
+                kept.pop()  # the question that leads into the link ("How did we do?") goes with it
+        if kept or not line.strip():
+            lines.append(" ".join(kept))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
 def public_words(plan: Plan, words: Mapping[str, PublishedWords]) -> dict[str, PublishedWords]:
-    """Published words per locale, printable, without a locale whose words name an internal identifier."""
+    """Published words per locale, printable, without feedback links, and without a locale whose words
+    name an internal identifier."""
     domains = plan.organization.internal_domains
     clean = {
-        locale: PublishedWords(title=printable(w.title), body=printable(w.body))
+        locale: PublishedWords(title=printable(w.title), body=without_feedback_links(plan, printable(w.body)))
         for locale, w in words.items()
     }
     return {

@@ -8,12 +8,15 @@ style sheet, server-rendered uptime bars, a plain POST form to subscribe.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from outage_comms.rendering import DEFAULT_TEMPLATES_DIR
 from outage_comms.status.model import ComponentStatus
@@ -27,12 +30,25 @@ from outage_comms.status.site import (
     describe,
     locale_prefix,
 )
-from outage_comms.status.uptime import uptime_text
+from outage_comms.status.uptime import UPTIME_DAYS, DayRecord, uptime_text
 from outage_comms.status.words import paragraphs
 
 STYLESHEET = "assets/status.css"
 #: Progressive enhancement of the subscribe form (fetch + inline answer); the form works without it.
 SUBSCRIBE_SCRIPT = "assets/subscribe.js"
+#: How many days of past incidents the home page lists (Statuspage shows a week).
+PAST_DAYS = 7
+#: Where a message's generic unsubscribe link lands (``/unsubscribe`` -> this object at the edge).
+UNSUBSCRIBE_PAGE = "unsubscribe/index.html"
+_IMAGE_TYPES = {
+    "svg": "image/svg+xml",
+    "png": "image/png",
+    "webp": "image/webp",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "ico": "image/x-icon",
+}
 
 
 @functools.lru_cache(maxsize=4)
@@ -85,14 +101,65 @@ class PageHelper:
     def component_name(self, status: ComponentStatus) -> str:
         return str(self.s["component_status"][status.value])
 
+    def percent(self, records: Sequence[DayRecord]) -> str:
+        """Uptime of ``records`` as the locale writes a percentage (Babel; strings' ``percent_format``)."""
+        return uptime_text(records, self.locale, self.s.get("percent_format"))
+
+    def day(self, day: date) -> str:
+        from babel.dates import format_date
+
+        from outage_comms.locale_format import babel_locale
+
+        return str(format_date(day, "medium", locale=babel_locale(self.locale)))
+
     def uptime_text(self, component_id: str) -> tuple[str, str]:
         records = self.state.uptime.get(component_id, [])
-        summary = str(self.s["uptime_summary"]).format(percent=uptime_text(records, self.locale))
+        summary = str(self.s["uptime_summary"]).format(percent=self.percent(records))
         bad = [r for r in records if r.worst is not ComponentStatus.OPERATIONAL]
         if not bad:
             return summary, str(self.s["uptime_no_problems"])
-        days = "; ".join(f"{r.day.isoformat()} {self.component_name(r.worst)}" for r in bad[-10:])
+        days = "; ".join(
+            f"{self.day(r.day)} {self.component_name(r.worst)} ({self.percent([r])})" for r in bad[-10:]
+        )
         return summary, str(self.s["uptime_days_with_problems"]).format(days=days)
+
+    def bar_svg(self, component_id: str) -> Markup:
+        """The uptime bar as one inline SVG: a path per status (a sub-path per day), not an element per day.
+
+        The colour of a day and every percentage come from the same :class:`DayRecord`; the per-day
+        detail is in the visually hidden text next to it (the SVG is decorative for assistive tech).
+        """
+        records = self.state.uptime.get(component_id, [])
+        width = len(records) or UPTIME_DAYS
+        days: dict[str, list[int]] = {}
+        for index, record in enumerate(records):
+            css = _BAR_CLASS[record.worst]
+            if css != "o":
+                days.setdefault(css, []).append(index)
+        paths = "".join(
+            f'<path class="{css}" d="{"".join(f"M{i} 0h1v10h-1z" for i in indices)}"/>'
+            for css, indices in sorted(days.items())
+        )
+        return Markup(  # noqa: S704 - only integers and fixed class names, no text
+            f'<svg class="bars" viewBox="0 0 {width} 10" preserveAspectRatio="none" aria-hidden="true" '
+            f'focusable="false"><rect class="o" width="{width}" height="10"/>{paths}'
+            f'<rect width="{width}" height="10" fill="url(#day-gaps)"/></svg>'
+        )
+
+    def past_days(self, days: int = PAST_DAYS) -> list[tuple[str, list[IncidentView]]]:
+        """Statuspage's "past incidents": each of the last ``days`` days in the locale's zone, newest
+        first, with the incidents and maintenances that started that day."""
+        zone = ZoneInfo(self.state.plan.locale(self.locale).timezone)
+        today = self.state.now.astimezone(zone).date()
+        by_day: dict[date, list[IncidentView]] = {}
+        for view in self.state.history():
+            started = view.incident.started_at.astimezone(zone).date()
+            if 0 <= (today - started).days < days:
+                by_day.setdefault(started, []).append(view)
+        return [
+            (self.day(today - timedelta(days=back)), by_day.get(today - timedelta(days=back), []))
+            for back in range(days)
+        ]
 
     def bars(self, component_id: str) -> list[tuple[str, str]]:
         """(css class, title) per day, oldest first: o operational, d slow, p partial, m major."""
@@ -114,6 +181,15 @@ _BAR_CLASS = {
     ComponentStatus.PARTIAL_OUTAGE: "p",
     ComponentStatus.MAJOR_OUTAGE: "m",
 }
+
+
+def _brand(state: SiteState) -> dict[str, str | None]:
+    settings = state.plan.channels.status_page
+    return {
+        "logo": f"assets/{settings.logo}" if settings and settings.logo else None,
+        "favicon": f"assets/{settings.favicon}" if settings and settings.favicon else None,
+        "accent": settings.accent_color if settings else None,
+    }
 
 
 def _render(state: SiteState, template: str, page: Page, **extra: Any) -> Artefact:
@@ -143,6 +219,7 @@ def _render(state: SiteState, template: str, page: Page, **extra: Any) -> Artefa
             subscribe_script=SUBSCRIBE_SCRIPT,
             page_prefix=locale_prefix(plan, page.locale),
             incident_path=incident_path,
+            brand=_brand(state),
             **extra,
         )
     )
@@ -155,21 +232,45 @@ def _asset(templates_dir: Path, name: str) -> bytes:
     return (own if own.is_file() else DEFAULT_TEMPLATES_DIR / "status" / "assets" / name).read_bytes()
 
 
-def page_artefacts(state: SiteState, failures: list[SiteFailure] | None = None) -> dict[str, Artefact]:
-    """Every HTML page; an incident page that cannot be rendered is recorded in ``failures`` and skipped."""
-    plan = state.plan
-    out: dict[str, Artefact] = {
-        STYLESHEET: Artefact(
-            (state.options.templates_dir / "status" / "assets" / "status.css").read_bytes(),
-            "text/css; charset=utf-8",
-            ASSET_CACHE,
-        ),
+def _stylesheet(state: SiteState) -> bytes:
+    """The style sheet, with the plan's accent colour for links and buttons (no inline style: CSP)."""
+    css = (state.options.templates_dir / "status" / "assets" / "status.css").read_bytes()
+    accent = _brand(state)["accent"]
+    return css + f"\n:root{{--link:{accent};--accent:{accent}}}\n".encode() if accent else css
+
+
+def asset_artefacts(state: SiteState) -> dict[str, Artefact]:
+    """The style sheet, the subscribe script and the plan's brand files (logo, favicon)."""
+    out = {
+        STYLESHEET: Artefact(_stylesheet(state), "text/css; charset=utf-8", ASSET_CACHE),
         SUBSCRIBE_SCRIPT: Artefact(
             _asset(state.options.templates_dir, "subscribe.js"),
             "text/javascript; charset=utf-8",
             ASSET_CACHE,
         ),
     }
+    for key in filter(None, (_brand(state)["logo"], _brand(state)["favicon"])):
+        name = key.removeprefix("assets/")
+        out[key] = Artefact(
+            (state.options.templates_dir / "status" / "assets" / name).read_bytes(),
+            _IMAGE_TYPES[name.rsplit(".", 1)[-1].lower()],
+            ASSET_CACHE,
+        )
+    return out
+
+
+def page_artefacts(
+    state: SiteState,
+    failures: list[SiteFailure] | None = None,
+    incident_pages: frozenset[str] | None = None,
+) -> dict[str, Artefact]:
+    """Every HTML page; an incident page that cannot be rendered is recorded in ``failures`` and skipped.
+
+    ``incident_pages`` limits the incident pages to those incidents (an incremental publish renders
+    only the page of the incident that changed); None renders every incident page of the history.
+    """
+    plan = state.plan
+    out = asset_artefacts(state)
     groups = [
         (group, [c for c in plan.components if c.group == group.id])
         for group in plan.groups
@@ -200,8 +301,13 @@ def page_artefacts(state: SiteState, failures: list[SiteFailure] | None = None) 
             show_updated=False,
         )
         deeper = Page(locale, "../" * (depth + 1), "../index.html")
+        if (state.options.templates_dir / "status" / "unsubscribe.html.j2").is_file():
+            out[f"{prefix}{UNSUBSCRIBE_PAGE}"] = _render(
+                state, "unsubscribe.html.j2", deeper, same_page=UNSUBSCRIBE_PAGE, show_updated=False
+            )
+        pages = history if incident_pages is None else _with_pages(state, incident_pages)
         # Pages of older incidents were written while they were recent and stay in the bucket.
-        for view in history:
+        for view in pages:
             try:
                 out[f"{prefix}{incident_path(view)}"] = _render(
                     state,
@@ -216,3 +322,7 @@ def page_artefacts(state: SiteState, failures: list[SiteFailure] | None = None) 
                     raise
                 failures.append(SiteFailure(view.id, f"{prefix}{incident_path(view)}", describe(error)))
     return out
+
+
+def _with_pages(state: SiteState, ids: frozenset[str]) -> list[IncidentView]:
+    return [view for view in (*state.incidents, *state.maintenances) if view.id in ids]

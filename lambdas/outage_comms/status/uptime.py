@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 
 from outage_comms.incident import Incident
 from outage_comms.plan import Plan
@@ -75,15 +78,44 @@ def uptime_from_incidents(
 
 
 def uptime_percent(records: Sequence[DayRecord]) -> float:
-    """Share of the period without weighted downtime, in percent (two decimals)."""
+    """Share of the period without weighted downtime, in percent, two decimals rounded *down*.
+
+    Rounding down keeps the number and the bar's colours telling the same story: any downtime (a
+    red or orange day) shows below 100 %, never rounded up to ``100.00 %`` next to a red day.
+    """
     if not records:
         return 100.0
     lost = sum(r.downtime_minutes for r in records)
-    return round(100.0 * (1 - lost / (_DAY_MINUTES * len(records))), 2)
+    total = _DAY_MINUTES * len(records)
+    hundredths = math.floor((total - lost) * 10_000 / total + 1e-6)  # 1e-6: float noise, not rounding
+    if lost > 0:
+        hundredths = min(hundredths, 9_999)
+    return hundredths / 100
 
 
-def uptime_text(records: Sequence[DayRecord], locale: str) -> str:
-    """The uptime as the locale writes a percentage (``100.00%``, ``100,00 %``), sign included."""
-    from outage_comms.locale_format import format_percent
+def uptime_text(records: Sequence[DayRecord], locale: str, pattern: str | None = None) -> str:
+    """The uptime as the locale writes a percentage (``100.00%``, ``100,00 %``), sign included.
 
-    return format_percent(uptime_percent(records), locale)
+    ``pattern`` is a Babel/CLDR number pattern from the locale's status strings (``percent_format``),
+    for a locale whose house style differs from CLDR's default (Brazil: ``#,##0.00 %``).
+    """
+    return format_uptime(uptime_percent(records), locale, pattern)
+
+
+def format_uptime(percent: float, locale: str, pattern: str | None = None) -> str:
+    """``percent`` (already rounded by :func:`uptime_percent`) in the locale's digits and separators."""
+    if not pattern:
+        from outage_comms.locale_format import format_percent
+
+        return format_percent(percent, locale)
+    return _percent_formatter(pattern, locale)(percent)
+
+
+@functools.lru_cache(maxsize=32)
+def _percent_formatter(pattern: str, locale: str) -> Callable[[float], str]:
+    from babel.numbers import parse_pattern
+
+    from outage_comms.locale_format import babel_locale
+
+    parsed, cldr = parse_pattern(pattern), babel_locale(locale)
+    return lambda percent: str(parsed.apply(Decimal(str(percent)) / 100, cldr))

@@ -25,6 +25,7 @@ from outage_comms.status.model import (
     PublicUpdate,
     component_status_for,
     severity_of,
+    without_feedback_links,
 )
 from outage_comms.vocabulary import SCENARIOS_WITHOUT_NEXT_UPDATE, MessageFormat, Scenario
 
@@ -136,7 +137,10 @@ def render_update(
     )
     context = build_context(plan, facts, locale)
     templates = _compiled(templates_dir, locale, scenario, fmt)
-    rendered = {name: tidy(template.render(**context)) for name, template in templates.items()}
+    rendered = {
+        name: tidy(without_feedback_links(plan, template.render(**context)))
+        for name, template in templates.items()
+    }
     if incident.drill:  # only ever on the drill page: the public site never holds a drill
         rendered = mark_fields(plan, fmt, locale, rendered)
     return Words(title=rendered["title"], body=rendered["body"])

@@ -213,9 +213,8 @@ def test_dashboard_body_and_metric(plan: Plan, site: dict[str, Any]) -> None:
 
 def test_uptime_bars_count_the_resolved_incident(site: dict[str, Any]) -> None:
     page = site["index.html"].body.decode()
-    assert 'class="bars" aria-hidden="true"' in page
-    assert "2026-11-24: Slow" in page  # the resolved minor incident's day on Search
-    assert "99.95% uptime" not in page or "uptime over the last 90 days" in page
+    assert page.count('<svg class="bars"') == len(example_plan().components)  # one SVG per component
+    assert "24 Nov 2026 Slow (100.00%)" in page  # the resolved minor incident's day on Search (no downtime)
 
 
 def test_every_locale_has_its_pages_and_links_stay_relative(site: dict[str, Any]) -> None:
