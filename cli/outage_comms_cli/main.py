@@ -22,6 +22,7 @@ from outage_comms.vocabulary import CHANNEL_FORMAT, Channel, Scenario
 from outage_comms_cli import incident_commands, preflight, redrive, triage_command
 from outage_comms_cli import init as init_command
 from outage_comms_cli.lint import EXIT_FINDINGS, EXIT_UNUSABLE, LintReport, lint_plan
+from outage_comms_cli.local import command as local_command
 
 
 def _version(value: bool) -> None:
@@ -312,6 +313,7 @@ init_command.register(app)
 incident_commands.register(app)
 preflight.register(app)
 redrive.register(app)
+local_command.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

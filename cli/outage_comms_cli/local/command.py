@@ -1,0 +1,83 @@
+"""``outage-comms local``: start the local deployment and serve it until Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from outage_comms.plan import PlanError
+
+err = Console(stderr=True)
+
+
+def local(
+    plan: Annotated[Path, typer.Option("--plan", help="The plan YAML file.")] = Path("plans/example.yaml"),
+    port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0 picks a free one).")] = 8000,
+    state_dir: Annotated[
+        Path, typer.Option("--state", help="Folder that keeps the deployment's state across restarts.")
+    ] = Path(".outage-comms/local"),
+    reset: Annotated[bool, typer.Option("--reset", help="Start clean: forget the saved state.")] = False,
+) -> None:
+    """Run the whole app on the embedded AWS, served on 127.0.0.1: index, inbox, status site, review
+    and compose pages, and the incident API for the CLI (OUTAGE_COMMS_API_URL=http://127.0.0.1:PORT/api)."""
+    from outage_comms_cli.local.runtime import LocalDeployment
+    from outage_comms_cli.local.server import attach, base_url, bind
+
+    live = Console(file=sys.__stdout__, soft_wrap=True)
+    try:
+        deployment = LocalDeployment(
+            plan, state_dir, reset=reset, progress=lambda line: live.print(f"· {line}", highlight=False)
+        )
+    except PlanError as exc:
+        for problem in exc.problems:
+            err.print(str(problem), highlight=False)
+        raise typer.Exit(2) from None
+    try:
+        server = bind(port)
+    except OSError as error:
+        err.print(f"[red]✘[/red] cannot listen on 127.0.0.1:{port} ({error.strerror}); pick another --port")
+        raise typer.Exit(2) from None
+    url = base_url(server)
+    stopping = threading.Event()
+
+    def interrupt(*_: object) -> None:
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    serving: threading.Thread | None = None
+    try:
+        with live.status("starting the local deployment", spinner="dots"):
+            deployment.start(url)
+        if stopping.is_set():
+            return
+        attach(server, deployment)
+        serving = threading.Thread(target=server.serve_forever, name="local-http", daemon=True)
+        serving.start()
+        live.print(f"Ready: {url}/", highlight=False)
+        live.print(
+            f"  inbox {url}/inbox/ · status site {url}/status/ · "
+            f"export OUTAGE_COMMS_API_URL={url}/api · Ctrl-C stops",
+            highlight=False,
+        )
+        sys.__stdout__.flush()
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        live.print("stopping: running executions stopped, state saved", highlight=False)
+        if serving is not None:
+            server.shutdown()
+        server.server_close()
+        deployment.stop()
+        live.print(f"Stopped. State kept in {state_dir} (--reset starts clean).", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="local")(local)

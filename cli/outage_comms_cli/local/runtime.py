@@ -1,0 +1,453 @@
+"""The local deployment: the plan's synthesized stacks on the embedded AWS, kept in a state folder.
+
+Start-up, in order: synthesize the plan's app (cached in the state folder by the plan's and its
+templates' content, so a restart skips it), deploy it with the status site (the drill's deployment,
+plus the intake stack when the embedded AWS can run it), point the apps' public base URLs (review,
+feedback, subscribe pages) at this server, then either restore the snapshot (:mod:`.state`) or, on a
+fresh state, confirm the built-in subscribers the drill uses. A background thread collects the inbox
+and rewrites the snapshot every few seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from outage_comms.incident import Incident
+from outage_comms.plan import Plan, load_plan
+from outage_comms.templates_location import templates_dir_for
+from outage_comms_cli.embedded_aws import EmbeddedAws, synthesize_app
+from outage_comms_cli.embedded_aws.people import session_arn
+from outage_comms_cli.local import state
+from outage_comms_cli.local.apigw import Route, deployed_routes, sort_routes, template_routes
+from outage_comms_cli.local.inbox import Inbox
+
+DEFAULT_STATE_DIR = Path(".outage-comms/local")
+#: Reuse a ``synthesize_app`` output instead of synthesizing (tests, as for the drill).
+REUSE_CDK_OUT_ENV = "OUTAGE_COMMS_EMBEDDED_CDK_OUT"
+INCIDENT_API_HANDLER = "handlers.incident_api.handler"
+SNAPSHOT_SECONDS = 5.0
+COLLECT_SECONDS = 0.3
+
+Progress = Callable[[str], None]
+
+
+def _content_key(plan_path: Path, plan: Plan) -> str:
+    """The plan, its templates and the installed package: what the synthesized app depends on."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(plan_path.read_bytes())
+    digest.update(version("outage-comms").encode())
+    templates = templates_dir_for(plan_path, plan.templates)
+    if templates.is_dir():
+        for path in sorted(templates.rglob("*")):
+            if path.is_file():
+                digest.update(str(path.relative_to(templates)).encode() + path.read_bytes())
+    for root in (
+        Path(__file__).resolve().parents[2] / "lambdas",
+        Path(__file__).resolve().parents[2] / "stacks",
+    ):
+        if root.is_dir():  # a source checkout: the code is part of what was synthesized
+            for path in sorted(root.rglob("*.py")):
+                digest.update(str(path).encode() + str(path.stat().st_mtime_ns).encode())
+    return digest.hexdigest()[:16]
+
+
+class LocalDeployment:
+    """``start()`` / ``stop()``; the server reads :attr:`aws`, :attr:`routes`, :attr:`inbox`."""
+
+    def __init__(
+        self,
+        plan_path: Path,
+        state_dir: Path = DEFAULT_STATE_DIR,
+        *,
+        reset: bool = False,
+        progress: Progress = lambda line: None,
+    ) -> None:
+        self.plan_path = plan_path
+        self.plan = load_plan(plan_path)
+        self.state_dir = state_dir
+        self.reset = reset
+        self.progress = progress
+        self.aws: EmbeddedAws | None = None
+        self.routes: list[Route] = []
+        self.mounts: dict[str, str] = {}  # RestApi physical id -> local path prefix
+        self.inbox: Inbox | None = None
+        self.base_url = ""
+        self.restored: dict[str, int] = {}
+        self.resumed: list[str] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.RLock()
+
+    # -- identities ------------------------------------------------------------------------------
+    def approvers(self) -> list[tuple[str, str]]:
+        """(label, session ARN) of every approver the plan names, communications manager first."""
+        found: list[tuple[str, str]] = []
+        roles = self.plan.roles
+        for role in ("communications_manager", "incident_manager", "support_manager"):
+            person = getattr(roles, role)
+            for number, principal in enumerate(person.approver_principals, start=1):
+                label = f"{person.name} ({role.replace('_', ' ')}, {principal.rsplit('/', 1)[-1]})"
+                arn = session_arn(principal, f"local-{number}")
+                if arn not in {a for _, a in found}:
+                    found.append((label, arn))
+        return found
+
+    def operator_arn(self) -> str:
+        """Who the CLI and the index page act as over the incident API (the incident manager)."""
+        principals = self.plan.roles.incident_manager.approver_principals
+        user = re.sub(r"[^\w+=,.@-]", "-", getpass.getuser() or "local")[:32]
+        if principals:
+            return session_arn(principals[0], user)
+        return f"arn:aws:sts::123456789012:assumed-role/OutageCommsLocalOperator/{user}"
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        if self.reset and self.state_dir.exists():
+            self.progress(f"--reset: removing {self.state_dir}")
+            shutil.rmtree(self.state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        cdk_out = self._synthesized()
+        self.progress("deploying the stacks into the embedded AWS")
+        aws = EmbeddedAws(cdk_out, with_status_site=True)
+        self._include_intake(aws)
+        aws.start()
+        self.aws = aws
+        self.progress(f"deployed {', '.join(aws.stacks)}")
+        self.routes = deployed_routes(aws)
+        if not self._intake_deployed():
+            self.routes = sort_routes(self.routes + self._undeployed_incident_api(aws))
+        self._mount_apis()
+        snapshot = None if self.reset else state.read_snapshot(self.state_dir)
+        self._create_drill_secrets()
+        if snapshot is not None:
+            self.restored = state.restore_snapshot(aws, snapshot)
+            self.progress(
+                f"restored {self.restored['items']} stored items, {self.restored['objects']} status-site "
+                f"objects and {self.restored['secrets']} secrets from {self.state_dir}"
+            )
+        else:
+            self._seed_subscribers()
+        keys = self._webhook_keys()
+        self.inbox = Inbox(aws, self.state_dir / "inbox.jsonl", webhook_keys=keys)
+        if snapshot is not None:
+            self.resumed = self._resume_open_incidents()
+        self.write_snapshot()
+        self._thread = threading.Thread(target=self._background, name="local-collector", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self.aws is not None:
+            with contextlib.suppress(Exception):
+                self.collect()
+            self.write_snapshot()
+            self.aws.stop()
+            self.aws = None
+
+    def write_snapshot(self) -> None:
+        if self.aws is None:
+            return
+        with self._lock:
+            try:
+                state.write_snapshot(self.aws, self.state_dir)
+            except Exception as error:  # a snapshot must never take the server down
+                self.progress(f"snapshot not written: {type(error).__name__}: {error}")
+
+    def collect(self) -> None:
+        if self.inbox is not None:
+            self.inbox.collect()
+
+    def _background(self) -> None:
+        last_snapshot = time.monotonic()
+        while not self._stop.wait(COLLECT_SECONDS):
+            with contextlib.suppress(Exception):
+                self.collect()
+            if time.monotonic() - last_snapshot >= SNAPSHOT_SECONDS:
+                self.write_snapshot()
+                last_snapshot = time.monotonic()
+
+    # -- start-up steps --------------------------------------------------------------------------
+    def _synthesized(self) -> Path:
+        reuse = os.environ.get(REUSE_CDK_OUT_ENV)
+        if reuse:
+            return Path(reuse)
+        key = _content_key(self.plan_path, self.plan)
+        target = self.state_dir / "cdk.out"
+        marker = self.state_dir / "cdk.out.key"
+        if target.is_dir() and marker.exists() and marker.read_text().strip() == key:
+            self.progress(f"reusing the synthesized app in {target} (plan and templates unchanged)")
+            return target
+        self.progress("synthesizing the plan's app (cdk-nag gate on); about 30 s the first time")
+        shutil.rmtree(target, ignore_errors=True)
+        synthesize_app(target, self.plan_path)
+        marker.write_text(key)
+        return target
+
+    def _include_intake(self, aws: EmbeddedAws) -> None:
+        """Deploy the intake stack when this embedded AWS runs its intake path (rule -> queue -> function)."""
+        if not hasattr(aws, "put_events"):
+            return
+        manifest = json.loads((aws.cdk_out / "manifest.json").read_text())
+        stacks = [k for k, v in manifest["artifacts"].items() if v["type"] == "aws:cloudformation:stack"]
+        intake = [
+            name
+            for name in stacks
+            if '"handlers.incident_api.handler"' in (aws.cdk_out / f"{name}.template.json").read_text()
+        ]
+        if intake and hasattr(aws, "with_intake"):
+            aws.with_intake = True
+        elif intake:
+            aws.only_stacks = [
+                name
+                for name in stacks
+                if '"StateMachineName": "outage-comms' in (aws.cdk_out / f"{name}.template.json").read_text()
+                and "incident" in (aws.cdk_out / f"{name}.template.json").read_text()
+            ] + intake
+
+    def _mount_apis(self) -> None:
+        """Each REST API gets a path here; the apps' base URLs (env of the functions) point at it."""
+        assert self.aws is not None
+        for route in self.routes:
+            if route.api_id in self.mounts:
+                continue
+            if route.handler == INCIDENT_API_HANDLER:
+                mount = "/api"
+            else:
+                name = re.sub(r"^outage-comms-", "", route.api)
+                mount = "/" + re.sub(r"[^a-z0-9-]", "-", name.lower())
+            self.mounts[route.api_id] = mount
+        rewritten: dict[str, str] = {}
+        for key, value in os.environ.items():
+            new = value
+            for api_id, mount in self.mounts.items():
+                new = re.sub(
+                    rf"https://{re.escape(api_id)}\.execute-api\.[a-z0-9-]+\.amazonaws\.com/[^/\"]*",
+                    self.base_url + mount,
+                    new,
+                )
+            if new != value:
+                rewritten[key] = new
+        self.aws._set_env(rewritten)
+        self.aws._reset_caches()
+
+    def route_for(self, method: str, path: str) -> tuple[Route, str, dict[str, str]] | None:
+        """The route serving ``path`` (with its mount), its path inside the API and its parameters."""
+        for route in self.routes:
+            mount = self.mounts.get(route.api_id, "")
+            if not (path == mount or path.startswith(mount + "/")):
+                continue
+            inner = path[len(mount) :] or "/"
+            if route.method not in (method, "ANY"):
+                continue
+            parameters = route.match(inner)
+            if parameters is not None:
+                return route, inner, parameters
+        return None
+
+    def _create_drill_secrets(self) -> None:
+        from outage_comms_cli.drills.embedded import _create_drill_secrets
+
+        assert self.aws is not None
+        with contextlib.suppress(Exception):
+            _create_drill_secrets(self.aws, self.plan)
+
+    def _seed_subscribers(self) -> None:
+        from outage_comms_cli.drills.embedded import _seed_subscribers
+
+        assert self.aws is not None
+        seeded = _seed_subscribers(self.aws, self.plan)
+        self.progress(f"subscribers confirmed: {', '.join(seeded) or 'none'}")
+
+    def _webhook_keys(self) -> list[bytes]:
+        assert self.aws is not None
+        client = self.aws.client("secretsmanager")
+        keys = []
+        settings = self.plan.channels.webhook
+        names = [settings.signing_secret] if settings is not None else []
+        names += [n for c, n in self.plan.drill.webhook_secrets.items() if c.value == "webhook"]
+        for name in names:
+            with contextlib.suppress(Exception):
+                value = json.loads(client.get_secret_value(SecretId=name)["SecretString"])
+                keys.append(str(value.get("signing_key", "")).encode())
+        return keys
+
+    def _resume_open_incidents(self) -> list[str]:
+        from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
+
+        resumed = []
+        gateway = StepFunctionsWorkflowGateway(self.aws_checked.state_machine_arn)
+        for incident in self.incidents():
+            if incident.is_open:
+                gateway.start(incident)
+                resumed.append(incident.id)
+        if resumed:
+            self.progress(f"open incidents picked up by a new execution: {', '.join(resumed)}")
+        return resumed
+
+    # -- reads -----------------------------------------------------------------------------------
+    @property
+    def aws_checked(self) -> EmbeddedAws:
+        if self.aws is None:
+            raise RuntimeError("the local deployment is not running")
+        return self.aws
+
+    def repository(self) -> Any:
+        from outage_comms.intake.store import DynamoIncidentRepository
+
+        return DynamoIncidentRepository(
+            self.aws_checked.physical_id("AWS::DynamoDB::Table", contains="Incidents")
+        )
+
+    def incidents(self, limit: int = 50) -> list[Incident]:
+        return list(self.repository().list_recent(limit))
+
+    def activity(self, incident_id: str) -> dict[str, Any]:
+        from outage_comms.workflow.activity import ActivitySettings, DynamoActivityReader
+
+        aws = self.aws_checked
+        reader = DynamoActivityReader(
+            ActivitySettings(
+                incidents_table=aws.physical_id("AWS::DynamoDB::Table", contains="Incidents"),
+                workflow_table=aws.physical_id("AWS::DynamoDB::Table", contains="State"),
+            ),
+            aws.client("dynamodb"),
+        )
+        return dict(reader.activity(incident_id))
+
+    def status_object(self, key: str) -> tuple[bytes, str] | None:
+        aws = self.aws_checked
+        try:
+            bucket = aws.output("StatusBucketName")
+            got = aws.client("s3").get_object(Bucket=bucket, Key=key)
+        except Exception:
+            return None
+        return got["Body"].read(), str(got.get("ContentType") or "")
+
+    # -- actions ---------------------------------------------------------------------------------
+    def fire_alarm(self, component: str | None, severity: str | None) -> dict[str, Any]:
+        """A CloudWatch alarm state change for a component's alarm, through EventBridge when it can."""
+        from outage_comms.vocabulary import Scenario
+        from outage_comms_cli.drills.embedded import alarm_event
+
+        aws = self.aws_checked
+        level = self.plan.severity(severity) if severity else None
+        event = alarm_event(
+            self.plan,
+            level.default_scenario if level and level.default_scenario else Scenario.INVESTIGATING,
+            component=component,
+            severity=severity,
+        )
+        if hasattr(aws, "put_events") and self._intake_deployed():
+            entry = {
+                "Source": event["source"],
+                "DetailType": event["detail-type"],
+                "Detail": json.dumps(event["detail"]),
+                "Resources": event["resources"],
+            }
+            aws.put_events([entry])
+            return {"alarm": event["detail"]["alarmName"], "path": "EventBridge"}
+        return {**self._apply_in_process(event), "alarm": event["detail"]["alarmName"], "path": "intake"}
+
+    def _intake_deployed(self) -> bool:
+        return any(route.handler == INCIDENT_API_HANDLER and route.function for route in self.routes)
+
+    @staticmethod
+    def _undeployed_incident_api(aws: EmbeddedAws) -> list[Route]:
+        """The incident API's routes as synthesized, when its stack is not deployed here.
+
+        Served by :meth:`incident_api_in_process` (the same handler, in this process).
+        """
+        routes: list[Route] = []
+        for path in sorted(aws.cdk_out.glob("*.template.json")):
+            text = path.read_text()
+            if f'"{INCIDENT_API_HANDLER}"' in text:
+                routes += [
+                    r for r in template_routes(json.loads(text), {}) if r.handler == INCIDENT_API_HANDLER
+                ]
+        return routes
+
+    def _apply_in_process(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Intake's own domain on this deployment's store and state machine (no intake stack here)."""
+        from outage_comms.intake.normalise import Signal, to_signal
+        from outage_comms.intake.service import apply_signal
+        from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
+
+        signal = to_signal(raw, self.plan)
+        if not isinstance(signal, Signal):
+            return {"rejected": signal.reason}
+        with self._lock:
+            return dict(
+                apply_signal(
+                    signal,
+                    plan=self.plan,
+                    incidents=self.repository(),
+                    workflow=StepFunctionsWorkflowGateway(self.aws_checked.state_machine_arn),
+                    changes=_NoChanges(),
+                ).as_dict()
+            )
+
+    def incident_api_in_process(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The incident API's real handler, in this process, when the intake stack is not deployed.
+
+        Same handler, same routes and checks; its dependencies are this deployment's incident store,
+        idempotency table and state machine (the intake queue that would hand the request to the
+        intake function is not here, so the gateway starts and feeds executions itself).
+        """
+        from outage_comms.intake.runtime import build_dependencies
+        from outage_comms.intake.settings import IntakeSettings
+        from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
+        from outage_comms_cli.embedded_aws.harness import _Context
+
+        aws = self.aws_checked
+        for directory in aws.asset_dirs:
+            if str(directory) not in sys.path:
+                sys.path.append(str(directory))
+        import importlib
+
+        module = importlib.import_module("handlers.incident_api")
+        settings = IntakeSettings(
+            PLAN_PATH=os.environ["PLAN_PATH"],
+            INCIDENTS_TABLE_NAME=aws.physical_id("AWS::DynamoDB::Table", contains="Incidents"),
+            IDEMPOTENCY_TABLE_NAME=aws.physical_id("AWS::DynamoDB::Table", contains="Idempotency"),
+            EVENT_BUS_NAME="outage-comms",
+            STATE_MACHINE_ARN=aws.state_machine_arn,
+        )
+        dependencies = build_dependencies(
+            settings,
+            plan=self.plan,
+            incidents=self.repository(),
+            workflow=StepFunctionsWorkflowGateway(aws.state_machine_arn),
+            changes=_NoChanges(),
+        )
+
+        class _Function:
+            function_name = "local-incident-api"
+            function_arn = "arn:aws:lambda:us-east-1:123456789012:function:local-incident-api"
+            memory_size = 256
+            timeout = 29
+
+        with self._lock, contextlib.redirect_stdout(sys.stderr):
+            return dict(module.handler(event, _Context(_Function()), dependencies=dependencies))
+
+
+class _NoChanges:
+    """Intake's "incident changed" events have no listener in the local deployment."""
+
+    def publish(self, incident: Incident, decision: Any) -> None:
+        return None

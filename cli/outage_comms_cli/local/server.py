@@ -1,0 +1,344 @@
+"""The HTTP server of ``outage-comms local``, on 127.0.0.1 only.
+
+``/``                 the team's index: open incidents, links, fire one of the plan's alarms
+``/incidents/{id}``   one incident: workflow events, deliveries, its messages
+``/inbox/``           every delivered message, newest first (``?channel=``, ``?incident=``); ``/inbox.json``
+``/status/…``         the status site as published in the status bucket (HTML, Statuspage JSON, feeds)
+``/as``               who this browser is for the IAM-authorized pages (the plan's approvers)
+``/api/…``            the incident API; ``/review/…``, ``/feedback/…``, ``/subscribe/…`` the other REST
+                      APIs the stacks synthesize, each invoking its real function (:mod:`.apigw`)
+
+Requests whose ``Host`` is not this server (DNS rebinding) or whose ``Origin`` is another site are
+refused; the API Gateway routes keep their own checks (CSRF and signed references of the review page).
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import re
+from http import HTTPStatus
+from http.cookies import SimpleCookie
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+from outage_comms_cli.local import pages
+from outage_comms_cli.local.apigw import ApiResponse, invoke, proxy_event
+from outage_comms_cli.local.runtime import INCIDENT_API_HANDLER, LocalDeployment
+
+IDENTITY_COOKIE = "outage_comms_local_as"
+MAX_BODY = 1_000_000
+_REVIEW_LINK = re.compile(r"/incidents/(?P<incident>inc-[\w-]+)/review/")
+HTML = "text/html; charset=utf-8"
+FEED_TYPES = {".rss": "application/rss+xml", ".atom": "application/atom+xml", ".json": "application/json"}
+
+
+def bind(port: int) -> ThreadingHTTPServer:
+    """The listening socket first (port 0 picks one), so the base URL is known before the deployment."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
+    server.daemon_threads = True
+    return server
+
+
+def attach(server: ThreadingHTTPServer, deployment: LocalDeployment) -> None:
+    server.deployment = deployment  # type: ignore[attr-defined]
+
+
+def base_url(server: ThreadingHTTPServer) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "outage-comms-local"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_: Any) -> None:
+        return
+
+    @property
+    def deployment(self) -> LocalDeployment:
+        return self.server.deployment  # type: ignore[attr-defined,no-any-return]
+
+    # -- dispatch --------------------------------------------------------------------------------
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_HEAD(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        try:
+            self._route()
+        except BrokenPipeError:
+            return
+        except Exception as error:  # a page must fail with a page, never take the server down
+            self._send(
+                HTTPStatus.INTERNAL_SERVER_ERROR,
+                pages.message_page("Something went wrong", f"{type(error).__name__}: {error}").encode(),
+                HTML,
+            )
+
+    def _route(self) -> None:
+        port = self.server.server_address[1]
+        if self.headers.get("Host", "") not in (f"127.0.0.1:{port}", f"localhost:{port}"):
+            self._send(HTTPStatus.FORBIDDEN, b"wrong Host for this local server\n", "text/plain")
+            return
+        origin = self.headers.get("Origin")
+        if origin and origin not in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
+            self._send(HTTPStatus.FORBIDDEN, b"cross-site request refused\n", "text/plain")
+            return
+        parts = urlsplit(self.path)
+        path, query = parts.path, parts.query
+        method = self.command
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY:
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"body too large\n", "text/plain")
+            return
+        body = self.rfile.read(length) if length else b""
+        page = self._own_page(method, path, query, body)
+        if page is not None:
+            return
+        found = self.deployment.route_for("GET" if method == "HEAD" else method, path)
+        if found is None:
+            self._send(
+                HTTPStatus.NOT_FOUND,
+                pages.message_page("Not found", path).encode(),
+                HTML,
+            )
+            return
+        route, inner, parameters = found
+        self._api(route, inner, parameters, method, query, body)
+
+    # -- the server's own pages ------------------------------------------------------------------
+    def _own_page(self, method: str, path: str, query: str, body: bytes) -> bool | None:
+        deployment = self.deployment
+        get = method in ("GET", "HEAD")
+        if path == "/" and get:
+            deployment.collect()
+            self._html(self._index(parse_qs(query).get("notice", [""])[0]))
+            return True
+        if path == "/alarms" and method == "POST":
+            form = parse_qs(body.decode("utf-8", "replace"))
+            result = deployment.fire_alarm(form.get("component", [None])[0], form.get("severity", [None])[0])
+            notice = f"Alarm {result.get('alarm')} fired ({result.get('path')})"
+            if result.get("incident_id"):
+                notice += f": incident {result['incident_id']} ({result.get('kind')})"
+            elif result.get("rejected"):
+                notice += f": {result['rejected']}"
+            self._redirect(f"/?notice={quote(notice)}")
+            return True
+        if path in ("/inbox", "/inbox/") and get:
+            deployment.collect()
+            query_values = parse_qs(query)
+            channel = query_values.get("channel", [None])[0]
+            incident = query_values.get("incident", [None])[0]
+            inbox = deployment.inbox
+            messages = inbox.messages(channel=channel) if inbox else []
+            if incident:
+                messages = [m for m in messages if m.incident_id == incident]
+            channels = sorted({m.channel for m in (inbox.messages() if inbox else [])})
+            self._html(
+                pages.inbox_page(messages, channels=channels, selected=channel, base_url=deployment.base_url)
+            )
+            return True
+        if path == "/inbox.json" and get:
+            deployment.collect()
+            messages = deployment.inbox.messages() if deployment.inbox else []
+            self._send(
+                HTTPStatus.OK,
+                json.dumps([m.as_dict() for m in messages], ensure_ascii=False).encode(),
+                "application/json",
+            )
+            return True
+        if path == "/as":
+            if method == "POST":
+                form = parse_qs(body.decode("utf-8", "replace"))
+                chosen = form.get("principal", [""])[0]
+                if chosen not in {arn for _, arn in deployment.approvers()}:
+                    self._send(HTTPStatus.BAD_REQUEST, b"not one of the plan's approvers\n", "text/plain")
+                    return True
+                self._redirect(
+                    "/as", cookie=f"{IDENTITY_COOKIE}={quote(chosen)}; Path=/; SameSite=Strict; HttpOnly"
+                )
+                return True
+            self._html(pages.who_page(deployment.approvers(), self._identity(), deployment.operator_arn()))
+            return True
+        if path.startswith("/incidents/") and get and path.count("/") == 2:
+            incident_id = path.rsplit("/", 1)[-1]
+            try:
+                incident = deployment.repository().get(incident_id)
+            except Exception:
+                self._send(
+                    HTTPStatus.NOT_FOUND,
+                    pages.message_page("Not found", incident_id).encode(),
+                    HTML,
+                )
+                return True
+            messages = (
+                [m for m in deployment.inbox.messages() if m.incident_id == incident_id]
+                if deployment.inbox
+                else []
+            )
+            self._html(pages.incident_page(incident, deployment.activity(incident_id), messages))
+            return True
+        if (path == "/status" or path.startswith("/status/")) and get:
+            self._status(path.removeprefix("/status").lstrip("/"))
+            return True
+        return None
+
+    def _index(self, notice: str) -> str:
+        deployment = self.deployment
+        plan = deployment.plan
+        components = [
+            (c.id, str(next(iter(c.name.values()), c.id)) if isinstance(c.name, dict) else str(c.name))
+            for c in plan.components
+            if c.signals.alarm_name_patterns
+        ]
+        severities = [
+            (s.id, f"{s.id}: {next(iter(s.name.values()), s.id) if isinstance(s.name, dict) else s.name}")
+            for s in plan.severities
+        ]
+        links: dict[str, list[str]] = {}
+        for message in reversed(deployment.inbox.messages() if deployment.inbox else []):
+            for link in message.links:
+                match = _REVIEW_LINK.search(link)
+                if (
+                    match
+                    and link.startswith(deployment.base_url)
+                    and link not in links.get(match["incident"], [])
+                ):
+                    links.setdefault(match["incident"], []).append(urlsplit(link).path)
+        return pages.index_page(
+            incidents=deployment.incidents(),
+            components=components,
+            severities=severities,
+            api_url=f"{deployment.base_url}/api",
+            identity=self._identity(),
+            review_links=links,
+            notice=notice,
+        )
+
+    def _status(self, key: str) -> None:
+        if not key or key.endswith("/"):
+            key += "index.html"
+        found = self.deployment.status_object(key)
+        if found is None and "." not in key.rsplit("/", 1)[-1]:
+            found = self.deployment.status_object(key + "/index.html")
+            if found is not None:
+                self._redirect(f"/status/{key}/")
+                return
+        if found is None:
+            self._send(
+                HTTPStatus.NOT_FOUND,
+                pages.message_page(
+                    "Not on the status site", f"/{key} is not in the status bucket (yet)"
+                ).encode(),
+                HTML,
+            )
+            return
+        body, content_type = found
+        suffix = "." + key.rsplit(".", 1)[-1] if "." in key else ""
+        kind = (
+            content_type
+            or FEED_TYPES.get(suffix)
+            or mimetypes.guess_type(key)[0]
+            or "application/octet-stream"
+        )
+        self._send(HTTPStatus.OK, body, kind, extra={"Cache-Control": "no-store"})
+
+    # -- API Gateway routes ----------------------------------------------------------------------
+    def _identity(self) -> str:
+        approvers = self.deployment.approvers()
+        cookie = SimpleCookie(self.headers.get("Cookie", ""))
+        chosen = cookie.get(IDENTITY_COOKIE)
+        from urllib.parse import unquote
+
+        value = unquote(chosen.value) if chosen else ""
+        known = {arn for _, arn in approvers}
+        if value in known:
+            return value
+        return approvers[0][1] if approvers else self.deployment.operator_arn()
+
+    def _api(
+        self, route: Any, inner: str, parameters: dict[str, str], method: str, query: str, body: bytes
+    ) -> None:
+        deployment = self.deployment
+        if route.handler == INCIDENT_API_HANDLER:
+            caller: str | None = deployment.operator_arn()
+        elif route.iam:
+            caller = self._identity()
+        else:
+            caller = None
+        headers = {
+            k.lower(): v for k, v in self.headers.items() if k.lower() not in ("cookie", "authorization")
+        }
+        event = proxy_event(
+            route,
+            inner,
+            parameters,
+            method="GET" if method == "HEAD" else method,
+            query=query,
+            headers=headers,
+            body=body,
+            caller_arn=caller,
+        )
+        if route.function:
+            response = invoke(deployment.aws_checked, route, event)
+        else:
+            result = deployment.incident_api_in_process(event)
+            response = ApiResponse(
+                int(result.get("statusCode", 502)),
+                {str(k): str(v) for k, v in (result.get("headers") or {}).items()},
+                str(result.get("body") or "").encode("utf-8"),
+            )
+        kind = (
+            response.headers.pop("Content-Type", None)
+            or response.headers.pop("content-type", None)
+            or "application/json"
+        )
+        deployment.collect()
+        self._send(response.status, response.body, kind, extra=response.headers)
+
+    # -- responses -------------------------------------------------------------------------------
+    def _html(self, text: str) -> None:
+        self._send(
+            HTTPStatus.OK,
+            text.encode("utf-8"),
+            HTML,
+            extra={
+                "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; frame-src 'self'; "
+                "form-action 'self'; frame-ancestors 'none'; img-src 'self' data:",
+                "Cache-Control": "no-store",
+            },
+        )
+
+    def _redirect(self, location: str, *, cookie: str | None = None) -> None:
+        extra = {"Location": location}
+        if cookie:
+            extra["Set-Cookie"] = cookie
+        self._send(HTTPStatus.SEE_OTHER, b"", "text/plain", extra=extra)
+
+    def _send(
+        self, status: int, body: bytes, content_type: str, *, extra: dict[str, str] | None = None
+    ) -> None:
+        self.send_response(int(status))
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for key, value in (extra or {}).items():
+            if key.lower() in ("content-length", "content-type", "connection", "transfer-encoding"):
+                continue
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
