@@ -154,14 +154,26 @@ def render_message(
     locale: str,
     context: Mapping[str, Any],
     templates_dir: Path = DEFAULT_TEMPLATES_DIR,
+    drop_repeats: bool = True,
 ) -> RenderedMessage:
-    """Render one message. Raises TemplateProblem naming the template and field on any error."""
+    """Render one message. Raises TemplateProblem naming the template and field on any error.
+
+    ``drop_repeats``: a template sentence that a person's note repeats is left out (see
+    :mod:`outage_comms.sentences`); ``False`` renders the template as written (lint shows the repeat).
+    """
+    from jinja2 import TemplateError
+
     sources = template_sources(templates_dir, locale, scenario, fmt)
     fields: dict[str, str] = {}
+    # No sentence twice: a person's note replaces the template sentence it repeats (outage_comms.sentences).
+    # Voice repeats the key facts on purpose ("Once again: ..."), for people who missed them.
+    humans = [] if fmt is MessageFormat.VOICE or not drop_repeats else _human_sentences(context)
     for name, source in sources.items():
         where = f"{template_path(templates_dir, locale, scenario)}: {fmt.value}.{name}"
         try:
-            fields[name] = _tidy(_compiled(templates_dir, source).render(**context))
+            fields[name] = _tidy(
+                _without_repeats(_tidy(_compiled(templates_dir, source).render(**context)), humans)
+            )
         except TemplateError as exc:
             raise TemplateProblem(
                 where, f"cannot render: {exc}", "use only the variables listed in templates/README.md"
@@ -174,6 +186,20 @@ def render_message(
             .render(subject=fields["subject"], paragraphs=_paragraphs(fields["body"]), **context)
         )
     return RenderedMessage(scenario=scenario, format=fmt, locale=locale, fields=fields, html=html)
+
+
+def _human_sentences(context: Mapping[str, Any]) -> list[str]:
+    from outage_comms.sentences import human_sentences
+
+    return human_sentences(context[key] for key in sorted(HUMAN_KEYS) if context.get(key))
+
+
+def _without_repeats(text: str, humans: list[str]) -> str:
+    if not humans:
+        return text
+    from outage_comms.sentences import without_repeats
+
+    return without_repeats(text, humans)
 
 
 def _tidy(text: str) -> str:
