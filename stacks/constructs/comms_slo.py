@@ -46,6 +46,7 @@ from constructs import Construct
 from outage_comms import slo
 from outage_comms.plan import Plan
 from outage_comms.workflow.channels_plan import fanout_channels
+from outage_comms_cdk.constructs.data_store import INCIDENTS_OPEN_BY_COMPONENT_INDEX, incident_index_arns
 from outage_comms_cdk.constructs.dead_letters import dead_letter_queue
 from outage_comms_cdk.constructs.lambda_runtime import METRICS_NAMESPACE, LambdaRuntime
 from outage_comms_cdk.constructs.periodic import every
@@ -226,9 +227,12 @@ class CommsSlo(Construct):
             },
             dead_letter_queue=failed,
         )
-        # Reads only: the incidents' head items (Scan, list_recent) and the customer-update marks.
+        # Reads only: the open incidents (Query on the sparse open index) and the customer-update marks.
         built.function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:Scan"], resources=[incidents_table.table_arn])
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=incident_index_arns(incidents_table, INCIDENTS_OPEN_BY_COMPONENT_INDEX),
+            )
         )
         built.function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[workflow_table.table_arn])

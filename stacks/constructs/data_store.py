@@ -7,14 +7,26 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-#: Open incidents by component: ``gsi1pk = OPEN#<component>``, ``gsi1sk = <started at, ISO 8601>``.
-#: Sparse: the intake removes the attributes when an incident resolves.
-INCIDENTS_OPEN_BY_COMPONENT_INDEX = "open-by-component"
+from outage_comms.intake import store as incident_store
+
+#: Open incidents (sparse): ``gsi1pk = OPEN#<INCIDENT|MAINTENANCE|DRILL>``, ``gsi1sk = <started at>``,
+#: set while the incident is open, removed by the write that resolves it. The SLO watchdog and the
+#: status publisher query it (``list_needing_slo_check`` / ``list_open``). The name predates that use;
+#: renaming a GSI is a delete plus a create, and CloudFormation does one of those per table update.
+INCIDENTS_OPEN_BY_COMPONENT_INDEX = incident_store.OPEN_INDEX
+#: Recent incidents (keys only): ``updated_month = <YYYY-MM>``, ``updated_at = <ISO 8601>`` on every
+#: head item; ``list_recent(since)`` queries the months of its window, never the whole history.
+INCIDENTS_RECENT_INDEX = incident_store.RECENT_INDEX
 #: Subscribers by component and locale: ``gsi1pk = <component>#<locale>``, ``gsi1sk = <subscriber id>``.
 SUBSCRIBERS_BY_COMPONENT_LOCALE_INDEX = "by-component-locale"
 #: The attribute layout ``aws_lambda_powertools.utilities.idempotency.DynamoDBPersistenceLayer`` expects.
 IDEMPOTENCY_KEY_ATTRIBUTE = "id"
 IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
+
+
+def incident_index_arns(table: dynamodb.ITable, *index_names: str) -> list[str]:
+    """The ARNs of the incidents table's indexes: grant ``dynamodb:Query`` on these, never the table."""
+    return [f"{table.table_arn}/index/{name}" for name in index_names]
 
 
 def _string(name: str) -> dynamodb.Attribute:
@@ -34,9 +46,16 @@ class DataStore(Construct):
         self.incidents = self._table("Incidents", key=key, partition_key="pk", sort_key="sk")
         self.incidents.add_global_secondary_index(
             index_name=INCIDENTS_OPEN_BY_COMPONENT_INDEX,
-            partition_key=_string("gsi1pk"),
-            sort_key=_string("gsi1sk"),
+            partition_key=_string(incident_store.OPEN_PK),
+            sort_key=_string(incident_store.OPEN_SK),
             projection_type=dynamodb.ProjectionType.ALL,
+        )
+        # One GSI added in this release: CloudFormation creates or deletes one GSI per table update.
+        self.incidents.add_global_secondary_index(
+            index_name=INCIDENTS_RECENT_INDEX,
+            partition_key=_string(incident_store.RECENT_BUCKET),
+            sort_key=_string(incident_store.RECENT_SORT),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
         # Unconfirmed sign-ups and abuse counters carry ``expires_at`` and disappear on their own.
         self.subscribers = self._table(

@@ -18,13 +18,18 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from outage_comms.status.publisher import FAILURE_METRIC
+from outage_comms_cdk.constructs.data_store import (
+    INCIDENTS_OPEN_BY_COMPONENT_INDEX,
+    INCIDENTS_RECENT_INDEX,
+    incident_index_arns,
+)
 from outage_comms_cdk.constructs.lambda_runtime import METRICS_NAMESPACE, LambdaRuntime, OutageCommsFunction
 from outage_comms_cdk.constructs.status_site import PUBLISHER_ACCESS_ROLE_NAME, status_bucket_name
 from outage_comms_cdk.settings import deployment_of, physical_name
 from outage_comms_cdk.status_stack import publisher_function_role_name
 
 INCIDENTS_TABLE_ENV = "INCIDENTS_TABLE_NAME"
-INCIDENT_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:Scan")
+INCIDENT_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem")
 SERVICE_NAME = "status-publisher"
 FAILURE_ALARM_NAME = "OutageComms-StatusSurfaceFailures"
 
@@ -79,10 +84,20 @@ class StatusPublisher(Construct):
         cfn_role = self.published.role.node.default_child
         assert isinstance(cfn_role, iam.CfnRole)
         cfn_role.role_name = publisher_function_role_name(stack.region, deployment_of(self))
-        # The repository reads heads with GetItem and Scan (list_recent); no index, no write.
+        # The repository reads heads by key (GetItem, BatchGetItem) and queries the recent and open
+        # indexes (list_recent, list_open); never a scan, never a write.
         self.published.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ReadIncidents", actions=list(INCIDENT_READ_ACTIONS), resources=[incidents.table_arn]
+            )
+        )
+        self.published.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="QueryIncidentIndexes",
+                actions=["dynamodb:Query"],
+                resources=incident_index_arns(
+                    incidents, INCIDENTS_RECENT_INDEX, INCIDENTS_OPEN_BY_COMPONENT_INDEX
+                ),
             )
         )
         key.grant_decrypt(self.published.role)

@@ -249,7 +249,7 @@ def test_the_watchdog_runs_every_five_minutes_with_read_only_access(template: di
         for action in as_list(statement["Action"])
         if action.startswith("dynamodb:")
     )
-    assert table_actions == ["dynamodb:GetItem", "dynamodb:Scan"]
+    assert table_actions == ["dynamodb:GetItem", "dynamodb:Query"]  # Query: the open index only
     environment = template["Resources"][function_id]["Properties"]["Environment"]["Variables"]
     assert {"INCIDENTS_TABLE_NAME", "WORKFLOW_TABLE"} <= set(environment)
 

@@ -209,11 +209,11 @@ def test_publisher_function_reads_incidents_and_assumes_only_the_status_role(
     assert role["RoleName"] == "outage-comms-status-publisher-us-east-1"
     granted = {a: s for _, s in identity_statements(raw) for a in as_list(s["Action"])}
     assert granted["sts:AssumeRole"]["Resource"] == variables["STATUS_PUBLISHER_ROLE_ARN"]
-    assert {"dynamodb:GetItem", "dynamodb:Scan"} <= set(granted)
-    assert not {
-        a for a in granted if a.startswith("dynamodb:") and a not in ("dynamodb:GetItem", "dynamodb:Scan")
-    }
-    assert "/index/" not in json.dumps(granted["dynamodb:Scan"]["Resource"])
+    reads = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
+    assert set(reads) <= set(granted)
+    assert not {a for a in granted if a.startswith("dynamodb:") and a not in reads}
+    assert "/index/" not in json.dumps(granted["dynamodb:GetItem"]["Resource"])
+    assert json.dumps(granted["dynamodb:Query"]["Resource"]).count("/index/") == 2  # recent + open only
 
 
 def test_internal_dashboard_shows_the_communication_metrics(synthesized: Synthesized) -> None:

@@ -40,6 +40,20 @@ Item layout (table keys ``pk`` / ``sk``, both strings)::
   components, the bulk of an alarm storm — is one ``UpdateItem`` conditioned on
   ``version = :previous AND components_key = :same``, plus a ``PutItem`` of a reference seen for
   the first time.
+* **Indexes** (no read scans the table; ``docs/store-indexes.md`` has the design and migration):
+
+  - ``recent-by-month`` (keys only): every head item carries ``updated_month`` (``YYYY-MM`` of
+    ``updated_at``, UTC) and ``updated_at``. :meth:`list_recent` queries the months from ``since``
+    to now, newest first, and reads the heads with one consistent ``BatchGetItem``: its cost is the
+    incidents changed in that window, not the table's history.
+  - ``open-by-component`` (all attributes; the name predates its use, and renaming a GSI is a
+    delete and a create, which CloudFormation cannot do in one table update): sparse. While an
+    incident is open its head carries ``gsi1pk = OPEN#<kind>`` (``INCIDENT`` — a real incident,
+    held to the update SLOs —, ``MAINTENANCE`` or ``DRILL``) and ``gsi1sk = started_at``; the
+    write that resolves it removes both. :meth:`list_open` and :meth:`list_needing_slo_check`
+    query it, so they cost the open incidents only. The per-component lock items above stay the
+    source of truth for intake (strongly consistent); the index is eventually consistent, which
+    the status site and the 5-minute SLO watchdog tolerate.
 * **Reference item**: ``incident_id``, written in the same transaction for the incident's own
   source and the newest timeline entry's source (never for humans: a principal is not an
   incident's identity). :meth:`find_by_reference` follows it and answers only if that incident is
@@ -59,7 +73,7 @@ import os
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -90,12 +104,108 @@ _CLIPPED_TEXT = 200
 _CLIPPED_NOTE = 2000
 _BATCH_GET_LIMIT = 100
 
+#: Keys-only GSI: heads by the month (``YYYY-MM``, UTC) of their last change, newest first.
+RECENT_INDEX = "recent-by-month"
+RECENT_BUCKET = "updated_month"
+RECENT_SORT = "updated_at"
+#: Sparse GSI of open heads: ``gsi1pk = OPEN#<kind>`` / ``gsi1sk = started_at`` while open only.
+OPEN_INDEX = "open-by-component"
+OPEN_PK = "gsi1pk"
+OPEN_SK = "gsi1sk"
+#: A real incident: the only kind held to the update SLOs (:meth:`list_needing_slo_check`).
+OPEN_INCIDENT = "OPEN#INCIDENT"
+OPEN_MAINTENANCE = "OPEN#MAINTENANCE"
+OPEN_DRILL = "OPEN#DRILL"
+#: How far back :meth:`DynamoIncidentRepository.list_recent` looks when given no ``since``.
+DEFAULT_HISTORY_MONTHS = 120
+
 SeverityRank = Callable[[str], int]
-_HEAD_UPDATE = (
+_HEAD_SET = (
     "SET incident_id = :id, #status = :status, severity = :severity, scenario = :scenario, "
     "components = :components, components_key = :components_key, started_at = :started, "
-    "updated_at = :updated, version = :version, body = :body"
+    "updated_at = :updated, updated_month = :month, version = :version, body = :body"
 )
+_HEAD_ATTRIBUTES = {
+    ":id": "incident_id",
+    ":status": "status",
+    ":severity": "severity",
+    ":scenario": "scenario",
+    ":components": "components",
+    ":components_key": "components_key",
+    ":started": "started_at",
+    ":updated": "updated_at",
+    ":month": RECENT_BUCKET,
+    ":version": "version",
+    ":body": "body",
+    ":open_kind": OPEN_PK,
+    ":open_since": OPEN_SK,
+}
+
+
+def _head_update(values: Mapping[str, Any]) -> str:
+    """The head's UpdateExpression: index keys set while open, removed once resolved."""
+    if ":open_kind" in values:
+        return f"{_HEAD_SET}, {OPEN_PK} = :open_kind, {OPEN_SK} = :open_since"
+    return f"{_HEAD_SET} REMOVE {OPEN_PK}, {OPEN_SK}"
+
+
+def open_kind(incident: Incident) -> str | None:
+    """The open index partition an incident belongs to, or None once it is resolved."""
+    if not incident.is_open:
+        return None
+    if incident.drill:
+        return OPEN_DRILL
+    return OPEN_MAINTENANCE if incident.maintenance_phase is not None else OPEN_INCIDENT
+
+
+def month_of(moment: datetime) -> str:
+    """``YYYY-MM`` of a moment in UTC: the ``recent-by-month`` partition."""
+    return _iso(moment)[:7]
+
+
+def months_between(first: datetime, last: datetime) -> list[str]:
+    """Every ``YYYY-MM`` from ``last``'s month back to ``first``'s, newest first."""
+    start, end = first.astimezone(UTC), last.astimezone(UTC)
+    year, month = end.year, end.month
+    months: list[str] = []
+    while (year, month) >= (start.year, start.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return months
+
+
+def _months_ago(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 - months
+    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+
+
+def incidents_table_schema(table_name: str) -> dict[str, Any]:
+    """``CreateTable`` arguments for the incidents table as the core stack defines it (keys, both
+    indexes): for tests, the bench and local harnesses. ``tests/infrastructure/test_data_store_indexes.py``
+    checks it against the synthesized table."""
+    attributes = ("pk", "sk", OPEN_PK, OPEN_SK, RECENT_BUCKET, RECENT_SORT)
+
+    def keys(partition: str, sort: str) -> list[dict[str, str]]:
+        return [{"AttributeName": partition, "KeyType": "HASH"}, {"AttributeName": sort, "KeyType": "RANGE"}]
+
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": keys("pk", "sk"),
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in attributes],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": OPEN_INDEX,
+                "KeySchema": keys(OPEN_PK, OPEN_SK),
+                "Projection": {"ProjectionType": "ALL"},
+            },
+            {
+                "IndexName": RECENT_INDEX,
+                "KeySchema": keys(RECENT_BUCKET, RECENT_SORT),
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+        ],
+    }
 
 
 def _components_key(components: Iterable[str]) -> str:
@@ -190,6 +300,15 @@ def _compress_with(incident: Incident, timeline: Sequence[TimelineEntry]) -> byt
 
 def decode_body(body: bytes) -> Incident:
     return Incident.model_validate_json(zlib.decompress(body))
+
+
+def _latest_now() -> datetime:
+    """The later of real UTC and a drill's plan clock (which may run ahead), plus a month of margin:
+    the newest month :meth:`DynamoIncidentRepository.list_recent` reads."""
+    from outage_comms import clock
+
+    latest = max(datetime.now(UTC), clock.now())
+    return latest.replace(day=28) + timedelta(days=7)
 
 
 class DynamoIncidentRepository:
@@ -287,26 +406,100 @@ class DynamoIncidentRepository:
             return None
         return incident if incident.is_open and incident.drill == drill else None
 
-    def list_recent(self, limit: int = 100) -> list[Incident]:
-        """Scans head items (incidents are few: hundreds a year), newest ``updated_at`` first."""
-        heads: list[tuple[str, bytes]] = []
-        paginator = self.dynamodb.get_paginator("scan")
-        for page in paginator.paginate(
-            TableName=self.table_name,
-            FilterExpression="sk = :head",
-            ExpressionAttributeValues={":head": _s(HEAD_SK)},
-            ProjectionExpression="updated_at, body",
-        ):
-            heads.extend((item["updated_at"]["S"], item["body"]["B"]) for item in page["Items"])
-        heads.sort(key=lambda pair: pair[0], reverse=True)
-        return [decode_body(body) for _, body in heads[:limit]]
+    def list_recent(
+        self, since: datetime | int | None = None, *, limit: int | None = None, until: datetime | None = None
+    ) -> list[Incident]:
+        """Incidents changed since ``since`` (their ``updated_at``), newest first; at most ``limit``.
 
-    def _batch_get(self, keys: list[dict[str, dict[str, str]]]) -> list[dict[str, Any]]:
+        Queries ``recent-by-month`` for each month from ``since`` to now (a few requests for the
+        status site's window), then one consistent ``BatchGetItem`` per 100 heads: its cost is the
+        incidents in the window, never the table's history. With no ``since`` it walks back month by
+        month (at most :data:`DEFAULT_HISTORY_MONTHS`) until ``limit`` (default 100) are found — the
+        former ``list_recent(limit)``; an ``int`` first argument is read as that ``limit``. An
+        incident still open but unchanged since ``since`` is not here: add :meth:`list_open`.
+        """
+        if isinstance(since, int):
+            since, limit = None, since
+        if since is None and limit is None:
+            limit = 100
+        upper = until or _latest_now()
+        floor = since or _months_ago(upper, DEFAULT_HISTORY_MONTHS)
+        bound = _iso(floor) if since is not None else None
+        keys: list[tuple[str, str]] = []
+        for month in months_between(floor, upper):
+            remaining = None if limit is None else limit - len(keys)
+            if remaining is not None and remaining <= 0:
+                break
+            keys.extend(self._recent_keys(month, bound, remaining))
+        heads = {
+            item["pk"]["S"]: item
+            for item in self._batch_get(
+                [_key(pk, HEAD_SK) for pk, _ in keys], projection="pk, updated_at, body"
+            )
+        }
+        found = [(heads[pk]["updated_at"]["S"], pk) for pk, _ in keys if pk in heads]
+        found.sort(reverse=True)
+        return [decode_body(heads[pk]["body"]["B"]) for _, pk in found]
+
+    def _recent_keys(self, month: str, since: str | None, limit: int | None) -> list[tuple[str, str]]:
+        condition = f"{RECENT_BUCKET} = :month"
+        values = {":month": _s(month)}
+        if since is not None:
+            condition += f" AND {RECENT_SORT} >= :since"
+            values[":since"] = _s(since)
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": RECENT_INDEX,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+        }
+        found: list[tuple[str, str]] = []
+        while True:
+            if limit is not None:
+                request["Limit"] = limit - len(found)
+            page = self.dynamodb.query(**request)
+            found.extend((item["pk"]["S"], item[RECENT_SORT]["S"]) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page or (limit is not None and len(found) >= limit):
+                return found
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def list_open(self, *, drill: bool = False) -> list[Incident]:
+        """Every open incident — real ones and maintenance windows, or (``drill``) drills only —
+        oldest first, however long ago they started: one Query per kind on the sparse open index."""
+        kinds = (OPEN_DRILL,) if drill else (OPEN_INCIDENT, OPEN_MAINTENANCE)
+        found = [incident for kind in kinds for incident in self._open_of(kind)]
+        return sorted(found, key=lambda i: (i.started_at, i.id))
+
+    def list_needing_slo_check(self) -> list[Incident]:
+        """Open real incidents (not drills, not maintenance windows): what the SLO watchdog checks."""
+        return self._open_of(OPEN_INCIDENT)
+
+    def _open_of(self, kind: str) -> list[Incident]:
+        request: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": OPEN_INDEX,
+            "KeyConditionExpression": f"{OPEN_PK} = :kind",
+            "ExpressionAttributeValues": {":kind": _s(kind)},
+            "ProjectionExpression": "body",
+        }
+        incidents: list[Incident] = []
+        while True:
+            page = self.dynamodb.query(**request)
+            incidents.extend(decode_body(item["body"]["B"]) for item in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return [i for i in incidents if i.is_open]
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _batch_get(
+        self, keys: list[dict[str, dict[str, str]]], *, projection: str | None = None
+    ) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         for start in range(0, len(keys), _BATCH_GET_LIMIT):
-            pending: dict[str, Any] = {
-                self.table_name: {"Keys": keys[start : start + _BATCH_GET_LIMIT], "ConsistentRead": True}
-            }
+            request: dict[str, Any] = {"Keys": keys[start : start + _BATCH_GET_LIMIT], "ConsistentRead": True}
+            if projection:
+                request["ProjectionExpression"] = projection
+            pending: dict[str, Any] = {self.table_name: request}
             for attempt in range(8):
                 response = self.dynamodb.batch_get_item(RequestItems=pending)
                 items.extend(response.get("Responses", {}).get(self.table_name, []))
@@ -336,7 +529,7 @@ class DynamoIncidentRepository:
             "Update": {
                 "TableName": self.table_name,
                 "Key": _key(incident_pk(incident.id), HEAD_SK),
-                "UpdateExpression": _HEAD_UPDATE,
+                "UpdateExpression": _head_update(values),
                 "ConditionExpression": "version = :previous",
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {**values, ":previous": _n(previous_version)},
@@ -359,7 +552,7 @@ class DynamoIncidentRepository:
             self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key=_key(incident_pk(incident.id), HEAD_SK),
-                UpdateExpression=_HEAD_UPDATE,
+                UpdateExpression=_head_update(values),
                 ConditionExpression="version = :previous AND components_key = :components_key",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={**values, ":previous": _n(previous_version)},
@@ -371,7 +564,7 @@ class DynamoIncidentRepository:
         return True
 
     def _head_values(self, incident: Incident) -> dict[str, Any]:
-        return {
+        values = {
             ":id": _s(incident.id),
             ":status": _s(incident.status),
             ":severity": _s(incident.severity),
@@ -380,24 +573,21 @@ class DynamoIncidentRepository:
             ":components_key": _s(_components_key(incident.components)),
             ":started": _s(_iso(incident.started_at)),
             ":updated": _s(_iso(incident.updated_at)),
+            ":month": _s(month_of(incident.updated_at)),
             ":version": _n(incident.version),
             ":body": {"B": encode_body(incident)},
         }
+        kind = open_kind(incident)
+        if kind is not None:
+            values[":open_kind"] = _s(kind)
+            values[":open_since"] = _s(_iso(incident.started_at))
+        return values
 
     def _create_head(self, incident: Incident, values: dict[str, Any]) -> dict[str, Any]:
-        names = {
-            ":id": "incident_id",
-            ":status": "status",
-            ":severity": "severity",
-            ":scenario": "scenario",
-            ":components": "components",
-            ":components_key": "components_key",
-            ":started": "started_at",
-            ":updated": "updated_at",
-            ":version": "version",
-            ":body": "body",
+        item = {
+            **_key(incident_pk(incident.id), HEAD_SK),
+            **{_HEAD_ATTRIBUTES[k]: v for k, v in values.items()},
         }
-        item = {**_key(incident_pk(incident.id), HEAD_SK), **{names[k]: v for k, v in values.items()}}
         return {
             "Put": {
                 "TableName": self.table_name,

@@ -21,6 +21,7 @@ import yaml
 from outage_comms.aws_clients import reset_clients
 from outage_comms.intake.runtime import IntakeDependencies, build_dependencies
 from outage_comms.intake.settings import IntakeSettings
+from outage_comms.intake.store import incidents_table_schema
 from outage_comms.plan import Plan, load_plan, parse_plan
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -140,24 +141,7 @@ def create_world(plan_path: Path = EXAMPLE_PLAN) -> IntakeWorld:
     reset_clients()
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     string = "S"
-    dynamodb.create_table(
-        TableName="incidents",
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": string} for name in ("pk", "sk", "gsi1pk", "gsi1sk")
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "open-by-component",
-                "KeySchema": [
-                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
+    dynamodb.create_table(**incidents_table_schema("incidents"))
     dynamodb.create_table(
         TableName="idempotency",
         BillingMode="PAY_PER_REQUEST",

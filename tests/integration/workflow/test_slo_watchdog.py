@@ -17,7 +17,7 @@ from moto import mock_aws
 from outage_comms import slo
 from outage_comms.aws_clients import reset_clients
 from outage_comms.incident import Incident, IncidentSource
-from outage_comms.intake.store import DynamoIncidentRepository
+from outage_comms.intake.store import DynamoIncidentRepository, incidents_table_schema
 from outage_comms.workflow import settings
 from outage_comms.workflow.store import CustomerUpdate, DynamoWorkflowStore
 
@@ -68,7 +68,7 @@ def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[DynamoIncidentRepo
         reset_clients()
         settings.settings.cache_clear()
         client = boto3.client("dynamodb", region_name=REGION)
-        _table(client, "incidents")
+        client.create_table(**incidents_table_schema("incidents"))  # with its indexes, as deployed
         _table(client, "workflow")
         yield (
             DynamoIncidentRepository("incidents", dynamodb=client),
