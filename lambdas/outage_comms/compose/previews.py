@@ -95,6 +95,20 @@ class ChannelPreview:
     def problems(self) -> int:
         return sum(p.problems for p in self.locales) + len(self.blocked)
 
+    @property
+    def glance(self) -> str:
+        """A few words for the closed section: what the first locale measures, or its subject."""
+        if not self.locales:
+            return ""
+        first = self.locales[0]
+        if first.sms:
+            parts = first.sms["segments"]
+            return f"{parts} part{'' if parts == 1 else 's'} · {first.sms['encoding']}"
+        if first.social:
+            return f"{first.social['length']}/{first.social['limit']}"
+        words = first.value("subject") or first.value("title")
+        return words if len(words) <= 60 else words[:59] + "…"
+
 
 def _channel(name: str) -> Channel | None:
     try:
