@@ -81,3 +81,13 @@ def now() -> datetime:
     if clock is None:
         return datetime.now(UTC)
     return clock.at(time.time())
+
+
+def execution_clock() -> dict[str, dict[str, float]]:
+    """``{"clock": {...}}`` for a new execution's input under a drill's plan clock, else ``{}``.
+
+    The same definition then waits compressed minutes (see ``outage_comms.workflow.timing``); in
+    production nothing is added and the workflow's clock is real minutes.
+    """
+    clock = plan_clock()
+    return {"clock": {"seconds_per_minute": clock.seconds_per_minute}} if clock else {}

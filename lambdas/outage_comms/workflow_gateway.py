@@ -24,6 +24,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from outage_comms.aws_clients import client
+from outage_comms.clock import execution_clock
 from outage_comms.incident import Incident
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class StepFunctionsWorkflowGateway:
             response = self.stepfunctions.start_execution(
                 stateMachineArn=self.state_machine_arn,
                 name=incident_id,
-                input=json.dumps({"incident_id": incident_id}),
+                input=json.dumps({"incident_id": incident_id, **execution_clock()}),
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":

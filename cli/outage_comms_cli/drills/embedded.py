@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from outage_comms import clock
 from outage_comms.incident import Incident
 from outage_comms.intake.coalesce import Decision
 from outage_comms.intake.normalise import Signal, to_signal
@@ -134,7 +135,7 @@ def alarm_event(
         if severity
         else next((s for s in plan.severities if s.default_scenario == scenario), plan.severities[0])
     )
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
     tags = {"severity": level.id, **({DRILL_ALARM_TAG: "true"} if drill else {})}
     return {
         "version": "0",
@@ -195,7 +196,7 @@ def run_embedded_drill(
         cdk_out = (
             Path(reuse) if reuse else synthesize_app(Path(scratch) / "cdk.out", plan_path, templates_dir)
         )
-        with EmbeddedAws(cdk_out, with_status_site=True) as aws:
+        with EmbeddedAws(cdk_out, with_status_site=True, with_intake=True) as aws:
             note(
                 "drill",
                 f"deployed {', '.join(aws.stacks)}; template patches: {sum(map(len, aws.patches.values()))}",
@@ -286,6 +287,11 @@ class _EmbeddedRunner:
     def minute(self) -> float:
         return (time.perf_counter() - self.trigger) / self.spm
 
+    def start_clock(self) -> None:
+        """Plan minute 0: the plan clock reads the scenario's ``start`` now (handlers stamp plan time)."""
+        self.aws.set_plan_clock(self.scenario.start, self.spm)
+        self.trigger_wall, self.trigger = self.scenario.start, time.perf_counter()
+
     def step(self, actor: str, kind: str, text: str, *, at_trigger: bool = False) -> None:
         minute = 0.0 if at_trigger or not self.incident_id else self.minute()
         self.script.append(Step(round(minute, 3), round(minute * self.spm, 3), actor, kind, text))
@@ -330,14 +336,17 @@ class _EmbeddedRunner:
                 severity=event.severity or scenario.severity,
                 drill=scenario.drill,
             )
-            self.trigger_wall, self.trigger = datetime.now(UTC), time.perf_counter()
-            self.note("CloudWatch", f"alarm {raw['detail']['alarmName']} is ALARM")
-            self._opened(self.intake(raw), "CloudWatch alarm")
+            self.start_clock()
+            raw = {**raw, "time": clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")}
+            self.note(
+                "CloudWatch", f"alarm {raw['detail']['alarmName']} is ALARM (EventBridge -> intake queue)"
+            )
+            self._opened({"incident_id": self._through_the_bus(raw)}, "CloudWatch alarm")
             incident = self.repository.get(self.incident_id)
             if incident.scenario != scenario.opening:
                 self.intake(human_request("update", incident, scenario=scenario.opening.value))
         elif isinstance(event, DeclareStep):
-            self.trigger_wall, self.trigger = datetime.now(UTC), time.perf_counter()
+            self.start_clock()
             raw = human_request(
                 "declare",
                 None,
@@ -368,6 +377,32 @@ class _EmbeddedRunner:
             self.intake(human_request("resolve", incident, status="resolved", note=event.note))
             self.resolved = True
             self.step("drill script", "resolve", "incident resolved")
+
+    def _through_the_bus(self, event: dict[str, Any]) -> str:
+        """Put ``event`` on the bus; the rule, the intake queue and the real intake function open the
+        incident and start its execution. Returns the incident id (the execution's name)."""
+        sfn = self.aws.client("stepfunctions")
+
+        def executions() -> dict[str, str]:
+            pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=self.aws.state_machine_arn)
+            return {e["executionArn"]: e["name"] for page in pages for e in page["executions"]}
+
+        before = executions()
+        pumped = len(self.aws.pumped)
+        self.aws.put_events([event])
+        batches = self.aws.pumped[pumped:]
+        failed = [b for b in batches if b.failed or b.error]
+        started = {arn: name for arn, name in executions().items() if arn not in before}
+        if failed or len(started) != 1:
+            errors = [f"{i.error}: {i.error_message}" for i in self.aws.invocations if i.error][-3:]
+            raise RuntimeError(
+                f"the alarm did not open one incident through intake ({len(batches)} batch(es), "
+                f"{len(failed)} failed, {len(started)} execution(s) started; {errors or 'no error recorded'})"
+            )
+        ((arn, name),) = started.items()
+        self.gateway.started.append(arn)
+        self.note("intake", f"{len(batches)} SQS batch(es) to the intake function; execution {name} started")
+        return name
 
     def _opened(self, outcome: dict[str, Any], how: str) -> None:
         self.incident_id = str(outcome["incident_id"])

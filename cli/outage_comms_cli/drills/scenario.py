@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -38,6 +39,8 @@ from outage_comms_cli.shipped import shipped_path
 #: The shipped game-day scenarios (package data in the wheel; ``drills/`` in a checkout).
 DRILLS_DIR = shipped_path("drills")
 DEFAULT_SCENARIO = DRILLS_DIR / "default.yaml"
+#: When a drill's story starts on the plan clock unless its scenario says (``start:``): a weekday afternoon.
+DEFAULT_START = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|min|h)\s*$")
 
@@ -153,6 +156,15 @@ class Expectations(ScenarioModel):
     escalations: int | None = Field(default=None, ge=0, description="how many escalations the story expects")
 
 
+def _aware(value: Any) -> Any:
+    """A ``start`` without a UTC offset is UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
 class DrillScenario(ScenarioModel):
     """One game day."""
 
@@ -166,6 +178,10 @@ class DrillScenario(ScenarioModel):
         description="drill mode (drill audience only, marked as an exercise); a deployed drill always is",
     )
     events: list[Event] = Field(min_length=1)
+    start: Annotated[datetime, BeforeValidator(_aware)] = Field(
+        default=DEFAULT_START,
+        description="plan-clock time of the first event: every time people read in the drill counts from it",
+    )
     approvals: list[ApprovalExpectation] = Field(default_factory=lambda: [ApprovalExpectation()])
     approve_post_incident_summary: bool = Field(
         default=True, description="embedded: the communications manager approves the post-incident summary"

@@ -7,8 +7,20 @@ from outage_comms_cli.embedded_aws.harness import (
     ACCOUNT,
     REGION,
     EmbeddedAws,
+    EventSource,
     Invocation,
+    PumpedBatch,
+    event_entry,
     synthesize_app,
 )
 
-__all__ = ["ACCOUNT", "REGION", "EmbeddedAws", "Invocation", "synthesize_app"]
+__all__ = [
+    "ACCOUNT",
+    "REGION",
+    "EmbeddedAws",
+    "EventSource",
+    "Invocation",
+    "PumpedBatch",
+    "event_entry",
+    "synthesize_app",
+]

@@ -22,7 +22,17 @@ What happens, in order (:meth:`EmbeddedAws.start`):
    verified SES identity (SES v1 and v2 share moto's backend); SSM parameters that templates read
    (``AWS::SSM::Parameter::Value`` parameters, e.g. the push application id) exist; the channel
    secrets the plan names exist in Secrets Manager, pointing at :class:`.channel_sink.ChannelSink`.
-7. The outside world the channels reach, for the harness's lifetime only: a recording HTTP server on
+7. With ``with_intake``, the intake stack is deployed too: :meth:`EmbeddedAws.put_events` puts events on
+   the bus, moto's EventBridge matches the synthesized rules and sends them to the intake queue, and
+   :meth:`EmbeddedAws.pump` does what the Lambda event-source mapping does: it receives up to the
+   mapping's batch size, invokes the real intake function with an SQS event, and deletes the records
+   the function did not report as failed (``ReportBatchItemFailures``). moto's own mapping (which
+   would invoke through its Docker path) is detached: patch ``event-source-mapping-pumped``. moto
+   offers every put event to schedule-only rules (no pattern matches all) and cannot deliver to a
+   Lambda target: the harness routes rules as EventBridge does (``events-routing``): a schedule rule
+   never receives a put event, a Lambda target is invoked with the event, and a target without an
+   input transformer receives the whole event (moto's default template drops ``account``).
+8. The outside world the channels reach, for the harness's lifetime only: a recording HTTP server on
    127.0.0.1 for Slack, Teams, Mastodon, Bluesky, the outbound webhook and the support desk
    (:mod:`.channel_sink`), and End User Messaging SMS/voice/push, which moto lacks, answered at the
    botocore client boundary with every request validated against the service model
@@ -68,6 +78,13 @@ _INCIDENT_STATE_MACHINE_IN_TEMPLATE = re.compile(r'"StateMachineName": "outage-c
 def is_incident_state_machine(name: object) -> bool:
     """Whether ``name`` is the incident-comms state machine's, with or without a deployment id."""
     return isinstance(name, str) and bool(_INCIDENT_STATE_MACHINE_NAMES.match(name))
+
+
+#: Variables whose mere presence changes what a function does (the incident API hands work to the
+#: intake queue instead of starting executions): set only while a function that has them runs, with the
+#: settings caches that read them cleared around the call, never merged into the shared environment.
+PER_FUNCTION_VARIABLES = frozenset({"WORKFLOW_HANDOFF_QUEUE_URL"})
+INTAKE_HANDLER = "handlers.intake.handler"
 
 
 #: Environment the harness sets for every handler (moto credentials, quiet Powertools).
@@ -140,6 +157,28 @@ class _Context:
 Fault = Callable[[dict[str, Any]], Exception | None]
 
 
+@dataclass(frozen=True)
+class EventSource:
+    """A deployed SQS event-source mapping the harness pumps (moto's own is detached)."""
+
+    logical_id: str
+    queue_url: str
+    queue_arn: str
+    function_name: str
+    batch_size: int
+    report_failures: bool
+
+
+@dataclass(frozen=True)
+class PumpedBatch:
+    """One batch the pump handed to a function: how many records, how many it reported failed."""
+
+    function_name: str
+    records: int
+    failed: int
+    error: str | None
+
+
 @dataclass
 class EmbeddedAws:
     """The deployed app on moto. Use as a context manager, or ``start()`` / ``stop()``."""
@@ -159,13 +198,21 @@ class EmbeddedAws:
     #: Also deploy the status site's stack (bucket, public dashboard, the publisher's access role) into
     #: the same account and region, so the workflow's status publisher writes a real bucket.
     with_status_site: bool = False
+    #: Also deploy the intake stack (EventBridge rules -> intake queue -> intake function; the incident
+    #: API): events enter through :meth:`put_events` and :meth:`pump`.
+    with_intake: bool = False
     skipped_stacks: list[str] = field(default_factory=list)
+    #: The SQS event-source mappings of the deployed stacks, pumped by :meth:`pump`.
+    event_sources: list[EventSource] = field(default_factory=list)
+    pumped: list[PumpedBatch] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._lock = threading.RLock()
         self._original_invoke: Any = None
+        self._original_send_to_targets: Any = None
+        self._renamed: dict[str, str] = {}  # moto object repr -> the physical id it stands for
         self.sink = ChannelSink()
         self.providers = ProviderFake()
         self._route = LoopbackRoute(self.sink)
@@ -191,10 +238,12 @@ class EmbeddedAws:
         self._route.install()
         self._reset_caches()
         self._route_lambda()
+        self._route_events()
         self._upload_assets()
         for stack in self._stack_order():
             self._create_stack(stack)
         self._apply_function_environments()
+        self._detach_event_sources()
         self._register_state_machines()
         self._verify_senders()
         self._create_channel_secrets()
@@ -207,6 +256,10 @@ class EmbeddedAws:
 
         if self._original_invoke is not None:
             LambdaSimpleBackend.invoke = self._original_invoke  # type: ignore[method-assign]
+        if self._original_send_to_targets is not None:
+            from moto.events.models import Rule
+
+            Rule.send_to_targets = self._original_send_to_targets  # type: ignore[method-assign]
         if self._mock is not None:
             self._mock.stop()
             self._route.uninstall()
@@ -236,7 +289,8 @@ class EmbeddedAws:
             ):
                 running += [e["executionArn"] for e in page["executions"]]
         for arn in running:
-            sfn.stop_execution(executionArn=arn, cause="embedded AWS shutting down")
+            with contextlib.suppress(Exception):  # an execution still starting has no worker to stop
+                sfn.stop_execution(executionArn=arn, cause="embedded AWS shutting down")
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and any(
             sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" for arn in running
@@ -445,6 +499,12 @@ class EmbeddedAws:
                 (self.cdk_out / f"{name}.template.json").read_text()
             )
         ]
+        if self.with_intake:
+            wanted += [
+                name
+                for name in stacks
+                if f'"Handler": "{INTAKE_HANDLER}"' in (self.cdk_out / f"{name}.template.json").read_text()
+            ]
         if self.with_status_site:
             wanted += [
                 name
@@ -483,7 +543,10 @@ class EmbeddedAws:
         template = json.loads((self.cdk_out / f"{name}.template.json").read_text())
         self.templates[name] = template
         patched, applied = patch_template(
-            template, lambda stack, output: self.outputs[stack][output], self._create_secret(name)
+            template,
+            lambda stack, output: self.outputs[stack][output],
+            self._create_secret(name),
+            self._create_schedule_group,
         )
         self.patches[name] = list(dict.fromkeys(applied))
         s3, cfn = self.client("s3"), self.client("cloudformation")
@@ -511,12 +574,23 @@ class EmbeddedAws:
         )
 
     def _record_stack(self, cfn: Any, name: str, stack: dict[str, Any]) -> None:
-        self.outputs[name] = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         resources: dict[str, str] = {}
         for page in cfn.get_paginator("list_stack_resources").paginate(StackName=name):
             for resource in page["StackResourceSummaries"]:
-                resources[resource["LogicalResourceId"]] = resource["PhysicalResourceId"]
+                physical = str(resource["PhysicalResourceId"])
+                if resource["ResourceType"] == "AWS::Events::EventBus":
+                    # Patch ``event-bus-ref``: moto's EventBus has no physical id, and ``Ref`` to it
+                    # (an output, a function's EVENT_BUS_NAME) is the object's repr: both become its name.
+                    props = self.templates[name]["Resources"][resource["LogicalResourceId"]]["Properties"]
+                    physical = str(props["Name"])
+                    self._renamed.update(_event_bus_reprs())
+                    self.patches.setdefault(name, []).append(f"event-bus-ref:{resource['LogicalResourceId']}")
+                resources[resource["LogicalResourceId"]] = physical
         self.stacks[name] = resources
+        self.outputs[name] = {
+            o["OutputKey"]: self._renamed.get(o["OutputValue"], o["OutputValue"])
+            for o in stack.get("Outputs", [])
+        }
 
     def _create_ssm_parameters(self, template: Mapping[str, Any]) -> None:
         """SSM-typed template parameters read a parameter the account holds; here the harness writes it."""
@@ -529,6 +603,11 @@ class EmbeddedAws:
                 continue
             ssm.put_parameter(Name=path, Value=f"embedded-{name.lower()}", Type="String", Overwrite=True)
             self.patches.setdefault("ssm-parameters", []).append(path)
+
+    def _create_schedule_group(self, logical_id: str, props: Mapping[str, Any]) -> tuple[str, str]:
+        name = str(props.get("Name") or logical_id)
+        response = self.client("scheduler").create_schedule_group(Name=name)
+        return name, str(response["ScheduleGroupArn"])
 
     def _create_secret(self, stack: str) -> Callable[[str, Mapping[str, Any]], str]:
         def create(logical_id: str, props: Mapping[str, Any]) -> str:
@@ -555,8 +634,9 @@ class EmbeddedAws:
                 config = lambda_client.get_function_configuration(FunctionName=self.stacks[name][logical_id])
                 variables = config.get("Environment", {}).get("Variables", {})
                 for key, value in variables.items():
-                    if key == "POWERTOOLS_SERVICE_NAME":
+                    if key == "POWERTOOLS_SERVICE_NAME" or key in PER_FUNCTION_VARIABLES:
                         continue
+                    value = self._renamed.get(value, value)
                     if value.startswith(TASK_ROOT) and self.asset_dirs:
                         value = str(self.asset_dirs[0]) + value.removeprefix(TASK_ROOT)
                     merged[key] = value
@@ -684,6 +764,181 @@ class EmbeddedAws:
         store.activate(subscriber, now=int(time.time()))
         return sid
 
+    # -- the plan clock ---------------------------------------------------------------------------
+    def set_plan_clock(self, anchor: Any, seconds_per_minute: float) -> Any:
+        """From now, ``outage_comms.clock.now()`` reads ``anchor`` advancing 1 minute per
+        ``seconds_per_minute`` wall seconds, for the handlers and this process (restored at stop);
+        new executions started by the real gateway get the same compressed clock. Returns the clock."""
+        from outage_comms.clock import PLAN_CLOCK_ENV, PlanClock
+
+        plan_clock = PlanClock(anchor, time.time(), seconds_per_minute)
+        self._set_env({PLAN_CLOCK_ENV: plan_clock.to_env()})
+        return plan_clock
+
+    # -- events: EventBridge -> SQS -> function ------------------------------------------------
+    def put_events(self, entries: list[Mapping[str, Any]], *, pump: bool = True) -> dict[str, Any]:
+        """``PutEvents`` on the bus; with ``pump`` the queues are then pumped to their functions.
+
+        ``entries`` are PutEvents entries (``Source``, ``DetailType``, ``Detail`` ...) or whole
+        EventBridge events (``source``, ``detail-type``, ``detail`` ...), converted by :func:`event_entry`.
+        The synthesized rules decide where each goes (moto's EventBridge matches their patterns).
+        Raises when the bus refused an entry.
+        """
+        converted = [event_entry(e) if "Source" not in e else dict(e) for e in entries]
+        response = dict(self.client("events").put_events(Entries=converted))
+        if response.get("FailedEntryCount"):
+            raise RuntimeError(f"the bus refused events: {response['Entries']}")
+        if pump:
+            self.pump()
+        return response
+
+    def pump(self, *, max_batches: int = 1000) -> int:
+        """Deliver what waits in the pumped queues, as the event-source mapping would. Returns batches.
+
+        Per mapping: receive up to its batch size, invoke the function with the SQS event, delete the
+        records it processed (all of them, or with ``ReportBatchItemFailures`` all but those it lists;
+        none when the function failed: they return after the queue's visibility timeout, as in Lambda).
+        Stops when no queue has a visible message.
+        """
+        sqs = self.client("sqs")
+        batches = 0
+        while batches < max_batches:
+            moved = False
+            for source in self.event_sources:
+                messages = self._receive(sqs, source)
+                if not messages:
+                    continue
+                moved = True
+                batches += 1
+                self._deliver_batch(sqs, source, messages)
+            if not moved:
+                break
+        return batches
+
+    def _receive(self, sqs: Any, source: EventSource) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        while len(messages) < source.batch_size:
+            page = sqs.receive_message(
+                QueueUrl=source.queue_url,
+                MaxNumberOfMessages=min(10, source.batch_size - len(messages)),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+                WaitTimeSeconds=0,
+            ).get("Messages", [])
+            if not page:
+                break
+            messages += page
+        return messages
+
+    def _deliver_batch(self, sqs: Any, source: EventSource, messages: list[dict[str, Any]]) -> None:
+        event = {"Records": [_sqs_record(m, source.queue_arn) for m in messages]}
+        response = self.client("lambda").invoke(FunctionName=source.function_name, Payload=json.dumps(event))
+        payload = json.loads(response["Payload"].read() or b"null")
+        error = response.get("FunctionError")
+        failed: set[str] = set()
+        if error:
+            failed = {m["MessageId"] for m in messages}
+        elif source.report_failures and isinstance(payload, dict):
+            failed = {str(f.get("itemIdentifier")) for f in payload.get("batchItemFailures") or []}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            sqs.delete_message_batch(
+                QueueUrl=source.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
+                    for i, m in enumerate(done[start : start + 10])
+                ],
+            )
+        self.pumped.append(PumpedBatch(source.function_name, len(messages), len(failed), error))
+
+    def _detach_event_sources(self) -> None:
+        """Record each SQS event-source mapping; detach moto's own (patch ``event-source-mapping-pumped``)."""
+        from moto.sqs.models import sqs_backends
+
+        lambda_client, sqs = self.client("lambda"), self.client("sqs")
+        queues = sqs_backends[ACCOUNT][REGION].queues
+        for name, template in self.templates.items():
+            for logical_id, resource in template["Resources"].items():
+                if (
+                    resource["Type"] != "AWS::Lambda::EventSourceMapping"
+                    or logical_id not in self.stacks[name]
+                ):
+                    continue
+                mapping = lambda_client.get_event_source_mapping(UUID=self.stacks[name][logical_id])
+                queue_arn = str(mapping["EventSourceArn"])
+                if ":sqs:" not in queue_arn:
+                    continue
+                queue_name = queue_arn.rsplit(":", 1)[1]
+                function_arn = str(mapping["FunctionArn"])
+                self.event_sources.append(
+                    EventSource(
+                        logical_id=logical_id,
+                        queue_url=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"],
+                        queue_arn=queue_arn,
+                        function_name=function_arn.split(":function:", 1)[1].split(":", 1)[0],
+                        batch_size=int(mapping.get("BatchSize") or 10),
+                        report_failures="ReportBatchItemFailures"
+                        in (mapping.get("FunctionResponseTypes") or []),
+                    )
+                )
+                queue = queues.get(queue_name)
+                if queue is not None:
+                    queue.lambda_event_source_mappings.clear()
+                self.patches.setdefault(name, []).append(f"event-source-mapping-pumped:{logical_id}")
+
+    @contextmanager
+    def _own_variables(self, function: Any) -> Iterator[None]:
+        """The function's own :data:`PER_FUNCTION_VARIABLES` for the call (caches that read them cleared)."""
+        variables = (getattr(function, "environment_vars", None) or {}) if PER_FUNCTION_VARIABLES else {}
+        own = {k: v for k, v in variables.items() if k in PER_FUNCTION_VARIABLES}
+        if not own:
+            yield
+            return
+        saved = {k: os.environ.get(k) for k in own}
+        os.environ.update(own)
+        self._reset_caches()
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            self._reset_caches()
+
+    def _route_events(self) -> None:
+        """Rules as EventBridge routes them (see ``events-routing`` in the module docstring)."""
+        from moto.events.models import Rule
+
+        harness = self
+        original = self._original_send_to_targets = Rule.send_to_targets
+
+        def send_to_targets(rule: Any, event: Any, transform_input: bool = True) -> None:
+            if rule.scheduled_expression and not rule.event_pattern.get_pattern():
+                return  # a schedule rule fires on its schedule, never on a put event
+            if not rule.event_pattern.matches_event(event):
+                return
+            lambda_targets = [t for t in rule.targets if ":lambda:" in str(t.get("Arn", ""))]
+            others = [t for t in rule.targets if t not in lambda_targets]
+            for target in lambda_targets:
+                name = str(target["Arn"]).split(":function:", 1)[1].split(":", 1)[0]
+                threading.Thread(target=harness.invoke, args=(name, dict(event)), daemon=True).start()
+            plain = [t for t in others if not t.get("InputTransformer")]
+            shaped = [t for t in others if t.get("InputTransformer")]
+            whole = {k: v for k, v in dict(event).items() if k != "ingestion-time"}
+            for targets, payload, transform in ((plain, whole, False), (shaped, event, transform_input)):
+                if not targets:
+                    continue
+                saved = rule.targets
+                rule.targets = targets
+                try:
+                    original(rule, payload, transform)
+                finally:
+                    rule.targets = saved
+
+        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
     def _route_lambda(self) -> None:
         from moto.awslambda_simple.models import LambdaSimpleBackend
 
@@ -715,8 +970,8 @@ class EmbeddedAws:
                 if injected is not None:
                     raise injected
                 handler = getattr(importlib.import_module(module_name), attribute)
-                with contextlib.redirect_stdout(io.StringIO()):  # Powertools' EMF lines
-                    result = handler(event, _Context(function))
+                with self._own_variables(function), contextlib.redirect_stdout(io.StringIO()):
+                    result = handler(event, _Context(function))  # (stdout: Powertools' EMF lines)
                 payload = json.dumps(result, default=str).encode()
             except Exception as exc:  # reported to Step Functions as the function error
                 error, message = type(exc).__name__, str(exc)
@@ -749,3 +1004,50 @@ def _zip_directory(directory: Path) -> bytes:
 def embedded_aws(cdk_out: Path) -> Iterator[EmbeddedAws]:
     with EmbeddedAws(cdk_out) as aws:
         yield aws
+
+
+def event_entry(event: Mapping[str, Any]) -> dict[str, Any]:
+    """A PutEvents entry for an EventBridge-shaped event (what ``put_events`` then delivers as it)."""
+    entry: dict[str, Any] = {
+        "Source": event["source"],
+        "DetailType": event["detail-type"],
+        "Detail": json.dumps(event.get("detail", {})),
+        "Resources": list(event.get("resources", [])),
+    }
+    if event.get("time"):
+        from datetime import datetime
+
+        entry["Time"] = datetime.fromisoformat(str(event["time"]).replace("Z", "+00:00"))
+    return entry
+
+
+def _sqs_record(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
+    """An SQS message as the Lambda event-source mapping hands it to a function."""
+    attributes = {
+        name: {
+            "stringValue": value.get("StringValue"),
+            "binaryValue": value.get("BinaryValue"),
+            "stringListValues": [],
+            "binaryListValues": [],
+            "dataType": value.get("DataType", "String"),
+        }
+        for name, value in (message.get("MessageAttributes") or {}).items()
+    }
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes") or {}),
+        "messageAttributes": attributes,
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": REGION,
+    }
+
+
+def _event_bus_reprs() -> dict[str, str]:
+    """moto's event buses by the repr moto's CloudFormation gives for ``Ref`` to them -> their names."""
+    from moto.events.models import events_backends
+
+    return {str(bus): bus.name for bus in events_backends[ACCOUNT][REGION].event_buses.values()}

@@ -76,6 +76,11 @@ def review(
     token = _CSRF.search(page.get("body", ""))
     form = {"csrf": token.group(1) if token else "", "decision": decision, **(edits or {})}
     posted = aws.invoke(function, api_event("POST", incident_id, reference, caller_arn, form))
+    for answer in (page, posted):
+        if "statusCode" not in answer:  # the function failed: say how, not KeyError
+            raise RuntimeError(
+                f"the review page failed: {answer.get('errorType')}: {answer.get('errorMessage')}"
+            )
     return ReviewOutcome(page["statusCode"], posted["statusCode"], posted.get("body", ""))
 
 

@@ -13,6 +13,9 @@ of patches applied (the harness records them).
 * ``secret-created-by-api``: moto's CloudFormation skips ``AWS::SecretsManager::Secret``, so the
   secret is created through the Secrets Manager API (a generated value, as the template asks)
   and ``Ref`` to it is replaced by its ARN.
+* ``schedule-group-created-by-api``: moto's CloudFormation has no ``AWS::Scheduler::ScheduleGroup``
+  (the maintenance scheduler's group): the group is created through the EventBridge Scheduler API
+  under the template's ``Name`` and ``Ref`` / ``Fn::GetAtt .Arn`` to it become its name / ARN.
 * ``state-machine-not-executable`` (applied in ``harness.py``, not to the template): a state machine
   other than the incident workflow that moto's Step Functions parser refuses — the channels stack's
   Distributed Map — is left in moto's non-executing backend instead of being re-registered for
@@ -57,19 +60,33 @@ OutputLookup = Callable[[str, str], str]
 SecretFactory = Callable[[str, Mapping[str, Any]], str]
 
 
+#: Creates a schedule group through the API: (logical id, properties) -> (name, ARN).
+GroupFactory = Callable[[str, Mapping[str, Any]], tuple[str, str]]
+
+
 def patch_template(
-    template: Mapping[str, Any], outputs: OutputLookup, create_secret: SecretFactory
+    template: Mapping[str, Any],
+    outputs: OutputLookup,
+    create_secret: SecretFactory,
+    create_schedule_group: GroupFactory | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     patched = copy.deepcopy(dict(template))
     applied: list[str] = []
     resources: dict[str, Any] = patched.get("Resources", {})
     replaced_refs: dict[str, str] = {}
+    replaced_arns: dict[str, str] = {}
     dropped: set[str] = set()
     for logical_id, resource in list(resources.items()):
         if resource["Type"] == "AWS::SecretsManager::Secret":
             replaced_refs[logical_id] = create_secret(logical_id, resource.get("Properties", {}))
             del resources[logical_id]
             applied.append(f"secret-created-by-api:{logical_id}")
+        if resource["Type"] == "AWS::Scheduler::ScheduleGroup" and create_schedule_group is not None:
+            name, arn = create_schedule_group(logical_id, resource.get("Properties", {}))
+            replaced_refs[logical_id] = name
+            replaced_arns[logical_id] = arn
+            del resources[logical_id]
+            applied.append(f"schedule-group-created-by-api:{logical_id}")
     for logical_id, resource in list(resources.items()):
         kind, props = resource["Type"], resource.get("Properties", {})
         if kind == "AWS::KMS::Key" and "Tags" in props:
@@ -98,6 +115,8 @@ def patch_template(
                 return replaced_refs[value["Ref"]]
             if set(value) == {"Ref"} and value["Ref"] in dropped:
                 return f"{NOT_CREATED}{value['Ref']}"
+            if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][0] in replaced_arns:
+                return replaced_arns[value["Fn::GetAtt"][0]]
             if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][0] in dropped:
                 return f"{NOT_CREATED}{'.'.join(map(str, value['Fn::GetAtt']))}"
             if set(value) == {"Fn::GetStackOutput"}:
