@@ -49,6 +49,20 @@ NoteOpt = Annotated[
     list[str] | None,
     typer.Option("--note", help="Words for customers as LOCALE=TEXT, e.g. --note 'en=Sign-in is slow'."),
 ]
+_DETAIL_HELP = (
+    "as TEXT (the plan's default locale) or LOCALE=TEXT, repeatable per locale; checked like --note"
+)
+CauseOpt = Annotated[
+    list[str] | None,
+    typer.Option("--cause", help=f"What went wrong, in customers' words, {_DETAIL_HELP}."),
+]
+FixOpt = Annotated[
+    list[str] | None, typer.Option("--fix", help=f"What the team did to fix it, {_DETAIL_HELP}.")
+]
+ImpactOpt = Annotated[
+    list[str] | None,
+    typer.Option("--impact", help=f"What customers noticed, in the past tense, {_DETAIL_HELP}."),
+]
 RequestIdOpt = Annotated[
     str | None, typer.Option("--request-id", help="Idempotency token; repeat it to retry safely.")
 ]
@@ -240,14 +254,67 @@ def update(
 def resolve(
     incident_id: Annotated[str, typer.Argument(help="The incident id, e.g. inc-20261127-1405-3fa2c1.")],
     note: NoteOpt = None,
+    cause: CauseOpt = None,
+    fix: FixOpt = None,
+    impact: ImpactOpt = None,
     title: TitleOpt = None,
     request_id: RequestIdOpt = None,
     api_url: ApiUrlOpt = None,
     region: RegionOpt = None,
 ) -> None:
-    """Resolve an incident (customers get the resolved message)."""
+    """Resolve an incident (customers get the resolved message).
+
+    --cause, --fix and --impact are what the resolved message and the post-incident summary tell
+    customers went wrong, how it was fixed and what they noticed; the summary's draft asks for any left out.
+    """
     body = _body(None, None, None, None, title, note, request_id)
+    try:
+        body.update(resolution_body(cause=cause, fix=fix, impact=impact))
+    except ApiCallError as error:
+        _fail(str(error))
     _send("POST", api_url, f"incidents/{incident_id}/resolve", body, region)
+
+
+_LOCALE_PREFIX = re.compile(r"^([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)=(.*)$", re.DOTALL)
+
+
+def resolution_body(
+    *, cause: list[str] | None, fix: list[str] | None, impact: list[str] | None
+) -> dict[str, Any]:
+    """``cause`` / ``fix`` / ``impact`` for the resolve body: one text, or one per LOCALE=TEXT.
+
+    Checked by the API's own rule (``outage_comms.intake.events.human_detail``) before any call.
+    """
+    from outage_comms.human_text import HumanTextError
+    from outage_comms.intake.events import human_detail
+
+    body: dict[str, Any] = {}
+    for option, items in (("cause", cause), ("fix", fix), ("impact", impact)):
+        if not items:
+            continue
+        plain: list[str] = []
+        per_locale: dict[str, str] = {}
+        for item in items:
+            match = _LOCALE_PREFIX.match(item)
+            if match:
+                per_locale[match.group(1)] = match.group(2)
+            else:
+                plain.append(item)
+        if plain and (per_locale or len(plain) > 1):
+            raise ApiCallError(
+                f"--{option}: give one text (the plan's default locale) or LOCALE=TEXT per locale, not both; "
+                f"e.g. --{option} 'en=...' --{option} 'pt-BR=...'"
+            )
+        value: str | dict[str, str] = plain[0] if plain else per_locale
+        try:
+            checked = human_detail(value, option)
+        except HumanTextError as error:
+            raise ApiCallError(f"{error}.") from None
+        texts = [checked] if isinstance(checked, str) else list((checked or {}).values())
+        if not any(text.strip() for text in texts):
+            raise ApiCallError(f"--{option} is empty; write what to tell customers")
+        body[option] = checked
+    return body
 
 
 def _body(

@@ -101,10 +101,39 @@ class PublishedUpdate(BaseModel):
     )
 
 
+#: The parts of :class:`ResolutionDetails`, in the order the post-incident summary tells them.
+RESOLUTION_PARTS = ("impact", "cause", "fix")
+
+
+class ResolutionDetails(BaseModel):
+    """What the person resolving typed, per locale: customer **impact**, the **cause** and the **fix**.
+
+    The resolved message and the post-incident summary tell customers what went wrong only from
+    these (never from a progress note); a part left empty is a gap the summary's draft asks for.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    cause: LocalizedText = Field(default_factory=dict, description="what went wrong, in customers' words")
+    fix: LocalizedText = Field(default_factory=dict, description="what the team did to fix it")
+    impact: LocalizedText = Field(
+        default_factory=dict, description="what customers noticed (past tense), e.g. 'You could not sign in'"
+    )
+
+    def text(self, part: str, locale: str) -> str:
+        """One part in one locale ('' when the person did not write it)."""
+        value: LocalizedText = getattr(self, part)
+        return (value.get(locale) or "").strip()
+
+    def missing(self, locale: str) -> list[str]:
+        """The parts with no words in ``locale``, in :data:`RESOLUTION_PARTS` order."""
+        return [part for part in RESOLUTION_PARTS if not self.text(part, locale)]
+
+
 class Incident(BaseModel):
     """What customers hear about, as one record. Change it with ``evolve``."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     id: str = Field(pattern=r"^inc-\d{8}-\d{4}-[0-9a-f]{6}$")
     internal_title: str
@@ -143,6 +172,10 @@ class Incident(BaseModel):
         default_factory=dict, description="the approved customer-facing post-incident summary, per locale"
     )
     postmortem_published_at: datetime | None = None
+    resolution_details: ResolutionDetails = Field(
+        default_factory=ResolutionDetails,
+        description="cause / fix / impact typed when resolving (resolve --cause --fix --impact)",
+    )
     published: tuple[PublishedUpdate, ...] = Field(
         default=(), description="the updates customers were sent, oldest first: the only public words"
     )

@@ -6,11 +6,15 @@ zone, and how long), **what was done** and **what will change** — plus what cu
 through the "Was this update helpful?" links. The communications manager edits and approves it on
 the review page like every external message.
 
-Only public inputs are read: the people's notes for customers on the timeline (each dropped if
-the guard finds an internal identifier or jargon in it), the plan's public component names, the
-times and the feedback counts. Internal titles, alarm names and ARNs in the timeline never reach
-the draft. Where the timeline says nothing, the draft says something true and general rather
-than leaving a placeholder: the text that is approved is the text that is published.
+**What went wrong and how it was fixed come only from what the person resolving typed**
+(``resolve --cause --fix --impact``: :attr:`Incident.resolution_details`), never from a progress
+note: "We found the cause and are fixing it" is not a cause, and its present tense does not belong
+in a summary. A part nobody typed (or one the guard refuses: an internal identifier or jargon) is
+a **gap**: the draft leaves it out of the customer text (no invented cause, no placeholder to slip
+through an approval) and lists it in :attr:`SummaryDraft.gaps`, which the approval request and the
+team's chat copy ask for. What customers noticed falls back to a plain past-tense sentence naming
+the plan's public components. Internal titles, alarm names and ARNs never reach the draft; the
+text that is approved is the text that is published.
 
 The draft feeds the ``post_incident_summary`` templates (``summary.cause`` / ``summary.fix`` /
 ``summary.prevention``, with the draft's ``impact`` as what customers noticed), so every channel
@@ -19,13 +23,13 @@ of that scenario gets its own formatted message.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from outage_comms.guard import Finding, find_identifiers, find_jargon
-from outage_comms.incident import Incident, TimelineEntry
+from outage_comms.incident import RESOLUTION_PARTS, Incident
 from outage_comms.plan import Plan
 from outage_comms.ports import FeedbackTally
 from outage_comms.rendering import format_duration, format_time, join_names
@@ -42,12 +46,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "feedback": "What you told us",
         "window": "From {start} to {end} ({duration}).",
         "impact": "{components} did not work normally for some customers",
-        "cause": "A problem in our systems stopped {components} from working normally.",
-        "cause_provider": "A problem at one of the cloud providers we use stopped {components} from "
-        "working normally.",
-        "fix": "Our team fixed the problem and checked that {components} worked normally again.",
-        "prevention": "We are reviewing what happened to find the changes that will stop it from "
-        "happening again.",
+        "gap": "Nobody wrote {parts} when resolving: write them in the summary before approving it.",
+        "gap_cause": "what went wrong (the cause)",
+        "gap_fix": "how it was fixed",
+        "gap_impact": "what customers noticed",
+        "prevention": "We are reviewing what happened so that it does not happen again.",
     },
     "pt": {
         "what_happened": "O que aconteceu",
@@ -57,13 +60,11 @@ _WORDS: dict[str, dict[str, str]] = {
         "feedback": "O que você nos disse",
         "window": "De {start} até {end} ({duration}).",
         "impact": "{components} não funcionou normalmente para alguns clientes",
-        "cause": "Um problema nos nossos sistemas impediu que {components} funcionasse normalmente.",
-        "cause_provider": "Um problema em um dos provedores de nuvem que usamos impediu que {components} "
-        "funcionasse normalmente.",
-        "fix": "Nossa equipe corrigiu o problema e confirmou que {components} voltou a funcionar "
-        "normalmente.",
-        "prevention": "Estamos analisando o que aconteceu para definir as mudanças que vão evitar que "
-        "isso se repita.",
+        "gap": "Ninguém escreveu {parts} ao resolver: escreva no resumo antes de aprová-lo.",
+        "gap_cause": "o que deu errado (a causa)",
+        "gap_fix": "como foi corrigido",
+        "gap_impact": "o que os clientes perceberam",
+        "prevention": "Estamos analisando o que aconteceu para que isso não se repita.",
     },
 }
 
@@ -106,22 +107,36 @@ class SummaryDraft:
     feedback: dict[str, list[str]] = field(default_factory=dict)
     #: How many customers answered the feedback links (customers read the feedback only if some did).
     feedback_answers: int = 0
+    #: Per locale, the resolve details nobody typed (``cause``, ``fix``, ``impact``): the approver's to write.
+    gaps: dict[str, list[str]] = field(default_factory=dict)
 
     def part(self, name: str, plan: Plan, locale: str) -> str:
         if name == "impact_window":
             return self.window.text(plan, locale)
         if name == "what_happened":
-            return f"{self.impact[locale]}. {self.what_happened[locale]}"
+            return " ".join(t for t in (f"{self.impact[locale]}.", self.what_happened[locale]) if t)
         value: str = getattr(self, name)[locale]
         return value
 
     def text(self, plan: Plan, locale: str) -> str:
-        """The whole draft as plain text with a heading per part (and the feedback, when any)."""
+        """The whole draft as plain text with a heading per part (and the feedback, when any).
+
+        A gap is left out, not filled: see :meth:`gap_note` for what the approver is asked.
+        """
         words = _words(locale)
-        blocks = [f"{words[name]}\n{self.part(name, plan, locale)}" for name in PARTS]
+        parts = [(name, self.part(name, plan, locale)) for name in PARTS]
+        blocks = [f"{words[name]}\n{text}" for name, text in parts if text]
         if self.feedback.get(locale):
             blocks.append(f"{words['feedback']}\n" + "\n".join(self.feedback[locale]))
         return "\n\n".join(blocks)
+
+    def gap_note(self, locale: str) -> str:
+        """For the approver: which parts nobody typed ('' when none), in the locale's words."""
+        missing = self.gaps.get(locale) or []
+        if not missing:
+            return ""
+        words = _words(locale)
+        return words["gap"].format(parts=join_names([words[f"gap_{part}"] for part in missing], locale))
 
     def summary_facts(self) -> dict[str, dict[str, str]]:
         """``UpdateFacts.summary`` for the ``post_incident_summary`` templates."""
@@ -141,6 +156,10 @@ class SummaryDraft:
             "resolved_at": self.window.ended_at.isoformat(),
             "facts": self.summary_facts(),
             "text": {locale: self.text(plan, locale) for locale in plan.locale_codes},
+            "gaps": {locale: list(parts) for locale, parts in self.gaps.items() if parts},
+            "gap_note": {
+                locale: self.gap_note(locale) for locale in plan.locale_codes if self.gap_note(locale)
+            },
         }
 
 
@@ -161,24 +180,17 @@ def draft_summary(
     ``feedback`` is :meth:`outage_comms.ports.FeedbackTally.counts` for the incident (None: no tally).
     """
     window = ImpactWindow(incident.started_at, incident.resolved_at or now)
-    entries = [e for e in incident.timeline if e.public_note]
-    before_fix = [e for e in entries if not _is_fix(e)]
-    fixes = [e for e in entries if _is_fix(e)]
+    details = incident.resolution_details
     impact, happened, done, change = {}, {}, {}, {}
+    gaps: dict[str, list[str]] = {}
     for locale in plan.locale_codes:
         words = _words(locale)
+        typed = {part: _safe_detail(plan, details.text(part, locale)) for part in RESOLUTION_PARTS}
+        gaps[locale] = [part for part in RESOLUTION_PARTS if not typed[part]]
         components = _components(plan, incident, locale)
-        clean = _safe_notes(plan, locale)
-        noticed = clean([e for e in before_fix if _status_word(e) != "identified"])
-        impact[locale] = (noticed[0] if noticed else words["impact"].format(components=components)).rstrip(
-            "."
-        )
-        causes = clean([e for e in before_fix if _status_word(e) == "identified"])
-        provider = incident.source.type == "health"
-        happened[locale] = _sentences(causes) or words["cause_provider" if provider else "cause"].format(
-            components=components
-        )
-        done[locale] = _sentences(clean(fixes)[-2:]) or words["fix"].format(components=components)
+        impact[locale] = (typed["impact"] or words["impact"].format(components=components)).rstrip(".")
+        happened[locale] = _sentences([typed["cause"]] if typed["cause"] else [])
+        done[locale] = _sentences([typed["fix"]] if typed["fix"] else [])
         change[locale] = words["prevention"]
     lines = (
         {locale: feedback_lines(feedback, locale) for locale in plan.locale_codes}
@@ -194,18 +206,8 @@ def draft_summary(
         what_will_change=change,
         feedback=lines,
         feedback_answers=int(feedback.get("yes", 0)) + int(feedback.get("no", 0)) if feedback else 0,
+        gaps={locale: parts for locale, parts in gaps.items() if parts},
     )
-
-
-def _status_word(entry: TimelineEntry) -> str | None:
-    for word in ("investigating", "identified", "monitoring", "resolved"):
-        if f"-> {word}" in entry.text:
-            return word
-    return None
-
-
-def _is_fix(entry: TimelineEntry) -> bool:
-    return entry.kind == "resolved" or _status_word(entry) in ("monitoring", "resolved")
 
 
 def _components(plan: Plan, incident: Incident, locale: str) -> str:
@@ -217,18 +219,10 @@ def _components(plan: Plan, incident: Incident, locale: str) -> str:
     return join_names(names, locale) or incident.public_title.get(locale, "")
 
 
-def _safe_notes(plan: Plan, locale: str) -> Callable[[Sequence[TimelineEntry]], list[str]]:
-    """The entries' notes in ``locale`` that pass the guard, without repeats, in order."""
-
-    def clean(entries: Sequence[TimelineEntry]) -> list[str]:
-        out: list[str] = []
-        for entry in entries:
-            note = " ".join((entry.public_note.get(locale) or "").split())
-            if note and not guard_text(plan, note) and note not in out:
-                out.append(note)
-        return out
-
-    return clean
+def _safe_detail(plan: Plan, text: str) -> str:
+    """A typed detail as one line, or '' when the guard finds an internal identifier or jargon in it."""
+    line = " ".join(text.split())
+    return line if line and not guard_text(plan, line) else ""
 
 
 def _sentences(notes: Sequence[str]) -> str:

@@ -267,6 +267,8 @@ class UpdateFacts:
     maintenance_cancelled: bool = False
     summary: dict[str, dict[str, str]] | None = None
     links: dict[str, str] = field(default_factory=dict)
+    #: What the person resolving typed: ``cause`` / ``fix`` / ``impact``, per locale (resolved messages).
+    resolution: dict[str, dict[str, str]] | None = None
 
 
 def build_context(plan: Plan, facts: UpdateFacts, locale: str) -> dict[str, Any]:
@@ -324,6 +326,9 @@ def build_context(plan: Plan, facts: UpdateFacts, locale: str) -> dict[str, Any]
             "cancelled": facts.maintenance_cancelled,
         },
         "summary": summary,
+        "resolution": {
+            part: pick((facts.resolution or {}).get(part)) for part in ("cause", "fix", "impact")
+        },
         "links": links,
     }
 
@@ -333,7 +338,7 @@ def build_context(plan: Plan, facts: UpdateFacts, locale: str) -> dict[str, Any]
 # ---------------------------------------------------------------------------------------------
 
 #: Context values a person typed (or an alarm wrote): cleaned of control characters everywhere.
-HUMAN_KEYS = frozenset({"impact", "update", "eta", "workaround", "summary"})
+HUMAN_KEYS = frozenset({"impact", "update", "eta", "workaround", "summary", "resolution"})
 #: Context values that are markup on purpose (links; the plan's chat handles) or not text.
 _NOT_ESCAPED = frozenset({"links", "roles", "locale"})
 

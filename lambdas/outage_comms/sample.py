@@ -82,4 +82,8 @@ def sample_facts(plan: Plan, scenario: Scenario, *, with_eta: bool = True) -> Up
         maintenance_starts_at=SAMPLE_NOW + timedelta(days=3) if maintenance else None,
         maintenance_ends_at=SAMPLE_NOW + timedelta(days=3, hours=2) if maintenance else None,
         summary=SAMPLE_SUMMARY if scenario is Scenario.POST_INCIDENT_SUMMARY else None,
+        # what a person typed when resolving (resolve --cause --fix): the resolved templates' optional lines
+        resolution={"cause": SAMPLE_SUMMARY["cause"], "fix": SAMPLE_SUMMARY["fix"]}
+        if scenario is Scenario.RESOLVED
+        else None,
     )

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict
 from outage_comms.incident import (
     Incident,
     IncidentStatus,
+    ResolutionDetails,
     TimelineEntry,
     TimelineKind,
     audiences_for,
@@ -181,6 +182,8 @@ def _resolve(signal: Signal, target: Incident, now: datetime) -> Decision:
     }
     if signal.public_note:
         changes["public_note"] = signal.public_note
+    if signal.resolution:
+        changes["resolution_details"] = ResolutionDetails(**signal.resolution)
     if target.maintenance_phase is not None:
         changes["maintenance_phase"] = "cancelled" if signal.maintenance_phase == "cancelled" else "completed"
     return Decision(

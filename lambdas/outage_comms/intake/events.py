@@ -263,6 +263,19 @@ REQUEST_ID_LIMIT = 128
 ID_LIMIT = 64
 
 
+def human_detail(value: str | dict[str, str] | None, field: str) -> str | dict[str, str] | None:
+    """A resolve detail (``cause``, ``fix``, ``impact``): one text or one per locale, checked like a note."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return check_text(value, field=field, limit=NOTE_LIMIT)
+    checked: dict[str, str] = {}
+    for locale, text in value.items():
+        check_text(locale, field=f"{field} (a locale code)", limit=ID_LIMIT, multiline=False)
+        checked[locale] = check_text(text, field=f"{field}.{locale}", limit=NOTE_LIMIT)
+    return checked
+
+
 def human_note(note: dict[str, str]) -> dict[str, str]:
     """Every locale's note checked by :func:`outage_comms.human_text.check_text` (``note.<locale>``)."""
     checked: dict[str, str] = {}
@@ -306,6 +319,15 @@ class HumanRequest(BaseModel):
     ends_at: datetime | None = Field(
         default=None, description="maintenance window end (schedule_maintenance)"
     )
+    cause: str | dict[str, str] | None = Field(
+        default=None, description="resolve: what went wrong, for customers (text, or per locale)"
+    )
+    fix: str | dict[str, str] | None = Field(
+        default=None, description="resolve: what was done to fix it (text, or per locale)"
+    )
+    impact: str | dict[str, str] | None = Field(
+        default=None, description="resolve: what customers noticed, past tense (text, or per locale)"
+    )
 
     @field_validator("title", "request_id", "incident_id", "severity", mode="after")
     @classmethod
@@ -325,9 +347,18 @@ class HumanRequest(BaseModel):
 
     _note = field_validator("note", mode="after")(human_note)
 
+    @field_validator("cause", "fix", "impact", mode="after")
+    @classmethod
+    def _resolution(
+        cls, value: str | dict[str, str] | None, info: ValidationInfo
+    ) -> str | dict[str, str] | None:
+        return human_detail(value, str(info.field_name))
+
 
 class HumanEvent(EventBridgeModel):
     """A human request relayed over EventBridge (the API may put it on the bus)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     source: Literal["outage-comms.human"]
     detail_type: Literal["Human Incident Request"] = Field(alias="detail-type")

@@ -46,10 +46,12 @@ from typing import Any, Literal, TypeVar
 from aws_lambda_powertools.utilities.parser import parse
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from outage_comms.clock import now as clock_now
 from outage_comms.drill_mode import alarm_is_drill, drill_failures_problem
 from outage_comms.human_text import HumanTextError, clean_text
 from outage_comms.incident import (
     IMPACT_RANK,
+    RESOLUTION_PARTS,
     IncidentSource,
     IncidentStatus,
     LocalizedText,
@@ -107,6 +109,8 @@ class Signal(BaseModel):
     warnings: tuple[str, ...] = ()
     drill: bool = False
     drill_failures: tuple[str, ...] = ()
+    #: resolve only: what the person typed as cause / fix / impact, per locale
+    resolution: dict[str, LocalizedText] = {}
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,9 @@ def plain_signal(signal: Signal) -> Signal:
             "detail": clean_text(signal.detail, limit=MAX_DETAIL),
             "state": None if signal.state is None else clean_text(signal.state, limit=80, multiline=False),
             "public_note": {k: clean_text(v) for k, v in signal.public_note.items()},
+            "resolution": {
+                part: {k: clean_text(v) for k, v in text.items()} for part, text in signal.resolution.items()
+            },
             "warnings": tuple(clean_text(w, limit=MAX_DETAIL) for w in signal.warnings),
         }
     )
@@ -698,6 +705,9 @@ def _human(request: HumanRequest, plan: Plan, received_at: datetime, raw: Any) -
     drill_problem = drill_failures_problem(plan, request.drill, request.drill_failures, request.action)
     if drill_problem is not None:
         return Rejection("invalid_drill_failures", drill_problem, raw)
+    resolution = _resolution_details(request, plan, raw)
+    if isinstance(resolution, Rejection):
+        return resolution
     if request.action in _MAINTENANCE_ACTIONS:
         return _maintenance(request, plan, received_at, raw)
     if request.action == "declare":
@@ -739,7 +749,34 @@ def _human(request: HumanRequest, plan: Plan, received_at: datetime, raw: Any) -
         public_note=dict(request.note),
         drill=request.drill,
         drill_failures=tuple(dict.fromkeys(request.drill_failures)) if request.action == "declare" else (),
+        resolution=resolution,
     )
+
+
+def _resolution_details(request: HumanRequest, plan: Plan, raw: Any) -> dict[str, LocalizedText] | Rejection:
+    """``cause`` / ``fix`` / ``impact`` per locale (one text is the plan's default locale's); resolve only."""
+    given = {part: getattr(request, part) for part in RESOLUTION_PARTS if getattr(request, part)}
+    if not given:
+        return {}
+    if request.action != "resolve":
+        return Rejection(
+            "resolution_details_need_resolve",
+            f"{sorted(given)} describe a resolved incident; send them with resolve "
+            "(POST /incidents/{id}/resolve, or outage-comms resolve --cause ... --fix ... --impact ...).",
+            raw,
+        )
+    details: dict[str, LocalizedText] = {}
+    for part, value in given.items():
+        text = {plan.default_locale: value} if isinstance(value, str) else dict(value)
+        unknown = sorted(set(text) - set(plan.locale_codes))
+        if unknown:
+            return Rejection(
+                "unknown_locale",
+                f"'{part}' has locales {unknown} the plan does not declare; use {plan.locale_codes}.",
+                raw,
+            )
+        details[part] = {code: words.strip() for code, words in text.items() if words.strip()}
+    return details
 
 
 _MAINTENANCE_ACTIONS = frozenset({"schedule_maintenance", "complete_maintenance", "cancel_maintenance"})

@@ -187,6 +187,7 @@ def render(event: dict[str, Any], services: Services) -> dict[str, Any]:
     }
     if summary:
         record["summary_text"] = summary["text"]  # the draft as plain text, per locale
+        record["summary_gaps"] = summary.get("gaps") or {}  # cause / fix / impact nobody typed, per locale
     services.store.put_update(incident.id, update_id, record)
     services.store.add_event(
         incident.id,
@@ -298,6 +299,7 @@ def request_approval(event: dict[str, Any], services: Services) -> dict[str, Any
             plan, update.get("drill") is True, f"Approve the post-incident summary for {incident_id}"
         )
         text = summary_request_text(person.name, incident_id, link, plan.post_incident.approval_timeout_days)
+        text += summary_gaps_text(update.get("summary_gaps") or {})
     services.notifier.email(person.email, subject, text)
     services.notifier.chat(
         custom_notification(
@@ -569,12 +571,31 @@ def summary_timing(plan: Plan, timing: dict[str, Any], clock: Clock) -> dict[str
 
 def summary_request_text(name: str, incident_id: str, link: str, days: int) -> str:
     return (
-        f"{name}, {incident_id} is resolved and Outage Comms drafted its customer-facing summary from the "
-        "timeline: what happened, when, what we did and what we're changing. Check every part, replace the "
-        "general sentences with what you know (above all, what will change), then approve it here "
+        f"{name}, {incident_id} is resolved and Outage Comms drafted its customer-facing summary from what "
+        "was typed when resolving (cause, fix, impact): what happened, when, what we did and what we're "
+        "changing. Check every part, replace the general sentences with what you know (above all, what will "
+        "change), then approve it here "
         f"(the link works once):\n\n{link}\n\nOnce approved it goes to the summary's channels and the status "
         f"page. If it is rejected, or nobody decides within {days} day(s), the incident closes without a "
         "public summary.\n"
+    )
+
+
+def summary_gaps_text(gaps: dict[str, list[str]]) -> str:
+    """What the approver must write because nobody typed it when resolving ('' when nothing is missing)."""
+    if not gaps:
+        return ""
+    words = {
+        "cause": "what went wrong (the cause)",
+        "fix": "how it was fixed",
+        "impact": "what customers noticed",
+    }
+    lines = [
+        f"- {locale}: {', '.join(words.get(part, part) for part in parts)}" for locale, parts in gaps.items()
+    ]
+    return (
+        "\nNobody typed these when resolving, so the draft leaves them out instead of guessing. Write them "
+        "into the summary before you approve it:\n" + "\n".join(lines) + "\n"
     )
 
 
@@ -606,6 +627,7 @@ def draft_post_incident_summary(event: dict[str, Any], services: Services) -> di
         f"post-incident summary drafted in {', '.join(plan.locale_codes)}; impact "
         f"{draft.window.duration.total_seconds() / 60:.0f} min; feedback "
         + ("not configured" if counts is None else f"{counts.get('yes', 0)} yes / {counts.get('no', 0)} no")
+        + "".join(f"; {locale} asks for {', '.join(parts)}" for locale, parts in draft.gaps.items())
         + (f"; guard: {'; '.join(f.message for f in findings)}" if findings else ""),
     )
     return {

@@ -90,6 +90,32 @@ def impact_text(plan: Plan, incident: Incident) -> dict[str, str]:
     return impact
 
 
+_RESOLVED_IMPACT = {
+    "en": "{components} did not work normally for some customers",
+    "pt": "{components} não funcionou normalmente para alguns clientes",
+}
+
+
+def resolved_impact(plan: Plan, incident: Incident) -> dict[str, str]:
+    """What customers noticed, in the past tense: the resolve's typed ``impact``, else a plain sentence
+    naming the affected components (never the last progress note: "We found the cause" is not an impact)."""
+    impact = {}
+    for code in plan.locale_codes:
+        typed = incident.resolution_details.text("impact", code).rstrip(".")
+        title = incident.public_title.get(code) or incident.public_title.get(plan.default_locale, "")
+        template = _RESOLVED_IMPACT["pt" if code.startswith("pt") else "en"]
+        impact[code] = typed or template.format(components=title)
+    return impact
+
+
+def resolve_note(incident: Incident) -> dict[str, str] | None:
+    """The words the person resolving wrote for customers (the resolve's own note), if any."""
+    for entry in reversed(incident.timeline):
+        if entry.kind == "resolved":
+            return dict(entry.public_note) or None
+    return None
+
+
 def facts_for(
     plan: Plan, incident: Incident, scenario: Scenario, now: datetime, summary: dict[str, Any] | None = None
 ) -> UpdateFacts:
@@ -107,10 +133,13 @@ def facts_for(
             resolved_at=incident.resolved_at or datetime.fromisoformat(summary["resolved_at"]),
             summary=dict(summary["facts"]),
         )
+    resolved = scenario is Scenario.RESOLVED
     return UpdateFacts(
         component_ids=list(incident.components),
         severity_id=incident.severity,
-        impact=impact_text(plan, incident),
+        impact=resolved_impact(plan, incident) if resolved else impact_text(plan, incident),
+        update=resolve_note(incident) if resolved else None,
+        resolution=incident.resolution_details.model_dump() if resolved else None,
         started_at=incident.started_at,
         now=now,
         incident_id=incident.id,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from outage_comms.incident import Incident, IncidentSource, TimelineEntry
+from outage_comms.incident import Incident, IncidentSource, ResolutionDetails, TimelineEntry
 from outage_comms.plan import Plan, load_plan
 from outage_comms.postmortem import ImpactWindow, draft_summary, feedback_lines, guard_draft
 from outage_comms.vocabulary import Scenario
@@ -46,24 +46,31 @@ def entry(minutes: int, kind: str, text: str, note: dict[str, str] | None = None
     )
 
 
-def resolved_incident(timeline: tuple[TimelineEntry, ...] | None = None, **changes: Any) -> Incident:
-    noticed = {
-        "en": "Some customers cannot sync their notes",
-        "pt-BR": "Alguns clientes não sincronizam as notas",
-    }
-    cause = {
-        "en": "A settings change made our storage refuse new connections",
-        "pt-BR": "Uma mudança de configuração fez o armazenamento recusar conexões",
-    }
-    fix = {
-        "en": "We undid the change and sync works again",
-        "pt-BR": "Desfizemos a mudança e a sincronização voltou",
-    }
+NOTICED = {"en": "Some customers could not sync their notes", "pt-BR": "Alguns clientes não sincronizavam"}
+CAUSE = {
+    "en": "A settings change made our storage refuse new connections",
+    "pt-BR": "Uma mudança de configuração fez o armazenamento recusar conexões",
+}
+FIX = {
+    "en": "We undid the change and sync works again",
+    "pt-BR": "Desfizemos a mudança e a sincronização voltou",
+}
+TYPED = ResolutionDetails(cause=CAUSE, fix=FIX, impact=NOTICED)
+#: Progress notes as people post them during the incident: never a cause, never in a summary.
+PROGRESS = {
+    "en": "We found the cause and are fixing it",
+    "pt-BR": "Encontramos a causa e estamos corrigindo",
+}
+
+
+def resolved_incident(
+    timeline: tuple[TimelineEntry, ...] | None = None, details: ResolutionDetails = TYPED, **changes: Any
+) -> Incident:
     default = (
-        entry(0, "opened", f"{ALARM_ARN} ALARM on sync-api.corp.nimbusnotes.example", noticed),
+        entry(0, "opened", f"{ALARM_ARN} ALARM on sync-api.corp.nimbusnotes.example"),
         entry(3, "signal", f"second alarm {ALARM_ARN}"),
-        entry(30, "status", "human update (status investigating -> identified)", cause),
-        entry(70, "status", "human update (status identified -> monitoring)", fix),
+        entry(30, "status", "human update (status investigating -> identified)", PROGRESS),
+        entry(70, "status", "human update (status identified -> monitoring)", {"en": "Sync is back"}),
         entry(95, "resolved", f"{ALARM_ARN} OK"),
     )
     incident = Incident(
@@ -80,6 +87,7 @@ def resolved_incident(timeline: tuple[TimelineEntry, ...] | None = None, **chang
         resolved_at=RESOLVED,
         source=ALARM,
         timeline=default if timeline is None else timeline,
+        resolution_details=details,
     )
     return incident.evolve(**changes) if changes else incident
 
@@ -91,8 +99,8 @@ def test_the_draft_has_the_four_parts_in_both_locales(plan: Plan) -> None:
         assert heading in english
     for heading in ("O que aconteceu", "Quando", "O que fizemos", "O que vamos mudar"):
         assert heading in portuguese
-    # impact first: what customers noticed opens the summary, the cause the team wrote follows
-    assert english.index("Some customers cannot sync their notes") < english.index("A settings change")
+    # impact first: what customers noticed opens the summary, the cause the team typed follows
+    assert english.index("Some customers could not sync their notes") < english.index("A settings change")
     assert draft.what_happened["en"] == "A settings change made our storage refuse new connections."
     assert draft.what_was_done["pt-BR"] == "Desfizemos a mudança e a sincronização voltou."
     assert draft.what_will_change["en"] and "[" not in draft.what_will_change["en"]
@@ -134,32 +142,55 @@ def test_no_tally_means_no_feedback_section_and_zero_answers_say_so(plan: Plan) 
     assert zero.summary_facts()["feedback"] == {}  # the team reads "nobody answered"; customers do not
 
 
-def test_no_arns_or_internal_hosts_even_when_the_timeline_has_them(plan: Plan) -> None:
-    internal = {
-        "en": "The db at sync-api.corp.nimbusnotes.example had high latency",
-        "pt-BR": "Conta 111122223333",
-    }
-    leaky = (
-        entry(0, "opened", ALARM_ARN, {"en": f"Alarm {ALARM_ARN} fired", "pt-BR": "Falha em 10.0.3.7"}),
-        entry(20, "status", "x (status investigating -> identified)", internal),
+def test_what_went_wrong_never_comes_from_a_progress_note(plan: Plan) -> None:
+    # Given an incident resolved without cause, fix or impact, whose timeline has progress notes
+    draft = draft_summary(plan, resolved_incident(details=ResolutionDetails()), RESOLVED, feedback=COUNTS)
+    for locale in plan.locale_codes:
+        text = draft.text(plan, locale)
+        # Then no progress note stands in for a cause, a fix or an impact
+        assert PROGRESS[locale] not in text and "Sync is back" not in text
+        assert draft.what_happened[locale] == "" and draft.what_was_done[locale] == ""
+        # and the draft asks for the three parts instead of inventing them
+        assert draft.gaps[locale] == ["impact", "cause", "fix"]
+        assert draft.gap_note(locale)
+    assert draft.impact["en"] == "Sync did not work normally for some customers"  # plain, past tense
+    update = draft.as_update(plan)
+    assert update["gaps"]["en"] == ["impact", "cause", "fix"] and "cause" in update["gap_note"]["en"]
+    # When it renders, customers read no "What went wrong" at all, and the team's chat flags the gap
+    incident = resolved_incident(details=ResolutionDetails())
+    messages, blocked = render_update(
+        plan, incident, Scenario.POST_INCIDENT_SUMMARY, RESOLVED, summary=update
     )
-    draft = draft_summary(plan, resolved_incident(leaky), RESOLVED, feedback=COUNTS)
+    assert blocked == []
+    status_page = messages["status_page"]["en"]["fields"]["body"]
+    assert "What went wrong" not in status_page and "How we fixed it" not in status_page
+    assert PROGRESS["en"] not in json.dumps(messages)
+    assert "*Cause (customer words):* MISSING" in messages["chatbot"]["en"]["fields"]["body"]
+
+
+def test_only_the_missing_locale_is_a_gap(plan: Plan) -> None:
+    details = ResolutionDetails(cause={"en": CAUSE["en"]}, fix=FIX, impact=NOTICED)
+    draft = draft_summary(plan, resolved_incident(details=details), RESOLVED)
+    assert draft.gaps == {"pt-BR": ["cause"]}
+    assert draft.what_happened["en"] == CAUSE["en"] + "." and draft.what_happened["pt-BR"] == ""
+
+
+def test_typed_details_with_internal_names_are_left_out_as_gaps(plan: Plan) -> None:
+    internal = ResolutionDetails(
+        cause={
+            "en": "The db at sync-api.corp.nimbusnotes.example had high latency",
+            "pt-BR": "Conta 111122223333",
+        },
+        fix={"en": f"We restarted {ALARM_ARN}", "pt-BR": "Reiniciamos 10.0.3.7"},
+    )
+    draft = draft_summary(plan, resolved_incident(details=internal), RESOLVED, feedback=COUNTS)
     for locale in plan.locale_codes:
         text = draft.text(plan, locale)
         assert "arn:aws" not in text and "corp.nimbusnotes" not in text
         assert "10.0.3.7" not in text and "111122223333" not in text
         assert "latency" not in text  # the plan's jargon
+        assert draft.gaps[locale] == ["impact", "cause", "fix"]
     assert guard_draft(plan, draft) == []
-    # nothing usable in the notes: true, general sentences instead of placeholders
-    assert draft.impact["en"] == "Sync did not work normally for some customers"
-    assert draft.what_happened["en"].startswith("A problem in our systems")
-
-
-def test_a_health_event_names_the_provider_not_our_systems(plan: Plan) -> None:
-    health = IncidentSource(type="health", reference="arn:aws:health:us-east-1::event/CLOUDFRONT/x/y")
-    draft = draft_summary(plan, resolved_incident((), source=health), RESOLVED)
-    assert "cloud providers" in draft.what_happened["en"]
-    assert "provedores de nuvem" in draft.what_happened["pt-BR"]
 
 
 def test_the_draft_renders_through_every_channel_of_the_summary_scenario(plan: Plan) -> None:
@@ -172,7 +203,7 @@ def test_the_draft_renders_through_every_channel_of_the_summary_scenario(plan: P
     expected = {c.value for c in plan.channels_for(Scenario.POST_INCIDENT_SUMMARY)}
     assert set(messages) == expected
     status_page = messages["status_page"]["en"]["fields"]["body"]
-    assert "What you noticed: Some customers cannot sync their notes." in status_page
+    assert "What you noticed: Some customers could not sync their notes." in status_page
     assert "It lasted 1 hour and 35 minutes, from 27 Nov, 14:05 UTC to 27 Nov, 15:40 UTC." in status_page
     assert "What went wrong: A settings change made our storage refuse new connections." in status_page
     assert "What we're changing: We are reviewing what happened" in status_page
