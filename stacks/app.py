@@ -131,6 +131,8 @@ def build_app(
         state_machine=workflow.state_machine,
         workflow_table=workflow.state.table,
         status_publisher=status_publisher.status_publisher,
+        review_signing_key=workflow.signing_key,
+        web_acl=workflow.web_acl,
         env=environment(),
     )
     workload = environment()

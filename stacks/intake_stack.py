@@ -12,12 +12,15 @@ from constructs import Construct
 
 from outage_comms.plan import Plan
 from outage_comms_cdk.constructs.alarm_trigger import AlarmTrigger
+from outage_comms_cdk.constructs.compose_page import ComposePageApi
 from outage_comms_cdk.constructs.health_trigger import HealthTrigger
 from outage_comms_cdk.constructs.incident_api import IncidentApi
 from outage_comms_cdk.constructs.incident_manager_trigger import IncidentManagerTrigger
 from outage_comms_cdk.constructs.intake import Intake
 from outage_comms_cdk.constructs.maintenance_scheduler import MaintenanceScheduler
 from outage_comms_cdk.constructs.opsitem_trigger import OpsItemTrigger
+from outage_comms_cdk.constructs.signing_key import HmacSigningKey
+from outage_comms_cdk.constructs.web_acl import PublicWebAcl
 from outage_comms_cdk.core_stack import PROJECT_TAG, OutageCommsCoreStack
 
 #: The workflow stack names its state machine this; intake starts executions of it.
@@ -38,6 +41,8 @@ class OutageCommsIntakeStack(Stack):
         state_machine: sfn.IStateMachine,
         workflow_table: dynamodb.ITable | None = None,
         status_publisher: lambda_.IFunction | None = None,
+        review_signing_key: HmacSigningKey | None = None,
+        web_acl: PublicWebAcl | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault(
@@ -91,6 +96,26 @@ class OutageCommsIntakeStack(Stack):
             status_publisher=status_publisher,
         )
 
+        # The compose page (links in reminders): the incident API's path, links signed with the review key.
+        self.compose = (
+            ComposePageApi(
+                self,
+                "ComposePage",
+                runtime=runtime,
+                key=key,
+                incidents=incidents,
+                idempotency=idempotency,
+                bus=bus,
+                state_machine=state_machine,
+                intake_queue=self.intake.queue,
+                signing_key=review_signing_key,
+                web_acl=web_acl,
+            )
+            if review_signing_key is not None
+            else None
+        )
+        if self.compose is not None:
+            CfnOutput(self, "ComposePageUrl", value=self.compose.url)
         CfnOutput(
             self, "IncidentApiUrl", value=self.api.api.url, description="OUTAGE_COMMS_API_URL for the CLI"
         )

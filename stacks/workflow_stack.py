@@ -15,6 +15,7 @@ from outage_comms_cdk.channels_stack import OutageCommsChannelsStack
 from outage_comms_cdk.constructs.approval_gate import ReviewPageApi, review_signing_key
 from outage_comms_cdk.constructs.channel_fanout import REDRIVE_FUNCTION_OUTPUT, ChannelTopics, DeliveryRedrive
 from outage_comms_cdk.constructs.comms_slo import CommsSlo
+from outage_comms_cdk.constructs.compose_page import grant_read_compose_url
 from outage_comms_cdk.constructs.feedback_api import CERTIFICATE_CONTEXT_KEY, FeedbackApi, FeedbackDomain
 from outage_comms_cdk.constructs.incident_workflow import (
     STATE_MACHINE_NAME,
@@ -225,8 +226,11 @@ class OutageCommsWorkflowStack(Stack):
         if channels is not None:
             channels.grant_delivery(fns["deliver"])
             channels.grant_team_chat(fns["notify_team"])
-        for built in (fns["request_approval"], review):
+        for built in (fns["request_approval"], review, fns["notice"]):
             self.signing_key.grant_read(built.function)
+        # Reminders, escalations and held notices link to the compose page (intake stack; URL in SSM).
+        for name, value in grant_read_compose_url(self, fns["notice"].function).items():
+            fns["notice"].function.add_environment(name, value)
         self.approvals.grant_request(fns["request_approval"].function)
         self.approvals.grant_decide(review.function)
         if self.feedback is not None:

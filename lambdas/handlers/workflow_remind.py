@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from outage_comms import slo
+from outage_comms.compose.links import with_compose_link
 from outage_comms.observability import logger, metrics, tracer
 from outage_comms.workflow.steps import Services, notice
 
@@ -20,6 +21,7 @@ def handler(
     from outage_comms.workflow.adapters import services as real_services
 
     services = services or real_services()
-    result = notice(event, services)
+    # Reminders, escalations and held notices link to the compose page (when this deployment has one).
+    result = notice(event, with_compose_link(services, str(event.get("incident_id", ""))))
     slo.record_escalation(event, services)
     return result
