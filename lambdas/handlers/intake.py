@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from outage_comms.intake.failures import failure_rejection, invalid_json, is_transient, receive_count
@@ -29,7 +26,19 @@ from outage_comms.intake.normalise import Rejection, to_signal
 from outage_comms.intake.runtime import IntakeDependencies, intake_dependencies
 from outage_comms.observability import MetricUnit, count_with_dimension, logger, metrics, tracer
 
-processor = BatchProcessor(event_type=EventType.SQS)
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch import BatchProcessor
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+
+@functools.cache
+def batch_processor() -> BatchProcessor:
+    """The SQS batch processor, built on the first batch: Powertools' batch utility imports every
+    Parser model it knows (Kafka, Kinesis, ...), most of this function's import time otherwise."""
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+
+    return BatchProcessor(event_type=EventType.SQS)
 
 
 def process_record(record: SQSRecord, *, dependencies: IntakeDependencies) -> dict[str, Any]:
@@ -112,11 +121,13 @@ def _reject(
 def handler(
     event: dict[str, Any], context: LambdaContext, dependencies: IntakeDependencies | None = None
 ) -> PartialItemFailureResponse:
+    from aws_lambda_powertools.utilities.batch import process_partial_response
+
     dependencies = dependencies or intake_dependencies()
     dependencies.idempotency.register_lambda_context(context)
     return process_partial_response(
         event=event,
         record_handler=functools.partial(process_record, dependencies=dependencies),
-        processor=processor,
+        processor=batch_processor(),
         context=context,
     )

@@ -42,7 +42,7 @@ MAX_TIMELINE_ENTRIES = 200
 class IncidentSource(BaseModel):
     """Where an incident (or one of its signals) came from."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     type: SourceType
     reference: str = Field(
@@ -53,7 +53,7 @@ class IncidentSource(BaseModel):
 class TimelineEntry(BaseModel):
     """One thing that happened to an incident. Internal: may name alarms and ARNs."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     at: datetime
     kind: TimelineKind
@@ -69,7 +69,7 @@ class TimelineEntry(BaseModel):
 class PublishedWords(BaseModel):
     """One message's words as customers received them (title and body), in one locale."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     title: str = ""
     body: str
@@ -87,7 +87,7 @@ class PublishedUpdate(BaseModel):
     public status surfaces render only these words.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     update_id: str
     at: datetime

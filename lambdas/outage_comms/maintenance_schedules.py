@@ -42,7 +42,7 @@ class MaintenanceSchedules(Protocol):
 class SchedulerSettings(BaseModel):
     """Environment of the function that creates schedules (the incident API)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore", populate_by_name=True)
 
     group: str = Field(default=SCHEDULE_GROUP, alias="MAINTENANCE_SCHEDULE_GROUP", min_length=1)
     target_arn: str = Field(alias="MAINTENANCE_TICK_FUNCTION_ARN", pattern=r"^arn:aws[a-z-]*:lambda:")

@@ -86,7 +86,7 @@ class PlanModel(BaseModel):
 
     # hide_input_in_errors: str(ValidationError) must never print a pasted secret.
     model_config = ConfigDict(
-        extra="forbid", frozen=True, str_strip_whitespace=True, hide_input_in_errors=True
+        defer_build=True, extra="forbid", frozen=True, str_strip_whitespace=True, hide_input_in_errors=True
     )
 
 

@@ -15,10 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+if TYPE_CHECKING:  # Jinja2 loads on the first render, not at import (a third of a cold start)
+    from jinja2 import Template
+    from jinja2.sandbox import SandboxedEnvironment
 
 from outage_comms.plan import LocaleSettings, Plan
 from outage_comms.vocabulary import FORMAT_FIELDS, Channel, MessageFormat, Scenario
@@ -71,6 +72,9 @@ class RenderedMessage:
 
 @functools.lru_cache(maxsize=8)
 def _text_environment(templates_dir: Path) -> SandboxedEnvironment:
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
     return SandboxedEnvironment(
         undefined=StrictUndefined,
         autoescape=False,
@@ -83,6 +87,9 @@ def _text_environment(templates_dir: Path) -> SandboxedEnvironment:
 
 @functools.lru_cache(maxsize=8)
 def _html_environment(templates_dir: Path) -> SandboxedEnvironment:
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
     return SandboxedEnvironment(
         undefined=StrictUndefined,
         autoescape=True,

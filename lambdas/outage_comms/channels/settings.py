@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 class ChannelSettings(BaseModel):
     """Names, ARNs and rates. Empty means "not deployed"; secrets are *names*, never values."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     plan_path: str = "plan.json"
     subscribers_table: str = ""

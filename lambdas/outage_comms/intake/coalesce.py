@@ -56,7 +56,7 @@ MAINTENANCE = frozenset(
 class Decision(BaseModel):
     """What to write. ``announce`` says whether customers (via the workflow) hear about it."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     kind: DecisionKind
     incident: Incident | None

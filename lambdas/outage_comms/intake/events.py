@@ -24,7 +24,7 @@ ImpactLevel = Annotated[int, Field(ge=1, le=5, description="Incident Manager imp
 class EventDetail(BaseModel):
     """Base for ``detail`` payloads: extra fields ignored, names by alias or attribute."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", populate_by_name=True, frozen=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -56,6 +56,7 @@ class AlarmStateChangeDetail(EventDetail):
 
 
 class AlarmStateChangeEvent(EventBridgeModel):
+    model_config = ConfigDict(defer_build=True)
     source: Literal["aws.cloudwatch"]
     detail_type: Literal["CloudWatch Alarm State Change"] = Field(alias="detail-type")
     detail: AlarmStateChangeDetail
@@ -99,6 +100,7 @@ class HealthEventDetail(EventDetail):
 
 
 class HealthEvent(EventBridgeModel):
+    model_config = ConfigDict(defer_build=True)
     source: Literal["aws.health"]
     detail_type: Literal["AWS Health Event"] = Field(alias="detail-type")
     detail: HealthEventDetail
@@ -198,6 +200,7 @@ IncidentManagerDetail = Annotated[
 
 
 class IncidentManagerEvent(EventBridgeModel):
+    model_config = ConfigDict(defer_build=True)
     source: Literal["aws.ssm-incidents"]
     detail_type: Literal["AWS API Call via CloudTrail"] = Field(alias="detail-type")
     detail: IncidentManagerDetail
@@ -222,6 +225,7 @@ class OpsItemDetail(EventDetail):
 
 
 class OpsItemEvent(EventBridgeModel):
+    model_config = ConfigDict(defer_build=True)
     source: Literal["aws.ssm"]
     detail_type: Literal["OpsItem Create", "OpsItem Update"] = Field(alias="detail-type")
     detail: OpsItemDetail
@@ -242,7 +246,7 @@ def _string_list(value: Any) -> Any:
 class RunbookInput(BaseModel):
     """What the Outage Comms Automation document hands to intake via ``aws:executeStateMachine``."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True)
 
     IncidentRecordArn: str = Field(pattern=r"^arn:aws[a-z-]*:ssm-incidents::?\d{12}:incident-record/.+")
     Title: str | None = None
@@ -294,7 +298,7 @@ class HumanRequest(BaseModel):
     line, each ``note`` locale at most ``NOTE_LIMIT``): a refusal names the field and the limit.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
     action: Literal[
         "declare", "update", "resolve", "schedule_maintenance", "complete_maintenance", "cancel_maintenance"

@@ -32,7 +32,7 @@ HANDOFF_KEY = "outage_comms_handoff"
 
 
 class Handoff(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True)
 
     action: Literal["start", "update"] = Field(alias=HANDOFF_KEY)
     incident_id: str = Field(pattern=r"^inc-\d{8}-\d{4}-[0-9a-f]{6}$")

@@ -9,13 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
+from typing import TYPE_CHECKING, Any, Protocol
 
 from outage_comms.aws_clients import client
 from outage_comms.incident import severity_rank
@@ -27,6 +21,9 @@ from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan, plan_at
 from outage_comms.ports import IncidentRepository, WorkflowGateway
 from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
+
+if TYPE_CHECKING:  # Powertools idempotency imports boto3: it loads with the first dependencies built
+    from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
 #: Shared by every door (bus events and the API): a signal is applied once, whichever way it came.
 IDEMPOTENCY_KEY_PREFIX = "outage-comms.signal"
@@ -65,6 +62,12 @@ def build_dependencies(
     rejected: RejectedEvents | None = None,
 ) -> IntakeDependencies:
     """Real adapters unless given; the persistence layer always uses the idempotency table."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
     plan = plan or plan_at(settings.plan_path)
     ranks = {s.id: severity_rank(s) for s in plan.severities}
     incidents = incidents or DynamoIncidentRepository(

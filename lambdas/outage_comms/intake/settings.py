@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class IntakeSettings(BaseModel):
     """Environment of the intake functions (set by ``stacks/constructs/intake.py``)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore", populate_by_name=True)
 
     plan_path: str = Field(alias="PLAN_PATH", min_length=1)
     incidents_table: str = Field(alias="INCIDENTS_TABLE_NAME", min_length=1)

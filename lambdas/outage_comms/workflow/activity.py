@@ -28,7 +28,7 @@ class ActivityReader(Protocol):
 class ActivitySettings(BaseModel):
     """The tables the incident API function reads (set by ``stacks/constructs/incident_api.py``)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore", populate_by_name=True)
 
     incidents_table: str = Field(alias="INCIDENTS_TABLE_NAME", min_length=1)
     workflow_table: str | None = Field(

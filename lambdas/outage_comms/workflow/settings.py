@@ -13,7 +13,7 @@ from outage_comms.plan import Plan, plan_at
 class WorkflowSettings(BaseModel):
     """Names and ARNs of what the workflow functions use. Empty string means "not deployed"."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     plan_path: str
     workflow_table: str

@@ -26,7 +26,7 @@ MAX_REVIEW_LINK_MINUTES = 24 * 60
 class Clock(BaseModel):
     """Seconds per plan minute. Step Functions timeouts are whole seconds, at least 1."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     seconds_per_minute: float = Field(default=REAL_SECONDS_PER_MINUTE, gt=0, le=REAL_SECONDS_PER_MINUTE)
 
