@@ -658,12 +658,12 @@ def test_human_words_rendered_on_the_review_page_never_run_in_chromium(plan: Pla
 
 
 _INJECTED = (
-    "script, img, svg, math, base, a, object, embed, link, meta[http-equiv], body style, "
+    "script, img, svg, math, base, a:not([href^='#']), object, embed, link, meta[http-equiv], body style, "
     "[onerror], [onload], [ontoggle], [onclick], [onfocus]"
 )
 
 
-def _executed(browser: Any, url: str) -> list[str]:
+def _executed(browser: Any, url: str, *, forms: int = 1) -> list[str]:
     page = browser.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -681,7 +681,7 @@ def _executed(browser: Any, url: str) -> list[str]:
             + dialogs
             + ([f"{injected} injected elements"] if injected else [])
             + ([f"{unsandboxed} of {frames} frames may run scripts"] if unsandboxed else [])
-            + ([f"{page.locator('form').count()} forms"] if page.locator("form").count() != 1 else [])
+            + ([f"{page.locator('form').count()} forms"] if page.locator("form").count() != forms else [])
         )
     finally:
         page.close()
