@@ -20,14 +20,13 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from outage_comms import maintenance
+from outage_comms import clock, maintenance
 from outage_comms.intake.normalise import Rejection, to_signal
 from outage_comms.intake.runtime import IntakeDependencies, intake_dependencies
 from outage_comms.intake.service import IntakeConflictError
@@ -200,7 +199,7 @@ def _create_schedules(outcome: dict[str, Any]) -> dict[str, Any]:
     """The window's later moments as one-time schedules (its declaration is the workflow's first message)."""
     dependencies = _dependencies()
     window = dependencies.incidents.get(str(outcome["incident_id"]))
-    ticks = maintenance.schedule_plan(dependencies.plan, window, datetime.now(UTC))
+    ticks = maintenance.schedule_plan(dependencies.plan, window, clock.now())
     schedules = _schedules()
     if schedules is None:
         logger.warning("no maintenance scheduler configured; only the declaration is sent", window=window.id)

@@ -30,6 +30,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from outage_comms.clock import now as clock_now
 from outage_comms.incident import (
     MAX_TIMELINE_ENTRIES,
     Incident,
@@ -297,7 +298,7 @@ def apply_tick(
     workflow: WorkflowGateway,
     changes: IncidentChanges,
     status: StatusRefresh | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] = clock_now,
     sleep: Callable[[float], None] = time.sleep,
     max_attempts: int = 8,
 ) -> TickOutcome:

@@ -39,9 +39,10 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
+from outage_comms.clock import now as clock_now
 from outage_comms.feedback.links import VOTES, FeedbackLinkError, LinkClaims, LinkSigner, derive_key
 from outage_comms.feedback.pages import HEADERS, Page, Site, page
 from outage_comms.feedback.store import (
@@ -120,7 +121,7 @@ class FeedbackService:
         store: FeedbackStore,
         site: Site,
         update_exists: Callable[[str, str], bool] | None = None,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        now: Callable[[], datetime] = clock_now,
     ) -> None:
         self._secret = secret
         self._signer = LinkSigner(secret)

@@ -137,7 +137,7 @@ def to_signal(raw_event: Any, plan: Plan, *, received_at: datetime | None = None
     requests without ``at``); it defaults to now.
     """
     try:
-        found = _dispatch(raw_event, plan, received_at or datetime.now(UTC))
+        found = _dispatch(raw_event, plan, received_at or clock_now())
         return found if isinstance(found, Rejection) else plain_signal(found)
     except Exception as exc:  # the contract is "never raises": a bug must not lose the event
         return Rejection(

@@ -18,9 +18,10 @@ import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from outage_comms.clock import now as clock_now
 from outage_comms.incident import Incident
 from outage_comms.intake.coalesce import Decision, DecisionKind, decide
 from outage_comms.intake.normalise import Signal
@@ -123,7 +124,7 @@ def apply_signal(
     incidents: IncidentRepository,
     workflow: WorkflowGateway,
     changes: IncidentChanges,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] = clock_now,
     sleep: Callable[[float], None] = time.sleep,
     max_attempts: int = MAX_ATTEMPTS,
 ) -> Outcome:

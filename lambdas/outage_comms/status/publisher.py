@@ -13,9 +13,10 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
+from outage_comms.clock import now as clock_now
 from outage_comms.drill_mode import drill_incidents, drill_site_plan, public_incidents
 from outage_comms.incident import Incident
 from outage_comms.observability import logger
@@ -99,7 +100,7 @@ class StatusPublisher:
         incidents: IncidentRepository,
         sink: StatusSink,
         options: SiteOptions | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = clock_now,
     ) -> None:
         self._plan = plan
         self._incidents = incidents

@@ -23,6 +23,7 @@ from outage_comms.channels.base import (
     DeliveryResult,
 )
 from outage_comms.channels.internal_chat import custom_notification
+from outage_comms.clock import now as clock_now
 from outage_comms.drill_mode import NO_DRILL_TARGET, drill_delivery, injected_failure, mark_internal
 from outage_comms.feedback.links import FeedbackLinker
 from outage_comms.feedback.messages import UpdateFeedback
@@ -70,7 +71,8 @@ class Services:
     send_task_success: Callable[[str, dict[str, Any]], None]
     execution_running: Callable[[str], bool]
     review_base_url: str = ""
-    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    #: The time people read (the plan clock in an embedded drill; real UTC in production).
+    now: Callable[[], datetime] = clock_now
     #: A drill's adapters: the drill audience, topic and test targets only (None: no drill target).
     drill_channel: Callable[[Channel], ChannelAdapter | None] = lambda _channel: None
     #: Customer answers to the feedback links, for the post-incident summary (None: not configured).
@@ -256,12 +258,16 @@ def request_approval(event: dict[str, Any], services: Services) -> dict[str, Any
     timeout_seconds = int(event["timeout_seconds"])
     update = services.store.get_update(incident_id, update_id)
     now = services.now()
+    # The link's expiry is wall time, like the task's EnteredTime and the review page's check.
+    wall = datetime.now(UTC)
     clock = Clock.from_input(event.get("clock"))
     summary = update["scenario"] == Scenario.POST_INCIDENT_SUMMARY.value
     # The summary is not urgent: its link lives as long as its review may take (the plan's days).
     lifetime = timeout_seconds if summary else min(timeout_seconds, clock.seconds(MAX_REVIEW_LINK_MINUTES))
-    entered = datetime.fromisoformat(str(event["entered_at"])) if event.get("entered_at") else now
-    expires_at = min(math.floor(entered.timestamp() + timeout_seconds), math.ceil(now.timestamp()) + lifetime)
+    entered = datetime.fromisoformat(str(event["entered_at"])) if event.get("entered_at") else wall
+    expires_at = min(
+        math.floor(entered.timestamp() + timeout_seconds), math.ceil(wall.timestamp()) + lifetime
+    )
     request_id = new_request_id()
     shown = {
         channel: {locale: dict(message["fields"]) for locale, message in by_locale.items()}
@@ -288,7 +294,7 @@ def request_approval(event: dict[str, Any], services: Services) -> dict[str, Any
     what = update["scenario"].replace("_", " ")
     subject = f"{'[escalated] ' if escalated else ''}Approve the {what} update for {incident_id}"
     subject = mark_internal(plan, update.get("drill") is True, subject)
-    minutes = max(1, (expires_at - math.ceil(now.timestamp())) // 60)
+    minutes = max(1, int((expires_at - math.ceil(wall.timestamp())) // clock.seconds_per_minute))
     text = (
         f"{person.name}, customers are waiting for the {update['scenario'].replace('_', ' ')} update of "
         f"{incident_id}. Review every message and approve, edit or reject it here (the link works once and "

@@ -25,10 +25,12 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
+
+from outage_comms.clock import now as clock_now
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,8 @@ class WorkflowStore(Protocol):
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    """When an event happened, as people read it (the plan clock in an embedded drill)."""
+    return clock_now()
 
 
 def _pk(incident_id: str) -> str:
