@@ -1,4 +1,4 @@
-"""How every Outage Comms Lambda function is built: one runtime, one layer, one code asset.
+"""How every Outage Comms Lambda function is built: one runtime, one layer, a code asset per handler.
 
 Later constructs never call ``lambda_.Function`` directly; they ask :class:`LambdaRuntime` for
 a function, so runtime, architecture, Powertools, tracing, logging and failure handling stay the
@@ -69,18 +69,21 @@ class LambdaRuntime(Construct):
         self.powertools_layer = lambda_.LayerVersion.from_layer_version_arn(
             self, "PowertoolsLayer", powertools_layer_arn(powertools_layer_version)
         )
-        self._code_by_stack: dict[str, lambda_.AssetCode] = {}
+        self._code_by_stack: dict[tuple[str, str], lambda_.AssetCode] = {}
 
-    def code_for(self, scope: Construct) -> lambda_.AssetCode:
-        """The code asset for ``scope``'s stack, bundled when its first function asks for it.
+    def code_for(self, scope: Construct, handler: str) -> lambda_.AssetCode:
+        """The code asset of ``handler``'s function for ``scope``'s stack, bundled on first use.
 
-        CDK binds an asset to one stack, so each stack gets its own ``AssetCode``; the content
-        hash is the same, so the directory is bundled once and every stack ships the same zip.
+        Each function ships only what its handler imports (``lambda_asset``). CDK binds an asset to one
+        stack, so each stack gets its own ``AssetCode`` per handler; functions with the same closure share
+        a content hash, so the directory is bundled once and uploaded once.
         """
-        stack_path = Stack.of(scope).node.path
-        if stack_path not in self._code_by_stack:
-            self._code_by_stack[stack_path] = lambda_code(plan=self.plan, templates_dir=self.templates_dir)
-        return self._code_by_stack[stack_path]
+        key = (Stack.of(scope).node.path, handler)
+        if key not in self._code_by_stack:
+            self._code_by_stack[key] = lambda_code(
+                plan=self.plan, handler=handler, templates_dir=self.templates_dir
+            )
+        return self._code_by_stack[key]
 
     def new_function(
         self,
@@ -177,7 +180,7 @@ class OutageCommsFunction(Construct):
             "Function",
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            code=runtime.code_for(self),
+            code=runtime.code_for(self, handler),
             handler=handler,
             description=description,
             role=self.role,

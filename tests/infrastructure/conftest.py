@@ -52,7 +52,7 @@ def function_stack(
     runtime.new_function(
         stack,
         "Probe",
-        handler="handlers.probe.handler",
+        handler="handlers.feedback_api.handler",  # a real handler: its asset is its import closure
         description="test-only function proving the factory",
         service_name="probe",
         reserved_concurrent_executions=5,
@@ -61,7 +61,7 @@ def function_stack(
     runtime.new_function(
         stack,
         "SyncProbe",
-        handler="handlers.probe.handler",
+        handler="handlers.feedback_api.handler",  # a real handler: its asset is its import closure
         description="test-only synchronous function",
         service_name="sync-probe",
         synchronous_only_reason="the test state machine's Retry/Catch handles failures",

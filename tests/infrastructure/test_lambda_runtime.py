@@ -143,14 +143,15 @@ def test_roles_only_write_their_own_logs_and_traces(raw: dict[str, Any]) -> None
             assert not unexplained, f"{logical_id}: {unexplained} on Resource '*'"
 
 
-def test_asset_holds_the_code_templates_plan_and_runtime_dependencies(asset_dir: Path) -> None:
+def test_asset_holds_the_handlers_closure_templates_plan_and_runtime_dependencies(asset_dir: Path) -> None:
+    assert (asset_dir / "handlers" / "feedback_api.py").is_file()
+    assert not (asset_dir / "handlers" / "intake.py").exists()  # only what this handler imports
     assert (asset_dir / "outage_comms" / "plan.py").is_file()
-    assert (asset_dir / "outage_comms" / "rendering.py").is_file()
-    assert (asset_dir / "handlers").is_dir()
-    assert (asset_dir / "templates").is_dir()
     assert (asset_dir / "plan.json").is_file()
-    for package in ("jinja2", "markupsafe", "yaml"):
-        assert (asset_dir / package / "__init__.py").is_file(), package
+    assert (asset_dir / "templates" / "status" / "strings" / "en.json").is_file()
+    assert not list((asset_dir / "templates").rglob("*.yaml"))  # compiled at synth: no YAML at run time
+    for package in ("jinja2", "markupsafe"):
+        assert (asset_dir / package).is_dir(), package
 
 
 def test_asset_wheels_are_for_lambda_arm64_python313(asset_dir: Path) -> None:
@@ -158,11 +159,12 @@ def test_asset_wheels_are_for_lambda_arm64_python313(asset_dir: Path) -> None:
     assert extensions and all("cpython-313-aarch64-linux-gnu" in name for name in extensions), extensions
 
 
-def test_asset_never_ships_build_or_test_tooling(asset_dir: Path) -> None:
+def test_asset_never_ships_build_or_test_tooling_nor_what_the_runtime_has(asset_dir: Path) -> None:
     top_level = {p.name for p in asset_dir.iterdir()}
     for forbidden in ("aws_cdk", "cdk_nag", "jsii", "moto", "typer", "rich", "textstat", "pytest", "boto3"):
         assert forbidden not in top_level, forbidden
-    assert not list(asset_dir.rglob("__pycache__"))
+    for forbidden in ("yaml", "_yaml", "dateutil", "six.py", "lxml", "feedgen"):
+        assert forbidden not in top_level, forbidden
     assert not (asset_dir / ".complete").exists()
 
 
@@ -211,7 +213,7 @@ def test_a_grant_on_every_resource_fails_synthesis(example_plan: Plan, tmp_path:
     function = runtime.new_function(
         stack,
         "Greedy",
-        handler="handlers.greedy.handler",
+        handler="handlers.workflow_redrive.handler",
         description="asks for too much",
         service_name="greedy",
         synchronous_only_reason="test only",
