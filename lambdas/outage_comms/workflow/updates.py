@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -146,12 +147,23 @@ def facts_for(
         internal_title=incident.internal_title,
         next_update_at=None
         if scenario in SCENARIOS_WITHOUT_NEXT_UPDATE
-        else _scheduled_update_at(plan, incident, now) or now + timedelta(minutes=severity.cadence_minutes),
+        else _scheduled_update_at(plan, incident, now)
+        or promised_by(now + timedelta(minutes=severity.cadence_minutes)),
         resolved_at=(incident.resolved_at or now) if scenario is Scenario.RESOLVED else None,
         maintenance_starts_at=incident.scheduled_for,
         maintenance_ends_at=incident.scheduled_until,
         maintenance_cancelled=incident.maintenance_phase == "cancelled",
     )
+
+
+#: A promised next-update time is a round one: 14:35, not 14:31:07 (the cadence, rounded up to this).
+PROMISE_STEP_MINUTES = 5
+
+
+def promised_by(moment: datetime) -> datetime:
+    """``moment`` rounded up to the next :data:`PROMISE_STEP_MINUTES`: a time people can hold us to."""
+    step = PROMISE_STEP_MINUTES * 60
+    return datetime.fromtimestamp(math.ceil(moment.timestamp() / step) * step, tz=moment.tzinfo)
 
 
 def _scheduled_update_at(plan: Plan, incident: Incident, now: datetime) -> datetime | None:
