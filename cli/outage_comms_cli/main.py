@@ -19,7 +19,7 @@ from outage_comms.rendering import TemplateProblem, build_context, render_messag
 from outage_comms.sample import sample_facts
 from outage_comms.templates_location import templates_dir_for
 from outage_comms.vocabulary import CHANNEL_FORMAT, Channel, Scenario
-from outage_comms_cli import incident_commands, preflight, redrive, triage_command
+from outage_comms_cli import incident_commands, incident_reads, preflight, redrive, triage_command
 from outage_comms_cli import init as init_command
 from outage_comms_cli.lint import EXIT_FINDINGS, EXIT_UNUSABLE, LintReport, lint_plan
 from outage_comms_cli.local import command as local_command
@@ -141,6 +141,7 @@ def preview(
     channel: Annotated[Channel, typer.Option(help="Which channel.")] = Channel.EMAIL,
     locale: Annotated[str, typer.Option(help="Which locale, e.g. en or pt-BR.")] = "en",
     templates: TemplatesOpt = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="human or json")] = OutputFormat.human,
 ) -> None:
     """Print one message rendered with sample data, as the customer would read it."""
     try:
@@ -164,6 +165,21 @@ def preview(
     except TemplateProblem as exc:
         err.print(str(exc), highlight=False)
         raise typer.Exit(EXIT_FINDINGS) from None
+    findings = guard_message(loaded, message)
+    if output is OutputFormat.json:
+        size = sms_size(message.fields["body"]) if fmt.value == "sms" else None
+        document = {
+            "channel": channel.value,
+            "scenario": scenario.value,
+            "locale": locale,
+            "fields": dict(message.fields),
+            "sms": {"encoding": size.encoding, "units": size.units, "segments": size.segments}
+            if size
+            else None,
+            "findings": [{"message": f.message, "fix": f.fix} for f in findings],
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+        raise typer.Exit(EXIT_FINDINGS if findings else 0)
     for name, value in message.fields.items():
         out.print(
             Panel(value, title=f"{channel.value} · {scenario.value} · {locale} · {name}", expand=False),
@@ -172,7 +188,6 @@ def preview(
     if fmt.value == "sms":
         size = sms_size(message.fields["body"])
         out.print(f"SMS: {size.encoding}, {size.units} units, {size.segments} segment(s)")
-    findings = guard_message(loaded, message)
     for finding in findings:
         err.print(f"[red]{finding.message}[/red]. Fix: {finding.fix}", highlight=False)
     raise typer.Exit(EXIT_FINDINGS if findings else 0)
@@ -314,6 +329,7 @@ incident_commands.register(app)
 preflight.register(app)
 redrive.register(app)
 local_command.register(app)
+incident_reads.register(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -8,6 +8,7 @@
     POST /maintenances/{id}/complete     complete it now                200 (remaining schedules deleted)
     POST /maintenances/{id}/cancel       cancel it                      200 (remaining schedules deleted)
     GET  /incidents/{id}/activity        workflow events and per-channel delivery results  200 (read-only)
+    GET  /incidents?limit=N              open and recent incidents, newest change first      200 (read-only)
 
 Who asks is the caller's verified IAM identity (``requestContext.identity.userArn``, else
 ``caller``), never the body: a ``principal`` in the body is overwritten. Requests take the same
@@ -164,6 +165,14 @@ def update(incident_id: str) -> Response[str]:
 @app.post("/incidents/<incident_id>/resolve")
 def resolve(incident_id: str) -> Response[str]:
     return _human_request("resolve", incident_id)
+
+
+@app.get("/incidents")
+def list_incidents() -> Response[str]:
+    raw = app.current_event.get_query_string_value("limit", "50") or "50"
+    limit = min(max(int(raw), 1), 200) if raw.isdigit() else 50
+    incidents = _dependencies().incidents.list_recent(limit=limit)
+    return _json(HTTPStatus.OK, {"incidents": [i.model_dump(mode="json") for i in incidents]})
 
 
 @app.get("/incidents/<incident_id>")

@@ -156,6 +156,13 @@ class IncidentApi(Construct):
         incidents_resource.add_method(
             "POST", integration, request_validator=body_validator, request_models=models
         )
+        # GET /incidents: open and recent incidents (outage-comms list) through the keys-only month index.
+        incidents_resource.add_method("GET", integration, request_validator=params_validator)
+        self.function.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"], resources=[f"{incidents.table_arn}/index/recent-by-month"]
+            )
+        )
         one = incidents_resource.add_resource("{incident_id}")
         path_parameter = {"method.request.path.incident_id": True}
         one.add_method(

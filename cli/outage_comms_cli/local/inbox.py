@@ -18,7 +18,7 @@ import email.policy
 import json
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,8 +61,16 @@ class InboxMessage:
 class Inbox:
     """``collect()`` picks up what arrived since the last call; ``messages()`` lists all, newest first."""
 
-    def __init__(self, aws: EmbeddedAws, path: Path | None, *, webhook_keys: Iterable[bytes] = ()) -> None:
+    def __init__(
+        self,
+        aws: EmbeddedAws,
+        path: Path | None,
+        *,
+        webhook_keys: Iterable[bytes] = (),
+        localize: Callable[[str], str] = lambda text: text,
+    ) -> None:
         self.aws = aws
+        self._localize = localize
         self.path = path
         self._lock = threading.Lock()
         self._messages: list[InboxMessage] = []
@@ -84,6 +92,7 @@ class Inbox:
             new = [*self._emails(), *self._topics(), *self._providers(), *self._sink()]
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
             for message in new:
+                message.text, message.html = self._localize(message.text), self._localize(message.html)
                 message.number = len(self._messages) + 1
                 message.at = stamp
                 self._messages.append(message)

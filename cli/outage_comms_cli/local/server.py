@@ -306,8 +306,14 @@ class _Handler(BaseHTTPRequestHandler):
             or response.headers.pop("content-type", None)
             or "application/json"
         )
+        deployment.pump()
         deployment.collect()
-        self._send(response.status, response.body, kind, extra=response.headers)
+        body = response.body
+        if kind.startswith("text/html"):  # links to the other APIs' pages lead here, not to AWS
+            body = deployment.localize(body.decode("utf-8", "replace")).encode("utf-8")
+        for name in [h for h in response.headers if h.lower() == "location"]:
+            response.headers[name] = deployment.localize(response.headers[name])
+        self._send(response.status, body, kind, extra=response.headers)
 
     # -- responses -------------------------------------------------------------------------------
     def _html(self, text: str) -> None:
