@@ -16,6 +16,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -63,6 +64,14 @@ ImpactOpt = Annotated[
     list[str] | None,
     typer.Option("--impact", help=f"What customers noticed, in the past tense, {_DETAIL_HELP}."),
 ]
+
+
+class OutputFormat(StrEnum):
+    human = "human"
+    json = "json"
+
+
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="human or json (for scripts).")]
 RequestIdOpt = Annotated[
     str | None, typer.Option("--request-id", help="Idempotency token; repeat it to retry safely.")
 ]
@@ -206,13 +215,21 @@ def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 def _send(
-    method: str, api_url: str | None, path: str, body: dict[str, Any] | None, region: str | None
+    method: str,
+    api_url: str | None,
+    path: str,
+    body: dict[str, Any] | None,
+    region: str | None,
+    output: str = "human",
 ) -> None:
     try:
         response = call_api(method, _api_url(api_url), path, body, region=region)
     except ApiCallError as error:
         _fail(str(error), EXIT_FAILED)
     result = response.body
+    if output == "json":  # what the API answered, for scripts (incident_id, kind, workflow ...)
+        print(json.dumps({"status": response.status, **result}, indent=2, ensure_ascii=False))
+        return
     table = Table(show_header=False, title=f"HTTP {response.status}")
     for key in ("incident_id", "kind", "announced", "workflow", "reason"):
         if key in result:
@@ -230,12 +247,13 @@ def declare(
     request_id: RequestIdOpt = None,
     api_url: ApiUrlOpt = None,
     region: RegionOpt = None,
+    output: FormatOpt = OutputFormat.human,
 ) -> None:
     """Declare an incident for some components (joins the open incident if one already covers them)."""
     if not components:
         _fail("name the affected components: --component sync --component search")
     body = _body(components, severity, scenario, status, title, note, request_id)
-    _send("POST", api_url, "incidents", body, region)
+    _send("POST", api_url, "incidents", body, region, output)
 
 
 def update(
@@ -249,10 +267,11 @@ def update(
     request_id: RequestIdOpt = None,
     api_url: ApiUrlOpt = None,
     region: RegionOpt = None,
+    output: FormatOpt = OutputFormat.human,
 ) -> None:
     """Update an open incident: status, severity, scenario, components or the words for customers."""
     body = _body(components, severity, scenario, status, title, note, request_id)
-    _send("POST", api_url, f"incidents/{incident_id}/updates", body, region)
+    _send("POST", api_url, f"incidents/{incident_id}/updates", body, region, output)
 
 
 def resolve(
@@ -265,6 +284,7 @@ def resolve(
     request_id: RequestIdOpt = None,
     api_url: ApiUrlOpt = None,
     region: RegionOpt = None,
+    output: FormatOpt = OutputFormat.human,
 ) -> None:
     """Resolve an incident (customers get the resolved message).
 
@@ -276,7 +296,7 @@ def resolve(
         body.update(resolution_body(cause=cause, fix=fix, impact=impact))
     except ApiCallError as error:
         _fail(str(error))
-    _send("POST", api_url, f"incidents/{incident_id}/resolve", body, region)
+    _send("POST", api_url, f"incidents/{incident_id}/resolve", body, region, output)
 
 
 _LOCALE_PREFIX = re.compile(r"^([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)=(.*)$", re.DOTALL)

@@ -11,7 +11,6 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -23,6 +22,8 @@ from outage_comms_cli.incident_commands import (
     ApiCallError,
     ApiResponse,
     ApiUrlOpt,
+    FormatOpt,
+    OutputFormat,
     RegionOpt,
     _api_url,
     call_api,
@@ -30,14 +31,6 @@ from outage_comms_cli.incident_commands import (
 
 out = Console()
 err = Console(stderr=True)
-
-
-class OutputFormat(StrEnum):
-    human = "human"
-    json = "json"
-
-
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", help="human or json (for scripts).")]
 
 
 @contextmanager
