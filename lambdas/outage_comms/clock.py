@@ -11,6 +11,10 @@ wall time to plan time::
 
     plan = anchor + (wall - wall_anchor) * 60 / seconds_per_minute
 
+While a handler runs the harness *freezes* the clock (``frozen``) and afterwards moves
+``wall_anchor`` on by the handler's wall seconds: processing time is measured apart (wall seconds)
+and never read as plan minutes, so the same story reads the same times on a fast or a busy machine.
+
 No plan field, CDK stack or CLI command sets that variable: a deployed function never has it, and
 :func:`now` reads it only when it is set (an unset or malformed value means real UTC).
 """
@@ -34,9 +38,13 @@ class PlanClock:
     anchor: datetime
     wall_anchor: float
     seconds_per_minute: float
+    #: While a handler runs: the plan time it reads throughout (processing takes no plan time).
+    frozen: datetime | None = None
 
     def at(self, wall: float) -> datetime:
         """The plan time at wall time ``wall`` (epoch seconds)."""
+        if self.frozen is not None:
+            return self.frozen
         return self.anchor + timedelta(seconds=(wall - self.wall_anchor) * 60.0 / self.seconds_per_minute)
 
     def minutes(self, wall: float) -> float:
@@ -49,6 +57,7 @@ class PlanClock:
                 "anchor": self.anchor.astimezone(UTC).isoformat(),
                 "wall_anchor": self.wall_anchor,
                 "seconds_per_minute": self.seconds_per_minute,
+                **({"frozen": self.frozen.astimezone(UTC).isoformat()} if self.frozen else {}),
             }
         )
 
@@ -60,11 +69,12 @@ class PlanClock:
             anchor = datetime.fromisoformat(str(data["anchor"]))
             spm = float(data["seconds_per_minute"])
             wall = float(data["wall_anchor"])
+            frozen = datetime.fromisoformat(str(data["frozen"])) if data.get("frozen") else None
         except (ValueError, TypeError, KeyError):
             return None
-        if anchor.tzinfo is None or spm <= 0:
+        if anchor.tzinfo is None or spm <= 0 or (frozen is not None and frozen.tzinfo is None):
             return None
-        return cls(anchor.astimezone(UTC), wall, spm)
+        return cls(anchor.astimezone(UTC), wall, spm, frozen.astimezone(UTC) if frozen else None)
 
 
 def plan_clock() -> PlanClock | None:

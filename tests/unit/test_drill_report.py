@@ -155,7 +155,9 @@ def test_the_html_is_self_contained_accessible_and_escapes_notes() -> None:
 
 def test_markdown_shows_plan_minutes_and_wall_seconds_and_the_formula(tmp_path: Path) -> None:
     text = render_markdown(record())
-    assert "| Time to first customer message | 15 min (7.5 s) | 10 min (5.0 s) | missed |" in text
+    assert (
+        "| Time to first customer message | 15 min | 15 min | 10 min | - | partly met | 15.0 / 30 |" in text
+    )
     assert "Score: 70 / 100" in text and "weight x clamp(2 - actual/target, 0, 1)" in text
     written = write_report(record(), tmp_path)
     assert {p.name for p in written.values()} == {"report.md", "report.html", "timeline.svg", "record.json"}
@@ -166,56 +168,56 @@ def test_the_record_is_built_from_the_incident_activity(plan: Plan) -> None:
     # Given the activity the API serves for a drill where slack failed (injected) and a reminder went out
     t0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
-    def at(seconds: float) -> str:
-        return (t0 + timedelta(seconds=seconds)).isoformat()
+    def at(minutes: float) -> str:  # the activity's stamps are on the plan clock
+        return (t0 + timedelta(minutes=minutes)).isoformat()
 
     activity = {
         "events": [
-            {"at": at(0.2), "kind": "team_notified", "text": "chatbot: delivered, slack: failed"},
+            {"at": at(0.4), "kind": "team_notified", "text": "chatbot: delivered, slack: failed"},
             {
-                "at": at(0.3),
+                "at": at(0.6),
                 "kind": "approval_requested",
                 "text": "001-major_outage sent to communications_manager (A)",
             },
             {
-                "at": at(0.8),
+                "at": at(1.6),
                 "kind": "approval",
                 "text": "first approval by arn:aws:iam::1:role/A; waiting for a second",
             },
             {
-                "at": at(1.3),
+                "at": at(2.6),
                 "kind": "approval",
                 "text": "approved by arn:aws:iam::1:role/A, arn:aws:iam::1:role/B",
             },
-            {"at": at(16.0), "kind": "reminder", "text": "Customer update due"},
+            {"at": at(32.0), "kind": "reminder", "text": "Customer update due"},
         ],
         "deliveries": [
             {
                 "update_id": "001-major_outage",
                 "channel": "email",
                 "status": "delivered",
-                "at": at(1.6),
+                "at": at(3.2),
                 "detail": "",
             },
             {
                 "update_id": "001-major_outage",
                 "channel": "sns",
                 "status": "delivered",
-                "at": at(1.5),
+                "at": at(3.0),
                 "detail": "",
             },
             {
                 "update_id": "002-identified",
                 "channel": "sns",
                 "status": "delivered",
-                "at": at(19.5),
+                "at": at(39.0),
                 "detail": "",
             },
             {
                 "update_id": "001-major_outage",
                 "channel": "sms",
                 "status": "failed",
-                "at": at(1.7),
+                "at": at(3.4),
                 "detail": "quota",
             },
         ],
@@ -241,7 +243,7 @@ def test_the_record_is_built_from_the_incident_activity(plan: Plan) -> None:
         status="SUCCEEDED",
         injected=["slack"],
     )
-    # Then times are plan minutes (wall seconds / 0.5) against sev1's targets
+    # Then times are plan minutes (plan-clock stamps minus the trigger) against sev1's targets
     assert built.internal_notice_minute == pytest.approx(0.4)
     assert built.first_message_minute == pytest.approx(3.0)
     assert built.update_minutes == pytest.approx([3.0, 39.0])
@@ -251,5 +253,29 @@ def test_the_record_is_built_from_the_incident_activity(plan: Plan) -> None:
     channels = {c.channel: c for c in built.channels}
     assert channels["slack"].outcome == "failed" and channels["slack"].injected and channels["slack"].team
     assert channels["sms"].outcome == "failed" and not channels["sms"].injected
-    assert built.targets == Targets(internal_notice=5, approval=10, first_message=10, cadence=30)
+    assert (built.targets.internal_notice, built.targets.approval) == (5, 10)
+    assert (built.targets.first_message, built.targets.cadence) == (10, 30)
+    # And each target says where it comes from
+    assert built.targets.sources["first_message"] == "plan"
+    assert built.targets.sources["internal_notice"] == "scenario default"
     assert built.reminders == 1 and built.notes == ["expected 1 escalation(s), saw 0"]
+
+
+def test_the_score_reads_times_in_the_scenarios_slots_and_verdicts_follow_the_points() -> None:
+    # Given the same story measured with small differences (a busier machine), in 5-minute slots
+    fast = record(
+        resolution=5.0, internal_notice_minute=0.4, first_message_minute=3.1, update_minutes=[3.1, 36.2]
+    )
+    slow = record(
+        resolution=5.0, internal_notice_minute=2.9, first_message_minute=4.8, update_minutes=[4.8, 39.7]
+    )
+    # Then both score the same, each from its slotted times
+    assert score(measures(fast)) == score(measures(slow))
+    by_key = {m.key: m for m in measures(slow)}
+    assert by_key["first_message"].scored == 5 and by_key["cadence"].scored == 35
+    # And no measure is called missed next to full points (actual == target is met)
+    at_target = record(resolution=5.0, first_message_minute=10.0)
+    rows = render_markdown(at_target)
+    assert "| Time to first customer message | 10 min | 10 min | 10 min | - | met | 30.0 / 30 |" in rows
+    for m in measures(slow):
+        assert (m.points >= m.weight) == m.met or not m.applies

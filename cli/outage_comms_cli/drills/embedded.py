@@ -272,6 +272,7 @@ class _EmbeddedRunner:
         self.execution = ""
         self.trigger_wall = datetime.now(UTC)
         self.trigger = time.perf_counter()
+        self.clock_started = False
         self.script: list[Step] = []
         self.seen_states: set[int] = set()
         self.seen_links: set[str] = set()
@@ -285,16 +286,25 @@ class _EmbeddedRunner:
 
     # -- clock and steps -------------------------------------------------------------------------
     def minute(self) -> float:
-        return (time.perf_counter() - self.trigger) / self.spm
+        """Plan minutes since the trigger, on the plan clock (handler processing takes none)."""
+        if not self.clock_started:
+            return (time.perf_counter() - self.trigger) / self.spm
+        return (clock.now() - self.scenario.start).total_seconds() / 60.0
+
+    def wall(self) -> float:
+        """Wall seconds since the trigger."""
+        return time.perf_counter() - self.trigger
 
     def start_clock(self) -> None:
         """Plan minute 0: the plan clock reads the scenario's ``start`` now (handlers stamp plan time)."""
         self.aws.set_plan_clock(self.scenario.start, self.spm)
         self.trigger_wall, self.trigger = self.scenario.start, time.perf_counter()
+        self.clock_started = True
 
     def step(self, actor: str, kind: str, text: str, *, at_trigger: bool = False) -> None:
         minute = 0.0 if at_trigger or not self.incident_id else self.minute()
-        self.script.append(Step(round(minute, 3), round(minute * self.spm, 3), actor, kind, text))
+        seconds = 0.0 if at_trigger or not self.incident_id else self.wall()
+        self.script.append(Step(round(minute, 3), round(seconds, 3), actor, kind, text))
         self.note(actor, text)
 
     def activity(self) -> dict[str, Any]:
@@ -548,6 +558,8 @@ class _EmbeddedRunner:
             "approvals": self.approvals,
             "states": states,
             "handler_seconds": _handler_seconds(self.aws),
+            "processing_seconds": round(self.aws.processing_seconds, 2),
+            "plan_clock_start": self.scenario.start.isoformat(),
         }
 
     def _summary_pending(self) -> bool:
@@ -568,6 +580,9 @@ class _EmbeddedRunner:
             injected=self.injected,
         )
         record.notes += self.notes
+        if self.clock_started:
+            record.start = self.scenario.start.isoformat().replace("+00:00", "Z")
+        record.processing_seconds = round(self.aws.processing_seconds, 2)
         return record
 
 

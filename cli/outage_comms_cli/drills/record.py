@@ -66,6 +66,8 @@ class Targets:
     approval: float | None
     first_message: float
     cadence: float
+    #: Where each target comes from: "plan" (the severity's minutes) or "scenario" (its ``expect``).
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -93,6 +95,12 @@ class DrillRecord:
     notes: list[str] = field(default_factory=list)
     #: What the status publisher published for this drill (embedded: read back from the status bucket).
     status_site: str = ""
+    #: The plan-clock time of the trigger (ISO), when the drill ran on a plan clock.
+    start: str = ""
+    #: Score slots (plan minutes): each time is read as the end of its slot (see DrillScenario.resolution).
+    resolution: float = 0.0
+    #: Wall seconds the handlers took (measured apart; not plan minutes).
+    processing_seconds: float = 0.0
 
     @property
     def compressed(self) -> bool:
@@ -117,11 +125,20 @@ def targets_for(plan: Plan, severity_id: str, scenario: DrillScenario) -> Target
     expect = scenario.expect
     approval = severity.approval.timeout_minutes if severity.approval.required else None
     explicit = [a.within for a in scenario.approvals if a.within is not None]
+    scenario_sets = expect.model_fields_set
+    sources = {
+        "internal_notice": "scenario" if "internal_notice_within" in scenario_sets else "scenario default",
+        "approval": "scenario" if expect.approval_within or explicit else "plan",
+        "first_message": "scenario" if expect.first_message_within else "plan",
+        "cadence": "scenario" if expect.cadence else "plan",
+        "channels": "drill rule",
+    }
     return Targets(
         internal_notice=expect.internal_notice_within,
         approval=expect.approval_within or (min(explicit) if explicit else approval),
         first_message=expect.first_message_within or float(severity.first_message_minutes),
         cadence=expect.cadence or float(severity.cadence_minutes),
+        sources=sources,
     )
 
 
@@ -145,8 +162,10 @@ def build_record(
     """One record from what the runner did (``script``) and the incident's activity."""
 
     def when(moment: str) -> tuple[float, float]:
-        seconds = (_parse(moment) - trigger).total_seconds()
-        return round(seconds / seconds_per_minute, 3), round(seconds, 3)
+        # Stamps are on the clock people read (the plan clock in an embedded drill, real time when
+        # deployed): plan minutes are their difference; wall seconds follow the compression.
+        minutes = (_parse(moment) - trigger).total_seconds() / 60.0
+        return round(minutes, 3), round(minutes * seconds_per_minute, 3)
 
     record = DrillRecord(
         scenario=scenario.name,
@@ -160,6 +179,7 @@ def build_record(
         targets=targets_for(plan, str(incident.get("severity") or plan.severities[0].id), scenario),
         expected_reminders=scenario.expect.reminders,
         expected_escalations=scenario.expect.escalations,
+        resolution=float(scenario.resolution),
     )
     steps = list(script)
     team = {c.value for c in TEAM_CHANNELS}

@@ -10,8 +10,9 @@ files: the HTML inlines the chart and escapes every text.
 from __future__ import annotations
 
 import html
+import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from outage_comms_cli.drills.record import LANES, DrillRecord
@@ -20,6 +21,9 @@ from outage_comms_cli.drills.record import LANES, DrillRecord
 #: and the others are scaled up to 100.
 WEIGHTS = {"first_message": 30, "approval": 20, "cadence": 20, "internal_notice": 15, "channels": 15}
 SCORE_FORMULA = (
+    "Times are read on the plan clock in slots of the scenario's resolution from the trigger (a notice at "
+    "3.2 minutes scores as 5 with 5-minute slots; an approval's duration is rounded up the same way), so "
+    "the score does not depend on how fast the machine ran the handlers. "
     "Each measure earns its weight (first customer message 30, approval 20, update cadence 20, internal "
     "notice 15, channels 15) in full when it meets its target, nothing at twice the target or worse, and "
     "linearly in between: points = weight x clamp(2 - actual/target, 0, 1). Channels: actual/target is "
@@ -36,10 +40,14 @@ class Measure:
     target: float | None
     unit: str
     weight: int
-    ratio: float  # actual / target (inf: never happened); channels: 100 / success %
+    ratio: float  # scored / target (inf: never happened); channels: 100 / success %
     points: float
     applies: bool
     advice: str
+    #: The value the points come from: ``actual`` read in the scenario's slots (see SCORE_FORMULA).
+    scored: float | None = None
+    #: Where the target comes from: "plan", "scenario", "scenario default" or "drill rule".
+    source: str = ""
 
     @property
     def met(self) -> bool:
@@ -56,25 +64,53 @@ def _fmt(value: float | None) -> str:
     return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value)}"
 
 
+def slot(record: DrillRecord, minutes: float | None) -> float | None:
+    """``minutes`` read as the end of its slot of ``record.resolution`` plan minutes (0 stays 0)."""
+    if minutes is None or record.resolution <= 0:
+        return minutes
+    return max(0.0, math.ceil(round(minutes, 6) / record.resolution) * record.resolution)
+
+
 def measures(record: DrillRecord) -> list[Measure]:
     """Every measure against its target, with the concrete advice the data suggests."""
     t = record.targets
     found: list[Measure] = []
 
-    def add(key: str, label: str, actual: float | None, target: float | None, unit: str, advice: str) -> None:
+    def add(
+        key: str,
+        label: str,
+        actual: float | None,
+        target: float | None,
+        unit: str,
+        advice: str,
+        scored: float | None = None,
+    ) -> None:
         applies = target is not None and target > 0
+        value = actual if unit == "%" else (scored if scored is not None else slot(record, actual))
         if not applies:
             ratio = 0.0
-        elif actual is None:
+        elif value is None:
             ratio = math.inf
         elif unit == "%":
-            ratio = math.inf if actual <= 0 else (target or 100) / actual
+            ratio = math.inf if value <= 0 else (target or 100) / value
         else:
-            ratio = actual / (target or 1)
+            ratio = value / (target or 1)
         weight = WEIGHTS[key]
+        points = round(weight * _subscore(ratio), 1)
         found.append(
             Measure(
-                key, label, actual, target, unit, weight, ratio, weight * _subscore(ratio), applies, advice
+                key,
+                label,
+                actual,
+                target,
+                unit,
+                weight,
+                ratio,
+                points,
+                applies,
+                advice,
+                value,
+                t.sources.get(key, ""),
             )
         )
 
@@ -135,6 +171,8 @@ def measures(record: DrillRecord) -> list[Measure]:
     )
     gaps = [b - a for a, b in zip(record.update_minutes, record.update_minutes[1:], strict=False)]
     worst = max(gaps, default=None)
+    slotted = [slot(record, m) or 0.0 for m in record.update_minutes]
+    worst_scored = max((b - a for a, b in itertools.pairwise(slotted)), default=None)
     add(
         "cadence",
         "Longest gap between customer updates",
@@ -144,6 +182,7 @@ def measures(record: DrillRecord) -> list[Measure]:
         f"The longest gap between updates was {_fmt(worst)} minutes against a {_fmt(t.cadence)}-minute "
         "cadence: name an update owner per incident and post a holding update when nothing is new "
         f"(reminders: {record.reminders}, escalations: {record.escalations})",
+        scored=worst_scored,
     )
     judged = [c for c in record.channels if not c.injected]
     failed = [c.channel for c in judged if c.outcome == "failed"]
@@ -178,10 +217,7 @@ def improvements(found: list[Measure], count: int = 3) -> list[Measure]:
 def _when(record: DrillRecord, minute: float | None) -> str:
     if minute is None:
         return "never"
-    text = f"{_fmt(minute)} min"
-    if record.compressed:
-        text += f" ({minute * record.seconds_per_minute:.1f} s)"
-    return text
+    return f"{_fmt(minute)} min"
 
 
 def _actual(record: DrillRecord, measure: Measure) -> str:
@@ -191,18 +227,22 @@ def _actual(record: DrillRecord, measure: Measure) -> str:
 
 
 def _verdict(measure: Measure) -> str:
+    """From the points, so a verdict never contradicts them."""
     if not measure.applies:
         return "n/a"
-    return "met" if measure.met else "missed"
+    if measure.points >= measure.weight:
+        return "met"
+    return "partly met" if measure.points > 0 else "missed"
 
 
 def _clock(record: DrillRecord) -> str:
     if not record.compressed:
         return "real time (plan minutes are real minutes)"
+    start = f", starting {record.start}" if record.start else ""
     return (
-        f"1 plan minute = {record.seconds_per_minute:g} s (compressed clock); times show plan minutes "
-        "and wall seconds. Processing time is not compressed: every "
-        f"{record.seconds_per_minute:g} s the handlers take reads as a plan minute"
+        f"plan clock{start}: 1 plan minute = {record.seconds_per_minute:g} wall s (the same definition, "
+        "compressed waits); every time people read is on this clock. Handler processing is measured apart: "
+        f"{record.processing_seconds:.1f} wall s in all, not counted as plan minutes"
     )
 
 
@@ -230,15 +270,19 @@ def render_markdown(record: DrillRecord) -> str:
         "",
         "## Against the plan's targets",
         "",
-        "| measure | actual | target | verdict | points |",
-        "|---|---:|---:|---|---:|",
+        "| measure | actual (plan clock) | scored as | target | target from | verdict | points |",
+        "|---|---:|---:|---:|---|---|---:|",
     ]
     for m in found:
         target = (
             "-" if m.target is None else (f"{m.target:.0f} %" if m.unit == "%" else _when(record, m.target))
         )
         points = f"{m.points:.1f} / {m.weight}" if m.applies else "-"
-        lines.append(f"| {m.label} | {_actual(record, m)} | {target} | {_verdict(m)} | {points} |")
+        scored = _actual(record, replace(m, actual=m.scored))
+        lines.append(
+            f"| {m.label} | {_actual(record, m)} | {scored} | {target} | {m.source or '-'} | {_verdict(m)} | "
+            f"{points} |"
+        )
     lines += ["", f"How the score is computed: {SCORE_FORMULA}", "", "## Three improvements", ""]
     lines += [f"{n}. {_md(m.advice)}" for n, m in enumerate(improvements(found), start=1)]
     lines += [
@@ -400,7 +444,9 @@ def render_html(record: DrillRecord, svg: str | None = None) -> str:
         [
             m.label,
             _actual(record, m),
+            _actual(record, replace(m, actual=m.scored)),
             "-" if m.target is None else (f"{m.target:.0f} %" if m.unit == "%" else _when(record, m.target)),
+            m.source or "-",
             _verdict(m),
             f"{m.points:.1f} / {m.weight}" if m.applies else "-",
         ]
@@ -448,7 +494,7 @@ def render_html(record: DrillRecord, svg: str | None = None) -> str:
         "<h2>Against the plan's targets</h2>\n"
         + table(
             "Each measure against its target",
-            ["measure", "actual", "target", "verdict", "points"],
+            ["measure", "actual (plan clock)", "scored as", "target", "target from", "verdict", "points"],
             measure_rows,
         )
         + f"\n<p>How the score is computed: {e(SCORE_FORMULA)}</p>\n"

@@ -182,6 +182,11 @@ class DrillScenario(ScenarioModel):
         default=DEFAULT_START,
         description="plan-clock time of the first event: every time people read in the drill counts from it",
     )
+    resolution: Minutes = Field(
+        default=5.0,
+        description="the score reads each plan-clock time in slots of this many plan minutes from the start "
+        "(a 3.2-minute notice scores as 5): the same story scores the same on a fast or a busy machine",
+    )
     approvals: list[ApprovalExpectation] = Field(default_factory=lambda: [ApprovalExpectation()])
     approve_post_incident_summary: bool = Field(
         default=True, description="embedded: the communications manager approves the post-incident summary"

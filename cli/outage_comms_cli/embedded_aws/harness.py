@@ -213,6 +213,10 @@ class EmbeddedAws:
         self._original_invoke: Any = None
         self._original_send_to_targets: Any = None
         self._renamed: dict[str, str] = {}  # moto object repr -> the physical id it stands for
+        self._plan_clock: Any = None  # outage_comms.clock.PlanClock once set_plan_clock ran
+        self._depth = 0
+        #: Wall seconds the handlers took since the plan clock was set (not counted as plan time).
+        self.processing_seconds = 0.0
         self.sink = ChannelSink()
         self.providers = ProviderFake()
         self._route = LoopbackRoute(self.sink)
@@ -771,9 +775,41 @@ class EmbeddedAws:
         new executions started by the real gateway get the same compressed clock. Returns the clock."""
         from outage_comms.clock import PLAN_CLOCK_ENV, PlanClock
 
-        plan_clock = PlanClock(anchor, time.time(), seconds_per_minute)
-        self._set_env({PLAN_CLOCK_ENV: plan_clock.to_env()})
+        with self._lock:
+            plan_clock = PlanClock(anchor, time.time(), seconds_per_minute)
+            self._plan_clock = plan_clock
+            self._set_env({PLAN_CLOCK_ENV: plan_clock.to_env()})
         return plan_clock
+
+    @contextmanager
+    def _processing(self) -> Iterator[None]:
+        """A handler's run under the plan clock: frozen while it runs, then its wall seconds are taken out.
+
+        Handlers run one at a time (the router's lock), so the sum of their wall seconds is the drill's
+        processing time (:attr:`processing_seconds`), reported beside the plan-clock figures.
+        """
+        from dataclasses import replace
+
+        from outage_comms.clock import PLAN_CLOCK_ENV
+
+        plan_clock = self._plan_clock
+        self._depth += 1
+        if plan_clock is None or self._depth > 1:
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        started = time.time()
+        os.environ[PLAN_CLOCK_ENV] = replace(plan_clock, frozen=plan_clock.at(started)).to_env()
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            spent = time.time() - started
+            self.processing_seconds += spent
+            self._plan_clock = replace(plan_clock, wall_anchor=plan_clock.wall_anchor + spent)
+            os.environ[PLAN_CLOCK_ENV] = self._plan_clock.to_env()
 
     # -- events: EventBridge -> SQS -> function ------------------------------------------------
     def put_events(self, entries: list[Mapping[str, Any]], *, pump: bool = True) -> dict[str, Any]:
@@ -960,7 +996,7 @@ class EmbeddedAws:
         event = json.loads(body) if body else {}
         handler_path = function.handler
         module_name, attribute = handler_path.rsplit(".", 1)
-        with self._lock:
+        with self._lock, self._processing():
             started = time.perf_counter()
             error: str | None = None
             message = ""
