@@ -20,16 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from outage_comms.intake.failures import failure_rejection, invalid_json, is_transient, receive_count
-from outage_comms.intake.handoff import hand_off, is_handoff
-from outage_comms.intake.normalise import Rejection, to_signal
-from outage_comms.intake.runtime import IntakeDependencies, intake_dependencies
 from outage_comms.observability import MetricUnit, count_with_dimension, logger, metrics, tracer
 
+# Intake's domain (event models, store, SDK) loads on the first batch (see outage_comms.observability).
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch import BatchProcessor
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from outage_comms.intake.normalise import Rejection
+    from outage_comms.intake.runtime import IntakeDependencies
 
 
 @functools.cache
@@ -43,6 +43,8 @@ def batch_processor() -> BatchProcessor:
 
 def process_record(record: SQSRecord, *, dependencies: IntakeDependencies) -> dict[str, Any]:
     """One queued event: apply it, or archive it with the reason it could not be applied."""
+    from outage_comms.intake.failures import failure_rejection, is_transient, receive_count
+
     try:
         return _process(record, dependencies)
     except Exception as exc:
@@ -64,6 +66,10 @@ def _event_id(record: SQSRecord) -> str | None:
 
 
 def _process(record: SQSRecord, dependencies: IntakeDependencies) -> dict[str, Any]:
+    from outage_comms.intake.failures import invalid_json
+    from outage_comms.intake.handoff import hand_off, is_handoff
+    from outage_comms.intake.normalise import Rejection, to_signal
+
     metrics.add_metric(name="EventsReceived", unit=MetricUnit.Count, value=1)
     body = record.body
     try:
@@ -122,6 +128,8 @@ def handler(
     event: dict[str, Any], context: LambdaContext, dependencies: IntakeDependencies | None = None
 ) -> PartialItemFailureResponse:
     from aws_lambda_powertools.utilities.batch import process_partial_response
+
+    from outage_comms.intake.runtime import intake_dependencies
 
     dependencies = dependencies or intake_dependencies()
     dependencies.idempotency.register_lambda_context(context)

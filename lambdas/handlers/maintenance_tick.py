@@ -10,15 +10,16 @@ raise, so Scheduler retries and finally sends the tick to the dead-letter queue.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
-from outage_comms.intake.runtime import IntakeDependencies, intake_dependencies
-from outage_comms.maintenance import StatusRefresh, Tick, apply_tick
-from outage_comms.maintenance_schedules import status_refresh_from_environment
 from outage_comms.observability import MetricUnit, count_with_dimension, logger, metrics, tracer
+
+# Intake's wiring (plan, store, SDK) loads on the first tick (see outage_comms.observability).
+if TYPE_CHECKING:
+    from outage_comms.intake.runtime import IntakeDependencies
+    from outage_comms.maintenance import StatusRefresh
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -30,6 +31,12 @@ def handler(
     dependencies: IntakeDependencies | None = None,
     status: StatusRefresh | None = None,
 ) -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    from outage_comms.intake.runtime import intake_dependencies
+    from outage_comms.maintenance import Tick, apply_tick
+    from outage_comms.maintenance_schedules import status_refresh_from_environment
+
     try:
         tick = Tick.model_validate(event)
     except ValidationError as exc:

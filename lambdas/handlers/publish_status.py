@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outage_comms.observability import MetricUnit, logger, metrics, tracer
-from outage_comms.plan import Plan, plan_at
-from outage_comms.status.publisher import (
-    FAILURE_METRIC,
-    Boto3StatusSink,
-    StatusPublisher,
-    settings_from_environment,
-)
-from outage_comms.status.site import SiteOptions
+
+# The site builder (Jinja2, feeds, lxml) and the SDK load on the first publish (outage_comms.observability).
+if TYPE_CHECKING:
+    from outage_comms.plan import Plan
+    from outage_comms.status.publisher import StatusPublisher
 
 
 def _plan() -> Plan:
+    from outage_comms.plan import plan_at
+
     return plan_at(os.environ.get("PLAN_PATH", "/var/task/plan.json"))
 
 
@@ -31,6 +30,8 @@ def _plan() -> Plan:
 def default_publisher() -> StatusPublisher:
     """Built once per execution environment: the repository and the status-account clients."""
     from outage_comms.intake.store import DynamoIncidentRepository  # lazy: boto3 only when deployed
+    from outage_comms.status.publisher import Boto3StatusSink, StatusPublisher, settings_from_environment
+    from outage_comms.status.site import SiteOptions
 
     sink = Boto3StatusSink.assuming_role(**settings_from_environment(os.environ))
     return StatusPublisher(
@@ -42,6 +43,8 @@ def default_publisher() -> StatusPublisher:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any, publisher: StatusPublisher | None = None) -> dict[str, Any]:
+    from outage_comms.status.publisher import FAILURE_METRIC
+
     incident_id = event.get("incident_id") if isinstance(event, dict) else None
     try:
         result = (publisher or default_publisher()).publish(

@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from outage_comms.channels.batch import send_each
-from outage_comms.channels.catalog import ChannelContext
-from outage_comms.channels.rate import TokenBucket
-from outage_comms.channels.subscriber_channel import SubscriberChannel, finish
 from outage_comms.observability import MetricUnit, logger, metrics, tracer
-from outage_comms.plan import plan_at
-from outage_comms.subscribers.store import Member
-from outage_comms.vocabulary import Channel
+
+# The channels' code (and the SDK under it) loads on the first batch (see outage_comms.observability).
+if TYPE_CHECKING:
+    from outage_comms.channels.catalog import ChannelContext
+    from outage_comms.channels.subscriber_channel import SubscriberChannel
 
 
 @functools.lru_cache(maxsize=8)
@@ -45,9 +43,15 @@ def _remember_replies(adapter: SubscriberChannel, table: str, context: ChannelCo
 
 
 def send_batch(event: dict[str, Any], *, context: ChannelContext) -> dict[str, Any]:
+    from outage_comms.channels.batch import send_each
+    from outage_comms.channels.catalog import build
+    from outage_comms.channels.rate import TokenBucket
+    from outage_comms.channels.subscriber_channel import SubscriberChannel, finish
+    from outage_comms.subscribers.store import Member
+    from outage_comms.vocabulary import Channel
+
     batch = event["BatchInput"]
     channel = Channel(batch["channel"])
-    from outage_comms.channels.catalog import build
 
     words = _words(batch["messages"]["bucket"], batch["messages"]["key"])
     adapter = build(channel, context)
@@ -82,7 +86,9 @@ def send_batch(event: dict[str, Any], *, context: ChannelContext) -> dict[str, A
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    from outage_comms.channels.catalog import ChannelContext
     from outage_comms.channels.settings import channel_settings
+    from outage_comms.plan import plan_at
 
     settings = channel_settings()
     result = send_batch(event, context=ChannelContext(plan=plan_at(settings.plan_path), settings=settings))

@@ -4,12 +4,15 @@ customer channel's; the redrive function invokes it again for a dead-lettered te
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from outage_comms.observability import logger, metrics, tracer
-from outage_comms.workflow.steps import Services, notify_team
+
+# The step's domain code loads on the first invocation (see outage_comms.observability on cold starts).
+if TYPE_CHECKING:
+    from outage_comms.workflow.steps import Services
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -19,5 +22,6 @@ def handler(
     event: dict[str, Any], context: LambdaContext, services: Services | None = None
 ) -> dict[str, Any]:
     from outage_comms.workflow.adapters import services as real_services
+    from outage_comms.workflow.steps import notify_team
 
     return notify_team(event, services or real_services())

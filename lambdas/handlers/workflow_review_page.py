@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from outage_comms import slo
 from outage_comms.observability import logger, metrics, tracer
-from outage_comms.workflow.review import BadReviewRequestError, ReviewRequest, bad_request, handle_review
-from outage_comms.workflow.steps import Services
+
+# The step's domain code loads on the first invocation (see outage_comms.observability on cold starts).
+if TYPE_CHECKING:
+    from outage_comms.workflow.steps import Services
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -19,7 +20,9 @@ from outage_comms.workflow.steps import Services
 def handler(
     event: dict[str, Any], context: LambdaContext, services: Services | None = None
 ) -> dict[str, Any]:
+    from outage_comms import slo
     from outage_comms.workflow.adapters import services as real_services
+    from outage_comms.workflow.review import BadReviewRequestError, ReviewRequest, bad_request, handle_review
 
     services = services or real_services()
     try:

@@ -112,7 +112,7 @@ class ResolutionDetails(BaseModel):
     these (never from a progress note); a part left empty is a gap the summary's draft asks for.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     cause: LocalizedText = Field(default_factory=dict, description="what went wrong, in customers' words")
     fix: LocalizedText = Field(default_factory=dict, description="what the team did to fix it")

@@ -200,6 +200,8 @@ class OutageCommsFunction(Construct):
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "PLAN_PATH": f"{TASK_ROOT}/{PLAN_FILE}",
                 "TEMPLATES_DIR": f"{TASK_ROOT}/templates",
+                # No Pydantic plugin ships: skip scanning every package's entry points on the first model.
+                "PYDANTIC_DISABLE_PLUGINS": "__all__",
                 **(environment or {}),
             },
         )

@@ -18,8 +18,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from boto3.dynamodb.conditions import Key
-
 SUBSCRIBERS_INDEX = "by-component-locale"
 ALL_COMPONENTS = "*"
 SubscriberChannel = Literal["email", "sms", "voice", "push"]
@@ -181,6 +179,8 @@ class SubscriberStore:
         return True
 
     def _delete_memberships(self, sid: str) -> None:
+        from boto3.dynamodb.conditions import Key  # lazy: importing boto3 is a cold start's largest cost
+
         keys = [
             {"pk": item["pk"], "sk": item["sk"]}
             for item in self._query(
@@ -194,6 +194,8 @@ class SubscriberStore:
 
     def members(self, component: str, locale: str, channel: str) -> Iterator[Member]:
         """Active subscriptions to ``component`` (or ``*``) in ``locale`` on ``channel``, paginated."""
+        from boto3.dynamodb.conditions import Key
+
         condition = Key("gsi1pk").eq(f"{component}#{locale}") & Key("gsi1sk").begins_with(f"{channel}-")
         for item in self._query(IndexName=SUBSCRIBERS_INDEX, KeyConditionExpression=condition):
             yield Member(

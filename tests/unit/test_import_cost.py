@@ -1,0 +1,111 @@
+"""Cold start structure: importing a handler (a Lambda's init) loads none of the heavy libraries.
+
+Every Outage Comms invocation on an incident's path is nearly always a cold start, and a module
+imported at init is paid by every one of them. These tests pin the structure, not timings (the
+timings are ``bench/cold_init.py``'s): each handler is imported in a fresh interpreter, as Lambda
+does, with ``LAMBDA_TASK_ROOT`` set so Powertools would trace (and patch) if it were built eagerly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
+HANDLERS = sorted(p.stem for p in (LAMBDAS / "handlers").glob("*.py") if p.stem != "__init__")
+#: Loaded on first use, never at import: the X-Ray SDK (Tracer), the AWS SDK proper (clients),
+#: Jinja2 (rendering), Powertools idempotency and batch (they import boto3 and every Parser model).
+NEVER_AT_IMPORT = (
+    "aws_xray_sdk",
+    "boto3",
+    "botocore.client",
+    "botocore.config",
+    "jinja2",
+    "aws_lambda_powertools.utilities.idempotency",
+    "aws_lambda_powertools.utilities.batch",
+    "lxml",
+    "feedgen",
+)
+#: Handlers whose module-level objects need a library at import, with the reason.
+ALLOWED = {
+    # The compose page's Jinja2 environment is built by outage_comms.compose.pages at import.
+    "compose_page": {"jinja2"},
+}
+
+PROBE = """
+import json, sys
+sys.path.insert(0, {lambdas!r})
+import importlib
+importlib.import_module({module!r})
+from outage_comms.observability import tracer
+print(json.dumps({{"modules": sorted(sys.modules), "tracer_built": tracer.built}}))
+"""
+
+
+def _import_in_fresh_interpreter(module: str) -> dict[str, object]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("POWERTOOLS_", "AWS_LAMBDA_", "PYTHONPATH"))
+    }
+    env.update(LAMBDA_TASK_ROOT=str(LAMBDAS), AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1")
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(lambdas=str(LAMBDAS), module=f"handlers.{module}")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded: dict[str, object] = json.loads(result.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+@pytest.mark.parametrize("module", HANDLERS)
+def test_importing_a_handler_loads_no_heavy_library(module: str) -> None:
+    loaded = _import_in_fresh_interpreter(module)
+    modules = set(loaded["modules"])  # type: ignore[arg-type]
+    heavy = {name for name in NEVER_AT_IMPORT if name in modules} - ALLOWED.get(module, set())
+    assert not heavy, f"handlers.{module} imports {sorted(heavy)} at init: import them where first used"
+    assert loaded["tracer_built"] is False, "the X-Ray tracer must be built on the first invocation"
+
+
+def test_lazy_tracer_traces_the_handler_on_its_first_invocation() -> None:
+    from outage_comms.observability import LazyTracer
+
+    tracer = LazyTracer(disabled=True)
+    calls = []
+
+    @tracer.capture_lambda_handler
+    def handler(event: dict[str, int], context: object) -> int:
+        calls.append(event)
+        return event["n"] * 2
+
+    assert not tracer.built
+    assert handler({"n": 21}, None) == 42
+    assert tracer.built
+    assert handler({"n": 1}, None) == 2
+    assert calls == [{"n": 21}, {"n": 1}]
+    assert tracer.tracer.disabled is True
+    assert handler.__name__ == "handler"
+
+
+def test_every_client_comes_from_one_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    from outage_comms import aws_clients
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    aws_clients.reset_clients()
+    try:
+        first, second = aws_clients.client("sqs"), aws_clients.client("s3")
+        assert aws_clients.client("sqs") is first
+        assert aws_clients.session.cache_info().currsize == 1
+        assert first.meta.config.retries["mode"] == "standard"
+        assert second.meta.config.connect_timeout == aws_clients.SDK_CONFIG.connect_timeout
+    finally:
+        aws_clients.reset_clients()
