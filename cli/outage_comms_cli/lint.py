@@ -53,6 +53,8 @@ class LintReport:
     unusable: bool = False
     #: The templates folder checked (the plan's ``templates:``, default ``templates/`` beside the plan).
     templates_dir: str = ""
+    #: Per message (sample data): reading grade (en), length, SMS parts and encoding, findings.
+    quality: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -69,6 +71,7 @@ class LintReport:
             "findings": [f.as_dict() for f in self.findings],
             "sms": self.sms,
             "feedback": self.feedback,
+            "quality": self.quality,
         }
 
 
@@ -172,6 +175,11 @@ def _lint_one(
         for finding in guard_message(plan, with_links, channel):
             report.findings.append(_at(finding, f"{where} ({channel.value})"))
     message, feedback_links = next(iter(linked.values()), (rendered[True], "off"))
+    from outage_comms_cli.quality import assess, reader_text
+
+    text, body = reader_text(message.fields), message.fields.get("body", "")
+    row = assess(where, fmt.value, locale, text, sms=fmt is MessageFormat.SMS, body=body)
+    report.quality.append({"scenario": scenario.value, "format": fmt.value, **row.as_dict()})
     if fmt is MessageFormat.SMS:
         report.sms.append(
             {
