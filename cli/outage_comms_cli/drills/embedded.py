@@ -44,6 +44,7 @@ from outage_comms.vocabulary import Scenario
 from outage_comms.workflow.activity import ActivitySettings, DynamoActivityReader
 from outage_comms.workflow.channels_plan import STATUS_SURFACES
 from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
+from outage_comms_cli.drills.quiet import LOG_NAME, log_lines, quiet_output
 from outage_comms_cli.drills.record import DrillRecord, Step, build_record
 from outage_comms_cli.drills.report import write_report
 from outage_comms_cli.drills.scenario import (
@@ -182,6 +183,24 @@ def run_embedded_drill(
     if opening is not None:
         scenario = scenario.model_copy(update={"opening": opening})
     out_dir.mkdir(parents=True, exist_ok=True)
+    with quiet_output(out_dir) as shown:
+        summary = _play(
+            plan, out_dir, templates_dir, plan_path, scenario, seconds_per_minute, shown(progress)
+        )
+    summary["log"] = {"file": str(out_dir / LOG_NAME), "lines": log_lines(out_dir)}
+    progress(f"moto's and the handlers' own output: {out_dir / LOG_NAME} ({summary['log']['lines']} lines)")
+    return summary
+
+
+def _play(
+    plan: Plan,
+    out_dir: Path,
+    templates_dir: Path | None,
+    plan_path: Path,
+    scenario: DrillScenario,
+    seconds_per_minute: float,
+    progress: Progress,
+) -> dict[str, Any]:
     timeline: list[dict[str, Any]] = []
     origin = time.perf_counter()
 
@@ -220,6 +239,7 @@ def run_embedded_drill(
             note("status", f"{summary['status_site']['headline']}; copied to {out_dir / 'status'}")
     summary["timeline"] = timeline
     summary["report"] = {k: str(v) for k, v in write_report(record, out_dir).items()}
+    summary["quality"] = _write_quality(out_dir, summary["delivered_files"])
     summary["record"] = _headline(record)
     (out_dir / "timeline.json").write_text(json.dumps(timeline, indent=2, ensure_ascii=False))
     (out_dir / "summary.json").write_text(
@@ -228,6 +248,24 @@ def run_embedded_drill(
         )
     )
     return summary
+
+
+def _write_quality(out_dir: Path, files: list[str]) -> dict[str, Any]:
+    """Every delivered message's quality in ``quality.json``; the summary table appended to ``report.md``."""
+    from outage_comms_cli.quality import assess_deliveries, markdown_table, summary_rows
+
+    rows = assess_deliveries(out_dir, files)
+    (out_dir / "quality.json").write_text(
+        json.dumps([r.as_dict() for r in rows], indent=2, ensure_ascii=False), encoding="utf-8"
+    )
+    report = out_dir / "report.md"
+    if report.exists():
+        report.write_text(report.read_text(encoding="utf-8") + "\n" + markdown_table(rows), encoding="utf-8")
+    return {
+        "messages": len(rows),
+        "findings": sum(len(r.findings) for r in rows),
+        "by_channel": summary_rows(rows),
+    }
 
 
 def _headline(record: DrillRecord) -> dict[str, Any]:

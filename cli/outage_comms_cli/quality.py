@@ -1,0 +1,248 @@
+"""Message quality, per message: reading grade (English), length, SMS parts and encoding, findings.
+
+Used by the drill (over every delivered message, ``quality.json`` and a table in ``report.md``) and by
+``outage-comms lint --format json`` (over every template rendered with sample data, ``quality``).
+The findings are what a reader would notice: a sentence said twice, template debris (``None``,
+``null``, ``{{ ... }}``), an unfilled link.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from outage_comms.guard import sms_size
+
+#: Fewer words than this and a reading grade means nothing (textstat on a title).
+MIN_WORDS_FOR_GRADE = 12
+_URL = re.compile(r"https?://[^\s<>\"')\]]+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+#: Template debris a reader must never see: Python/JSON nulls, unrendered Jinja, empty placeholders.
+_DEBRIS = (
+    re.compile(r"(?<![\w-])(None|null|undefined|NaN)(?![\w-])"),
+    re.compile(r"\{\{|\}\}|\{%|%\}"),
+    re.compile(r"\[\[|\]\]"),
+)
+
+
+@dataclass
+class MessageQuality:
+    """One message: where it went, what a reader gets."""
+
+    name: str  # the delivered file, or scenario/format/locale in lint
+    channel: str
+    locale: str
+    characters: int
+    words: int
+    grade: float | None  # Flesch-Kincaid grade, English only
+    sms_parts: int | None = None
+    sms_encoding: str | None = None
+    findings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (lines and sentence ends split it), without URLs, normalised."""
+    found: list[str] = []
+    for line in text.splitlines():
+        for part in _SENTENCE_END.split(_URL.sub("", line)):
+            words = re.sub(r"\s+", " ", part).strip(" -*>#\t").strip()
+            if len(words.split()) >= 3:
+                found.append(words.lower().rstrip(".!?"))
+    return found
+
+
+def repeated_sentences(text: str) -> list[str]:
+    """Sentences said more than once in ``text`` (each once, in order)."""
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for sentence in sentences(text):
+        if sentence in seen and sentence not in repeated:
+            repeated.append(sentence)
+        seen.add(sentence)
+    return repeated
+
+
+def debris(text: str) -> list[str]:
+    """Template debris in ``text`` (``None``, ``null``, unrendered ``{{ }}``), each once."""
+    found: list[str] = []
+    for pattern in _DEBRIS:
+        for match in pattern.finditer(text):
+            if match.group(0) not in found:
+                found.append(match.group(0))
+    return found
+
+
+def grade(text: str, locale: str) -> float | None:
+    """Flesch-Kincaid grade of English prose (None for other languages and short texts)."""
+    if not locale.lower().startswith("en"):
+        return None
+    prose = re.sub(r"[*_`#>\[\]()|]", "", _URL.sub("", text))
+    if len(prose.split()) < MIN_WORDS_FOR_GRADE:
+        return None
+    import textstat  # lazy: CLI/dev dependency
+
+    return round(float(textstat.flesch_kincaid_grade(prose)), 1)
+
+
+#: A phone call says the key facts twice on purpose (a listener cannot scroll back).
+REPEATS_ON_PURPOSE = frozenset({"voice"})
+
+
+def assess(
+    name: str, channel: str, locale: str, text: str, *, sms: bool = False, body: str | None = None
+) -> MessageQuality:
+    """The quality row of one message's reader-visible ``text``; repeats are looked for in ``body``
+    (default: ``text`` without its first line, the subject or title a heading repeats on purpose)."""
+    prose = body if body is not None else text.split("\n", 1)[1] if "\n" in text else text
+    repeats = [] if channel in REPEATS_ON_PURPOSE else repeated_sentences(prose)
+    findings = [f"sentence repeated: '{s}'" for s in repeats]
+    findings += [f"template debris: '{d}'" for d in debris(text)]
+    size = sms_size(text) if sms else None
+    return MessageQuality(
+        name=name,
+        channel=channel,
+        locale=locale,
+        characters=len(text),
+        words=len(text.split()),
+        grade=grade(text, locale),
+        sms_parts=size.segments if size else None,
+        sms_encoding=size.encoding if size else None,
+        findings=findings,
+    )
+
+
+def summary_rows(rows: Iterable[MessageQuality]) -> list[dict[str, Any]]:
+    """Per channel: messages, longest, worst grade, most SMS parts, findings."""
+    by_channel: dict[str, list[MessageQuality]] = {}
+    for row in rows:
+        by_channel.setdefault(row.channel, []).append(row)
+    table = []
+    for channel, found in sorted(by_channel.items()):
+        grades = [r.grade for r in found if r.grade is not None]
+        parts = [r.sms_parts for r in found if r.sms_parts is not None]
+        encodings = sorted({r.sms_encoding for r in found if r.sms_encoding})
+        table.append(
+            {
+                "channel": channel,
+                "messages": len(found),
+                "longest": max(r.characters for r in found),
+                "worst_grade_en": max(grades) if grades else None,
+                "sms_parts_max": max(parts) if parts else None,
+                "sms_encodings": encodings,
+                "findings": sum(len(r.findings) for r in found),
+            }
+        )
+    return table
+
+
+def markdown_table(rows: list[MessageQuality]) -> str:
+    """The short summary table for ``report.md``, then each finding."""
+    lines = [
+        "## Message quality",
+        "",
+        "Every delivered message: reading grade (Flesch-Kincaid, English), length, SMS parts and encoding, "
+        "findings (a repeated sentence, template debris). All rows: `quality.json`.",
+        "",
+        "| channel | messages | longest (chars) | worst grade (en) | SMS parts (max) | findings |",
+        "|---|---:|---:|---:|---|---:|",
+    ]
+    for row in summary_rows(rows):
+        grade_text = "-" if row["worst_grade_en"] is None else f"{row['worst_grade_en']:.1f}"
+        parts = (
+            "-"
+            if row["sms_parts_max"] is None
+            else f"{row['sms_parts_max']} ({', '.join(row['sms_encodings'])})"
+        )
+        lines.append(
+            f"| {row['channel']} | {row['messages']} | {row['longest']} | {grade_text} | {parts} | "
+            f"{row['findings']} |"
+        )
+    problems = [(r.name, f) for r in rows for f in r.findings]
+    if problems:
+        lines += ["", *(f"- `{name}`: {finding}" for name, finding in problems)]
+    return "\n".join(lines) + "\n"
+
+
+def reader_text(fields: Mapping[str, str]) -> str:
+    """What a reader sees of a rendered message: its text fields, in order."""
+    return "\n".join(str(v) for k, v in fields.items() if k not in ("html",) and isinstance(v, str))
+
+
+#: JSON fields that carry words a reader sees (providers' request bodies, chat payloads).
+_TEXT_KEYS = frozenset(
+    {
+        "text",
+        "status",
+        "body",
+        "message",
+        "messagebody",
+        "title",
+        "subject",
+        "description",
+        "summary",
+        "comment",
+        "content",
+        "plain",
+    }
+)
+
+
+def _json_text(value: Any, key: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [value] if key.lower() in _TEXT_KEYS and value.strip() else []
+    if isinstance(value, Mapping):
+        return [t for k, v in value.items() for t in _json_text(v, str(k))]
+    if isinstance(value, list):
+        return [t for v in value for t in _json_text(v, key)]
+    return []
+
+
+def delivered_text(name: str, raw: str) -> str:
+    """What a reader sees of one file under ``deliveries/``: the email's text part, a provider request's
+    message fields, a chat post's text (headers, ids and tokens left out)."""
+    import email
+    import json
+
+    if name.endswith(".json"):  # an SMS / voice / push provider request
+        return "\n".join(_json_text(json.loads(raw)))
+    if name.endswith(".http"):  # METHOD path, headers JSON, blank line, body
+        body = raw.split("\n\n", 1)[1] if "\n\n" in raw else ""
+        try:
+            return "\n".join(_json_text(json.loads(body)))
+        except ValueError:
+            return body
+    if raw.startswith("To: ") and "MIME-Version" in raw[:2000]:
+        message = email.message_from_string(raw.split("\n", 1)[1])
+        texts = [
+            part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8", "replace")
+            for part in message.walk()
+            if part.get_content_type() == "text/plain"
+        ]
+        return f"Subject: {message.get('Subject', '')}\n\n" + "\n".join(texts)
+    return raw.split("\n", 1)[1] if raw.startswith("To: ") else raw
+
+
+def _locale_of(name: str, text: str) -> str:
+    found = re.search(r"\.([a-z]{2}(?:-[A-Z]{2})?)\.txt$", name)
+    if found:
+        return found.group(1)
+    portuguese = re.search(r"\b(não|você|estamos|serviço|atualização|simulação)\b", text, re.IGNORECASE)
+    return "pt" if portuguese else "en"
+
+
+def assess_deliveries(out_dir: Any, files: Iterable[str]) -> list[MessageQuality]:
+    """A quality row per delivered file (``files`` relative to ``out_dir``: ``deliveries/sms/001.json``)."""
+    from pathlib import Path
+
+    rows = []
+    for relative in files:
+        path = Path(out_dir) / relative
+        channel = Path(relative).parts[1] if len(Path(relative).parts) > 2 else "?"
+        text = delivered_text(path.name, path.read_text(encoding="utf-8", errors="replace"))
+        rows.append(assess(relative, channel, _locale_of(path.name, text), text, sms=channel == "sms"))
+    return rows
