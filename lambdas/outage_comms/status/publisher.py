@@ -8,13 +8,14 @@ creates. AWS calls sit behind :class:`StatusSink`, so tests pass a fake or moto 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Protocol, cast
 
 from outage_comms.clock import now as clock_now
 from outage_comms.drill_mode import drill_incidents, drill_site_plan, public_incidents
@@ -24,6 +25,7 @@ from outage_comms.plan import Plan
 from outage_comms.ports import IncidentRepository
 from outage_comms.status.dashboard import DASHBOARD_BODY_PATH, STATUS_NAMESPACE, metric_data
 from outage_comms.status.site import (
+    RECENT_LIMIT,
     Artefact,
     SiteFailure,
     SiteOptions,
@@ -31,7 +33,10 @@ from outage_comms.status.site import (
     describe,
     site_artefacts,
     site_state,
+    site_window,
 )
+from outage_comms.status.state import STATE_KEY, SiteMemory, fingerprint
+from outage_comms.status.uptime import UPTIME_DAYS
 
 #: How many incidents the site is rebuilt from (open ones always included by the repository order).
 RECENT_INCIDENTS = 100
@@ -76,6 +81,8 @@ class PublishResult:
     invalidated: list[str] = field(default_factory=list)
     #: What could not be built or written (``SiteFailure.as_dict``); the rest was published.
     failures: list[dict[str, str | None]] = field(default_factory=list)
+    #: True for a full rebuild, False when only what one incident touches was rendered.
+    rebuilt: bool = True
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -87,11 +94,36 @@ class PublishResult:
             "indicator": self.indicator,
             "invalidated": self.invalidated,
             "failures": len(self.failures),
+            "rebuilt": self.rebuilt,
         }
 
 
+class SiteStateStore(Protocol):
+    """Where the publisher keeps its materialised state (:mod:`outage_comms.status.state`)."""
+
+    def read_state(self) -> bytes | None:
+        """The stored state, or None when there is none yet."""
+
+    def write_state(self, body: bytes) -> None:
+        """Replace the stored state."""
+
+
+class MemoryStateStore:
+    """The state in this process only (a sink without its own state store: a test's fake)."""
+
+    def __init__(self) -> None:
+        self.body: bytes | None = None
+
+    def read_state(self) -> bytes | None:
+        return self.body
+
+    def write_state(self, body: bytes) -> None:
+        self.body = body
+
+
 class StatusPublisher:
-    """Rebuild and publish the status surfaces from the incident repository."""
+    """Publish the status surfaces: a full rebuild from the incidents the site shows, or, after one
+    incident's update, only what that incident touches, from the materialised state."""
 
     def __init__(
         self,
@@ -101,15 +133,26 @@ class StatusPublisher:
         sink: StatusSink,
         options: SiteOptions | None = None,
         clock: Callable[[], datetime] = clock_now,
+        state_store: SiteStateStore | None = None,
     ) -> None:
         self._plan = plan
         self._incidents = incidents
         self._sink = sink
         self._options = options or SiteOptions()
         self._clock = clock
+        if state_store is None:
+            state_store = cast(SiteStateStore, sink) if hasattr(sink, "read_state") else MemoryStateStore()
+        self._state_store = state_store
 
     def publish(self, incident_id: str | None = None) -> PublishResult:
-        """Publish every surface. ``incident_id`` (the update that triggered it) must be in the site.
+        """Publish every surface that ``incident_id`` (the update that triggered it) touches.
+
+        With a stored state of the same plan, templates and code, the changed incident is read with
+        one GetItem and only its own page, the home and history pages, the JSON API, the feeds, the
+        banner and the dashboard are rendered; words of other closed incidents come from the state,
+        and unchanged objects are skipped by the MD5s it holds. Without one (or with no incident
+        id) the site is rebuilt from the incidents it shows (open ones, the last 90 days, the 50
+        most recent) and the state is written for the next publish.
 
         Each incident and each artefact is isolated: what cannot be built or written is logged with
         its incident id and returned in ``failures`` (the handler counts them), the rest is published.
@@ -117,18 +160,37 @@ class StatusPublisher:
         """
         start = time.perf_counter()
         now = self._clock()
-        incidents = self._incidents.list_recent(limit=RECENT_INCIDENTS)
-        if incident_id is not None and all(i.id != incident_id for i in incidents):
-            incidents = [self._incidents.get(incident_id), *incidents]
-        if any(i.id == incident_id and i.drill for i in incidents):
-            return self._publish_drill(incidents, now, start)
-        incidents = public_incidents(incidents)  # a drill is never on the public site, feeds or dashboard
         failures: list[SiteFailure] = []
-        state = site_state(self._plan, incidents, (), now, None, self._options, failures)
-        site = site_artefacts(state, failures)
-        written = self._write(
-            {k: a for k, a in site.items() if not k.startswith(NOT_IN_BUCKET_PREFIXES)}, failures
-        )
+        changed: Incident | None = None
+        if incident_id is not None:
+            try:
+                changed = self._incidents.get(incident_id)  # one GetItem
+            except Exception as error:  # an unreadable incident never stops the site: rebuild without it
+                failures.append(SiteFailure(incident_id, "incident", describe(error)))
+        if changed is not None and changed.drill:
+            return self._publish_drill(self._drill_incidents(changed), now, start)
+        expected = fingerprint(self._plan, self._options)
+        memory = self._load_memory(expected, failures) if changed is not None else None
+        if memory is None:
+            memory, incidents, pages = SiteMemory(expected), self._window(now, changed), None
+        else:
+            assert changed is not None
+            memory.incidents[changed.id] = changed
+            incidents, pages = list(memory.incidents.values()), frozenset({changed.id})
+        incidents = public_incidents(incidents)  # a drill is never on the public site, feeds or dashboard
+        state = site_state(self._plan, incidents, (), now, None, self._options, failures, memory)
+        site = site_artefacts(state, failures, pages)
+        bucket = {k: a for k, a in site.items() if not k.startswith(NOT_IN_BUCKET_PREFIXES)}
+        known = self._sink.etags() if pages is None else memory.etags
+        written = self._write(bucket, known, failures)
+        failed = {f.part for f in failures}
+        window = {i.id for i in site_window(incidents, now)}
+        etags = {**memory.etags, **{k: a.md5 for k, a in bucket.items() if k not in failed}}
+        memory.etags = {  # an incident page out of the window stays in the bucket, but not in the state
+            k: v for k, v in etags.items() if (m := _INCIDENT_PAGE.search(k)) is None or m.group(1) in window
+        }
+        memory.remember(state, (i for i in incidents if i.id in window))
+        self._isolated(STATE_KEY, failures, lambda: self._state_store.write_state(memory.to_bytes()))
         dashboard_updated = DASHBOARD_BODY_PATH in site and self._isolated(
             "dashboard", failures, lambda: self._sink.put_dashboard(site[DASHBOARD_BODY_PATH].body.decode())
         )
@@ -143,18 +205,48 @@ class StatusPublisher:
         _log(failures)
         return PublishResult(
             written=written,
-            unchanged=len(site) - len(written) - 1,
+            unchanged=len(bucket) - len(written),
             dashboard_updated=dashboard_updated,
             metrics=len(metrics),
             elapsed_ms=(time.perf_counter() - start) * 1000,
             indicator=state.indicator.value,
             invalidated=invalidated,
             failures=[f.as_dict() for f in failures],
+            rebuilt=pages is None,
         )
 
-    def _write(self, site: dict[str, Artefact], failures: list[SiteFailure]) -> list[str]:
+    def _load_memory(self, expected: str, failures: list[SiteFailure]) -> SiteMemory | None:
+        """The stored state if it is of this plan, template set and code; else None (full rebuild)."""
+        try:
+            body = self._state_store.read_state()
+            return SiteMemory.from_bytes(body, expected) if body else None
+        except Exception as error:  # an unreadable state only costs a full rebuild
+            failures.append(SiteFailure(None, STATE_KEY, describe(error)))
+            return None
+
+    def _window(self, now: datetime, changed: Incident | None) -> list[Incident]:
+        """The incidents the site shows, by key and index (never a scan): changed in the last 90 days,
+        the most recent, and every open one however old; plus the one that triggered the publish."""
+        repository: Any = self._incidents
+        if "since" in inspect.signature(repository.list_recent).parameters:
+            since = now - timedelta(days=UPTIME_DAYS)
+            found = [*repository.list_recent(since), *repository.list_recent(limit=RECENT_LIMIT)]
+        else:  # a repository with only list_recent(limit)
+            found = list(repository.list_recent(limit=RECENT_INCIDENTS))
+        if hasattr(repository, "list_open"):
+            found.extend(repository.list_open())
+        if changed is not None:
+            found.append(changed)
+        return list({i.id: i for i in found}.values())
+
+    def _drill_incidents(self, changed: Incident) -> list[Incident]:
+        incidents = self._incidents.list_recent(limit=RECENT_INCIDENTS)
+        return [changed, *(i for i in incidents if i.id != changed.id)]
+
+    def _write(
+        self, site: dict[str, Artefact], existing: Mapping[str, str], failures: list[SiteFailure]
+    ) -> list[str]:
         """Put what changed, each object on its own; raise only when every object failed."""
-        existing = self._sink.etags()
         written: list[str] = []
         tried = 0
         for key, artefact in sorted(site.items(), key=lambda item: _upload_order(item[0])):
@@ -285,6 +377,22 @@ class Boto3StatusSink:
             for item in page.get("Contents", []):
                 found[item["Key"]] = item["ETag"].strip('"')
         return found
+
+    def read_state(self) -> bytes | None:
+        """The publisher's state object (never served: the edge answers 404 under ``_publisher/``)."""
+        try:
+            return bytes(self._s3.get_object(Bucket=self._bucket, Key=STATE_KEY)["Body"].read())
+        except self._s3.exceptions.NoSuchKey:
+            return None
+
+    def write_state(self, body: bytes) -> None:
+        self._s3.put_object(
+            Bucket=self._bucket,
+            Key=STATE_KEY,
+            Body=body,
+            ContentType="application/gzip",
+            CacheControl="no-store",
+        )
 
     def put_object(self, key: str, artefact: Artefact) -> None:
         self._s3.put_object(

@@ -12,11 +12,11 @@ import gzip
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from outage_comms.incident import Incident
 from outage_comms.locale_files import status_strings
@@ -234,6 +234,12 @@ def incident_view(
     )
 
 
+class WordsCache(Protocol):
+    """Rendered words kept from an earlier publish (the publisher's materialised state)."""
+
+    def cached_updates(self, view: IncidentView) -> list[UpdateView] | None: ...
+
+
 def checked_view(
     plan: Plan,
     incident: Incident,
@@ -241,6 +247,7 @@ def checked_view(
     strings: Mapping[str, Mapping[str, Any]],
     options: SiteOptions,
     failures: list[SiteFailure],
+    cache: WordsCache | None = None,
 ) -> IncidentView | None:
     """The incident's view with every word rendered, or None when it cannot be shown at all.
 
@@ -252,6 +259,9 @@ def checked_view(
     for attempt in attempts:
         try:
             view = incident_view(plan, attempt, now, strings, options)
+            cached = cache.cached_updates(view) if cache is not None and attempt is incident else None
+            if cached is not None:
+                view.__dict__["updates"] = cached  # the functools.cached_property's slot
             for locale in plan.locale_codes:
                 view.name(locale)
                 view.postmortem(locale)
@@ -324,15 +334,22 @@ def site_state(
     uptime_history: UptimeHistory | None,
     options: SiteOptions,
     failures: list[SiteFailure] | None = None,
+    cache: WordsCache | None = None,
 ) -> SiteState:
-    """``failures`` collects the incidents that could not be shown (they are left out of the lists)."""
+    """``failures`` collects the incidents that could not be shown (they are left out of the lists).
+
+    Only the incidents some page shows are put into words (:func:`site_window`): the open ones,
+    the last 90 days, the 50 most recent of each kind. ``cache`` supplies words rendered before.
+    """
     failures = [] if failures is None else failures
     strings = {  # a missing file or key falls back to the default locale's words, with a warning
         code: status_strings(options.templates_dir, code, plan.default_locale) for code in plan.locale_codes
     }
     unique = {i.id: i for i in (*incidents, *maintenances)}
-    everything = sorted(unique.values(), key=lambda i: (i.started_at, i.id), reverse=True)
-    checked = (checked_view(plan, incident, now, strings, options, failures) for incident in everything)
+    everything = site_window(unique.values(), now)
+    checked = (
+        checked_view(plan, incident, now, strings, options, failures, cache) for incident in everything
+    )
     views = [view for view in checked if view is not None]
     component_updated: dict[str, datetime] = {}
     for incident in everything:
@@ -355,6 +372,22 @@ def site_state(
     )
 
 
+def site_window(incidents: Iterable[Incident], now: datetime) -> list[Incident]:
+    """What the site shows, newest first: open incidents, those started in the last 90 days, and the
+    50 most recent of each kind (incidents, maintenances). The history page and the uptime bars read
+    90 days, the JSON API and the feeds the 50 most recent, the home page the open ones."""
+    since = now - timedelta(days=UPTIME_DAYS)
+    ordered = sorted(incidents, key=lambda i: (i.started_at, i.id), reverse=True)
+    counts = {False: 0, True: 0}
+    kept = []
+    for incident in ordered:
+        kind = is_maintenance(incident)
+        if incident.is_open or incident.started_at >= since or counts[kind] < RECENT_LIMIT:
+            kept.append(incident)
+        counts[kind] += 1
+    return kept
+
+
 def build_site(
     plan: Plan,
     incidents: Sequence[Incident],
@@ -374,13 +407,17 @@ def build_site(
     return site_artefacts(state, [])
 
 
-def site_artefacts(state: SiteState, failures: list[SiteFailure]) -> dict[str, Artefact]:
+def site_artefacts(
+    state: SiteState, failures: list[SiteFailure], incident_pages: frozenset[str] | None = None
+) -> dict[str, Artefact]:
     """Every artefact the state yields. A producer that fails is recorded in ``failures`` and skipped
-    (its objects keep their last published version), so the others are still built."""
+    (its objects keep their last published version), so the others are still built.
+
+    ``incident_pages``: render only these incidents' own pages (None: every incident page)."""
     from outage_comms.status import banner, dashboard, feeds, pages, statuspage_api
 
     producers: tuple[tuple[str, Callable[[SiteState, list[SiteFailure]], dict[str, Artefact]]], ...] = (
-        ("pages", pages.page_artefacts),
+        ("pages", lambda s, f: pages.page_artefacts(s, f, incident_pages)),
         ("statuspage_api", lambda s, _f: statuspage_api.api_artefacts(s)),
         ("feeds", feeds.feed_artefacts),
         ("banner", lambda s, _f: banner.banner_artefacts(s)),
