@@ -39,7 +39,7 @@ COMPOSE_URL_PARAMETER = "/outage-comms/compose-page-url"
 
 
 def compose_url_parameter_name(scope: Construct) -> str:
-    return physical_name(scope, COMPOSE_URL_PARAMETER)
+    return str(physical_name(scope, COMPOSE_URL_PARAMETER))
 
 
 def grant_read_compose_url(scope: Construct, grantee: iam.IGrantable) -> dict[str, str]:
@@ -150,4 +150,4 @@ class ComposePageApi(Construct):
 
     @property
     def url(self) -> str:
-        return self.api.url
+        return str(self.api.url)
