@@ -5,6 +5,8 @@ or handler, or an IAM policy's meaning. ``patch_template`` returns the patched c
 of patches applied (the harness records them).
 
 * ``kms-key-tags``: moto's ``AWS::KMS::Key`` fails on ``Tags`` (KeyError 'TagKey'): tags removed.
+* ``ssm-parameter-tags``: ``AWS::SSM::Parameter.Tags`` is a map (CloudFormation's format); moto reads a
+  list of ``Key``/``Value`` pairs and fails: converted to that list.
 * ``archive-event-pattern``: moto expects ``AWS::Events::Archive.EventPattern`` as a JSON string.
 * ``archive-name``: moto names an unnamed archive ``<stack>-<logical id>-<suffix>``, longer than
   the 48 characters it then refuses: the logical id (cut to 48) is given as ``ArchiveName``.
@@ -92,6 +94,9 @@ def patch_template(
         if kind == "AWS::KMS::Key" and "Tags" in props:
             del props["Tags"]
             applied.append(f"kms-key-tags:{logical_id}")
+        if kind == "AWS::SSM::Parameter" and isinstance(props.get("Tags"), dict):
+            props["Tags"] = [{"Key": k, "Value": v} for k, v in props["Tags"].items()]
+            applied.append(f"ssm-parameter-tags:{logical_id}")
         if kind == "AWS::Events::Archive" and "ArchiveName" not in props:
             props["ArchiveName"] = logical_id[:48]
             applied.append(f"archive-name:{logical_id}")
