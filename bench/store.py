@@ -117,7 +117,7 @@ def scan_all_heads(client: Any, table: str) -> list[Any]:
     """What ``list_recent`` did before this change (kept here only to measure it)."""
     from outage_comms.intake.store import HEAD_SK, decode_body
 
-    heads = []
+    heads: list[tuple[str, bytes]] = []
     for page in client.get_paginator("scan").paginate(
         TableName=table,
         FilterExpression="sk = :head",
@@ -153,8 +153,8 @@ class Meter:
             finally:
                 meter.server += time.perf_counter() - start
 
-        BotocoreStubber.__call__ = timed  # type: ignore[method-assign]
-        self._restore = lambda: setattr(BotocoreStubber, "__call__", original)
+        setattr(BotocoreStubber, "__call__", timed)  # noqa: B010 - patching a dunder on the class
+        self._restore: Callable[[], None] = lambda: setattr(BotocoreStubber, "__call__", original)
         client.meta.events.register("after-call.dynamodb", self._count)
 
     def _count(self, parsed: dict[str, Any], **_: Any) -> None:
@@ -240,7 +240,7 @@ def one_history(size: int) -> dict[str, Any]:
             return [workflow.last_customer_update(i.id) for i in incidents]
 
         since = now - WINDOW
-        found = {
+        found: dict[str, Any] = {
             "list_open": [i.id for i in store.list_open()],
             "list_recent": len(store.list_recent(since=since)),
             "slo_checked": [i.id for i in store.list_needing_slo_check()],
@@ -248,7 +248,7 @@ def one_history(size: int) -> dict[str, Any]:
         # The reads answer what they should before they are timed: 3 open, 2 of them held to the SLOs.
         assert sorted(found["list_open"]) == sorted(i.id for i in open_), found
         assert sorted(found["slo_checked"]) == sorted([open_[0].id, changed]), found
-        reads = {
+        reads: dict[str, Callable[[], Any]] = {
             "get": lambda: store.get(changed),
             "list_open": store.list_open,
             "list_recent_30_days": lambda: store.list_recent(since=since),
