@@ -2,6 +2,10 @@
 
 .venv/bin/python bench/run.py --out bench/results/latest.json      # what `make bench` runs
 .venv/bin/python bench/run.py --only intake
+
+Each module writes its own ``bench/results/<name>.json`` (shared format: ``bench/_results.py``);
+``latest.json`` gathers them with the machine and the load before and after each one. The README's
+performance table is ``bench/readme_table.py`` over those files (printed at the end here).
 """
 
 from __future__ import annotations
@@ -17,6 +21,10 @@ from pathlib import Path
 from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
+if str(BENCH_DIR) not in sys.path:
+    sys.path.insert(0, str(BENCH_DIR))
+
+from _results import load, machine  # noqa: E402
 
 
 def benchmark_modules(only: list[str] | None = None) -> list[Path]:
@@ -42,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
-        "machine": platform.machine(),
+        "machine": machine(),
         "benchmarks": {},
     }
     failed = False
@@ -51,17 +59,24 @@ def main(argv: list[str] | None = None) -> int:
         if not callable(run):
             continue
         print(f"== {path.stem}", file=sys.stderr, flush=True)
-        start = time.perf_counter()
+        start, load_before = time.perf_counter(), load()
         try:
             result = run()
         except Exception as exc:  # report every benchmark, then fail
             failed = True
             result = {"error": f"{type(exc).__name__}: {exc}"}
-        report["benchmarks"][path.stem] = {"seconds": round(time.perf_counter() - start, 1), "result": result}
+        report["benchmarks"][path.stem] = {
+            "seconds": round(time.perf_counter() - start, 1),
+            "load": {"before": load_before, "after": load()},
+            "result": result,
+        }
         print(json.dumps(report["benchmarks"][path.stem], indent=2), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"written to {args.out}", file=sys.stderr)
+    from readme_table import table
+
+    print(table(), flush=True)
     return 1 if failed else 0
 
 
