@@ -81,11 +81,23 @@ def format_moment(moment: datetime, code: str, timezone: str, timezone_label: st
 
     locale = babel_locale(code)
     local = moment.astimezone(ZoneInfo(timezone))
-    day = format_skeleton(_DAY_SKELETON.get(locale.language, "MMMd"), local, locale=locale)
+    day = format_skeleton(_day_skeleton(code), local, locale=locale)
     clock = babel_time(local, "short", locale=locale)
     text = str(get_datetime_format("medium", locale=locale)).replace("{1}", day).replace("{0}", clock)
     label = timezone_label.strip()
     return f"{text} ({label})" if " " in label else f"{text} {label}"
+
+
+@functools.lru_cache(maxsize=64)
+def _day_skeleton(code: str) -> str:
+    """The locale's own skeleton closest to the day skeleton, matched once (Babel matches it per call)."""
+    from babel.dates import match_skeleton
+
+    locale = babel_locale(code)
+    wanted = _DAY_SKELETON.get(locale.language, "MMMd")
+    if wanted in locale.datetime_skeletons:
+        return wanted
+    return match_skeleton(wanted, locale.datetime_skeletons) or wanted
 
 
 def format_names(names: list[str], code: str) -> str:

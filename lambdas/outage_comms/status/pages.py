@@ -106,11 +106,7 @@ class PageHelper:
         return uptime_text(records, self.locale, self.s.get("percent_format"))
 
     def day(self, day: date) -> str:
-        from babel.dates import format_date
-
-        from outage_comms.locale_format import babel_locale
-
-        return str(format_date(day, "medium", locale=babel_locale(self.locale)))
+        return _day_text(day, self.locale)
 
     def uptime_text(self, component_id: str) -> tuple[str, str]:
         records = self.state.uptime.get(component_id, [])
@@ -172,6 +168,16 @@ class PageHelper:
 
     def words(self, view: IncidentView, index: int = 0) -> Any:
         return view.updates[index].words[self.locale]
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_text(day: date, locale: str) -> str:
+    """A date as the locale writes it (Babel), remembered: the same 90 days are printed on every publish."""
+    from babel.dates import format_date
+
+    from outage_comms.locale_format import babel_locale
+
+    return str(format_date(day, "medium", locale=babel_locale(locale)))
 
 
 _BAR_CLASS = {

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from outage_comms.incident import Incident
 from outage_comms.locale_files import status_strings
 from outage_comms.plan import Plan
-from outage_comms.rendering import DEFAULT_TEMPLATES_DIR, format_time
+from outage_comms.rendering import DEFAULT_TEMPLATES_DIR
 from outage_comms.status.model import (
     INDICATOR_DESCRIPTION,
     ComponentStatus,
@@ -304,7 +304,8 @@ class SiteState:
         return f"{self.base_url}/incidents/{view.id.lower()}"
 
     def time(self, moment: datetime, locale: str) -> str:
-        return format_time(moment, self.plan.locale(locale))
+        settings = self.plan.locale(locale)
+        return _time_text(moment, settings.code, settings.timezone, settings.timezone_label)
 
     def active_incidents(self) -> list[IncidentView]:
         return [v for v in self.incidents if v.unresolved]
@@ -324,6 +325,14 @@ class SiteState:
             if v.incident.started_at >= since or v.incident.is_open
         ]
         return sorted(merged, key=lambda v: v.incident.started_at, reverse=True)
+
+
+@functools.lru_cache(maxsize=8192)
+def _time_text(moment: datetime, code: str, timezone: str, label: str) -> str:
+    """A time as the locale writes it; remembered, since every publish prints the same times again."""
+    from outage_comms.locale_format import format_moment
+
+    return format_moment(moment, code, timezone, label)
 
 
 def site_state(

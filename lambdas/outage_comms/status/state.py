@@ -7,8 +7,8 @@ answers 404 under ``_publisher/``) holds:
 * ``incidents``: the public copy of every incident the site shows (open ones, the last 90 days, the
   50 most recent of each kind) — without timeline, notes, internal title or source, which the site
   never reads;
-* ``words``: the rendered public words of each *closed* incident, keyed by its version (an open
-  incident's words say when the next update is due, so they are rendered on every publish);
+* ``words``: the rendered public words of each incident, keyed by its version and its "next update
+  by" time (the one input of an open incident's words that moves with the clock);
 * ``etags``: the MD5 of every object the site last wrote, so unchanged objects are skipped without
   listing the bucket;
 * ``fingerprint``: plan, options, templates and code; any change means a full rebuild.
@@ -24,6 +24,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from outage_comms.status.words import Words
 
 STATE_KEY = "_publisher/state.json.gz"
 #: Bump when the layout below changes: an older state is then ignored (full rebuild).
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 _PUBLIC_SOURCE = IncidentSource(type="alarm", reference="status-site")
 
 
@@ -43,6 +44,10 @@ def public_copy(incident: Incident) -> Incident:
     return incident.model_copy(
         update={"timeline": (), "public_note": {}, "internal_title": "", "source": _PUBLIC_SOURCE}
     )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 @functools.cache
@@ -71,27 +76,29 @@ class SiteMemory:
 
     fingerprint: str
     incidents: dict[str, Incident] = field(default_factory=dict)
-    #: incident id -> (its version, the rendered words of its updates, newest first, per locale)
-    words: dict[str, tuple[int, list[dict[str, Words]]]] = field(default_factory=dict)
+    #: incident id -> (its version, when its next update was due, its updates' words newest first)
+    words: dict[str, tuple[int, str | None, list[dict[str, Words]]]] = field(default_factory=dict)
     etags: dict[str, str] = field(default_factory=dict)
 
     def cached_updates(self, view: IncidentView) -> list[UpdateView] | None:
-        """The closed incident's rendered updates, when they were rendered from this very version."""
+        """The incident's rendered updates, when they were rendered from this very version and the
+        same "next update by" time (the only input besides the incident that changes with the clock)."""
         cached = self.words.get(view.id)
-        if cached is None or cached[0] != view.incident.version or view.incident.is_open:
+        if cached is None or cached[0] != view.incident.version or cached[1] != _iso(view.next_update):
             return None
         updates = list(reversed(view.public))
-        if len(updates) != len(cached[1]):
+        if len(updates) != len(cached[2]):
             return None
-        return [UpdateView(update, words) for update, words in zip(updates, cached[1], strict=True)]
+        return [UpdateView(update, words) for update, words in zip(updates, cached[2], strict=True)]
 
     def remember(self, state: SiteState, incidents: Iterable[Incident]) -> None:
-        """Keep ``incidents`` (the window) and the words the state rendered for the closed ones."""
+        """Keep ``incidents`` (the window) and the words the state rendered for them."""
         self.incidents = {i.id: public_copy(i) for i in incidents}
-        words: dict[str, tuple[int, list[dict[str, Words]]]] = {}
+        words: dict[str, tuple[int, str | None, list[dict[str, Words]]]] = {}
         for view in (*state.incidents, *state.maintenances):
-            if view.id in self.incidents and not view.incident.is_open and "updates" in view.__dict__:
-                words[view.id] = (view.incident.version, [u.words for u in view.updates])
+            if view.id in self.incidents and "updates" in view.__dict__:
+                updates = [u.words for u in view.updates]
+                words[view.id] = (view.incident.version, _iso(view.next_update), updates)
         self.words = words
 
     def to_bytes(self) -> bytes:
@@ -100,8 +107,12 @@ class SiteMemory:
             "fingerprint": self.fingerprint,
             "incidents": [i.model_dump(mode="json", warnings=False) for i in self.incidents.values()],
             "words": {
-                incident_id: [version, [{loc: [w.title, w.body] for loc, w in u.items()} for u in updates]]
-                for incident_id, (version, updates) in self.words.items()
+                incident_id: [
+                    version,
+                    due,
+                    [{loc: [w.title, w.body] for loc, w in u.items()} for u in updates],
+                ]
+                for incident_id, (version, due, updates) in self.words.items()
             },
             "etags": self.etags,
         }
@@ -120,9 +131,10 @@ class SiteMemory:
             words={
                 incident_id: (
                     int(version),
+                    due,
                     [{loc: Words(title, body) for loc, (title, body) in u.items()} for u in updates],
                 )
-                for incident_id, (version, updates) in document["words"].items()
+                for incident_id, (version, due, updates) in document["words"].items()
             },
             etags=dict(document["etags"]),
         )

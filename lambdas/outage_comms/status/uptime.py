@@ -102,6 +102,7 @@ def uptime_text(records: Sequence[DayRecord], locale: str, pattern: str | None =
     return format_uptime(uptime_percent(records), locale, pattern)
 
 
+@functools.lru_cache(maxsize=4096)
 def format_uptime(percent: float, locale: str, pattern: str | None = None) -> str:
     """``percent`` (already rounded by :func:`uptime_percent`) in the locale's digits and separators."""
     if not pattern:
