@@ -94,12 +94,25 @@ REPEATS_ON_PURPOSE = frozenset({"voice"})
 
 
 def assess(
-    name: str, channel: str, locale: str, text: str, *, sms: bool = False, body: str | None = None
+    name: str,
+    channel: str,
+    locale: str,
+    text: str,
+    *,
+    sms: bool = False,
+    body: str | None = None,
+    parts: list[str] | None = None,
 ) -> MessageQuality:
-    """The quality row of one message's reader-visible ``text``; repeats are looked for in ``body``
-    (default: ``text`` without its first line, the subject or title a heading repeats on purpose)."""
+    """The quality row of one message's reader-visible ``text``. Repeats are looked for within
+    ``body`` (default: ``text`` without its first line, the subject or title a heading repeats on
+    purpose), or within each of ``parts`` (the fields of a payload: an APNs and an FCM copy of the
+    same words are two messages, not one message saying it twice)."""
     prose = body if body is not None else text.split("\n", 1)[1] if "\n" in text else text
-    repeats = [] if channel in REPEATS_ON_PURPOSE else repeated_sentences(prose)
+    units = parts if parts is not None else [prose]
+    repeats: list[str] = []
+    if channel not in REPEATS_ON_PURPOSE:
+        for unit in units:
+            repeats += [r for r in repeated_sentences(unit) if r not in repeats]
     findings = [f"sentence repeated: '{s}'" for s in repeats]
     findings += [f"template debris: '{d}'" for d in debris(text)]
     size = sms_size(text) if sms else None
@@ -202,29 +215,78 @@ def _json_text(value: Any, key: str = "") -> list[str]:
     return []
 
 
-def delivered_text(name: str, raw: str) -> str:
-    """What a reader sees of one file under ``deliveries/``: the email's text part, a provider request's
-    message fields, a chat post's text (headers, ids and tokens left out)."""
+def delivered_parts(name: str, raw: str) -> list[str]:
+    """What a reader sees of one file under ``deliveries/``, one part per text a reader gets: the
+    email's visible text, each message field of a provider request or chat post (headers, ids and
+    tokens left out)."""
     import email
     import json
 
     if name.endswith(".json"):  # an SMS / voice / push provider request
-        return "\n".join(_json_text(json.loads(raw)))
+        return _json_text(json.loads(raw))
     if name.endswith(".http"):  # METHOD path, headers JSON, blank line, body
         body = raw.split("\n\n", 1)[1] if "\n\n" in raw else ""
         try:
-            return "\n".join(_json_text(json.loads(body)))
+            return _json_text(json.loads(body))
         except ValueError:
-            return body
+            return [body]
+    text = raw.split("\n", 1)[1] if raw.startswith("To: ") else raw
     if raw.startswith("To: ") and "MIME-Version" in raw[:2000]:
-        message = email.message_from_string(raw.split("\n", 1)[1])
-        texts = [
+        message = email.message_from_string(text)
+        parts = [
             part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8", "replace")
             for part in message.walk()
-            if part.get_content_type() == "text/plain"
+            if part.get_content_type() in ("text/plain", "text/html")
         ]
-        return f"Subject: {message.get('Subject', '')}\n\n" + "\n".join(texts)
-    return raw.split("\n", 1)[1] if raw.startswith("To: ") else raw
+        plain = [p for p in parts if "<html" not in p.lower()]
+        text = f"Subject: {message.get('Subject', '')}\n\n" + "\n".join(
+            plain or [visible_text(p) for p in parts]
+        )
+    elif "<html" in text.lower():
+        head, _, page = text.partition("\n\n")
+        text = f"{head}\n\n{visible_text(page)}"
+    return [text]
+
+
+def delivered_text(name: str, raw: str) -> str:
+    """All a reader sees of one delivered file (see :func:`delivered_parts`)."""
+    return "\n".join(delivered_parts(name, raw))
+
+
+def visible_text(page: str) -> str:
+    """The words of an HTML page a reader sees: no head, title, style, script or hidden preheader."""
+    from html.parser import HTMLParser
+
+    class Reader(HTMLParser):
+        SKIP = frozenset({"head", "title", "style", "script"})
+        BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "table", "td"})
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.hidden: list[str] = []
+            self.words: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            style = (dict(attrs).get("style") or "").replace(" ", "").lower()
+            if tag in self.SKIP or "display:none" in style or (self.hidden and tag == self.hidden[-1]):
+                self.hidden.append(tag)
+            if tag in self.BLOCKS:
+                self.words.append("\n")
+
+        def handle_endtag(self, tag: str) -> None:
+            if self.hidden and tag == self.hidden[-1]:
+                self.hidden.pop()
+            if tag in self.BLOCKS:
+                self.words.append("\n")
+
+        def handle_data(self, data: str) -> None:
+            if not self.hidden:
+                self.words.append(data)
+
+    reader = Reader()
+    reader.feed(page)
+    lines = (re.sub(r"[ \t]+", " ", line).strip() for line in "".join(reader.words).splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def _locale_of(name: str, text: str) -> str:
@@ -243,6 +305,9 @@ def assess_deliveries(out_dir: Any, files: Iterable[str]) -> list[MessageQuality
     for relative in files:
         path = Path(out_dir) / relative
         channel = Path(relative).parts[1] if len(Path(relative).parts) > 2 else "?"
-        text = delivered_text(path.name, path.read_text(encoding="utf-8", errors="replace"))
-        rows.append(assess(relative, channel, _locale_of(path.name, text), text, sms=channel == "sms"))
+        parts = delivered_parts(path.name, path.read_text(encoding="utf-8", errors="replace"))
+        text = "\n".join(parts)
+        bodies = [p.split("\n", 1)[1] if p.startswith("Subject: ") and "\n" in p else p for p in parts]
+        locale = _locale_of(path.name, text)
+        rows.append(assess(relative, channel, locale, text, sms=channel == "sms", parts=bodies))
     return rows

@@ -11,9 +11,10 @@ wall time to plan time::
 
     plan = anchor + (wall - wall_anchor) * 60 / seconds_per_minute
 
-While a handler runs the harness *freezes* the clock (``frozen``) and afterwards moves
-``wall_anchor`` on by the handler's wall seconds: processing time is measured apart (wall seconds)
-and never read as plan minutes, so the same story reads the same times on a fast or a busy machine.
+The harness runs that clock only while the deployment waits (executions blocked on a task token or
+a Wait state, no handler running) and *freezes* it (``frozen``) while anything works: processing
+time is measured apart (wall seconds) and never read as plan minutes, so the same story reads the
+same times on a fast or a busy machine.
 
 No plan field, CDK stack or CLI command sets that variable: a deployed function never has it, and
 :func:`now` reads it only when it is set (an unset or malformed value means real UTC).
@@ -38,7 +39,7 @@ class PlanClock:
     anchor: datetime
     wall_anchor: float
     seconds_per_minute: float
-    #: While a handler runs: the plan time it reads throughout (processing takes no plan time).
+    #: While the deployment works: the plan time everyone reads (processing takes no plan time).
     frozen: datetime | None = None
 
     def at(self, wall: float) -> datetime:

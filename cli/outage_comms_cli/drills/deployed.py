@@ -103,6 +103,11 @@ class DeployedRunner:
 
     # -- the story ------------------------------------------------------------------------------
     def perform(self, event: Any) -> None:
+        if getattr(event, "action", "") in ("maintenance", "cancel_maintenance"):
+            raise RuntimeError(
+                "a maintenance story runs on the embedded AWS only (its schedules would fire on real time "
+                "here): run it without --target deployed"
+            )
         if isinstance(event, AlarmStep | DeclareStep):
             self._declare(event)
         elif isinstance(event, UpdateStep):

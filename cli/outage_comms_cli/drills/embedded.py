@@ -29,7 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +51,10 @@ from outage_comms_cli.drills.scenario import (
     DEFAULT_SCENARIO,
     AlarmStep,
     ApprovalExpectation,
+    CancelMaintenanceStep,
     DeclareStep,
     DrillScenario,
+    MaintenanceStep,
     ResolveStep,
     UpdateStep,
     load_scenario,
@@ -311,6 +313,8 @@ class _EmbeddedRunner:
         self.trigger_wall = datetime.now(UTC)
         self.trigger = time.perf_counter()
         self.clock_started = False
+        self.windows: list[str] = []  # maintenance windows this story scheduled
+        self.fired: set[str] = set()  # schedules already fired
         self.script: list[Step] = []
         self.seen_states: set[int] = set()
         self.seen_links: set[str] = set()
@@ -407,6 +411,13 @@ class _EmbeddedRunner:
                 drill_failures=scenario.injected(("drill", "both")) or None,
             )
             self._opened(self.intake(raw), "declared")
+        elif isinstance(event, MaintenanceStep):
+            self._schedule_window(event)
+        elif isinstance(event, CancelMaintenanceStep):
+            window = self.windows[-1]
+            answer = self._api("POST", f"/maintenances/{window}/cancel", {"note": event.note or None})
+            self.pump()
+            self.step("drill script", "cancel", f"maintenance window {window} cancelled ({answer['status']})")
         elif isinstance(event, UpdateStep):
             incident = self.repository.get(self.incident_id)
             self.intake(
@@ -425,6 +436,77 @@ class _EmbeddedRunner:
             self.intake(human_request("resolve", incident, status="resolved", note=event.note))
             self.resolved = True
             self.step("drill script", "resolve", "incident resolved")
+
+    # -- maintenance: the incident API, its schedules fired on the plan clock ------------------------
+    def _api(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A person's signed request to the incident API, through its real function."""
+        from outage_comms_cli.embedded_aws.people import rest_event
+
+        function = self.aws.function_name("incident_api")
+        payload = {k: v for k, v in body.items() if v not in (None, {}, [])}
+        answer = self.aws.invoke(function, rest_event(method, path, DRILL_PRINCIPAL, payload))
+        if "statusCode" not in answer or int(answer["statusCode"]) >= 400:
+            raise RuntimeError(f"the incident API refused {method} {path}: {answer}")
+        return {"status": int(answer["statusCode"]), **json.loads(answer.get("body") or "{}")}
+
+    def _schedule_window(self, event: MaintenanceStep) -> None:
+        opening = not self.incident_id
+        if opening:
+            self.start_clock()
+        starts = clock.now() + timedelta(minutes=event.starts_in)
+        answer = self._api(
+            "POST",
+            "/maintenances",
+            {
+                "components": event.components or self.scenario.components,
+                "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(minutes=event.lasts)).isoformat(),
+                "title": event.title or f"[drill] {self.scenario.name}",
+                "note": event.note,
+                "drill": self.scenario.drill or None,
+            },
+        )
+        window = str(answer["incident_id"])
+        self.windows.append(window)
+        self.pump()  # the API handed the workflow's start to the intake queue
+        kinds = ", ".join(f"{s['kind']} {s['at'][11:16]}" for s in answer.get("schedules", []))
+        if opening:
+            self.gateway.started.append(self._execution_of(window))
+            self._opened({"incident_id": window}, "maintenance scheduled")
+        self.step("drill script", "maintenance", f"window {window} scheduled; schedules: {kinds or 'none'}")
+
+    def _execution_of(self, incident_id: str) -> str:
+        from outage_comms.workflow_gateway import execution_arn
+
+        return execution_arn(self.aws.state_machine_arn, incident_id)
+
+    def pump(self) -> None:
+        """What waits in the intake queue (the API's hand-offs) reaches the intake function."""
+        self.aws.pump()
+
+    def fire_schedules(self) -> None:
+        """EventBridge Scheduler: each one-time schedule whose moment the plan clock reached invokes its
+        target (the maintenance tick function) with its input, then goes (ActionAfterCompletion)."""
+        if not self.windows:
+            return
+        scheduler = self.aws.client("scheduler")
+        now = clock.now()
+        for group in {s.get("GroupName", "default") for s in scheduler.list_schedules()["Schedules"]}:
+            for listed in scheduler.list_schedules(GroupName=group)["Schedules"]:
+                schedule = scheduler.get_schedule(Name=listed["Name"], GroupName=group)
+                moment = re.fullmatch(r"at\((.+)\)", str(schedule.get("ScheduleExpression", "")))
+                if moment is None:
+                    continue
+                at = datetime.fromisoformat(moment.group(1)).replace(tzinfo=UTC)
+                if at > now or listed["Name"] in self.fired:
+                    continue
+                self.fired.add(listed["Name"])
+                target = schedule["Target"]
+                function = str(target["Arn"]).split(":function:", 1)[1].split(":", 1)[0]
+                result = self.aws.invoke(function, json.loads(target.get("Input") or "{}"))
+                scheduler.delete_schedule(Name=listed["Name"], GroupName=group)
+                self.note("EventBridge Scheduler", f"{listed['Name']} fired: {result.get('kind', result)}")
+        self.pump()
 
     def _through_the_bus(self, event: dict[str, Any]) -> str:
         """Put ``event`` on the bus; the rule, the intake queue and the real intake function open the
@@ -466,8 +548,9 @@ class _EmbeddedRunner:
         self.note("intake", "workflow started")
 
     def tick(self) -> None:
-        """While waiting: follow the workflow, and let the approvers act on the links they got."""
+        """While waiting: follow the workflow, fire due schedules, let the approvers act on their links."""
         self.follow()
+        self.fire_schedules()
         for body, subject_text in self._review_requests():
             for match in _REVIEW_LINK.finditer(body):
                 reference = match["reference"]
@@ -555,7 +638,9 @@ class _EmbeddedRunner:
         story.run()
         self.notes = story.notes
         # After the script: the workflow finishes (resolved message, post-incident summary approval).
-        deadline = time.monotonic() + max(60.0, 240 * self.spm)
+        windows = [e.starts_in + e.lasts for e in self.scenario.events if isinstance(e, MaintenanceStep)]
+        longest = max(windows, default=0.0) + self.plan.maintenance.verify_minutes
+        deadline = time.monotonic() + max(60.0, (240 + longest) * self.spm)
         while self.status() == "RUNNING":
             self.tick()
             if not self.scenario.approve_post_incident_summary and self._summary_pending():

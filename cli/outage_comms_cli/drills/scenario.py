@@ -116,7 +116,32 @@ class ResolveStep(_Step):
     note: LocalizedNote = Field(default_factory=dict)
 
 
-Event = Annotated[AlarmStep | DeclareStep | UpdateStep | ResolveStep, Field(discriminator="action")]
+class MaintenanceStep(_Step):
+    """A person schedules a maintenance window through the incident API (embedded only). Its later
+    moments (reminders, start, end, completion) are the schedules the API creates; the embedded drill
+    fires each when the plan clock reaches it, as EventBridge Scheduler would."""
+
+    action: Literal["maintenance"]
+    components: list[str] = Field(default_factory=list, description="default: the scenario's components")
+    starts_in: Minutes = Field(default=70.0, description="plan minutes from this step to the window's start")
+    lasts: Minutes = Field(default=20.0, gt=0, description="the window's length in plan minutes")
+    title: str | None = None
+    note: LocalizedNote = Field(default_factory=dict)
+
+
+class CancelMaintenanceStep(_Step):
+    """A person cancels the latest window scheduled in this story (its remaining schedules go)."""
+
+    action: Literal["cancel_maintenance"]
+    note: LocalizedNote = Field(default_factory=dict)
+
+
+Event = Annotated[
+    AlarmStep | DeclareStep | UpdateStep | ResolveStep | MaintenanceStep | CancelMaintenanceStep,
+    Field(discriminator="action"),
+]
+#: Steps that open the story's incident (the first event).
+OPENING_STEPS = (AlarmStep, DeclareStep, MaintenanceStep)
 
 
 class ApprovalExpectation(ScenarioModel):
@@ -197,9 +222,9 @@ class DrillScenario(ScenarioModel):
     source: str = Field(default="<scenario>", exclude=True)
 
     @property
-    def opening_step(self) -> AlarmStep | DeclareStep:
+    def opening_step(self) -> AlarmStep | DeclareStep | MaintenanceStep:
         first = self.events[0]
-        assert isinstance(first, AlarmStep | DeclareStep)
+        assert isinstance(first, OPENING_STEPS)
         return first
 
     def approval_for(self, update_scenario: str) -> ApprovalExpectation | None:
@@ -351,13 +376,21 @@ def story_problems(scenario: DrillScenario, file: str) -> list[PlanProblem]:
         problems.append(PlanProblem(file, path, message, fix))
 
     first = scenario.events[0]
-    if not isinstance(first, AlarmStep | DeclareStep):
-        add("events[0]", f"the story opens with '{first.action}'", "start with action: alarm or declare")
+    if not isinstance(first, OPENING_STEPS):
+        add(
+            "events[0]",
+            f"the story opens with '{first.action}'",
+            "start with action: alarm, declare or maintenance",
+        )
     elif first.at != 0:
         add("events[0].at", f"the opening event is at {first.at:g}m", "open the incident at 0m")
     for index, event in enumerate(scenario.events[1:], start=1):
         if isinstance(event, AlarmStep | DeclareStep):
             add(f"events[{index}]", f"a second '{event.action}'", "open the incident once, in events[0]")
+        if isinstance(event, CancelMaintenanceStep) and not any(
+            isinstance(e, MaintenanceStep) for e in scenario.events[:index]
+        ):
+            add(f"events[{index}]", "cancels a window before any is scheduled", "schedule one first")
         previous = scenario.events[index - 1]
         if event.at < previous.at:
             add(

@@ -138,3 +138,29 @@ def drill_subscribers(
         people += [_made_up_address(channel, code, i, drill) for i, code in enumerate(missing)]
         result[channel] = people
     return result
+
+
+def rest_event(
+    method: str, path: str, caller_arn: str, body: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A SigV4-signed JSON request to a REST API (the incident API), as API Gateway hands it to Lambda."""
+    import json
+    import uuid
+
+    return {
+        "httpMethod": method,
+        "resource": path,
+        "path": path,
+        "pathParameters": None,
+        "queryStringParameters": None,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps(dict(body)) if body is not None else None,
+        "isBase64Encoded": False,
+        "requestContext": {
+            "requestId": str(uuid.uuid4()),
+            "stage": "v1",
+            "httpMethod": method,
+            "path": path,
+            "identity": {"userArn": caller_arn, "caller": caller_arn},
+        },
+    }
