@@ -882,6 +882,7 @@ def _maintenance(request: HumanRequest, plan: Plan, received_at: datetime, raw: 
         scheduled_for=starts_at,
         scheduled_until=ends_at,
         maintenance_phase="scheduled",
+        drill=request.drill,  # a drilled window speaks only to the drill audience, like a drill incident
     )
 
 
