@@ -30,6 +30,9 @@ STATUS_METRIC_NAMESPACE = "OutageComms/Status"
 URL_REWRITE = """function handler(event) {
   var request = event.request;
   var uri = request.uri;
+  if (uri.indexOf('/_publisher/') === 0) {
+    return {statusCode: 404, statusDescription: 'Not Found'};
+  }
   if (uri.endsWith('/')) {
     request.uri = uri + 'index.html';
   } else if (uri.lastIndexOf('.') <= uri.lastIndexOf('/')) {
@@ -370,6 +373,11 @@ class PublisherAccessRole(Construct):
             iam.PolicyStatement(
                 sid="ListSiteObjects", actions=["s3:ListBucket"], resources=[bucket.bucket_arn]
             ),
+            iam.PolicyStatement(  # the publisher's own state (never served: the edge answers 404 there)
+                sid="ReadPublisherState",
+                actions=["s3:GetObject"],
+                resources=[bucket.arn_for_objects("_publisher/*")],
+            ),
             iam.PolicyStatement(
                 sid="UpdatePublicDashboard",
                 actions=["cloudwatch:PutDashboard"],
@@ -401,4 +409,10 @@ class PublisherAccessRole(Construct):
             f"AwsSolutions-IAM5[Resource::<{Stack.of(bucket).get_logical_id(_cfn(bucket))}.Arn>/*]",
             "The publisher rewrites any page of the site (incident pages are named by incident id); "
             "the statement allows only s3:PutObject, on this one bucket.",
+        )
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::<{Stack.of(bucket).get_logical_id(_cfn(bucket))}.Arn>/_publisher/*]",
+            "The publisher reads back only its own state object under _publisher/ (s3:GetObject); the "
+            "edge answers 404 there, so it is never served.",
         )
