@@ -173,6 +173,7 @@ def test_publisher_role_actions_and_resources_are_narrow(status_raw: dict[str, A
     assert set(actions) == {
         "s3:PutObject",
         "s3:ListBucket",
+        "s3:GetObject",  # only the publisher's state under _publisher/
         "cloudwatch:PutDashboard",
         "cloudwatch:PutMetricData",
         "cloudfront:CreateInvalidation",
@@ -187,6 +188,7 @@ def test_publisher_role_actions_and_resources_are_narrow(status_raw: dict[str, A
     assert "distribution/" in json.dumps(actions["cloudfront:CreateInvalidation"]["Resource"])
     bucket_id, _ = _site_bucket(status_raw)
     assert bucket_id in json.dumps(actions["s3:PutObject"]["Resource"])
+    assert "/_publisher/*" in json.dumps(actions["s3:GetObject"]["Resource"])
 
 
 def test_public_dashboard_holds_the_status_metric(status_raw: dict[str, Any]) -> None:
