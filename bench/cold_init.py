@@ -6,13 +6,14 @@ objects included). This benchmark measures exactly that, per function of the *sy
 * the function list, each one's handler, environment and code asset are read from the synthesized
   templates (``cdk.out``), so per-function assets and per-function environments are measured as
   they deploy (an intrinsic such as ``Fn::GetStackOutput`` becomes a placeholder string);
-* every sample is a fresh interpreter (``python -S``: no site-packages) whose ``sys.path`` is the
-  Lambda's: the function's asset (the task root, ``LAMBDA_TASK_ROOT`` points at it, no bytecode:
-  the asset ships none and ``/var/task`` is read-only), then the Powertools layer's packages, then
-  the runtime's own boto3/botocore. The layer and the runtime come from this venv (same pins);
-* the asset is built for aarch64/CPython 3.13: its few compiled extensions (lxml, PyYAML,
-  MarkupSafe) are swapped for this interpreter's build of the same pinned version, every ``.py``
-  file is the asset's own;
+* every sample is a fresh **CPython 3.13** interpreter (the Lambda runtime's version; ``python -S``:
+  no site-packages) whose ``sys.path`` is the Lambda's: the function's asset as synthesized (the task
+  root, ``LAMBDA_TASK_ROOT`` points at it; its bytecode is used as shipped, nothing is written:
+  ``/var/task`` is read-only), then the Powertools layer's packages, then the runtime's own
+  boto3/botocore. Layer and runtime are the venv's pins installed once for CPython 3.13 on this
+  machine (``.build/cold-init/``) and compiled to bytecode, as Lambda ships them;
+* the asset is built for aarch64: its few compiled extensions (lxml, MarkupSafe) are swapped for this
+  machine's build of the same pin; every other file is the asset's own;
 * each round runs ``import boto3`` and then every handler, interleaved, so load on the machine hits
   both alike; the ratio is median(handler) / median(boto3) over ``ROUNDS`` rounds.
 
@@ -70,7 +71,30 @@ LAYOUT_NOTE = (
     "aarch64 asset swapped for this host's build of the same pin"
 )
 SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"])
-HOST_SUFFIX = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+TARGET_PYTHON = "3.13"
+#: Distributions installed for the target interpreter: layer + runtime + the asset's native wheels.
+HOST_DISTRIBUTIONS = (
+    "aws-lambda-powertools",
+    "pydantic",
+    "pydantic-core",
+    "pydantic-settings",
+    "annotated-types",
+    "typing-extensions",
+    "typing-inspection",
+    "aws-xray-sdk",
+    "wrapt",
+    "jmespath",
+    "jsonpath-ng",
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "python-dateutil",
+    "six",
+    "urllib3",
+    "lxml",
+    "markupsafe",
+    "pyyaml",
+)
 
 
 @dataclass(frozen=True)
@@ -139,26 +163,81 @@ def functions(cdk_out: Path) -> list[Function]:
 # --------------------------------------------------------------------------- the deployed layout
 
 
-def _link_packages(target: Path, names: Sequence[str]) -> None:
+def target_python() -> str:
+    """A CPython 3.13 on this machine (the Lambda runtime's version), found as the asset builder finds it."""
+    from outage_comms_cdk.lambda_asset import python313
+
+    found = python313()
+    if found is None:
+        raise RuntimeError(
+            "bench/cold_init.py needs a CPython 3.13 (the Lambda runtime's version): the assets ship "
+            "3.13 bytecode only. Install one (pyenv install 3.13) or set OUTAGE_COMMS_PYTHON313."
+        )
+    return found[0]
+
+
+def _pins() -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    pins = []
+    for name in HOST_DISTRIBUTIONS:
+        try:
+            pins.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            continue
+    return pins
+
+
+def host_packages(python: str) -> Path:
+    """The venv's pins of the layer, the runtime and the asset's native packages, installed for ``python``
+    (this machine's platform) and compiled to its bytecode; cached in ``.build/cold-init/<key>``."""
+    import hashlib
+    import platform as _platform
+
+    pins = _pins()
+    key = hashlib.sha256(json.dumps([pins, TARGET_PYTHON, _platform.machine()]).encode()).hexdigest()[:16]
+    target = ROOT / ".build" / "cold-init" / key
+    if (target / ".complete").exists():
+        return target
+    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent if target.parent.exists() else None))
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input",
+        "--no-deps", "--no-compile", "--only-binary=:all:", "--implementation", "cp",
+        "--python-version", TARGET_PYTHON, "--target", str(staging), *pins,
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"could not install {pins} for CPython {TARGET_PYTHON}:\n{result.stderr[-2000:]}")
+    subprocess.run(
+        [python, "-m", "compileall", "-q", "-j", "0", str(staging)], check=False, capture_output=True
+    )
+    (staging / ".complete").write_text("\n".join(pins) + "\n", encoding="utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.move(str(staging), target)
+    return target
+
+
+def _link_packages(source: Path, target: Path, names: Sequence[str]) -> None:
     target.mkdir(parents=True, exist_ok=True)
     for name in names:
-        for candidate in (SITE_PACKAGES / name, SITE_PACKAGES / f"{name}.py"):
+        for candidate in (source / name, source / f"{name}.py"):
             if candidate.exists() and not (target / candidate.name).exists():
                 (target / candidate.name).symlink_to(candidate)
 
 
-def host_asset(asset: Path, target: Path) -> Path:
-    """A copy of ``asset`` whose foreign compiled extensions are this interpreter's build of the same pin."""
+def host_asset(asset: Path, target: Path, host: Path, ext_suffix: str) -> Path:
+    """A copy of ``asset`` whose foreign compiled extensions are this machine's build of the same pin."""
     shutil.copytree(asset, target, symlinks=True)
     for extension in list(target.rglob("*.so")):
-        if extension.name.endswith(HOST_SUFFIX):
+        if extension.name.endswith(ext_suffix):
             continue
         relative = extension.relative_to(target)
         stem = extension.name.split(".", 1)[0]
         extension.unlink()
-        host = SITE_PACKAGES / relative.parent / f"{stem}{HOST_SUFFIX}"
-        if host.exists():
-            shutil.copy2(host, extension.parent / host.name)
+        native = host / relative.parent / f"{stem}{ext_suffix}"
+        if native.exists():
+            shutil.copy2(native, extension.parent / native.name)
     return target
 
 
@@ -169,6 +248,7 @@ class Layout:
     task_root: Path
     layer: Path
     runtime: Path
+    python: str = sys.executable
 
     @property
     def path(self) -> list[str]:
@@ -178,25 +258,31 @@ class Layout:
 class DeployedLayouts:
     """Builds the layer and runtime directories once and a host copy of each distinct asset."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, python: str | None = None) -> None:
         self.workdir = workdir
+        self.python = python or target_python()
+        self.host = host_packages(self.python)
+        self.ext_suffix = subprocess.run(
+            [self.python, "-c", "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
         self.layer = workdir / "opt-python"
         self.runtime = workdir / "var-lang-site-packages"
-        _link_packages(self.layer, LAYER_PACKAGES)
-        _link_packages(self.runtime, RUNTIME_PACKAGES)
+        _link_packages(self.host, self.layer, LAYER_PACKAGES)
+        _link_packages(self.host, self.runtime, RUNTIME_PACKAGES)
         self._assets: dict[Path, Path] = {}
 
     def for_function(self, function: Function) -> Layout:
         if function.asset not in self._assets:
             copy = self.workdir / f"task-{len(self._assets)}"
-            self._assets[function.asset] = host_asset(function.asset, copy)
-        return Layout(self._assets[function.asset], self.layer, self.runtime)
+            self._assets[function.asset] = host_asset(function.asset, copy, self.host, self.ext_suffix)
+        return Layout(self._assets[function.asset], self.layer, self.runtime, self.python)
 
     def bare(self) -> Layout:
         """The baseline: nothing but the runtime (what ``import boto3`` costs in any function)."""
         empty = self.workdir / "empty-task"
         empty.mkdir(exist_ok=True)
-        return Layout(empty, self.layer, self.runtime)
+        return Layout(empty, self.layer, self.runtime, self.python)
 
 
 def lambda_environment(layout: Layout, function: Function | None) -> dict[str, str]:
@@ -248,7 +334,7 @@ def import_seconds(layout: Layout, module: str, env: dict[str, str], *, importti
     flags = ["-S", "-X", "importtime"] if importtime else ["-S"]
     code = _PROBE.format(path=layout.path, module=module)
     result = subprocess.run(
-        [sys.executable, *flags, "-c", code],
+        [layout.python, *flags, "-c", code],
         env=env,
         cwd=layout.task_root,
         capture_output=True,
@@ -316,15 +402,20 @@ def measure(cdk_out: Path, *, rounds: int = ROUNDS, only: Sequence[str] = ()) ->
         "ratio_max": max(ratios),
         "all_within_target": all(row["within_target"] for row in per_function),
         "functions": per_function,
-        "machine": machine(),
+        "machine": machine(layouts.python),
         "load_average_1m": {"before": round(load_before[0], 2), "after": round(load_after[0], 2)},
         "measuring_seconds": round(seconds, 1),
     }
 
 
-def machine() -> dict[str, Any]:
+def machine(python: str | None = None) -> dict[str, Any]:
+    version = (
+        subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
+                       capture_output=True, text=True, check=False).stdout.strip()
+        if python else platform.python_version()
+    )  # fmt: skip
     return {
-        "python": platform.python_version(),
+        "python": version,
         "implementation": platform.python_implementation(),
         "machine": platform.machine(),
         "processor": _cpu_model(),

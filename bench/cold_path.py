@@ -1,0 +1,448 @@
+"""Cold path: an alarm state change on the EventBridge bus -> first customer delivery, every function cold.
+
+The synthesized app runs on the embedded AWS (moto) with the intake stack: the event goes through
+``PutEvents`` on the bus, the synthesized rule, the intake queue, the intake function (pumped as the
+SQS event-source mapping does), the workflow's state machine and its functions, until the first
+``deliver_channel`` invocation that delivered.
+
+*Cold*: the first invocation of every function runs in a **fresh interpreter** (a subprocess) with
+that function's deployed layout (its synthesized asset as the task root, no bytecode, the Powertools
+layer's packages, the runtime's boto3; ``LAMBDA_TASK_ROOT`` and the function's own environment as
+deployed, X-Ray tracing on), exactly as Lambda starts a new execution environment: the handler
+module is imported (init), then invoked once. Its AWS calls reach the same moto backends through a
+loopback endpoint (``AWS_ENDPOINT_URL``); outbound web traffic is pointed at a closed local proxy,
+so nothing leaves the machine. Later invocations of the same function run warm, in-process.
+
+*Warm*: the same path with every function already initialised (a warm execution environment).
+
+Reported: both totals, each function's cold init and first invocation on the path next to its warm
+invocation, the sum of cold inits, and our code's share of the cold path (the time inside our
+functions, init included; it also holds moto's own service time, so it is an upper bound). AWS's
+own latencies (EventBridge delivery, SQS polling, Lambda's runtime start, Step Functions
+transitions) are not measured on moto: docs/performance.md lists them from AWS documentation.
+
+.venv/bin/python bench/run.py --only cold_path      # writes bench/results/cold_path.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+RESULTS = ROOT / "bench" / "results" / "cold_path.json"
+WARM_SAMPLES = 3
+TARGET_OUR_CODE_S = 1.5
+CUSTOMER_HANDLER = "handlers.workflow_deliver_channel.handler"
+#: Signing name (in the SigV4 credential scope) -> moto's endpoint host for it.
+ENDPOINT_HOSTS = {
+    "ses": "email.{region}.amazonaws.com",
+    "s3": "s3.{region}.amazonaws.com",
+    "sts": "sts.amazonaws.com",
+    "iam": "iam.amazonaws.com",
+    "cloudwatch": "monitoring.{region}.amazonaws.com",
+    "execute-api": "execute-api.{region}.amazonaws.com",
+}
+#: Headers the forwarder must not copy (hop-by-hop, or recomputed by requests).
+_DROP_HEADERS = {"host", "content-length", "connection", "accept-encoding", "transfer-encoding"}
+
+
+# --------------------------------------------------------------------------- loopback endpoint to moto
+
+
+class MotoEndpoint:
+    """An HTTP endpoint on 127.0.0.1 that hands every AWS request to this process's moto backends.
+
+    A subprocess's botocore signs for the real service (the credential scope names it); the request is
+    re-sent here with ``requests`` to that service's AWS host, which moto's active mock answers from the
+    same in-memory backends the embedded deployment lives in.
+    """
+
+    def __init__(self, region: str) -> None:
+        import requests
+
+        session = requests.Session()
+        session.trust_env = False
+        lock = threading.Lock()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_: Any) -> None:
+                return None
+
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                auth = self.headers.get("Authorization", "")
+                service = auth.split("Credential=", 1)[1].split("/")[3] if "Credential=" in auth else "s3"
+                host = ENDPOINT_HOSTS.get(service, "{service}.{region}.amazonaws.com").format(
+                    service=service, region=region
+                )
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _DROP_HEADERS}
+                with lock:  # moto's backends and the harness's router are not meant for parallel calls
+                    answer = session.request(
+                        self.command, f"https://{host}{self.path}", data=body, headers=headers, timeout=60
+                    )
+                content = answer.content
+                self.send_response(answer.status_code)
+                for key, value in answer.headers.items():
+                    if key.lower() not in _DROP_HEADERS | {"content-encoding"}:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _forward
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> MotoEndpoint:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# --------------------------------------------------------------------------- one cold execution environment
+
+_RUNNER = """
+import sys, time
+sys.path[:0] = {path!r}
+started = time.perf_counter()
+import importlib
+module = importlib.import_module({module!r})
+imported = time.perf_counter()
+import json, uuid
+event = json.load(open({event!r}))
+
+class Context:
+    function_name = {name!r}
+    function_version = "$LATEST"
+    invoked_function_arn = {arn!r}
+    memory_limit_in_mb = {memory!r}
+    aws_request_id = str(uuid.uuid4())
+    log_group_name = "/aws/lambda/" + {name!r}
+    log_stream_name = "cold"
+    _deadline = time.monotonic() + {timeout!r}
+
+    def get_remaining_time_in_millis(self):
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+error = None
+try:
+    payload = json.dumps(getattr(module, {attribute!r})(event, Context()), default=str)
+except Exception as exc:
+    error = type(exc).__name__
+    payload = json.dumps({{"errorType": error, "errorMessage": str(exc)}})
+done = time.perf_counter()
+with open({result!r}, "w") as out:
+    json.dump({{"init_s": imported - started, "invoke_s": done - imported, "error": error,
+               "payload": payload}}, out)
+"""
+
+
+def _trace_header() -> str:
+    """An X-Ray trace header as Lambda sets it for a sampled invocation."""
+    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=1"
+
+
+@dataclass
+class ColdRun:
+    function: str
+    handler: str
+    init_s: float
+    invoke_s: float
+    wall_s: float
+    error: str | None
+
+
+class ColdStarts:
+    """Routes the first invocation of each function to a fresh interpreter in its deployed layout."""
+
+    def __init__(self, aws: Any, cdk_out: Path, endpoint: str, workdir: Path) -> None:
+        import cold_init
+
+        self.aws = aws
+        self.endpoint = endpoint
+        self.workdir = workdir
+        self.layouts = cold_init.DeployedLayouts(workdir / "layouts")
+        self.cold_init = cold_init
+        by_logical = {(f.stack, f.logical_id): f for f in cold_init.functions(cdk_out)}
+        self.synthesized: dict[str, Any] = {}
+        for stack, resources in aws.stacks.items():
+            for logical_id, physical in resources.items():
+                if (stack, logical_id) in by_logical:
+                    self.synthesized[physical] = by_logical[(stack, logical_id)]
+        self.enabled = False
+        self.seen: set[str] = set()
+        self.runs: list[ColdRun] = []
+        self._original = aws._run_handler
+        aws._run_handler = self._run_handler
+
+    def _environment(self, function: Any, layout: Any, synthesized: Any) -> dict[str, str]:
+        config = self.aws.client("lambda").get_function_configuration(FunctionName=function.function_name)
+        env = self.cold_init.lambda_environment(layout, synthesized)
+        for key, value in (config.get("Environment", {}).get("Variables", {}) or {}).items():
+            value = self.aws._renamed.get(value, value)
+            env[key] = (
+                str(layout.task_root) + value.removeprefix("/var/task")
+                if value.startswith("/var/task")
+                else value
+            )
+        for key in ("OUTAGE_COMMS_PLAN_CLOCK",):
+            if os.environ.get(key):
+                env[key] = os.environ[key]
+        env.update(
+            {
+                "AWS_REGION": os.environ.get("AWS_REGION", "us-east-1"),
+                "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+                "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(getattr(function, "memory_size", 256) or 256),
+                "AWS_ENDPOINT_URL": self.endpoint,
+                # X-Ray on, as deployed: segments go to a local UDP port nobody reads.
+                "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+                "_X_AMZN_TRACE_ID": _trace_header(),
+                # Nothing leaves the machine: web channels meet a closed proxy port (AWS: the endpoint).
+                "HTTPS_PROXY": "http://127.0.0.1:9",
+                "HTTP_PROXY": "http://127.0.0.1:9",
+                "NO_PROXY": "127.0.0.1,localhost",
+                "POWERTOOLS_LOG_LEVEL": "WARNING",
+            }
+        )
+        return env
+
+    def _run_handler(self, function: Any, body: Any, response_headers: dict[str, str]) -> bytes:
+        name = function.function_name
+        synthesized = self.synthesized.get(name)
+        if not self.enabled or name in self.seen or synthesized is None:
+            return bytes(self._original(function, body, response_headers))
+        self.seen.add(name)
+        from outage_comms_cli.embedded_aws.harness import Invocation
+
+        layout = self.layouts.for_function(synthesized)
+        module, attribute = function.handler.rsplit(".", 1)
+        event_file = self.workdir / f"{uuid.uuid4().hex}.event.json"
+        result_file = event_file.with_suffix(".result.json")
+        event = json.loads(body) if body else {}
+        event_file.write_text(json.dumps(event), encoding="utf-8")
+        code = _RUNNER.format(
+            path=layout.path,
+            module=module,
+            attribute=attribute,
+            event=str(event_file),
+            result=str(result_file),
+            name=name,
+            arn=function.function_arn,
+            memory=int(getattr(function, "memory_size", 256) or 256),
+            timeout=float(getattr(function, "timeout", 30) or 30),
+        )
+        with self.aws._lock:
+            started = time.perf_counter()
+            process = subprocess.run(
+                [layout.python, "-S", "-c", code],
+                env=self._environment(function, layout, synthesized),
+                cwd=layout.task_root,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            wall = time.perf_counter() - started
+            if process.returncode != 0 or not result_file.exists():
+                raise RuntimeError(f"cold {function.handler} died:\n{process.stderr[-3000:]}")
+            outcome = json.loads(result_file.read_text(encoding="utf-8"))
+            error = outcome["error"]
+            if error:
+                response_headers["x-amz-function-error"] = "Unhandled"
+            self.runs.append(
+                ColdRun(name, function.handler, outcome["init_s"], outcome["invoke_s"], wall, error)
+            )
+            self.aws.invocations.append(
+                Invocation(
+                    name,
+                    function.handler,
+                    event,
+                    started,
+                    wall,
+                    error,
+                    "" if not error else outcome["payload"],
+                )
+            )
+        return str(outcome["payload"]).encode()
+
+
+# --------------------------------------------------------------------------- one incident through the path
+
+
+def _alarm(plan: Any) -> dict[str, Any]:
+    from outage_comms.vocabulary import Scenario
+    from outage_comms_cli.drill import alarm_event
+
+    event = alarm_event(plan, Scenario.INVESTIGATING)  # auto-send severity in the example plan: no approval
+    unique = f"cold{time.time_ns()}"
+    event["detail"]["alarmName"] = event["detail"]["alarmName"].replace("drill", unique)
+    event["resources"] = [arn.replace("drill", unique) for arn in event["resources"]]
+    event["detail"]["state"]["timestamp"] = datetime.now(UTC).isoformat()
+    event["time"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return event
+
+
+def _sample(aws: Any, plan: Any, *, timeout: float = 240.0) -> dict[str, Any]:
+    first = len(aws.invocations)
+    event = _alarm(plan)
+    trigger = time.perf_counter()
+    aws.put_events([event])  # bus -> rule -> intake queue; pumped to the intake function
+    deadline = time.monotonic() + timeout
+    done: list[Any] = []
+    shown = 0
+    while time.monotonic() < deadline:
+        done = [i for i in aws.invocations[first:] if i.handler == CUSTOMER_HANDLER and i.error is None]
+        if done:
+            break
+        if len(aws.invocations) > first + shown:  # progress on stderr: a long wait says where it is
+            for i in aws.invocations[first + shown :]:
+                print(f"  {i.handler} {i.seconds * 1000:.0f} ms {i.error or ''}", file=sys.stderr, flush=True)
+            shown = len(aws.invocations) - first
+        time.sleep(0.005)
+    if not done:
+        seen = [(i.handler, i.error) for i in aws.invocations[first:]]
+        raise RuntimeError(f"no customer delivery within {timeout:.0f} s; invocations: {seen}")
+    delivered_at = min(i.started + i.seconds for i in done)
+    path = [i for i in aws.invocations[first:] if i.started < delivered_at]
+    for execution in aws.client("stepfunctions").list_executions(
+        stateMachineArn=aws.state_machine_arn, statusFilter="RUNNING"
+    )["executions"]:
+        aws.client("stepfunctions").stop_execution(executionArn=execution["executionArn"])
+    return {
+        "first_delivery_s": delivered_at - trigger,
+        "our_code_s": sum(i.seconds for i in path),
+        "path": [(i.function_name, i.handler, i.seconds, i.error) for i in path],
+    }
+
+
+def _close_open_incidents(aws: Any) -> None:
+    """Each sample opens a new incident; resolve the previous one so coalescing never joins them."""
+    from outage_comms.intake.store import DynamoIncidentRepository
+
+    repository = DynamoIncidentRepository(aws.physical_id("AWS::DynamoDB::Table", contains="Incidents"))
+    for incident in repository.list_open():
+        repository.save(incident.evolve(status="resolved", resolved_at=datetime.now(UTC)), incident.version)
+
+
+def run(cdk_out: Path | None = None) -> dict[str, Any]:
+    from _results import BenchRun
+
+    from outage_comms.plan import load_plan
+    from outage_comms_cli.embedded_aws import EmbeddedAws, synthesize_app
+
+    bench = BenchRun("cold_path", title="Alarm on the bus -> first customer delivery, cold and warm")
+    plan_path = ROOT / "plans" / "example.yaml"
+    plan = load_plan(plan_path)
+    with tempfile.TemporaryDirectory(prefix="cold-path-") as scratch:
+        work = Path(scratch)
+        reuse = cdk_out or (
+            Path(os.environ["OUTAGE_COMMS_EMBEDDED_CDK_OUT"])
+            if os.environ.get("OUTAGE_COMMS_EMBEDDED_CDK_OUT")
+            else None
+        )
+        if reuse is None:
+            cwd = Path.cwd()
+            os.chdir(ROOT)  # the asset builder's wheel cache is ./.build
+            try:
+                reuse = synthesize_app(work / "cdk.out", plan_path)
+            finally:
+                os.chdir(cwd)
+        with (
+            EmbeddedAws(reuse, with_intake=True) as aws,
+            MotoEndpoint(os.environ.get("AWS_REGION", "us-east-1")) as endpoint,
+        ):
+            cold_starts = ColdStarts(aws, reuse, endpoint.url, work)
+            # The harness process warms its own imports once (not measured): later warm invocations then
+            # cost what a warm Lambda costs. Cold invocations never use this process's modules.
+            _sample(aws, plan)
+            _close_open_incidents(aws)
+            cold_starts.enabled = True
+            cold = _sample(aws, plan)
+            cold_starts.enabled = False
+            _close_open_incidents(aws)
+            warm = []
+            for _ in range(WARM_SAMPLES):
+                warm.append(_sample(aws, plan))
+                _close_open_incidents(aws)
+    return _report(bench, cold, warm, cold_starts.runs)
+
+
+def _report(
+    bench: Any, cold: dict[str, Any], warm: list[dict[str, Any]], runs: list[ColdRun]
+) -> dict[str, Any]:
+    warm_first = statistics.median(s["first_delivery_s"] for s in warm)
+    warm_ours = statistics.median(s["our_code_s"] for s in warm)
+    on_path = {name for name, _, _, _ in cold["path"]}
+    path_runs = [r for r in runs if r.function in on_path]
+    init_sum = sum(r.init_s for r in path_runs)
+    warm_by_handler: dict[str, list[float]] = {}
+    for sample in warm:
+        for _, handler, seconds, _ in sample["path"]:
+            warm_by_handler.setdefault(handler, []).append(seconds)
+    bench.figure(
+        "alarm on bus -> first customer delivery, every function cold",
+        cold["first_delivery_s"] * 1000,
+        "ms",
+        baseline=("same path, warm", warm_first * 1000),
+    )
+    bench.figure(
+        "our code on the cold path (init + invocations, moto calls inside)",
+        cold["our_code_s"] * 1000,
+        "ms",
+        baseline=("same, warm", warm_ours * 1000),
+        target=f"< {TARGET_OUR_CODE_S * 1000:.0f} ms",
+        met=cold["our_code_s"] < TARGET_OUR_CODE_S,
+    )
+    bench.figure("sum of cold inits (handler imports) on the path", init_sum * 1000, "ms")
+    bench.detail(
+        "cold_functions_on_path",
+        [
+            {
+                "handler": r.handler,
+                "init_ms": round(r.init_s * 1000, 1),
+                "first_invocation_ms": round(r.invoke_s * 1000, 1),
+                "process_wall_ms": round(r.wall_s * 1000, 1),
+                "warm_invocation_ms": round(statistics.median(warm_by_handler[r.handler]) * 1000, 1)
+                if r.handler in warm_by_handler
+                else None,
+                "error": r.error,
+            }
+            for r in path_runs
+        ],
+    )
+    bench.detail("cold_path", [(h, round(s * 1000, 1), e) for _, h, s, e in cold["path"]])
+    bench.detail("warm_first_delivery_ms", [round(s["first_delivery_s"] * 1000, 1) for s in warm])
+    bench.detail(
+        "not_measured",
+        "AWS's own latencies (EventBridge -> SQS delivery, the event-source mapping's polling and batching "
+        "window, Lambda's runtime start before our init, Step Functions transitions): docs/performance.md",
+    )
+    return bench.write(RESULTS)
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(Path(sys.argv[1]) if len(sys.argv) > 1 else None), indent=2))
