@@ -99,13 +99,18 @@ def index_page(
     api_url: str,
     identity: str,
     review_links: Mapping[str, list[str]],
+    compose_links: Mapping[str, str] | None = None,
     notice: str = "",
 ) -> str:
     open_now = [i for i in incidents if i.is_open]
     recent = [i for i in incidents if not i.is_open][:10]
     parts = [f"<p role='status'>{esc(notice)}</p>" if notice else ""]
     parts.append("<h2>Open incidents</h2>")
-    parts.append(_incident_table(open_now, review_links) if open_now else "<p>No open incident.</p>")
+    parts.append(
+        _incident_table(open_now, review_links, compose_links or {})
+        if open_now
+        else "<p>No open incident.</p>"
+    )
     parts.append("<h2>Fire an alarm</h2>")
     if components:
         options = "".join(f"<option value='{esc(cid)}'>{esc(name)}</option>" for cid, name in components)
@@ -121,7 +126,7 @@ def index_page(
     else:
         parts.append("<p>No component of this plan maps an alarm name.</p>")
     parts.append("<h2>Recently resolved</h2>")
-    parts.append(_incident_table(recent, {}) if recent else "<p>None yet.</p>")
+    parts.append(_incident_table(recent, {}, {}) if recent else "<p>None yet.</p>")
     parts.append(
         "<h2>From the command line</h2><pre>"
         f"export OUTAGE_COMMS_API_URL={esc(api_url)}\n"
@@ -131,10 +136,13 @@ def index_page(
     return layout("Incidents", "".join(parts), identity=identity)
 
 
-def _incident_table(incidents: Iterable[Incident], review_links: Mapping[str, list[str]]) -> str:
+def _incident_table(
+    incidents: Iterable[Incident], review_links: Mapping[str, list[str]], compose_links: Mapping[str, str]
+) -> str:
     rows = []
     for incident in incidents:
-        links = "".join(
+        compose = compose_links.get(incident.id)
+        links = (f"<li><a href='{esc(compose)}'>Write the next update</a></li>" if compose else "") + "".join(
             f"<li><a href='{esc(link)}'>review page{' (' + str(n) + ')' if n > 1 else ''}</a></li>"
             for n, link in enumerate(review_links.get(incident.id, [])[-3:], start=1)
         )

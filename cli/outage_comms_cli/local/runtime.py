@@ -38,6 +38,7 @@ DEFAULT_STATE_DIR = Path(".outage-comms/local")
 #: Reuse a ``synthesize_app`` output instead of synthesizing (tests, as for the drill).
 REUSE_CDK_OUT_ENV = "OUTAGE_COMMS_EMBEDDED_CDK_OUT"
 INCIDENT_API_HANDLER = "handlers.incident_api.handler"
+COMPOSE_HANDLER = "handlers.compose_page.handler"
 SNAPSHOT_SECONDS = 5.0
 COLLECT_SECONDS = 0.3
 
@@ -143,7 +144,7 @@ class LocalDeployment:
         self.progress(f"deployed {', '.join(aws.stacks)}")
         self.routes = deployed_routes(aws)
         if not self._intake_deployed():
-            self.routes = sort_routes(self.routes + self._undeployed_incident_api(aws))
+            self.routes = sort_routes(self.routes + self._undeployed_routes(aws))
         self._mount_apis()
         snapshot = None if self.reset else state.read_snapshot(self.state_dir)
         self._create_drill_secrets()
@@ -246,6 +247,10 @@ class LocalDeployment:
                 name = re.sub(r"^outage-comms-", "", route.api)
                 mount = "/" + re.sub(r"[^a-z0-9-]", "-", name.lower())
             self.mounts[route.api_id] = mount
+        compose = [r for r in self.routes if r.handler == COMPOSE_HANDLER]
+        if compose:  # reminders and escalations link the compose page served here
+            self.aws_checked._set_env({"COMPOSE_BASE_URL": self.base_url + self.mounts[compose[0].api_id]})
+            self.aws_checked._reset_caches()
         self._api_url = re.compile(
             r"https://(?P<api>[a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com/[^/\"'\s<>]*"
         )
@@ -352,6 +357,19 @@ class LocalDeployment:
             return None
         return got["Body"].read(), str(got.get("ContentType") or "")
 
+    def compose_path(self, incident: Incident) -> str | None:
+        """A fresh signed compose link for an open incident, as a reminder carries (None: no compose page)."""
+        compose = [r for r in self.routes if r.handler == COMPOSE_HANDLER]
+        if not compose or not incident.is_open:
+            return None
+        from outage_comms import clock
+        from outage_comms.compose.links import compose_path, compose_reference, link_minutes
+        from outage_comms.workflow.adapters import review_signer
+
+        minutes = link_minutes(self.plan, incident.severity)
+        reference = compose_reference(review_signer(), incident.id, now=clock.now(), minutes=minutes)
+        return f"{self.mounts[compose[0].api_id]}/{compose_path(incident.id, reference)}"
+
     # -- actions ---------------------------------------------------------------------------------
     def fire_alarm(self, component: str | None, severity: str | None) -> dict[str, Any]:
         """A CloudWatch alarm state change for a component's alarm, through EventBridge when it can."""
@@ -376,18 +394,13 @@ class LocalDeployment:
         return any(route.handler == INCIDENT_API_HANDLER and route.function for route in self.routes)
 
     @staticmethod
-    def _undeployed_incident_api(aws: EmbeddedAws) -> list[Route]:
-        """The incident API's routes as synthesized, when its stack is not deployed here.
-
-        Served by :meth:`incident_api_in_process` (the same handler, in this process).
-        """
+    def _undeployed_routes(aws: EmbeddedAws) -> list[Route]:
+        """The REST API routes of stacks that are synthesized but not deployed here (the intake stack
+        when the embedded AWS cannot deploy it): served by :meth:`handler_in_process`."""
         routes: list[Route] = []
         for path in sorted(aws.cdk_out.glob("*.template.json")):
-            text = path.read_text()
-            if f'"{INCIDENT_API_HANDLER}"' in text:
-                routes += [
-                    r for r in template_routes(json.loads(text), {}) if r.handler == INCIDENT_API_HANDLER
-                ]
+            if path.name.removesuffix(".template.json") not in aws.templates:
+                routes += template_routes(json.loads(path.read_text()), {})
         return routes
 
     def _apply_in_process(self, raw: dict[str, Any]) -> dict[str, Any]:
@@ -410,12 +423,13 @@ class LocalDeployment:
                 ).as_dict()
             )
 
-    def incident_api_in_process(self, event: dict[str, Any]) -> dict[str, Any]:
-        """The incident API's real handler, in this process, when the intake stack is not deployed.
+    def handler_in_process(self, route: Route, event: dict[str, Any]) -> dict[str, Any]:
+        """A route's real handler, in this process, when its stack is not deployed (the intake stack).
 
-        Same handler, same routes and checks; its dependencies are this deployment's incident store,
-        idempotency table and state machine (the intake queue that would hand the request to the
-        intake function is not here, so the gateway starts and feeds executions itself).
+        Same handler, same routes and checks. A handler that takes intake ``dependencies`` (the incident
+        API, the compose page) gets this deployment's incident store, idempotency table and state machine
+        (the intake queue that would hand its work to the intake function is not here, so the gateway
+        starts and feeds executions itself).
         """
         from outage_comms.intake.runtime import build_dependencies
         from outage_comms.intake.settings import IntakeSettings
@@ -427,8 +441,10 @@ class LocalDeployment:
             if str(directory) not in sys.path:
                 sys.path.append(str(directory))
         import importlib
+        import inspect
 
-        module = importlib.import_module("handlers.incident_api")
+        module_name, attribute = route.handler.rsplit(".", 1)
+        handler = getattr(importlib.import_module(module_name), attribute)
         settings = IntakeSettings(
             PLAN_PATH=os.environ["PLAN_PATH"],
             INCIDENTS_TABLE_NAME=aws.physical_id("AWS::DynamoDB::Table", contains="Incidents"),
@@ -445,13 +461,16 @@ class LocalDeployment:
         )
 
         class _Function:
-            function_name = "local-incident-api"
-            function_arn = "arn:aws:lambda:us-east-1:123456789012:function:local-incident-api"
+            function_name = f"local-{module_name.rsplit('.', 1)[-1].replace('_', '-')}"
+            function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
             memory_size = 256
             timeout = 29
 
+        wants = "dependencies" in inspect.signature(handler).parameters
         with aws._lock, contextlib.redirect_stdout(io.StringIO()):  # Powertools' EMF lines
-            return dict(module.handler(event, _Context(_Function()), dependencies=dependencies))
+            if wants:
+                return dict(handler(event, _Context(_Function()), dependencies=dependencies))
+            return dict(handler(event, _Context(_Function())))
 
 
 class _NoChanges:

@@ -94,7 +94,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.FORBIDDEN, b"wrong Host for this local server\n", "text/plain")
             return
         origin = self.headers.get("Origin")
-        if origin and origin not in (f"http://127.0.0.1:{port}", f"http://localhost:{port}"):
+        same_site = origin in (None, f"http://127.0.0.1:{port}", f"http://localhost:{port}")
+        if not same_site and origin != "null":
             self._send(HTTPStatus.FORBIDDEN, b"cross-site request refused\n", "text/plain")
             return
         parts = urlsplit(self.path)
@@ -105,6 +106,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, b"body too large\n", "text/plain")
             return
         body = self.rfile.read(length) if length else b""
+        if not same_site and not self._protected_by_csrf(path):
+            # "Origin: null" (a page with no-referrer, a sandboxed frame): only the review and compose
+            # pages, whose forms carry a CSRF token and a signed single-use reference, accept it.
+            self._send(HTTPStatus.FORBIDDEN, b"cross-site request refused\n", "text/plain")
+            return
+        if method not in ("GET", "HEAD") and path.startswith("/api/"):
+            kind = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+            if kind != "application/json":  # a cross-site form cannot send JSON without a preflight
+                self._send(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, b"send application/json\n", "text/plain")
+                return
         page = self._own_page(method, path, query, body)
         if page is not None:
             return
@@ -118,6 +129,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         route, inner, parameters = found
         self._api(route, inner, parameters, method, query, body)
+
+    def _protected_by_csrf(self, path: str) -> bool:
+        found = self.deployment.route_for("POST", path)
+        return found is not None and found[0].iam and found[0].handler != INCIDENT_API_HANDLER
 
     # -- the server's own pages ------------------------------------------------------------------
     def _own_page(self, method: str, path: str, query: str, body: bytes) -> bool | None:
@@ -218,8 +233,15 @@ class _Handler(BaseHTTPRequestHandler):
                     and link not in links.get(match["incident"], [])
                 ):
                     links.setdefault(match["incident"], []).append(urlsplit(link).path)
+        incidents = deployment.incidents()
+        compose: dict[str, str] = {}
+        for incident in incidents:
+            path = deployment.compose_path(incident) if incident.is_open else None
+            if path:
+                compose[incident.id] = path
         return pages.index_page(
-            incidents=deployment.incidents(),
+            incidents=incidents,
+            compose_links=compose,
             components=components,
             severities=severities,
             api_url=f"{deployment.base_url}/api",
@@ -295,7 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
         if route.function:
             response = invoke(deployment.aws_checked, route, event)
         else:
-            result = deployment.incident_api_in_process(event)
+            result = deployment.handler_in_process(route, event)
             response = ApiResponse(
                 int(result.get("statusCode", 502)),
                 {str(k): str(v) for k, v in (result.get("headers") or {}).items()},
