@@ -211,6 +211,7 @@ def _clear_caches() -> None:
     site._time_text.cache_clear()
     pages_module._day_text.cache_clear()
     uptime.format_uptime.cache_clear()
+    pages_module._COMPONENT_ROWS.clear()
 
 
 def rebuild_figures(bench: BenchRun, repeats: int = 3) -> dict[str, Any]:

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from outage_comms.plan import Component
 from outage_comms.rendering import DEFAULT_TEMPLATES_DIR
 from outage_comms.status.model import ComponentStatus
 from outage_comms.status.site import (
@@ -69,6 +70,29 @@ def incident_path(view: IncidentView) -> str:
     return f"incidents/{view.id.lower()}.html"
 
 
+#: Component lines already rendered in this process (see ``PageHelper.component``).
+_COMPONENT_ROWS: dict[tuple[Any, ...], ComponentRow] = {}
+_COMPONENT_ROWS_MAX = 8192
+
+
+class Row(NamedTuple):
+    href: str
+    title: str
+    status: str
+    iso: str
+    time: str
+
+
+class ComponentRow(NamedTuple):
+    name: str
+    status: str
+    status_name: str
+    description: str
+    summary: str
+    detail: str
+    bars: Markup
+
+
 @dataclass(frozen=True)
 class Page:
     """What every page template receives about where it is."""
@@ -118,6 +142,57 @@ class PageHelper:
             f"{self.day(r.day)} {self.component_name(r.worst)} ({self.percent([r])})" for r in bad[-10:]
         )
         return summary, str(self.s["uptime_days_with_problems"]).format(days=days)
+
+    def rows(self, views: Sequence[IncidentView], page: Page) -> list[Row]:
+        """What a list of incidents prints (the history page, past incidents), in one call per list."""
+        prefix = locale_prefix(self.state.plan, self.locale)
+        return [
+            Row(
+                href=page.link(prefix + incident_path(view)),
+                title=self.words(view).title,
+                status=self.status_name(view.status),
+                iso=self.iso(view.incident.started_at),
+                time=self.time(view.incident.started_at),
+            )
+            for view in views
+        ]
+
+    def component(self, component: Component) -> ComponentRow:
+        """What one component's line of the home page prints, in one call.
+
+        Remembered by everything it is made of (words, status, the days that were not calm), so a
+        publish re-renders only the lines of the components whose uptime or status changed.
+        """
+        status = self.state.statuses[component.id]
+        records = self.state.uptime.get(component.id, [])
+        key = (
+            self.state.options.templates_dir,
+            self.state.plan.default_locale,
+            self.locale,
+            component.id,
+            component.name[self.locale],
+            component.description[self.locale],
+            status,
+            records[0].day if records else None,
+            len(records),
+            tuple(r for r in records if r.downtime_minutes or r.worst is not ComponentStatus.OPERATIONAL),
+        )
+        row = _COMPONENT_ROWS.get(key)
+        if row is None:
+            summary, detail = self.uptime_text(component.id)
+            row = ComponentRow(
+                name=component.name[self.locale],
+                status=status.value,
+                status_name=self.component_name(status),
+                description=component.description[self.locale],
+                summary=summary,
+                detail=detail,
+                bars=self.bar_svg(component.id),
+            )
+            if len(_COMPONENT_ROWS) >= _COMPONENT_ROWS_MAX:
+                _COMPONENT_ROWS.clear()
+            _COMPONENT_ROWS[key] = row
+        return row
 
     def bar_svg(self, component_id: str) -> Markup:
         """The uptime bar as one inline SVG: a path per status (a sub-path per day), not an element per day.

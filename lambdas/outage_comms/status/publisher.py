@@ -8,6 +8,7 @@ creates. AWS calls sit behind :class:`StatusSink`, so tests pass a fake or moto 
 from __future__ import annotations
 
 import functools
+import gc
 import inspect
 import json
 import re
@@ -158,6 +159,15 @@ class StatusPublisher:
         its incident id and returned in ``failures`` (the handler counts them), the rest is published.
         Raises :class:`StatusPublishError` only when nothing could be written at all.
         """
+        paused = gc.isenabled()
+        gc.disable()  # short-lived, acyclic garbage: refcounting frees it; no full-heap scans mid-render
+        try:
+            return self._publish(incident_id)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _publish(self, incident_id: str | None) -> PublishResult:
         start = time.perf_counter()
         now = self._clock()
         failures: list[SiteFailure] = []

@@ -237,7 +237,8 @@ def incident_view(
 class WordsCache(Protocol):
     """Rendered words kept from an earlier publish (the publisher's materialised state)."""
 
-    def cached_updates(self, view: IncidentView) -> list[UpdateView] | None: ...
+    def cached_words(self, view: IncidentView) -> tuple[list[UpdateView], dict[str, Words]] | None:
+        """The view's updates in words and its banner's words, if rendered before from the same inputs."""
 
 
 def checked_view(
@@ -259,9 +260,9 @@ def checked_view(
     for attempt in attempts:
         try:
             view = incident_view(plan, attempt, now, strings, options)
-            cached = cache.cached_updates(view) if cache is not None and attempt is incident else None
-            if cached is not None:
-                view.__dict__["updates"] = cached  # the functools.cached_property's slot
+            cached = cache.cached_words(view) if cache is not None and attempt is incident else None
+            if cached is not None:  # into the functools.cached_property slots
+                view.__dict__["updates"], view.__dict__["banner"] = cached
             for locale in plan.locale_codes:
                 view.name(locale)
                 view.postmortem(locale)

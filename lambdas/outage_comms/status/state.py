@@ -35,7 +35,7 @@ from outage_comms.status.words import Words
 
 STATE_KEY = "_publisher/state.json.gz"
 #: Bump when the layout below changes: an older state is then ignored (full rebuild).
-STATE_FORMAT = 2
+STATE_FORMAT = 4
 _PUBLIC_SOURCE = IncidentSource(type="alarm", reference="status-site")
 
 
@@ -44,6 +44,17 @@ def public_copy(incident: Incident) -> Incident:
     return incident.model_copy(
         update={"timeline": (), "public_note": {}, "internal_title": "", "source": _PUBLIC_SOURCE}
     )
+
+
+CachedWords = tuple[int, str | None, list[dict[str, Words]], dict[str, Words]]
+
+
+def _pairs(words: Mapping[str, Words]) -> dict[str, list[str]]:
+    return {locale: [w.title, w.body] for locale, w in words.items()}
+
+
+def _words(pairs: Mapping[str, list[str]]) -> dict[str, Words]:
+    return {locale: Words(title, body) for locale, (title, body) in pairs.items()}
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -76,47 +87,64 @@ class SiteMemory:
 
     fingerprint: str
     incidents: dict[str, Incident] = field(default_factory=dict)
-    #: incident id -> (its version, when its next update was due, its updates' words newest first)
-    words: dict[str, tuple[int, str | None, list[dict[str, Words]]]] = field(default_factory=dict)
+    #: incident id -> (its version, when its next update was due, its updates' words newest first,
+    #: its banner's words)
+    words: dict[str, CachedWords] = field(default_factory=dict)
     etags: dict[str, str] = field(default_factory=dict)
+    #: The JSON each unchanged incident and words entry was read from (written back as is).
+    _raw_incidents: dict[str, tuple[Incident, str]] = field(default_factory=dict, repr=False)
+    _raw_words: dict[str, tuple[CachedWords, str]] = field(default_factory=dict, repr=False)
 
-    def cached_updates(self, view: IncidentView) -> list[UpdateView] | None:
-        """The incident's rendered updates, when they were rendered from this very version and the
-        same "next update by" time (the only input besides the incident that changes with the clock)."""
+    def cached_words(self, view: IncidentView) -> tuple[list[UpdateView], dict[str, Words]] | None:
+        """The incident's rendered updates and banner, when they were rendered from this very version
+        and the same "next update by" time (the only input besides the incident that moves with the clock)."""
         cached = self.words.get(view.id)
         if cached is None or cached[0] != view.incident.version or cached[1] != _iso(view.next_update):
             return None
         updates = list(reversed(view.public))
         if len(updates) != len(cached[2]):
             return None
-        return [UpdateView(update, words) for update, words in zip(updates, cached[2], strict=True)]
+        views = [UpdateView(update, words) for update, words in zip(updates, cached[2], strict=True)]
+        return views, cached[3]
 
     def remember(self, state: SiteState, incidents: Iterable[Incident]) -> None:
         """Keep ``incidents`` (the window) and the words the state rendered for them."""
-        self.incidents = {i.id: public_copy(i) for i in incidents}
-        words: dict[str, tuple[int, str | None, list[dict[str, Words]]]] = {}
+        self.incidents = {
+            i.id: i if self._raw_incidents.get(i.id, (None,))[0] is i else public_copy(i) for i in incidents
+        }
+        words: dict[str, CachedWords] = {}
         for view in (*state.incidents, *state.maintenances):
-            if view.id in self.incidents and "updates" in view.__dict__:
-                updates = [u.words for u in view.updates]
-                words[view.id] = (view.incident.version, _iso(view.next_update), updates)
+            if view.id in self.incidents and "updates" in view.__dict__ and "banner" in view.__dict__:
+                due = _iso(view.next_update)
+                before = self.words.get(view.id)
+                if before is not None and before[:2] == (view.incident.version, due):
+                    words[view.id] = before  # the view was given these very words
+                else:
+                    updates = [u.words for u in view.updates]
+                    words[view.id] = (view.incident.version, due, updates, view.banner)
         self.words = words
 
     def to_bytes(self) -> bytes:
-        document: dict[str, Any] = {
+        incidents = [
+            raw[1]
+            if (raw := self._raw_incidents.get(i.id)) and raw[0] is i
+            else i.model_dump_json(warnings=False)
+            for i in self.incidents.values()
+        ]
+        words = {
+            incident_id: raw[1]
+            if (raw := self._raw_words.get(incident_id)) and raw[0] is entry
+            else _dump(entry)
+            for incident_id, entry in self.words.items()
+        }
+        document = {
             "format": STATE_FORMAT,
             "fingerprint": self.fingerprint,
-            "incidents": [i.model_dump(mode="json", warnings=False) for i in self.incidents.values()],
-            "words": {
-                incident_id: [
-                    version,
-                    due,
-                    [{loc: [w.title, w.body] for loc, w in u.items()} for u in updates],
-                ]
-                for incident_id, (version, due, updates) in self.words.items()
-            },
+            "incidents": incidents,
+            "words": words,
             "etags": self.etags,
         }
-        return gzip.compress(json.dumps(document, separators=(",", ":")).encode(), compresslevel=5, mtime=0)
+        return gzip.compress(json.dumps(document, separators=(",", ":")).encode(), compresslevel=1, mtime=0)
 
     @classmethod
     def from_bytes(cls, body: bytes, expected_fingerprint: str) -> SiteMemory | None:
@@ -124,17 +152,26 @@ class SiteMemory:
         document: Mapping[str, Any] = json.loads(gzip.decompress(body))
         if document.get("format") != STATE_FORMAT or document.get("fingerprint") != expected_fingerprint:
             return None
-        incidents = (Incident.model_validate(raw) for raw in document["incidents"])
+        raw_incidents = {}
+        for text in document["incidents"]:
+            incident = Incident.model_validate_json(text)
+            raw_incidents[incident.id] = (incident, text)
+        raw_words = {incident_id: (_load(text), text) for incident_id, text in document["words"].items()}
         return cls(
             fingerprint=expected_fingerprint,
-            incidents={i.id: i for i in incidents},
-            words={
-                incident_id: (
-                    int(version),
-                    due,
-                    [{loc: Words(title, body) for loc, (title, body) in u.items()} for u in updates],
-                )
-                for incident_id, (version, due, updates) in document["words"].items()
-            },
+            incidents={incident_id: incident for incident_id, (incident, _) in raw_incidents.items()},
+            words={incident_id: entry for incident_id, (entry, _) in raw_words.items()},
             etags=dict(document["etags"]),
+            _raw_incidents=raw_incidents,
+            _raw_words=raw_words,
         )
+
+
+def _dump(entry: CachedWords) -> str:
+    version, due, updates, banner = entry
+    return json.dumps([version, due, [_pairs(u) for u in updates], _pairs(banner)], separators=(",", ":"))
+
+
+def _load(text: str) -> CachedWords:
+    version, due, updates, banner = json.loads(text)
+    return int(version), due, [_words(u) for u in updates], _words(banner)

@@ -68,9 +68,12 @@ def uptime_from_incidents(
                 if STATUS_METRIC_VALUE[status] > STATUS_METRIC_VALUE[worst[component_id][index]]:
                     worst[component_id][index] = status
             cursor = stop
-    return {
+    calm = [DayRecord(first + timedelta(days=i), ComponentStatus.OPERATIONAL, 0.0) for i in range(days)]
+    return {  # a calm day is one shared record: most of 90 days x every component
         cid: [
-            DayRecord(first + timedelta(days=i), worst[cid][i], min(downtime[cid][i], _DAY_MINUTES))
+            calm[i]
+            if worst[cid][i] is ComponentStatus.OPERATIONAL and not downtime[cid][i]
+            else DayRecord(calm[i].day, worst[cid][i], min(downtime[cid][i], _DAY_MINUTES))
             for i in range(days)
         ]
         for cid in downtime

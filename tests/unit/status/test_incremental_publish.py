@@ -158,7 +158,9 @@ def test_the_state_holds_no_timeline_note_internal_title_or_alarm(plan: Plan) ->
     assert INTERNAL_TITLE not in text
     assert "arn:aws:cloudwatch" not in text
     document = json.loads(text)
-    assert all(not i["timeline"] and not i["public_note"] for i in document["incidents"])
+    incidents = [json.loads(text) for text in document["incidents"]]
+    assert len(incidents) == len(all_kinds())
+    assert all(not i["timeline"] and not i["public_note"] for i in incidents)
 
 
 def test_another_plan_or_an_unreadable_state_means_a_full_rebuild(plan: Plan) -> None:
@@ -187,8 +189,9 @@ def test_the_state_keeps_the_words_it_rendered_for_open_and_closed_incidents(pla
     repository, bucket, store = CountingIncidents(all_kinds()), Bucket(), MemoryStateStore()
     publisher_for(plan, repository, bucket, store).publish(None)
     assert store.body is not None
-    words = json.loads(gzip.decompress(store.body))["words"]
-    version, due, updates = words[major_outage().id]
+    words = {k: json.loads(v) for k, v in json.loads(gzip.decompress(store.body))["words"].items()}
+    version, due, updates, banner = words[major_outage().id]
+    assert set(banner) == set(plan.locale_codes)  # the in-app banner of an open incident
     assert version == major_outage().version
     assert due is not None  # an open incident's words are keyed by when its next update is due
     assert len(updates) == len(major_outage().published)
