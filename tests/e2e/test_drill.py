@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
-from outage_comms.plan import load_plan
+from outage_comms.plan import Plan, load_plan
 from outage_comms.workflow.channels_plan import STATUS_SURFACES
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +47,7 @@ def test_drill_runs_the_default_scenario_and_writes_every_delivery(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    drill_output = result.stdout
+    drill_output, drill_errors = result.stdout, result.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "SUCCEEDED" and summary["scenario_name"] == "default"
     assert summary["reminders"] == 1 and summary["escalations"] == 0
@@ -105,6 +107,82 @@ def test_drill_runs_the_default_scenario_and_writes_every_delivery(
     assert status_incidents(page)[0]["status"] in {"resolved", "postmortem"}
     assert (page / "index.html").read_text().count("<html") == 1
     assert "Status page: python3 -m http.server" in drill_output
+    # Every delivered message reads as a person would write it (issue 14's Tests)
+    quality = json.loads((out / "quality.json").read_text())
+    assert len(quality) == len(summary["delivered_files"])
+    problems = [(row["name"], row["findings"]) for row in quality if row["findings"]]
+    assert not problems, problems[:5]  # no sentence twice, no None/null/{{ }} debris
+    # No broken link: every link the site or a message points to exists in the output or is an API endpoint
+    assert broken_links(out, plan, drill_cdk_out) == []
+    # Plan-clock times: the 45-minute story lasted about 45 minutes, from 14:00 on the plan clock
+    assert record["start"] == "2026-03-10T14:00:00Z"
+    assert 44 <= record["resolved_minute"] <= 50, record["resolved_minute"]
+    resolved = [p for p in customer if "resolved" in p.name and p.name.endswith(".en.txt")]
+    assert resolved and re.search(r"\b4[4-9] minutes\b", resolved[0].read_text()), resolved[0].read_text()
+    # Quiet terminal: moto's own lines are in the output folder's log, not on the terminal
+    assert "No Moto CloudFormation support" not in drill_output + drill_errors
+    assert (out / "embedded-aws.log").is_file()
+
+
+_URL = re.compile(r"https?://[^\s<>\"')\]]+")
+
+
+def _api_routes(cdk_out: Path) -> list[str]:
+    """Path patterns the status site's CDN sends to an API (``/api/*``, ``/f/*``): served, not files."""
+    patterns: list[str] = []
+    for template in cdk_out.glob("*.template.json"):
+        text = template.read_text()
+        patterns += re.findall(r'"PathPattern": "([^"]+)"', text)
+    return [p.strip("/").rstrip("*") for p in patterns]
+
+
+def _reader_texts(out: Path) -> dict[str, str]:
+    """Every delivered message as its reader gets it, and every text file of the status site."""
+    from outage_comms_cli.quality import delivered_text
+
+    texts = {
+        str(path.relative_to(out)): delivered_text(path.name, path.read_text(encoding="utf-8"))
+        for path in sorted((out / "deliveries").rglob("*"))
+        if path.is_file()
+    }
+    for path in sorted((out / "status").rglob("*")):
+        if path.is_file() and path.suffix in {".html", ".json", ".xml", ".txt", ".rss", ".atom", ""}:
+            texts[str(path.relative_to(out))] = path.read_text(encoding="utf-8", errors="replace")
+    return texts
+
+
+def broken_links(out: Path, plan: Plan, cdk_out: Path) -> list[str]:
+    """Links a person would follow that lead nowhere: a status-site path not in the published site and
+    not an API route, a ``None`` in a link, or a host that is neither the plan's nor a known API."""
+    from outage_comms.drill_mode import drill_site_plan
+
+    base = plan.organization.status_page_url.rstrip("/")
+    routes = _api_routes(cdk_out)
+    own = {urlsplit(u).hostname for u in (plan.organization.support_url, *plan.guard.public_urls) if u}
+    drill_base = drill_site_plan(plan).organization.status_page_url.rstrip("/")
+    broken: list[str] = []
+    for name, text in _reader_texts(out).items():
+        for url in sorted(set(_URL.findall(text))):
+            url = url.rstrip(".,;:!?")
+            parts = urlsplit(url)
+            if re.search(r"(^|/)(None|null)(/|$)", parts.path):
+                broken.append(f"{name}: {url} (None in the link)")
+            elif url.startswith(base):
+                relative = parts.path[len(urlsplit(base).path) :].strip("/")
+                candidates = (
+                    [relative, f"{relative}/index.html", f"{relative}.html"] if relative else ["index.html"]
+                )
+                if not any((out / "status" / c).is_file() for c in candidates) and not any(
+                    relative.startswith(r) for r in routes if r
+                ):
+                    broken.append(f"{name}: {url} (not in the published site, not an API route)")
+            elif (parts.hostname or "").endswith(".amazonaws.com") and ".execute-api." in (
+                parts.hostname or ""
+            ):
+                continue  # a deployed API (review, feedback, subscribe): an endpoint, not a page
+            elif parts.hostname not in own and not url.startswith(drill_base):
+                broken.append(f"{name}: {url} (unknown host)")
+    return broken
 
 
 def test_the_slack_down_scenario_fails_slack_on_purpose_and_escalates(

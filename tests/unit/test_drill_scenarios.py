@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from outage_comms.plan import Plan, load_plan
 from outage_comms_cli.drills.scenario import (
     DRILLS_DIR,
-    AlarmStep,
-    DeclareStep,
+    OPENING_STEPS,
+    MaintenanceStep,
     ScenarioError,
     UpdateStep,
     load_scenario,
@@ -58,7 +58,28 @@ def problems(data: dict[str, Any], plan: Plan | None = None) -> list[tuple[str, 
 @pytest.mark.parametrize("path", sorted(DRILLS_DIR.glob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_scenario_validates_against_the_example_plan(path: Path, plan: Plan) -> None:
     scenario = load_scenario(path, plan)
-    assert isinstance(scenario.events[0], AlarmStep | DeclareStep)
+    assert isinstance(scenario.events[0], OPENING_STEPS)
+
+
+def test_a_maintenance_story_schedules_before_it_cancels(plan: Plan) -> None:
+    cancel_first = story(events=[{"at": "0m", "action": "cancel_maintenance"}])
+    found = problems(cancel_first, plan)
+    assert any(
+        path == "events[0]" and "start with action: alarm, declare or maintenance" in fix
+        for path, _, fix in found
+    )
+    scheduled = parse_scenario(
+        story(
+            events=[
+                {"at": "0m", "action": "maintenance", "starts_in": "2h", "lasts": "30m"},
+                {"at": "10m", "action": "cancel_maintenance"},
+            ]
+        ),
+        "game.yaml",
+        plan,
+    )
+    first = scheduled.events[0]
+    assert isinstance(first, MaintenanceStep) and (first.starts_in, first.lasts) == (120, 30)
 
 
 def test_the_default_and_slack_down_stories_say_what_they_rehearse(plan: Plan) -> None:

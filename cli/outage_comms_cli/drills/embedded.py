@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import shutil
@@ -319,6 +320,8 @@ class _EmbeddedRunner:
         self.seen_states: set[int] = set()
         self.seen_links: set[str] = set()
         self.due: list[tuple[float, str, str, ApprovalExpectation]] = []  # (minute, reference, what, who)
+        #: reference -> wall deadline: the approvers act by then whatever the plan clock says (see tick)
+        self.act_by: dict[str, float] = {}
         self.approvals = 0
         self.resolved = False
         self.summary_link_seen = False
@@ -566,9 +569,23 @@ class _EmbeddedRunner:
                     self.note("review page", f"review link for the {what} update: nobody approves (scenario)")
                     continue
                 self.due.append((self.minute() + expectation.after, reference, what, expectation))
-        for item in [d for d in self.due if d[0] <= self.minute()]:
+                self.act_by[reference] = time.perf_counter() + self._wall_budget(expectation)
+        now = time.perf_counter()
+        for item in [d for d in self.due if d[0] <= self.minute() or now >= self.act_by.get(d[1], math.inf)]:
             self.due.remove(item)
             self._decide(item[1], item[2], item[3])
+
+    def _wall_budget(self, expectation: ApprovalExpectation) -> float:
+        """Wall seconds the approvers may take before acting anyway: the workflow's approval timeout is
+        wall time in moto while the plan clock stands still during processing, so on a busy machine an
+        approver waiting for plan minutes could miss it. Acting within 40 % of it keeps the story the
+        scenario wrote (the score reads approval times in slots, so it does not change)."""
+        severity = self.repository.get(self.incident_id).severity if self.incident_id else None
+        timeout = self.plan.severity(severity or self.plan.severities[0].id).approval.timeout_minutes
+        late = expectation.within is not None and expectation.within <= expectation.after
+        if late or expectation.after >= 0.4 * timeout:
+            return math.inf  # the scenario means the approver to be slow: the plan clock decides
+        return 0.4 * timeout * self.spm
 
     def _review_requests(self) -> list[tuple[str, str]]:
         """(text, subject) of each review request: by email, and in the team chat (a plan without email)."""
@@ -640,7 +657,7 @@ class _EmbeddedRunner:
         # After the script: the workflow finishes (resolved message, post-incident summary approval).
         windows = [e.starts_in + e.lasts for e in self.scenario.events if isinstance(e, MaintenanceStep)]
         longest = max(windows, default=0.0) + self.plan.maintenance.verify_minutes
-        deadline = time.monotonic() + max(60.0, (240 + longest) * self.spm)
+        deadline = time.monotonic() + max(180.0, (240 + longest) * self.spm * 2)  # wall: handlers add to it
         while self.status() == "RUNNING":
             self.tick()
             if not self.scenario.approve_post_incident_summary and self._summary_pending():

@@ -214,7 +214,12 @@ class EmbeddedAws:
         self._original_send_to_targets: Any = None
         self._renamed: dict[str, str] = {}  # moto object repr -> the physical id it stands for
         self._plan_clock: Any = None  # outage_comms.clock.PlanClock once set_plan_clock ran
-        self._depth = 0
+        self._clock_lock = threading.RLock()
+        self._clock_hooks: dict[tuple[Any, str], Any] = {}
+        self._depth = 0  # handlers running (nested invocations count once each)
+        self._running = 0  # executions running
+        self._waiting = 0  # executions waiting (task token, Wait state)
+        self._woken: set[Any] = set()  # task tokens handed over, their execution not yet awake
         #: Wall seconds the handlers took since the plan clock was set (not counted as plan time).
         self.processing_seconds = 0.0
         self.sink = ChannelSink()
@@ -247,6 +252,7 @@ class EmbeddedAws:
         for stack in self._stack_order():
             self._create_stack(stack)
         self._apply_function_environments()
+        self._fix_parameter_stage_names()
         self._detach_event_sources()
         self._register_state_machines()
         self._verify_senders()
@@ -260,6 +266,7 @@ class EmbeddedAws:
 
         if self._original_invoke is not None:
             LambdaSimpleBackend.invoke = self._original_invoke  # type: ignore[method-assign]
+        self._remove_clock_hooks()
         if self._original_send_to_targets is not None:
             from moto.events.models import Rule
 
@@ -640,12 +647,59 @@ class EmbeddedAws:
                 for key, value in variables.items():
                     if key == "POWERTOOLS_SERVICE_NAME" or key in PER_FUNCTION_VARIABLES:
                         continue
-                    value = self._renamed.get(value, value)
+                    value = self._with_stage_names(self._renamed.get(value, value))
                     if value.startswith(TASK_ROOT) and self.asset_dirs:
                         value = str(self.asset_dirs[0]) + value.removeprefix(TASK_ROOT)
                     merged[key] = value
         self._set_env(merged)
         self._reset_caches()
+
+    def _stage_names(self) -> dict[str, str]:
+        """REST API id -> its stage's name, from the templates (moto's CloudFormation skips
+        ``AWS::ApiGateway::Stage``, so ``Ref`` to a stage resolves to ``None``)."""
+        names: dict[str, str] = {}
+        for stack, template in self.templates.items():
+            for resource in template["Resources"].values():
+                props = resource.get("Properties", {})
+                api = props.get("RestApiId")
+                if resource["Type"] == "AWS::ApiGateway::Stage" and isinstance(api, dict) and "Ref" in api:
+                    physical = self.stacks.get(stack, {}).get(api["Ref"])
+                    if physical and props.get("StageName"):
+                        names[physical] = str(props["StageName"])
+        return names
+
+    def _with_stage_names(self, value: str) -> str:
+        """Patch ``api-stage-name``: ``https://<api>.execute-api.<region>.amazonaws.com/None/...`` gets the
+        stage the template names, so no link a person reads carries ``None``."""
+        if "/None" not in value or ".execute-api." not in value:
+            return value
+        stages = self._stage_names()
+
+        def named(match: re.Match[str]) -> str:
+            stage = stages.get(match.group(2))
+            return f"{match.group(1)}/{stage}" if stage else match.group(0)
+
+        fixed = re.sub(
+            r"(https://([a-z0-9]+)\.execute-api\.[a-z0-9-]+\.amazonaws\.com)/None(?=/|$)", named, value
+        )
+        applied = self.patches.setdefault("api-stage-name", [])
+        if fixed != value and fixed[:120] not in applied:
+            applied.append(fixed[:120])
+        return fixed
+
+    def _fix_parameter_stage_names(self) -> None:
+        """The same for SSM parameters the templates create (the compose page's URL)."""
+        ssm = self.client("ssm")
+        for template in self.templates.values():
+            for resource in template["Resources"].values():
+                name = resource.get("Properties", {}).get("Name")
+                if resource["Type"] != "AWS::SSM::Parameter" or not isinstance(name, str):
+                    continue
+                with contextlib.suppress(Exception):
+                    value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+                    fixed = self._with_stage_names(value)
+                    if fixed != value:
+                        ssm.put_parameter(Name=name, Value=fixed, Type="String", Overwrite=True)
 
     def _register_state_machines(self) -> None:
         from moto.stepfunctions.models import stepfunctions_backends
@@ -770,46 +824,131 @@ class EmbeddedAws:
 
     # -- the plan clock ---------------------------------------------------------------------------
     def set_plan_clock(self, anchor: Any, seconds_per_minute: float) -> Any:
-        """From now, ``outage_comms.clock.now()`` reads ``anchor`` advancing 1 minute per
-        ``seconds_per_minute`` wall seconds, for the handlers and this process (restored at stop);
-        new executions started by the real gateway get the same compressed clock. Returns the clock."""
+        """From now, ``outage_comms.clock.now()`` reads ``anchor`` and runs on a virtual clock, for the
+        handlers and this process (restored at stop); new executions get the compressed waits.
+
+        The plan clock runs only while the deployment *waits*: every running execution blocked on a
+        task token or in a Wait state, and no handler running. While anything works (a handler, a
+        state transition, a token just handed over) it stands still at the time the work started, so
+        processing takes no plan time however busy the machine is; the wall seconds the handlers take
+        are counted apart (:attr:`processing_seconds`). Waits keep the definition's compressed
+        seconds, so a plan minute of waiting is ``seconds_per_minute`` wall seconds.
+        """
         from outage_comms.clock import PLAN_CLOCK_ENV, PlanClock
 
-        with self._lock:
-            plan_clock = PlanClock(anchor, time.time(), seconds_per_minute)
-            self._plan_clock = plan_clock
-            self._set_env({PLAN_CLOCK_ENV: plan_clock.to_env()})
-        return plan_clock
+        with self._clock_lock:
+            self._plan_clock = PlanClock(anchor, time.time(), seconds_per_minute)
+            self._set_env({PLAN_CLOCK_ENV: self._plan_clock.to_env()})  # restored at stop
+            self._install_clock_hooks()
+            self._clock_changed()
+        return self._plan_clock
 
-    @contextmanager
-    def _processing(self) -> Iterator[None]:
-        """A handler's run under the plan clock: frozen while it runs, then its wall seconds are taken out.
+    def _busy(self) -> bool:
+        return self._depth > 0 or self._waiting < self._running or bool(self._woken)
 
-        Handlers run one at a time (the router's lock), so the sum of their wall seconds is the drill's
-        processing time (:attr:`processing_seconds`), reported beside the plan-clock figures.
-        """
+    def _clock_changed(self) -> None:
+        """Freeze or run the plan clock as the deployment turns busy or idle (call under _clock_lock)."""
         from dataclasses import replace
 
         from outage_comms.clock import PLAN_CLOCK_ENV
 
         plan_clock = self._plan_clock
-        self._depth += 1
-        if plan_clock is None or self._depth > 1:
-            try:
-                yield
-            finally:
-                self._depth -= 1
+        if plan_clock is None:
             return
+        now = time.time()
+        if self._busy() and plan_clock.frozen is None:
+            plan_clock = replace(plan_clock, frozen=plan_clock.at(now))
+        elif not self._busy() and plan_clock.frozen is not None:
+            plan_clock = replace(plan_clock, anchor=plan_clock.frozen, wall_anchor=now, frozen=None)
+        self._plan_clock = plan_clock
+        os.environ[PLAN_CLOCK_ENV] = plan_clock.to_env()
+
+    def _count(self, name: str, delta: int) -> None:
+        with self._clock_lock:
+            setattr(self, name, getattr(self, name) + delta)
+            self._clock_changed()
+
+    def _install_clock_hooks(self) -> None:
+        """Count running executions, executions waiting (task token, Wait state) and tokens handed over."""
+        if self._clock_hooks:
+            return
+        from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+            state_task_service_callback as callback_module,
+        )
+        from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+        from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+        from moto.stepfunctions.parser.backend import execution_worker
+
+        harness = self
+        worker = execution_worker.ExecutionWorker
+        task = callback_module.StateTaskServiceCallback
+        waits = wait_function.WaitFunction
+        originals = {
+            (worker, "start"): worker.start,
+            (worker, "_execution_logic"): worker._execution_logic,
+            (task, "_wait_for_task_token_timeout"): task._wait_for_task_token_timeout,
+            (waits, "_wait_interval"): waits._wait_interval,
+            (CallbackEndpoint, "notify"): CallbackEndpoint.notify,
+        }
+
+        def start(self: Any) -> None:
+            harness._count("_running", 1)  # before its thread exists: no idle gap
+            originals[(worker, "start")](self)
+
+        def execution_logic(self: Any) -> None:
+            try:
+                originals[(worker, "_execution_logic")](self)
+            finally:
+                harness._count("_running", -1)
+
+        def wait_for_token(self: Any, timeout_seconds: int, callback_endpoint: Any) -> Any:
+            harness._count("_waiting", 1)
+            try:
+                return originals[(task, "_wait_for_task_token_timeout")](
+                    self, timeout_seconds, callback_endpoint
+                )
+            finally:
+                with harness._clock_lock:
+                    harness._waiting -= 1
+                    harness._woken.discard(callback_endpoint.callback_id)
+                    harness._clock_changed()
+
+        def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+            harness._count("_waiting", 1)
+            try:
+                originals[(waits, "_wait_interval")](self, env, wait_seconds)
+            finally:
+                harness._count("_waiting", -1)
+
+        def notify(self: Any, outcome: Any) -> Any:
+            with harness._clock_lock:  # busy from the hand-over until the execution has woken
+                harness._woken.add(self.callback_id)
+                harness._clock_changed()
+            return originals[(CallbackEndpoint, "notify")](self, outcome)
+
+        worker.start = start  # type: ignore[method-assign]
+        worker._execution_logic = execution_logic  # type: ignore[method-assign]
+        task._wait_for_task_token_timeout = wait_for_token  # type: ignore[method-assign]
+        waits._wait_interval = wait_interval  # type: ignore[method-assign]
+        CallbackEndpoint.notify = notify  # type: ignore[method-assign]
+        self._clock_hooks = originals
+
+    def _remove_clock_hooks(self) -> None:
+        for (owner, name), original in self._clock_hooks.items():
+            setattr(owner, name, original)
+        self._clock_hooks = {}
+
+    @contextmanager
+    def _processing(self) -> Iterator[None]:
+        """A handler's run: the plan clock stands still; its wall seconds are counted apart."""
+        self._count("_depth", 1)
         started = time.time()
-        os.environ[PLAN_CLOCK_ENV] = replace(plan_clock, frozen=plan_clock.at(started)).to_env()
         try:
             yield
         finally:
-            self._depth -= 1
-            spent = time.time() - started
-            self.processing_seconds += spent
-            self._plan_clock = replace(plan_clock, wall_anchor=plan_clock.wall_anchor + spent)
-            os.environ[PLAN_CLOCK_ENV] = self._plan_clock.to_env()
+            if self._depth == 1 and self._plan_clock is not None:
+                self.processing_seconds += time.time() - started
+            self._count("_depth", -1)
 
     # -- events: EventBridge -> SQS -> function ------------------------------------------------
     def put_events(self, entries: list[Mapping[str, Any]], *, pump: bool = True) -> dict[str, Any]:
