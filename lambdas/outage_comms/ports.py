@@ -8,6 +8,7 @@ intake, the workflow and the status site be built and tested apart.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from outage_comms.incident import Incident
@@ -54,8 +55,15 @@ class IncidentRepository(Protocol):
     ) -> None:
         """Per-channel delivery result of one update, kept beside the incident."""
 
-    def list_recent(self, limit: int = 100) -> list[Incident]:
-        """Most recently updated incidents first (for the status site)."""
+    def list_recent(self, since: datetime | int | None = None, *, limit: int | None = None) -> list[Incident]:
+        """Incidents changed since ``since``, most recently updated first, at most ``limit`` (an ``int``
+        first argument is the limit; neither: the newest 100). Never a scan of the history."""
+
+    def list_open(self, *, drill: bool = False) -> list[Incident]:
+        """Every open incident and maintenance window (or, ``drill``, open drills), oldest first."""
+
+    def list_needing_slo_check(self) -> list[Incident]:
+        """Open real incidents (not drills, not maintenance windows): what the SLO watchdog checks."""
 
 
 class WorkflowGateway(Protocol):

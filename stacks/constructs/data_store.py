@@ -14,8 +14,9 @@ from outage_comms.intake import store as incident_store
 #: status publisher query it (``list_needing_slo_check`` / ``list_open``). The name predates that use;
 #: renaming a GSI is a delete plus a create, and CloudFormation does one of those per table update.
 INCIDENTS_OPEN_BY_COMPONENT_INDEX = incident_store.OPEN_INDEX
-#: Recent incidents (keys only): ``updated_month = <YYYY-MM>``, ``updated_at = <ISO 8601>`` on every
-#: head item; ``list_recent(since)`` queries the months of its window, never the whole history.
+#: Recent incidents (keys only): ``updated_year = <YYYY>``, ``updated_at = <ISO 8601>`` on every
+#: head item; ``list_recent(since)`` queries the years of its window (``updated_at >= since``), never
+#: the whole history.
 INCIDENTS_RECENT_INDEX = incident_store.RECENT_INDEX
 #: Subscribers by component and locale: ``gsi1pk = <component>#<locale>``, ``gsi1sk = <subscriber id>``.
 SUBSCRIBERS_BY_COMPONENT_LOCALE_INDEX = "by-component-locale"

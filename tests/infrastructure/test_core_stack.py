@@ -103,7 +103,7 @@ def test_incidents_and_subscribers_tables_have_their_indexes(template: Template)
             "AWS::DynamoDB::Table",
             {
                 "KeySchema": _key_schema("pk", "sk"),
-                # array_with: the incidents table also has recent-by-month (test_data_store_indexes.py)
+                # array_with: the incidents table also has recent-by-year (test_data_store_indexes.py)
                 "GlobalSecondaryIndexes": Match.array_with([index]),
             },
         )

@@ -42,10 +42,11 @@ Item layout (table keys ``pk`` / ``sk``, both strings)::
   the first time.
 * **Indexes** (no read scans the table; ``docs/store-indexes.md`` has the design and migration):
 
-  - ``recent-by-month`` (keys only): every head item carries ``updated_month`` (``YYYY-MM`` of
-    ``updated_at``, UTC) and ``updated_at``. :meth:`list_recent` queries the months from ``since``
-    to now, newest first, and reads the heads with one consistent ``BatchGetItem``: its cost is the
-    incidents changed in that window, not the table's history.
+  - ``recent-by-year`` (keys only): every head item carries ``updated_year`` (``YYYY`` of
+    ``updated_at``, UTC) and ``updated_at``. :meth:`list_recent` queries the years from ``since``
+    to now (``updated_at >= since``: only the window's items are read), newest first, and reads
+    the heads with one consistent ``BatchGetItem``: its cost is the incidents changed in that
+    window, not the table's history.
   - ``open-by-component`` (all attributes; the name predates its use, and renaming a GSI is a
     delete and a create, which CloudFormation cannot do in one table update): sparse. While an
     incident is open its head carries ``gsi1pk = OPEN#<kind>`` (``INCIDENT`` — a real incident,
@@ -104,9 +105,11 @@ _CLIPPED_TEXT = 200
 _CLIPPED_NOTE = 2000
 _BATCH_GET_LIMIT = 100
 
-#: Keys-only GSI: heads by the month (``YYYY-MM``, UTC) of their last change, newest first.
-RECENT_INDEX = "recent-by-month"
-RECENT_BUCKET = "updated_month"
+#: Keys-only GSI: heads by the year (``YYYY``, UTC) of their last change, newest first. A year, not a
+#: month: a Query reads only the items its ``updated_at`` condition selects either way, and a walk back
+#: through a quiet history (``list_recent(limit)``) costs one request per year instead of per month.
+RECENT_INDEX = "recent-by-year"
+RECENT_BUCKET = "updated_year"
 RECENT_SORT = "updated_at"
 #: Sparse GSI of open heads: ``gsi1pk = OPEN#<kind>`` / ``gsi1sk = started_at`` while open only.
 OPEN_INDEX = "open-by-component"
@@ -117,13 +120,13 @@ OPEN_INCIDENT = "OPEN#INCIDENT"
 OPEN_MAINTENANCE = "OPEN#MAINTENANCE"
 OPEN_DRILL = "OPEN#DRILL"
 #: How far back :meth:`DynamoIncidentRepository.list_recent` looks when given no ``since``.
-DEFAULT_HISTORY_MONTHS = 120
+DEFAULT_HISTORY_YEARS = 10
 
 SeverityRank = Callable[[str], int]
 _HEAD_SET = (
     "SET incident_id = :id, #status = :status, severity = :severity, scenario = :scenario, "
     "components = :components, components_key = :components_key, started_at = :started, "
-    "updated_at = :updated, updated_month = :month, version = :version, body = :body"
+    "updated_at = :updated, updated_year = :year, version = :version, body = :body"
 )
 _HEAD_ATTRIBUTES = {
     ":id": "incident_id",
@@ -134,7 +137,7 @@ _HEAD_ATTRIBUTES = {
     ":components_key": "components_key",
     ":started": "started_at",
     ":updated": "updated_at",
-    ":month": RECENT_BUCKET,
+    ":year": RECENT_BUCKET,
     ":version": "version",
     ":body": "body",
     ":open_kind": OPEN_PK,
@@ -158,25 +161,15 @@ def open_kind(incident: Incident) -> str | None:
     return OPEN_MAINTENANCE if incident.maintenance_phase is not None else OPEN_INCIDENT
 
 
-def month_of(moment: datetime) -> str:
-    """``YYYY-MM`` of a moment in UTC: the ``recent-by-month`` partition."""
-    return _iso(moment)[:7]
+def year_of(moment: datetime) -> str:
+    """``YYYY`` of a moment in UTC: the ``recent-by-year`` partition."""
+    return _iso(moment)[:4]
 
 
-def months_between(first: datetime, last: datetime) -> list[str]:
-    """Every ``YYYY-MM`` from ``last``'s month back to ``first``'s, newest first."""
-    start, end = first.astimezone(UTC), last.astimezone(UTC)
-    year, month = end.year, end.month
-    months: list[str] = []
-    while (year, month) >= (start.year, start.month):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return months
-
-
-def _months_ago(moment: datetime, months: int) -> datetime:
-    index = moment.year * 12 + moment.month - 1 - months
-    return datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
+def years_between(first: datetime, last: datetime) -> list[str]:
+    """Every ``YYYY`` from ``last``'s year back to ``first``'s, newest first."""
+    start, end = first.astimezone(UTC).year, last.astimezone(UTC).year
+    return [f"{year:04d}" for year in range(end, start - 1, -1)]
 
 
 def incidents_table_schema(table_name: str) -> dict[str, Any]:
@@ -304,11 +297,10 @@ def decode_body(body: bytes) -> Incident:
 
 def _latest_now() -> datetime:
     """The later of real UTC and a drill's plan clock (which may run ahead), plus a month of margin:
-    the newest month :meth:`DynamoIncidentRepository.list_recent` reads."""
+    :meth:`DynamoIncidentRepository.list_recent` reads up to its year."""
     from outage_comms import clock
 
-    latest = max(datetime.now(UTC), clock.now())
-    return latest.replace(day=28) + timedelta(days=7)
+    return max(datetime.now(UTC), clock.now()) + timedelta(days=31)
 
 
 class DynamoIncidentRepository:
@@ -411,10 +403,10 @@ class DynamoIncidentRepository:
     ) -> list[Incident]:
         """Incidents changed since ``since`` (their ``updated_at``), newest first; at most ``limit``.
 
-        Queries ``recent-by-month`` for each month from ``since`` to now (a few requests for the
+        Queries ``recent-by-year`` for each year from ``since`` to now (one or two requests for the
         status site's window), then one consistent ``BatchGetItem`` per 100 heads: its cost is the
-        incidents in the window, never the table's history. With no ``since`` it walks back month by
-        month (at most :data:`DEFAULT_HISTORY_MONTHS`) until ``limit`` (default 100) are found — the
+        incidents in the window, never the table's history. With no ``since`` it walks back year by
+        year (at most :data:`DEFAULT_HISTORY_YEARS`) until ``limit`` (default 100) are found — the
         former ``list_recent(limit)``; an ``int`` first argument is read as that ``limit``. An
         incident still open but unchanged since ``since`` is not here: add :meth:`list_open`.
         """
@@ -423,14 +415,14 @@ class DynamoIncidentRepository:
         if since is None and limit is None:
             limit = 100
         upper = until or _latest_now()
-        floor = since or _months_ago(upper, DEFAULT_HISTORY_MONTHS)
+        floor = since or upper.replace(year=upper.year - DEFAULT_HISTORY_YEARS, month=1, day=1)
         bound = _iso(floor) if since is not None else None
         keys: list[tuple[str, str]] = []
-        for month in months_between(floor, upper):
+        for year in years_between(floor, upper):
             remaining = None if limit is None else limit - len(keys)
             if remaining is not None and remaining <= 0:
                 break
-            keys.extend(self._recent_keys(month, bound, remaining))
+            keys.extend(self._recent_keys(year, bound, remaining))
         heads = {
             item["pk"]["S"]: item
             for item in self._batch_get(
@@ -441,9 +433,9 @@ class DynamoIncidentRepository:
         found.sort(reverse=True)
         return [decode_body(heads[pk]["body"]["B"]) for _, pk in found]
 
-    def _recent_keys(self, month: str, since: str | None, limit: int | None) -> list[tuple[str, str]]:
-        condition = f"{RECENT_BUCKET} = :month"
-        values = {":month": _s(month)}
+    def _recent_keys(self, year: str, since: str | None, limit: int | None) -> list[tuple[str, str]]:
+        condition = f"{RECENT_BUCKET} = :year"
+        values = {":year": _s(year)}
         if since is not None:
             condition += f" AND {RECENT_SORT} >= :since"
             values[":since"] = _s(since)
@@ -573,7 +565,7 @@ class DynamoIncidentRepository:
             ":components_key": _s(_components_key(incident.components)),
             ":started": _s(_iso(incident.started_at)),
             ":updated": _s(_iso(incident.updated_at)),
-            ":month": _s(month_of(incident.updated_at)),
+            ":year": _s(year_of(incident.updated_at)),
             ":version": _n(incident.version),
             ":body": {"B": encode_body(incident)},
         }

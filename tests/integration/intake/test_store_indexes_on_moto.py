@@ -1,6 +1,6 @@
 """The incidents table's indexes on moto, through the real repository: no read scans the history.
 
-``list_recent(since)`` reads the months of its window from ``recent-by-month``; ``list_open`` and
+``list_recent(since)`` reads the years of its window from ``recent-by-year``; ``list_open`` and
 ``list_needing_slo_check`` read the sparse open index, which a resolve leaves; a status publish and
 an SLO watchdog tick, run with their real code, send DynamoDB no ``Scan`` at all.
 """
@@ -28,7 +28,7 @@ from outage_comms.intake.store import (
     RECENT_BUCKET,
     DynamoIncidentRepository,
     incident_pk,
-    month_of,
+    year_of,
 )
 from outage_comms.plan import Plan
 
@@ -109,20 +109,19 @@ def test_list_recent_since_reads_the_window_newest_first_whatever_the_history(
     store: DynamoIncidentRepository, calls: Calls
 ) -> None:
     now = datetime.now(UTC)
-    # Given one incident a week for the last 20 weeks (several month partitions)
-    weekly = [make(store, started=now - timedelta(weeks=w, hours=2)) for w in range(20)]
-    since = now - timedelta(days=45)
-    expected = [
-        i.id for i in sorted(weekly, key=lambda i: i.updated_at, reverse=True) if i.updated_at >= since
-    ]
+    # Given one incident a month for the last 20 months (two or three year partitions)
+    monthly = [make(store, started=now - timedelta(days=30 * m, hours=2)) for m in range(20)]
+    since = now - timedelta(days=400)  # a window across a year boundary
+    newest_first = sorted(monthly, key=lambda i: i.updated_at, reverse=True)
+    expected = [i.id for i in newest_first if i.updated_at >= since]
     calls.clear()
     recent = store.list_recent(since=since)
     first = calls.dynamodb()
-    assert [i.id for i in recent] == expected and len(expected) >= 6
+    assert [i.id for i in recent] == expected and len(expected) >= 13
     assert store.list_recent(since=since, limit=2) == recent[:2]
     # When forty more incidents lie years back in the history
     for n in range(40):
-        make(store, started=now - timedelta(days=800 + n))
+        make(store, started=now - timedelta(days=800 + 10 * n))
     calls.clear()
     # Then the same window reads the same requests and finds the same incidents
     assert [i.id for i in store.list_recent(since=since)] == expected
@@ -132,7 +131,7 @@ def test_list_recent_since_reads_the_window_newest_first_whatever_the_history(
 
 def test_list_recent_with_a_limit_only_still_answers_newest_first(store: DynamoIncidentRepository) -> None:
     now = datetime.now(UTC)
-    made = [make(store, started=now - timedelta(days=d * 40)) for d in range(5)]  # across five months
+    made = [make(store, started=now - timedelta(days=d * 150)) for d in range(5)]  # across three years
     newest = sorted(made, key=lambda i: i.updated_at, reverse=True)
     assert [i.id for i in store.list_recent(3)] == [i.id for i in newest[:3]]  # the former signature
     assert [i.id for i in store.list_recent(limit=10)] == [i.id for i in newest]
@@ -159,7 +158,7 @@ def test_open_index_holds_open_incidents_only_and_a_resolve_leaves_it(
         TableName=world.incidents_table, Key={"pk": {"S": incident_pk(real.id)}, "sk": {"S": "INCIDENT"}}
     )["Item"]
     assert OPEN_PK not in item and OPEN_SK not in item  # sparse: gone from the open index
-    assert item[RECENT_BUCKET]["S"] == month_of(later)  # moved to the month it last changed
+    assert item[RECENT_BUCKET]["S"] == year_of(later)  # in the year it last changed
     assert [i.id for i in store.list_open()] == [window.id]
     assert store.list_needing_slo_check() == []
     assert store.list_recent(since=now)[0].id == real.id
