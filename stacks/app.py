@@ -42,7 +42,14 @@ from outage_comms_cdk.settings import (
     stack_name,
 )
 from outage_comms_cdk.status_publisher_stack import OutageCommsStatusPublisherStack
-from outage_comms_cdk.status_stack import add_status_stacks, same_place_subscribe_api, status_environment
+from outage_comms_cdk.status_stack import (
+    STATUS_FEEDBACK_URL_CONTEXT_KEY,
+    add_status_stacks,
+    same_place_feedback_api,
+    same_place_subscribe_api,
+    status_environment,
+    status_in_workload_place,
+)
 from outage_comms_cdk.workflow_stack import OutageCommsWorkflowStack
 
 CORE_STACK_NAME = "OutageCommsCore"
@@ -121,6 +128,11 @@ def build_app(
         lambda_runtime=core.lambda_runtime,
         status_publisher=status_publisher.status_publisher,
         channels=channels,
+        # Feedback links on the status domain (/f/* is routed to the feedback API), not the execute-api URL.
+        feedback_base_url=plan.organization.status_page_url
+        if status_in_workload_place(status_env, environment())
+        or app.node.try_get_context(STATUS_FEEDBACK_URL_CONTEXT_KEY)
+        else None,
         env=environment(),
     )
     OutageCommsIntakeStack(
@@ -144,6 +156,7 @@ def build_app(
         workload_account=workload.account if workload else None,
         workload_region=workload.region if workload else None,
         subscribe_api=same_place_subscribe_api(channels, status_env, workload),
+        feedback_api=same_place_feedback_api(workflow, status_env, workload),
     )
     apply_quality_gates(app)
     return app

@@ -63,6 +63,7 @@ class OutageCommsStatusStack(Stack):
         certificate_arn: str | None = None,
         web_acl_id: str | None = None,
         subscribe_api: SubscribeApiOrigin | None = None,
+        feedback_api: SubscribeApiOrigin | None = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault(
@@ -88,6 +89,7 @@ class OutageCommsStatusStack(Stack):
             self.web_acl = PublicWebAcl(self, "StatusWebAcl", waf=plan.edge.waf, waf_scope="CLOUDFRONT")
             web_acl_id = self.web_acl.arn
         subscribe_api = subscribe_api or subscribe_api_from_context(self)
+        feedback_api = feedback_api or api_origin_from_context(self, STATUS_FEEDBACK_URL_CONTEXT_KEY)
         workload_account = workload_account or self.account
         workload_region = workload_region or self.region
         status_page = plan.channels.status_page
@@ -101,6 +103,7 @@ class OutageCommsStatusStack(Stack):
             certificate_arn=certificate_arn,
             web_acl_id=web_acl_id,
             subscribe_api=subscribe_api,
+            feedback_api=feedback_api,
         )
         self.dashboard_name = dashboard_name(plan, deployment_of(self))
         self.dashboard = cloudwatch.Dashboard(
@@ -170,6 +173,22 @@ def subscribe_api_from_context(scope: Construct) -> SubscribeApiOrigin | None:
         return SubscribeApiOrigin.from_url(str(url))
     except ValueError as error:
         raise SettingsError(f"{error} (the channels stack's SubscribeApiUrl output)") from None
+
+
+#: ``-c status_feedback_url=<the workflow stack's FeedbackApiUrl>``: the status site's ``/f/*`` route to
+#: the feedback API when the status stack lives in another account or region (short feedback links).
+STATUS_FEEDBACK_URL_CONTEXT_KEY = "status_feedback_url"
+
+
+def api_origin_from_context(scope: Construct, key: str) -> SubscribeApiOrigin | None:
+    """An API's origin from a ``-c <key>=https://<api host>/<stage>`` context value (None without one)."""
+    url = scope.node.try_get_context(key)
+    if not url:
+        return None
+    try:
+        return SubscribeApiOrigin.from_url(str(url))
+    except ValueError as error:
+        raise SettingsError(f"{str(error).replace('status_subscribe_url', key)}") from None
 
 
 def subscribe_api_origin(api_id: str, region: str, url_suffix: str, stage: str) -> SubscribeApiOrigin:
@@ -249,6 +268,7 @@ def add_status_stacks(
     workload_account: str | None,
     workload_region: str | None,
     subscribe_api: SubscribeApiOrigin | None = None,
+    feedback_api: SubscribeApiOrigin | None = None,
 ) -> OutageCommsStatusStack:
     """The status stack, and before it the us-east-1 edge stack when its web ACL cannot live beside it."""
     web_acl_arn = None
@@ -270,9 +290,32 @@ def add_status_stacks(
         workload_region=workload_region,
         web_acl_id=web_acl_arn,
         subscribe_api=subscribe_api,
+        feedback_api=feedback_api,
         env=status_env,
         cross_region_references=web_acl_arn is not None,
     )
+
+
+def status_in_workload_place(status_env: Environment | None, workload: Environment | None) -> bool:
+    """Does the status stack live in the workload's account and region (cross-stack references work)?"""
+    return (status_env is None and workload is None) or (
+        status_env is not None
+        and workload is not None
+        and (status_env.account, status_env.region) == (workload.account, workload.region)
+    )
+
+
+def same_place_feedback_api(
+    workflow: Stack, status_env: Environment | None, workload: Environment | None
+) -> SubscribeApiOrigin | None:
+    """The workflow stack's feedback API for the status site's ``/f/*`` route, when in the same place
+    (a status stack elsewhere takes ``-c status_feedback_url=<FeedbackApiUrl>``)."""
+    feedback = getattr(workflow, "feedback", None)
+    if feedback is None or not status_in_workload_place(status_env, workload):
+        return None
+    api = feedback.api
+    stage = api.deployment_stage.node.default_child  # its literal name ("v1"), not a reference
+    return subscribe_api_origin(api.rest_api_id, workflow.region, workflow.url_suffix, str(stage.stage_name))
 
 
 def same_place_subscribe_api(

@@ -48,6 +48,7 @@ class OutageCommsWorkflowStack(Stack):
         lambda_runtime: LambdaRuntime,
         status_publisher: lambda_.IFunction | None = None,
         channels: OutageCommsChannelsStack | None = None,
+        feedback_base_url: str | None = None,
         **kwargs: Any,
     ) -> None:
         organization = settings.plan.organization.name
@@ -89,10 +90,14 @@ class OutageCommsWorkflowStack(Stack):
             if plan.feedback.enabled
             else None
         )
+        # Links go to the plan's feedback domain, else the status site's /f/* route to this API
+        # (``feedback_base_url``: app.py passes it when the status site routes /f/* here), never the raw
+        # execute-api URL unless neither exists. Short codes (feedback/short_links.py) need the table.
         feedback_env = (
             {
-                "FEEDBACK_BASE_URL": plan.feedback.base_url or self.feedback.url,
+                "FEEDBACK_BASE_URL": plan.feedback.base_url or feedback_base_url or self.feedback.url,
                 "FEEDBACK_SECRET_ARN": self.feedback.signing_key.secret.secret_arn,
+                "FEEDBACK_TABLE": self.feedback.table.table_name,
             }
             if self.feedback is not None
             else {}
@@ -235,6 +240,7 @@ class OutageCommsWorkflowStack(Stack):
         self.approvals.grant_decide(review.function)
         if self.feedback is not None:
             self.feedback.signing_key.grant_read(fns["render"].function)
+            self.feedback.grant_short_links(fns["render"].function)
             self.feedback.grant_tally(fns["draft_summary"].function)  # the summary reports the answers
             # Each email recipient's own "Was this update helpful?" token (channels/personalise.py).
             self.feedback.signing_key.grant_read(fns["deliver"].function)

@@ -1,5 +1,7 @@
 """The public feedback API (API Gateway REST proxy): ``/f/{token}/{vote}`` and ``/f/{token}/comment``.
 
+Reached through the status site's ``/f/*`` route (short links: ``feedback/short_links.py``) or directly.
+
 Thin: the event becomes a :class:`~outage_comms.feedback.service.FeedbackRequest`, the service
 answers with a page. Metrics (namespace ``OutageComms``): ``FeedbackVotes`` (dimensions ``vote``,
 ``channel``) for each counted answer, ``FeedbackRefused`` (dimension ``reason``: ``forged``,
@@ -34,11 +36,26 @@ def to_request(event: APIGatewayProxyEvent) -> FeedbackRequest:
     return FeedbackRequest(
         method=event.http_method,
         path=event.path,
-        source_ip=str(event.request_context.identity.source_ip or ""),
+        source_ip=viewer_address(headers) or str(event.request_context.identity.source_ip or ""),
         user_agent=headers.get("user-agent", ""),
         headers=headers,
         form=form,
     )
+
+
+def viewer_address(headers: dict[str, str]) -> str:
+    """The viewer's IP from ``CloudFront-Viewer-Address`` (``198.51.100.10:46532``, ``2001:db8::1:443``):
+    through the status site's ``/f/*`` route the connecting address is CloudFront's. '' when absent or
+    not an address. (A direct caller of the API can set it, like using many addresses: the counts are a
+    signal about wording, throttled and WAF-limited, never a decision input.)"""
+    import ipaddress
+
+    value = headers.get("cloudfront-viewer-address", "").strip()
+    host = value.rsplit(":", 1)[0].strip("[]") if ":" in value else ""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return ""
 
 
 def _count(name: str, **dimensions: str) -> None:

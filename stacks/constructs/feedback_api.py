@@ -45,6 +45,8 @@ FEEDBACK_TABLE_ACTIONS = [
     "dynamodb:Query",
 ]
 TALLY_ACTIONS = ["dynamodb:Query"]
+#: The render step stores each short link's code -> token (``feedback/short_links.py``): one write each.
+SHORT_LINK_ACTIONS = ["dynamodb:PutItem"]
 #: The SMS channel remembers which texts ask "Reply YES or NO" (``feedback/replies.py``): writes only.
 REPLY_RECORD_ACTIONS = ["dynamodb:BatchWriteItem", "dynamodb:PutItem"]
 REPLY_RECORD_KEY_ACTIONS = ["kms:Encrypt", "kms:GenerateDataKey", "kms:Decrypt"]
@@ -281,6 +283,11 @@ class FeedbackApi(Construct):
             roles=[role],
             statements=self._table_statements(REPLY_RECORD_ACTIONS, REPLY_RECORD_KEY_ACTIONS),
         )
+
+    def grant_short_links(self, grantee: iam.IGrantable) -> None:
+        """The render step writes short links (``LINK#<code>`` items): PutItem only, on this table."""
+        for statement in self._table_statements(SHORT_LINK_ACTIONS, REPLY_RECORD_KEY_ACTIONS):
+            grantee.grant_principal.add_to_principal_policy(statement)
 
     def grant_reply_votes(self, grantee: iam.IGrantable) -> None:
         """Count SMS replies: look up the text, count once per phone; read the signing key (client hash)."""

@@ -107,6 +107,7 @@ class StatusSite(Construct):
         certificate_arn: str | None = None,
         web_acl_id: str | None = None,
         subscribe_api: SubscribeApiOrigin | None = None,
+        feedback_api: SubscribeApiOrigin | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._subscribe_url = subscribe_url
@@ -216,6 +217,8 @@ class StatusSite(Construct):
         )
         if subscribe_api is not None:
             self._add_subscribe_route(subscribe_api)
+        if feedback_api is not None:
+            self._add_feedback_route(feedback_api)
         acknowledge(
             self.distribution,
             "AwsSolutions-CFR1",
@@ -338,6 +341,48 @@ class StatusSite(Construct):
                     function=self.api_rewrite, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST
                 )
             ],
+        )
+
+    def _add_feedback_route(self, api: SubscribeApiOrigin) -> None:
+        """``/f/*`` -> the feedback API (short "Was this update helpful?" links on the status domain).
+
+        Same path on both sides (the API serves ``/f/{token}...``), the stage as origin path. Nothing is
+        cached (every answer is counted), GET and POST reach it, and the API gets what it reads: the
+        User-Agent and prefetch hints (scanners are not counted), the form's Content-Type, and the
+        viewer's address (``CloudFront-Viewer-Address``: through CloudFront the connecting address is
+        CloudFront's own, and answers count once per viewer network). The feedback pages carry their own
+        security headers, so the site's policy (CSP for the site's pages) is not laid over them.
+        """
+        self.feedback_request_policy = cloudfront.OriginRequestPolicy(
+            self,
+            "FeedbackApiRequests",
+            comment="Outage Comms status /f/*: what the feedback API reads, never the Host header",
+            header_behavior=cloudfront.OriginRequestHeaderBehavior.allow_list(
+                "Content-Type",
+                "Accept",
+                "Accept-Language",
+                "User-Agent",
+                "Sec-Purpose",
+                "Purpose",
+                "CloudFront-Viewer-Address",
+            ),
+            query_string_behavior=cloudfront.OriginRequestQueryStringBehavior.none(),
+            cookie_behavior=cloudfront.OriginRequestCookieBehavior.none(),
+        )
+        self.distribution.add_behavior(
+            "/f/*",
+            origins.HttpOrigin(
+                api.domain_name,
+                origin_path=api.stage_path,
+                protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+                origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+            ),
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD,
+            cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+            origin_request_policy=self.feedback_request_policy,
+            compress=True,
         )
 
 

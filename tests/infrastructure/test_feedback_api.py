@@ -121,18 +121,28 @@ def test_the_render_step_gets_the_base_url_and_may_read_only_the_secret(template
     variables = render["Environment"]["Variables"]
     secret_ref = feedback["Environment"]["Variables"]["FEEDBACK_SECRET_ARN"]
     assert variables["FEEDBACK_SECRET_ARN"] == secret_ref
-    assert _feedback_api_id(template) in json.dumps(variables["FEEDBACK_BASE_URL"])
+    # links go to the status site's /f/* route to this API (test_status_feedback_route.py)
+    assert (
+        variables["FEEDBACK_BASE_URL"].startswith("https://")
+        and "execute-api" not in variables["FEEDBACK_BASE_URL"]
+    )
     reads = [
         s
         for s in _role_statements(template, render)
         if "secretsmanager:GetSecretValue" in as_list(s["Action"])
     ]
     assert {json.dumps(s["Resource"]) for s in reads} >= {json.dumps(secret_ref)}
+    # on the feedback table it may only write short links' codes (PutItem): never count, read or delete
     assert not any(
         feedback_action in as_list(s["Action"])
         for s in _role_statements(template, render)
         if _feedback_table_id(template) in json.dumps(s.get("Resource"))
-        for feedback_action in ("dynamodb:PutItem", "dynamodb:UpdateItem")
+        for feedback_action in (
+            "dynamodb:UpdateItem",
+            "dynamodb:GetItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+        )
     )
 
 

@@ -54,12 +54,14 @@ def _assert_route(raw: dict[str, Any]) -> dict[str, Any]:
     assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
     assert "S3OriginConfig" not in origin
     # forwards what the API reads, never Host (API Gateway answers only for its own host name)
-    _, policy = _one(raw, "AWS::CloudFront::OriginRequestPolicy")
+    _, policy = _one(raw, "AWS::CloudFront::OriginRequestPolicy", "SubscribeApiRequests")
     headers = policy["OriginRequestPolicyConfig"]["HeadersConfig"]
     assert headers["HeaderBehavior"] == "whitelist"
     forwarded = {h.lower() for h in headers["Headers"]}
     assert "content-type" in forwarded and "host" not in forwarded
-    assert behaviour["OriginRequestPolicyId"] == {"Ref": _one(raw, "AWS::CloudFront::OriginRequestPolicy")[0]}
+    assert behaviour["OriginRequestPolicyId"] == {
+        "Ref": _one(raw, "AWS::CloudFront::OriginRequestPolicy", "SubscribeApiRequests")[0]
+    }
     # /api/subscriptions -> /subscriptions: the function runs on viewer request and strips /api
     (association,) = behaviour["FunctionAssociations"]
     assert association["EventType"] == "viewer-request"

@@ -47,6 +47,7 @@ import re
 import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from outage_comms.vocabulary import Channel, Scenario
 
@@ -301,13 +302,29 @@ class FeedbackUrls:
     page: str
 
 
+class Shortener(Protocol):
+    """Stores a short code for a token and returns it (``feedback/short_links.py``)."""
+
+    def short(self, token: str, expires_at: int) -> str: ...
+
+
+#: Channels whose links keep the signed token: email re-signs it per recipient
+#: (``channels/personalise.py``) and shows its links behind words, where length costs nothing.
+LONG_TOKEN_CHANNELS = frozenset({Channel.EMAIL})
+
+
 @dataclass(frozen=True)
 class FeedbackLinker:
-    """Makes the links of one deployment: its signer, its public base URL, the links' lifetime."""
+    """Makes the links of one deployment: its signer, its public base URL, the links' lifetime.
+
+    With a ``shortener`` every channel but email gets a short link (``<base>/f/<8-character code>``)
+    whose code the shortener stores; see ``feedback/short_links.py``.
+    """
 
     signer: LinkSigner
     base_url: str
     lifetime: timedelta = timedelta(days=30)
+    shortener: Shortener | None = None
 
     def urls(
         self,
@@ -319,6 +336,7 @@ class FeedbackLinker:
         scenario: Scenario,
         now: datetime,
     ) -> FeedbackUrls:
+        expires_at = int((now + self.lifetime).timestamp())
         token = self.signer.sign(
             LinkClaims(
                 incident_id=incident_id,
@@ -326,8 +344,10 @@ class FeedbackLinker:
                 channel=channel,
                 locale=locale,
                 scenario=scenario,
-                expires_at=int((now + self.lifetime).timestamp()),
+                expires_at=expires_at,
             )
         )
+        if self.shortener is not None and channel not in LONG_TOKEN_CHANNELS:
+            token = self.shortener.short(token, expires_at)
         base = f"{self.base_url.rstrip('/')}/f/{token}"
         return FeedbackUrls(yes=f"{base}/y", no=f"{base}/n", page=base)

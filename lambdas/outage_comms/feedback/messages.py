@@ -23,6 +23,10 @@ Text formats get one more line (a blank line first where there is room for one);
 gets a paragraph with two plain-word links at the ``<!-- feedback -->`` marker of its layout
 (before ``</body>`` when a layout has no marker).
 
+An SMS keeps to :data:`FEEDBACK_SMS_PARTS` (2) parts with its question, or gains no part when it is
+already longer: the form that fits wins, so an English update that the two links would push to a
+third part asks for a reply (or carries the compact link) instead.
+
 The links never make a message fail: a message whose question would break one of the guard's limits
 (SMS parts, push sizes, the channel's own post rule: Mastodon 500 with a URL counting 23,
 Bluesky 300 visible characters) in both forms is sent without it, exactly as before.
@@ -39,7 +43,7 @@ from datetime import datetime
 from markupsafe import Markup
 
 from outage_comms.feedback.links import FeedbackLinker, FeedbackUrls, LinkSigner
-from outage_comms.guard import guard_message
+from outage_comms.guard import guard_message, sms_size
 from outage_comms.plan import Plan
 from outage_comms.rendering import RenderedMessage
 from outage_comms.social_text import link_markup, shorten_links
@@ -89,7 +93,7 @@ _HTML_PARAGRAPH = Markup(
     "{question} {yes} &middot; {no}</p>"
 )
 _HTML_LINK = Markup('<a href="{href}" style="color:#0b57d0; text-decoration:underline;">{label}</a>')
-#: Used by the linter: an API Gateway default URL is as long as a real deployment's links get.
+#: An API Gateway default URL: what links would use with neither a status site route nor a feedback domain.
 SAMPLE_BASE_URL = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1/"
 SAMPLE_INCIDENT_ID = "inc-20261127-1405-3fa2c1"
 
@@ -129,10 +133,15 @@ class UpdateFeedback:
 
 
 def sample_feedback(plan: Plan, scenario: Scenario, now: datetime) -> UpdateFeedback:
-    """Links as long as real ones, for the linter (fixed sample key: these links never verify live)."""
+    """Links as long as real ones, for the linter (fixed sample key: these links never verify live):
+    the plan's feedback domain, else the status site's ``/f/`` route, with short codes as deployed."""
+    from outage_comms.feedback.short_links import MemoryShortLinks, Shortener
+
+    key = b"sample key for lint, never deployed"
     linker = FeedbackLinker(
-        signer=LinkSigner(b"sample key for lint, never deployed"),
-        base_url=plan.feedback.base_url or SAMPLE_BASE_URL,
+        signer=LinkSigner(key),
+        base_url=plan.feedback.base_url or plan.organization.status_page_url,
+        shortener=Shortener(key, MemoryShortLinks()),
     )
     return UpdateFeedback(
         linker=linker, incident_id=SAMPLE_INCIDENT_ID, update_id=f"003-{scenario.value}", now=now
@@ -257,7 +266,7 @@ def feedback_form(
     allowed = len(guard_message(plan, message, channel))
     for form, options in _forms(plan, message):
         candidate = add_links(message, urls, facets=channel is Channel.BLUESKY, **options)
-        if len(guard_message(plan, candidate, channel)) <= allowed:
+        if len(guard_message(plan, candidate, channel)) <= allowed and _within_sms_budget(message, candidate):
             return candidate, form
     log.info(
         "feedback links left out of %s/%s: they would break the channel's limits",
@@ -265,6 +274,22 @@ def feedback_form(
         message.locale,
     )
     return message, NO_ROOM
+
+
+#: The feedback question may make a GSM-7 SMS at most this many parts long (or add no part to a longer
+#: one): an update of one or two parts stays within two with its question (links when they fit, else the
+#: reply keyword or the compact link), whatever the plan's ``max_segments`` allows. A UCS-2 text (67
+#: characters a part) keeps to the plan's ``max_segments`` as before.
+FEEDBACK_SMS_PARTS = 2
+
+
+def _within_sms_budget(message: RenderedMessage, candidate: RenderedMessage) -> bool:
+    if message.format is not MessageFormat.SMS:
+        return True
+    before = sms_size(message.fields["body"])
+    if before.encoding != "GSM-7":  # UCS-2 (ã, ç…): 67 characters a part; the plan's max_segments rules
+        return True
+    return sms_size(candidate.fields["body"]).segments <= max(FEEDBACK_SMS_PARTS, before.segments)
 
 
 def with_feedback(

@@ -1,8 +1,10 @@
 """The feedback API's and the render step's dependencies, read once per execution environment.
 
 Environment: ``FEEDBACK_TABLE`` (the feedback table), ``FEEDBACK_SECRET_ARN`` (the signing
-secret), ``FEEDBACK_BASE_URL`` (the public URL links point at), ``WORKFLOW_TABLE`` (to check that
-an update exists), ``PLAN_PATH``. An empty ``FEEDBACK_BASE_URL`` or ``FEEDBACK_SECRET_ARN``
+secret), ``FEEDBACK_BASE_URL`` (the public URL links point at: the status site, which routes
+``/f/*`` to the feedback API, or the plan's feedback domain), ``WORKFLOW_TABLE`` (to check that
+an update exists), ``PLAN_PATH``. With ``FEEDBACK_TABLE`` the render step writes short links.
+An empty ``FEEDBACK_BASE_URL`` or ``FEEDBACK_SECRET_ARN``
 (an older deployment) means: render messages without links.
 """
 
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING
 from outage_comms.feedback.links import FeedbackLinker, LinkSigner
 from outage_comms.feedback.pages import Site
 from outage_comms.feedback.service import FeedbackService
+from outage_comms.feedback.short_links import DynamoShortLinks, Shortener
 from outage_comms.plan import plan_at
 
 if TYPE_CHECKING:
@@ -39,11 +42,23 @@ def feedback_linker() -> FeedbackLinker | None:
     plan = plan_at(os.environ.get("PLAN_PATH", "plan.json"))
     if not plan.feedback.enabled:
         return None
+    secret = signing_secret(secret_arn)
     return FeedbackLinker(
-        signer=LinkSigner(signing_secret(secret_arn)),
+        signer=LinkSigner(secret),
         base_url=base_url,
         lifetime=timedelta(days=plan.feedback.link_lifetime_days),
+        shortener=_shortener(secret),
     )
+
+
+def _shortener(secret: bytes) -> Shortener | None:
+    """Short links when the feedback table is at hand (``FEEDBACK_TABLE``), else the signed token in full."""
+    table = os.environ.get("FEEDBACK_TABLE", "")
+    if not table:
+        return None
+    from outage_comms.aws_clients import client
+
+    return Shortener(secret, DynamoShortLinks(table_name=table, client=client("dynamodb")))
 
 
 @functools.cache
@@ -60,6 +75,7 @@ def feedback_service() -> FeedbackService:
     return FeedbackService(
         secret=signing_secret(os.environ["FEEDBACK_SECRET_ARN"]),
         store=DynamoFeedbackStore.named(os.environ["FEEDBACK_TABLE"]),
+        short_links=DynamoShortLinks(table_name=os.environ["FEEDBACK_TABLE"], client=client("dynamodb")),
         site=Site(org=plan.organization.name, status_url=plan.organization.status_page_url),
         update_exists=updates.exists if updates else None,
     )

@@ -45,6 +45,8 @@ from typing import Protocol
 from outage_comms.clock import now as clock_now
 from outage_comms.feedback.links import VOTES, FeedbackLinkError, LinkClaims, LinkSigner, derive_key
 from outage_comms.feedback.pages import HEADERS, Page, Site, page
+from outage_comms.feedback.short_links import ShortLinkStore, is_short_code
+from outage_comms.feedback.short_links import resolve as resolve_short_link
 from outage_comms.feedback.store import (
     MAX_COMMENT_CHARS,
     AlreadyCountedError,
@@ -68,7 +70,7 @@ AUTOMATED_AGENTS = (
     "go-http-client",
     "headlesschrome",
 )
-_STATUS_FOR = {"malformed": 400, "forged": 403, "expired": 410, "invalid": 400}
+_STATUS_FOR = {"malformed": 400, "forged": 403, "expired": 410, "invalid": 400, "unknown_link": 404}
 
 
 class FeedbackStore(Protocol):
@@ -122,6 +124,7 @@ class FeedbackService:
         site: Site,
         update_exists: Callable[[str, str], bool] | None = None,
         now: Callable[[], datetime] = clock_now,
+        short_links: ShortLinkStore | None = None,
     ) -> None:
         self._secret = secret
         self._signer = LinkSigner(secret)
@@ -130,6 +133,7 @@ class FeedbackService:
         self._site = site
         self._update_exists = update_exists
         self._now = now
+        self._short_links = short_links
 
     def csrf_token(self, token: str, client: str) -> str:
         """Ties the comment form to the link and to the client that opened it."""
@@ -179,8 +183,13 @@ class FeedbackService:
         return self._vote(request, VOTES[action], token, claims, client, confirmed=method == "POST")
 
     def _check(self, request: FeedbackRequest, token: str) -> tuple[LinkClaims, str] | FeedbackResponse:
-        """The link's claims and the client's fingerprint, or the refusal page (forged, expired, unknown)."""
+        """The link's claims and the client's fingerprint, or the refusal page (forged, expired, unknown).
+
+        A short link's code (``feedback/short_links.py``) is looked up first; its token is verified the same.
+        """
         try:
+            if self._short_links is not None and is_short_code(token):
+                token = resolve_short_link(self._short_links, token, self._now())
             claims = self._signer.verify(token, now=self._now())
         except FeedbackLinkError as error:
             return self._refuse(_STATUS_FOR.get(error.reason, 400), error.reason, None, key=_page_key(error))

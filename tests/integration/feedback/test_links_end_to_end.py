@@ -77,7 +77,10 @@ def test_a_customer_message_carries_links_the_deployed_api_counts(aws: EmbeddedA
     }
     english = LINE.search(bodies["en"])
     assert english, bodies["en"][-400:]
-    assert english.group(1).startswith(aws.output("FeedbackApiUrl").rstrip("/"))
+    # a short link on the status domain (its /f/* route reaches the API), never the raw API URL or "None"
+    status_url = load_plan(EXAMPLE_PLAN).organization.status_page_url.rstrip("/")
+    assert english.group(1) == f"{status_url}/f/{english.group(2)}/y" and len(english.group(2)) == 8
+    assert "execute-api" not in json.dumps(bodies) and "None" not in json.dumps(bodies)
     assert "Esta atualização foi útil? Sim: " in bodies["pt-BR"]
     feedback_function = aws.function_name("feedback_api")
     answered = aws.invoke(feedback_function, proxy_event(english.group(1), "198.51.100.23"))

@@ -139,33 +139,53 @@ def test_an_sms_that_would_need_more_parts_than_the_plan_allows_goes_out_without
 
 
 def default_url_feedback(scenario: Scenario) -> UpdateFeedback:
-    """Links under the API Gateway default URL (~60 characters): as long as a real deployment's get."""
+    """Links under the API Gateway default URL (~60 characters): the longest a deployment's can get."""
     return feedback(update_id=f"003-{scenario.value}", base_url=SAMPLE_BASE_URL)
 
 
-_PAGE = re.compile(re.escape(SAMPLE_BASE_URL.rstrip("/")) + r"/f/([A-Za-z0-9_-]+)$")
+STATUS_URL = "https://status.nimbusnotes.example"
+
+
+def short_link_feedback(scenario: Scenario, store: Any = None) -> UpdateFeedback:
+    """Short links on the status domain, as deployed (``/f/<8-character code>``, codes stored)."""
+    from outage_comms.feedback.short_links import MemoryShortLinks, Shortener
+
+    linker = FeedbackLinker(
+        signer=SIGNER,
+        base_url=STATUS_URL,
+        lifetime=timedelta(days=30),
+        shortener=Shortener(SECRET, store if store is not None else MemoryShortLinks()),
+    )
+    return UpdateFeedback(linker=linker, incident_id=INCIDENT, update_id=f"003-{scenario.value}", now=NOW)
+
+
+_PAGE = re.compile(re.escape(STATUS_URL) + r"/f/([A-Za-z0-9_-]{8})$")
 
 
 @pytest.mark.parametrize(
     ("channel", "locale", "scenario", "line"),
     [
-        (Channel.SMS, "en", Scenario.MAINTENANCE_IN_PROGRESS, "Helpful? Tell us: "),
+        (Channel.SMS, "en", Scenario.HOLDING_UPDATE, "Helpful? Tell us: "),
     ],
 )
 def test_a_tight_message_without_room_for_two_links_gets_one_link_to_the_answer_page(
     plan: Plan, channel: Channel, locale: str, scenario: Scenario, line: str
 ) -> None:
+    from outage_comms.feedback.short_links import MemoryShortLinks, resolve
+
     plan = without_sms_replies(plan)
+    store = MemoryShortLinks()
     message = rendered(plan, channel, locale, scenario)
-    two_links = add_links(message, default_url_feedback(scenario).urls(channel, locale, scenario))
-    assert guard_message(plan, two_links), "the two links should not fit here"
-    compact, form = feedback_form(plan, message, channel, default_url_feedback(scenario))
+    two_links = add_links(message, short_link_feedback(scenario, store).urls(channel, locale, scenario))
+    assert sms_size(two_links.fields["body"]).segments > 2, "the two links should not fit in two parts"
+    compact, form = feedback_form(plan, message, channel, short_link_feedback(scenario, store))
     assert form == COMPACT and not guard_message(plan, compact)
+    assert sms_size(compact.fields["body"]).segments <= 2
     last = compact.fields["body"].splitlines()[-1]
     assert last.startswith(line)
     page = _PAGE.fullmatch(last.removeprefix(line))
     assert page, last
-    claims = SIGNER.verify(page.group(1), now=NOW)
+    claims = SIGNER.verify(resolve(store, page.group(1), NOW), now=NOW)
     assert (claims.channel, claims.locale, claims.scenario) == (channel, locale, scenario)
 
 
@@ -245,11 +265,36 @@ def test_bluesky_portuguese_posts_carry_the_linked_words_where_they_fit(plan: Pl
 
 
 def test_two_one_click_links_are_preferred_wherever_they_fit(plan: Plan) -> None:
-    message = rendered(plan, Channel.SMS, "en", Scenario.IDENTIFIED)
-    linked, form = feedback_form(plan, message, Channel.SMS, default_url_feedback(Scenario.IDENTIFIED))
+    message = rendered(plan, Channel.SMS, "en", Scenario.MAINTENANCE_COMPLETED)  # one part before
+    linked, form = feedback_form(
+        plan, message, Channel.SMS, short_link_feedback(Scenario.MAINTENANCE_COMPLETED)
+    )
     assert form == LINKS and "Was this update helpful? Yes: " in linked.fields["body"]
     assert "Helpful? Tell us:" not in linked.fields["body"]
-    assert not guard_message(plan, linked)
+    assert f"Yes: {STATUS_URL}/f/" in linked.fields["body"]
+    assert not guard_message(plan, linked) and sms_size(linked.fields["body"]).segments <= 2
+
+
+@pytest.mark.parametrize("scenario", list(Scenario))
+@pytest.mark.parametrize("feedback_of", [short_link_feedback, default_url_feedback], ids=["short", "api-url"])
+def test_the_english_sms_update_stays_within_two_gsm7_parts_with_its_feedback(
+    plan: Plan, scenario: Scenario, feedback_of: Callable[[Scenario], UpdateFeedback]
+) -> None:
+    """Every scenario, both with and without two-way SMS: links when they fit in two parts, else the
+    reply keyword (or the compact link), else no question; never a third part for the question."""
+    if MessageFormat.SMS not in plan.formats_for(scenario):
+        pytest.skip("the plan sends no SMS for this scenario")
+    for replies in (True, False):
+        the_plan = plan if replies else without_sms_replies(plan)
+        message = rendered(the_plan, Channel.SMS, "en", scenario)
+        before = sms_size(message.fields["body"])
+        assert before.encoding == "GSM-7"
+        sent, form = feedback_form(the_plan, message, Channel.SMS, feedback_of(scenario))
+        after = sms_size(sent.fields["body"])
+        assert after.encoding == "GSM-7" and after.segments <= max(2, before.segments), (form, sent.fields)
+        if replies:
+            assert form in (LINKS, REPLY), form  # two-way SMS always has room for "Reply YES or NO"
+        assert "None" not in sent.fields["body"]
 
 
 def test_formats_without_tight_limits_never_use_the_compact_form(plan: Plan) -> None:
@@ -343,8 +388,9 @@ def test_lint_checks_messages_with_a_realistic_link_and_stays_clean(
     report = lint_plan(write_plan(_no_op))
     assert report.exit_code == 0, [f.as_dict() for f in report.findings]
     assert all(row["segments"] <= 3 for row in report.sms)
-    english = [row["feedback_links"] for row in report.sms if row["locale"] == "en"]
-    assert english and set(english) <= {LINKS, REPLY} and english.count(LINKS) > english.count(REPLY)
+    english = [row for row in report.sms if row["locale"] == "en"]
+    assert english and {row["feedback_links"] for row in english} <= {LINKS, REPLY}
+    assert all(row["segments"] <= 2 and row["encoding"] == "GSM-7" for row in english)  # with the question
     # Portuguese SMS (UCS-2, 201 units in 3 parts) has no room even for one default-URL link: with the
     # plan's sms_replies every one of them asks for a reply instead.
     assert {row["feedback_links"] for row in report.sms if row["locale"] == "pt-BR"} == {REPLY}
@@ -402,5 +448,6 @@ def test_lint_prints_feedback_coverage_per_channel_and_locale_and_a_short_domain
     # A link's length does not count on Mastodon (23 each) nor Bluesky (facets): the same coverage.
     assert all(after[key] == before[key] for key in keys if key[0] != "sms")
     assert before[("mastodon", "en")] == before[("mastodon", "pt-BR")] == before[("bluesky", "en")] == (11, 0)
-    assert after[("sms", "en")][0] > before[("sms", "en")][0]  # shorter links: more SMS get two links
+    # The status domain's short links are about as short as a feedback domain's: the same coverage.
+    assert after[("sms", "en")][0] >= before[("sms", "en")][0]
     assert sum(after[("sms", "en")]) == sum(before[("sms", "en")]) == 11
