@@ -2,7 +2,7 @@
 
     POST /incidents                      declare       201 (new incident) or 200 (joined an open one)
     POST /incidents/{id}/updates         update        200
-    POST /incidents/{id}/resolve         resolve       200
+    POST /incidents/{id}/resolve         resolve       200 (optional cause, fix, impact: text or per locale)
     GET  /incidents/{id}                 the incident  200
     POST /maintenances                   schedule a maintenance window  201 (+ its schedules)
     POST /maintenances/{id}/complete     complete it now                200 (remaining schedules deleted)
