@@ -382,7 +382,8 @@ def page_artefacts(
             show_updated=False,
         )
         deeper = Page(locale, "../" * (depth + 1), "../index.html")
-        if (state.options.templates_dir / "status" / "unsubscribe.html.j2").is_file():
+        static = incident_pages is None  # an incremental publish leaves pages no incident changes alone
+        if static and (state.options.templates_dir / "status" / "unsubscribe.html.j2").is_file():
             out[f"{prefix}{UNSUBSCRIBE_PAGE}"] = _render(
                 state, "unsubscribe.html.j2", deeper, same_page=UNSUBSCRIBE_PAGE, show_updated=False
             )

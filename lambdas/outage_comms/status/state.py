@@ -132,8 +132,8 @@ class SiteMemory:
             for i in self.incidents.values()
         ]
         words = {
-            incident_id: raw[1]
-            if (raw := self._raw_words.get(incident_id)) and raw[0] is entry
+            incident_id: text[1]
+            if (text := self._raw_words.get(incident_id)) and text[0] is entry
             else _dump(entry)
             for incident_id, entry in self.words.items()
         }
