@@ -220,3 +220,25 @@ def test_the_draft_renders_through_every_channel_of_the_summary_scenario(plan: P
         for m in by.values()
     ]
     assert ALARM_ARN not in json.dumps(customer) and ALARM_ARN in messages["chatbot"]["en"]["fields"]["title"]
+
+
+def test_the_resolved_message_says_what_was_typed_never_the_last_progress_note(plan: Plan) -> None:
+    # Given an incident whose last progress note is "We found the cause and are fixing it"
+    progress = resolved_incident(details=ResolutionDetails()).evolve(public_note=PROGRESS)
+    messages, _ = render_update(plan, progress, Scenario.RESOLVED, RESOLVED)
+    for locale in plan.locale_codes:
+        for by_locale in messages.values():
+            if locale in by_locale:
+                assert PROGRESS[locale] not in json.dumps(by_locale[locale], ensure_ascii=False)
+    # Then what happened is a plain past-tense sentence, and nothing says what went wrong
+    body = messages["status_page"]["en"]["fields"]["body"]
+    assert "What happened: Sync did not work normally for some customers." in body
+    assert "What went wrong" not in body
+    # When the person resolving typed cause, fix and impact, the resolved message says them
+    typed = progress.evolve(resolution_details=TYPED)
+    messages, blocked = render_update(plan, typed, Scenario.RESOLVED, RESOLVED)
+    assert blocked == []
+    body = messages["status_page"]["en"]["fields"]["body"]
+    assert f"What happened: {NOTICED['en']}." in body
+    assert f"What went wrong: {CAUSE['en']}" in body and f"How we fixed it: {FIX['en']}" in body
+    assert f"O que deu errado: {CAUSE['pt-BR']}" in messages["sns"]["pt-BR"]["fields"]["body"]
