@@ -10,7 +10,7 @@ Figures (each next to a baseline measured in the same run, see ``bench/_results.
   at 100, 1,000 and 10,000 incidents in history (50 components, one incident a day, so the site's
   90-day window is the same at every size): target < 50 ms of our code, flat (10,000 vs 100 ~ 1).
   The repository holds each incident as the store's compressed body and decodes it per read, like
-  DynamoDB; its reads are counted (one GetItem, no list, no scan);
+  DynamoDB; its reads are counted (one GetItem, one Query of the open incidents, no scan);
 * **the home page at 200 components in Chromium**: DOM elements (target < 3,000), gzip size (target
   < 50 KB) and first contentful paint against a minimal page with the same style sheet.
 
@@ -327,8 +327,8 @@ def publish_figures(bench: BenchRun, updates: int = 9) -> dict[str, Any]:
         sum(last.values()),
         "reads",
         baseline=("one GetItem", 1),
-        target="one GetItem, no list or scan",
-        met=last == {"get": 1},
+        target="one GetItem + one Query of the open incidents, no scan",
+        met=last == {"get": 1, "list_open": 1},
     )
     return details
 

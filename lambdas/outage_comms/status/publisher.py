@@ -186,6 +186,7 @@ class StatusPublisher:
         else:
             assert changed is not None
             memory.incidents[changed.id] = changed
+            self._reconcile_open(memory, changed.id, failures)
             incidents, pages = list(memory.incidents.values()), frozenset({changed.id})
         incidents = public_incidents(incidents)  # a drill is never on the public site, feeds or dashboard
         state = site_state(self._plan, incidents, (), now, None, self._options, failures, memory)
@@ -224,6 +225,27 @@ class StatusPublisher:
             failures=[f.as_dict() for f in failures],
             rebuilt=pages is None,
         )
+
+    def _reconcile_open(self, memory: SiteMemory, changed_id: str, failures: list[SiteFailure]) -> None:
+        """Bring the state's open incidents up to date: another publish may have run at the same time
+        (its state write and ours race; the last one wins). One Query of the sparse open index, bounded
+        by the open incidents, never by history; an incident the state holds as open that is no longer
+        listed was closed meanwhile and is read again by key."""
+        list_open = getattr(self._incidents, "list_open", None)
+        if list_open is None:
+            return
+        try:
+            current = {i.id: i for i in list_open() if i.id != changed_id}
+            for incident_id, known in list(memory.incidents.items()):
+                if incident_id in current:
+                    if current[incident_id].version != known.version:
+                        memory.incidents[incident_id] = current[incident_id]
+                elif known.is_open and incident_id != changed_id:
+                    memory.incidents[incident_id] = self._incidents.get(incident_id)
+            for incident_id, incident in current.items():
+                memory.incidents.setdefault(incident_id, incident)
+        except Exception as error:  # the state as it was is still the best this publish has
+            failures.append(SiteFailure(None, "open incidents", describe(error)))
 
     def _load_memory(self, expected: str, failures: list[SiteFailure]) -> SiteMemory | None:
         """The stored state if it is of this plan, template set and code; else None (full rebuild)."""

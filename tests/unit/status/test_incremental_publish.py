@@ -130,7 +130,7 @@ def test_a_publish_after_one_update_reads_one_incident_and_writes_what_a_full_re
         result = publisher.publish(changed.id)
         # Then it read that incident only, listed no bucket, and rendered no other incident's page
         assert not result.rebuilt
-        assert repository.reads == {"get": 1}
+        assert repository.reads == {"get": 1, "list_open": 1}  # the changed one by key; open ones by index
         assert bucket.listed == listed
         assert f"incidents/{resolved_minor().id}.html" not in bucket.put
         assert f"incidents/{changed.id}.html" in bucket.put
@@ -196,3 +196,28 @@ def test_the_state_keeps_the_words_it_rendered_for_open_and_closed_incidents(pla
     assert due is not None  # an open incident's words are keyed by when its next update is due
     assert len(updates) == len(major_outage().published)
     assert words[resolved_minor().id][1] is None
+
+
+def test_a_state_overwritten_by_a_concurrent_publish_still_shows_every_open_incident_as_it_is(
+    plan: Plan,
+) -> None:
+    # Given a published site, and the state as it was before the major outage was resolved
+    repository, bucket, store = CountingIncidents(all_kinds()), Bucket(), MemoryStateStore()
+    publisher = publisher_for(plan, repository, bucket, store)
+    publisher.publish(None)
+    before = store.body
+    resolved = major_outage().evolve(status="resolved", scenario="resolved", resolved_at=NOW, updated_at=NOW)
+    repository.incidents[resolved.id] = resolved
+    publisher.publish(resolved.id)
+    # When another publish (of the maintenance) wrote its older state last, and the next one runs
+    store.body = before
+    maintenance = next(i for i in all_kinds() if i.is_open and i.id != resolved.id)
+    touched = maintenance.evolve(updated_at=NOW + timedelta(minutes=1))
+    repository.incidents[touched.id] = touched
+    repository.reads.clear()
+    result = publisher.publish(touched.id)
+    # Then the site still says the outage is resolved: open incidents were read again by index
+    assert not result.rebuilt
+    summary = json.loads(bucket.objects["api/v2/summary.json"].body)
+    assert [i["id"] for i in summary["incidents"]] == []
+    assert repository.reads["get"] == 2  # the changed one, and the one that closed meanwhile
