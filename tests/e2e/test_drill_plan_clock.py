@@ -69,7 +69,7 @@ def _drill(out: Path, cdk_out: Path) -> dict[str, Any]:
     os.environ["OUTAGE_COMMS_EMBEDDED_CDK_OUT"] = str(cdk_out)
     try:
         return run_embedded_drill(
-            plan, out, plan_path=plan_path, scenario=parse_scenario(SHORT_STORY), seconds_per_minute=0.5
+            plan, out, plan_path=plan_path, scenario=parse_scenario(SHORT_STORY), seconds_per_minute=1.0
         )
     finally:
         os.environ.pop("OUTAGE_COMMS_EMBEDDED_CDK_OUT", None)

@@ -883,7 +883,7 @@ class EmbeddedAws:
         worker = execution_worker.ExecutionWorker
         task = callback_module.StateTaskServiceCallback
         waits = wait_function.WaitFunction
-        originals = {
+        originals: dict[tuple[Any, str], Any] = {
             (worker, "start"): worker.start,
             (worker, "_execution_logic"): worker._execution_logic,
             (task, "_wait_for_task_token_timeout"): task._wait_for_task_token_timeout,
@@ -1108,11 +1108,11 @@ class EmbeddedAws:
                 saved = rule.targets
                 rule.targets = targets
                 try:
-                    original(rule, payload, transform)
+                    original(rule, payload, transform)  # type: ignore[arg-type]
                 finally:
                     rule.targets = saved
 
-        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+        Rule.send_to_targets = send_to_targets  # type: ignore[method-assign, assignment]
 
     def _route_lambda(self) -> None:
         from moto.awslambda_simple.models import LambdaSimpleBackend
