@@ -234,7 +234,7 @@ def delivered_parts(name: str, raw: str) -> list[str]:
     if raw.startswith("To: ") and "MIME-Version" in raw[:2000]:
         message = email.message_from_string(text)
         parts = [
-            bytes(part.get_payload(decode=True)).decode(part.get_content_charset() or "utf-8", "replace")  # type: ignore[arg-type]
+            bytes(part.get_payload(decode=True)).decode(part.get_content_charset() or "utf-8", "replace")
             for part in message.walk()
             if part.get_content_type() in ("text/plain", "text/html")
         ]
