@@ -29,6 +29,7 @@ PUBLIC_FUNCTIONS = {
     "outage-comms-subscribe": "subscribe_api",
     "outage-comms-feedback": "feedback_api",
     "outage-comms-review": "review_page",
+    "outage-comms-compose": "review_page",  # the compose page shares the review page's budget
     "outage-comms-incidents": "incident_api",
 }
 
@@ -171,7 +172,12 @@ def function_of(synthesized: Synthesized, api_name: str) -> dict[str, Any]:
 def test_waf_protects_every_public_api_and_the_status_site(with_waf: Synthesized) -> None:
     stages = api_stages(with_waf)
     protected = associated_stages(with_waf)
-    for name in ("outage-comms-subscribe", "outage-comms-feedback", "outage-comms-review"):
+    for name in (
+        "outage-comms-subscribe",
+        "outage-comms-feedback",
+        "outage-comms-review",
+        "outage-comms-compose",
+    ):
         assert stages[name] in protected, f"{name} has no web ACL"
     ((_, _, distribution),) = resources(with_waf, "AWS::CloudFront::Distribution")
     assert distribution["DistributionConfig"]["WebACLId"] == EXISTING_CLOUDFRONT_ACL
@@ -326,6 +332,7 @@ def test_a_synth_with_credentials_passes_the_nag_gate_with_waf(with_credentials:
         "outage-comms-subscribe",
         "outage-comms-feedback",
         "outage-comms-review",
+        "outage-comms-compose",
     }
     ((_, _, distribution),) = resources(with_credentials, "AWS::CloudFront::Distribution")
     assert distribution["DistributionConfig"]["WebACLId"]["Fn::GetAtt"][1] == "Arn"
