@@ -26,6 +26,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from outage_comms_cdk.constructs.data_store import INCIDENTS_RECENT_INDEX, incident_index_arns
 from outage_comms_cdk.constructs.encryption import LOG_GROUP_PREFIX
 from outage_comms_cdk.constructs.intake import grant_incident_path, incident_path_environment
 from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime
@@ -156,11 +157,11 @@ class IncidentApi(Construct):
         incidents_resource.add_method(
             "POST", integration, request_validator=body_validator, request_models=models
         )
-        # GET /incidents: open and recent incidents (outage-comms list) through the keys-only month index.
+        # GET /incidents: open and recent incidents (outage-comms list) through the keys-only recent index.
         incidents_resource.add_method("GET", integration, request_validator=params_validator)
         self.function.role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:Query"], resources=[f"{incidents.table_arn}/index/recent-by-month"]
+                actions=["dynamodb:Query"], resources=incident_index_arns(incidents, INCIDENTS_RECENT_INDEX)
             )
         )
         one = incidents_resource.add_resource("{incident_id}")

@@ -146,3 +146,22 @@ def test_status_publisher_reads_heads_by_key_and_queries_only_its_two_indexes(co
         [store.OPEN_INDEX, store.RECENT_INDEX]
     )
     assert all("/index/" not in r for r in granted["dynamodb:GetItem"] + granted["dynamodb:BatchGetItem"])
+
+
+def test_every_query_grant_on_the_incidents_table_names_an_index_it_has(core: Any) -> None:
+    # A Query grant on a renamed or missing index is an AccessDenied waiting for the first real call.
+    table = _incidents_table_id(core)
+    indexes = {store.OPEN_INDEX, store.RECENT_INDEX}
+    granted = [
+        join_to_text(resource) if "Fn::Join" in json.dumps(resource) else json.dumps(resource)
+        for raw in core.raw.values()
+        for _, statement in identity_statements(raw)
+        if "dynamodb:Query" in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+        if table in json.dumps(resource)
+    ]
+    on_indexes = [g.rsplit("/index/", 1)[1] for g in granted if "/index/" in g]
+    # the watchdog (open), the status publisher (open, recent) and the incident API's list (recent);
+    # a Query on the table itself (one incident's partition, e.g. its activity) is a key read.
+    assert len(on_indexes) >= 4, granted
+    assert set(on_indexes) <= indexes, granted
