@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from outage_comms.feedback.service import FeedbackRequest, FeedbackResponse, FeedbackService
+from outage_comms.feedback.store import viewer_address
 from outage_comms.observability import MetricUnit, logger, metrics, tracer
 
 MAX_BODY_BYTES = 16_384
@@ -41,21 +42,6 @@ def to_request(event: APIGatewayProxyEvent) -> FeedbackRequest:
         headers=headers,
         form=form,
     )
-
-
-def viewer_address(headers: dict[str, str]) -> str:
-    """The viewer's IP from ``CloudFront-Viewer-Address`` (``198.51.100.10:46532``, ``2001:db8::1:443``):
-    through the status site's ``/f/*`` route the connecting address is CloudFront's. '' when absent or
-    not an address. (A direct caller of the API can set it, like using many addresses: the counts are a
-    signal about wording, throttled and WAF-limited, never a decision input.)"""
-    import ipaddress
-
-    value = headers.get("cloudfront-viewer-address", "").strip()
-    host = value.rsplit(":", 1)[0].strip("[]") if ":" in value else ""
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        return ""
 
 
 def _count(name: str, **dimensions: str) -> None:

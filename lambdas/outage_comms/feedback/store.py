@@ -61,6 +61,21 @@ def client_id(secret: bytes, source_ip: str, user_agent: str = "") -> str:
     return hmac.new(key, client_network(source_ip).encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def viewer_address(headers: dict[str, str]) -> str:
+    """The viewer's IP from ``CloudFront-Viewer-Address`` (``198.51.100.10:46532``, ``2001:db8::1:443``):
+    through the status site's ``/f/*`` route the connecting address is CloudFront's. '' when absent or
+    not an address. (A direct caller of the API can set it, like using many addresses: the counts are a
+    signal about wording, throttled and WAF-limited, never a decision input.)"""
+    import ipaddress
+
+    value = headers.get("cloudfront-viewer-address", "").strip()
+    host = value.rsplit(":", 1)[0].strip("[]") if ":" in value else ""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return ""
+
+
 def voter_of(claims: LinkClaims, secret: bytes, source_ip: str) -> str:
     """Who votes: the recipient of a per-recipient link, else the client's network."""
     return f"r-{claims.recipient}" if claims.recipient else client_id(secret, source_ip)

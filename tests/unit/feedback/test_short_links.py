@@ -144,3 +144,20 @@ def test_a_stored_code_cannot_carry_a_forged_token() -> None:
         assert response.status in (400, 403) and response.counted is None, response.status
     with pytest.raises(UnknownLinkError):
         resolve(store, "AAAAAAAA", NOW)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("198.51.100.10:46532", "198.51.100.10"),
+        ("2001:db8::1:443", "2001:db8::1"),
+        ("[2001:db8::7]:443", "2001:db8::7"),
+        ("not an address:1", ""),
+        ("", ""),
+    ],
+)
+def test_through_the_status_site_the_viewer_address_is_the_client(header: str, expected: str) -> None:
+    """Via CloudFront the connecting address is CloudFront's: answers count per viewer network."""
+    from outage_comms.feedback.store import viewer_address
+
+    assert viewer_address({"cloudfront-viewer-address": header} if header else {}) == expected
