@@ -213,7 +213,10 @@ def host_packages(python: str) -> Path:
     )
     (staging / ".complete").write_text("\n".join(pins) + "\n", encoding="utf-8")
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(target, ignore_errors=True)
+    if (target / ".complete").exists():  # another run finished first: theirs is identical, and in use
+        shutil.rmtree(staging, ignore_errors=True)
+        return target
+    shutil.rmtree(target, ignore_errors=True)  # an interrupted install
     shutil.move(str(staging), target)
     return target
 

@@ -26,6 +26,7 @@ transitions) are not measured on moto: docs/performance.md lists them from AWS d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -267,9 +268,19 @@ class ColdStarts:
                 check=False,
             )
             wall = time.perf_counter() - started
-            if process.returncode != 0 or not result_file.exists():
-                raise RuntimeError(f"cold {function.handler} died:\n{process.stderr[-3000:]}")
-            outcome = json.loads(result_file.read_text(encoding="utf-8"))
+            if process.returncode != 0 or not result_file.exists():  # the environment died: a function error
+                message = f"cold {function.handler} died: {process.stderr[-3000:]}"
+                print(message, file=sys.stderr, flush=True)
+                outcome = {
+                    "init_s": 0.0,
+                    "invoke_s": wall,
+                    "error": "Runtime.ExitError",
+                    "payload": json.dumps({"errorType": "Runtime.ExitError", "errorMessage": message}),
+                }
+            else:
+                outcome = json.loads(result_file.read_text(encoding="utf-8"))
+                if outcome["error"]:
+                    print(f"cold {function.handler}: {outcome['payload'][:2000]}", file=sys.stderr)
             error = outcome["error"]
             if error:
                 response_headers["x-amz-function-error"] = "Unhandled"
@@ -328,15 +339,26 @@ def _sample(aws: Any, plan: Any, *, timeout: float = 240.0) -> dict[str, Any]:
         raise RuntimeError(f"no customer delivery within {timeout:.0f} s; invocations: {seen}")
     delivered_at = min(i.started + i.seconds for i in done)
     path = [i for i in aws.invocations[first:] if i.started < delivered_at]
-    for execution in aws.client("stepfunctions").list_executions(
-        stateMachineArn=aws.state_machine_arn, statusFilter="RUNNING"
-    )["executions"]:
-        aws.client("stepfunctions").stop_execution(executionArn=execution["executionArn"])
+    _settle(aws)
     return {
         "first_delivery_s": delivered_at - trigger,
         "our_code_s": sum(i.seconds for i in path),
         "path": [(i.function_name, i.handler, i.seconds, i.error) for i in path],
     }
+
+
+def _settle(aws: Any, *, timeout: float = 240.0) -> None:
+    """Let the incident's execution finish its first update (every channel, then 'Wait for next update')
+    and stop it, so the next sample's first delivery is its own."""
+    sfn = aws.client("stepfunctions")
+    for execution in sfn.list_executions(stateMachineArn=aws.state_machine_arn, statusFilter="RUNNING")[
+        "executions"
+    ]:
+        arn = execution["executionArn"]
+        with contextlib.suppress(Exception):  # ended meanwhile, or never waits: stop it as it is
+            aws.wait_for_state(arn, "Wait for next update", timeout=timeout)
+        with contextlib.suppress(Exception):  # moto cannot stop an execution whose worker already ended
+            sfn.stop_execution(executionArn=arn)
 
 
 def _close_open_incidents(aws: Any) -> None:
@@ -435,6 +457,10 @@ def _report(
         ],
     )
     bench.detail("cold_path", [(h, round(s * 1000, 1), e) for _, h, s, e in cold["path"]])
+    bench.detail(
+        "cold_runs_all",
+        [(r.handler, round(r.init_s * 1000, 1), round(r.invoke_s * 1000, 1), r.error) for r in runs],
+    )
     bench.detail("warm_first_delivery_ms", [round(s["first_delivery_s"] * 1000, 1) for s in warm])
     bench.detail(
         "not_measured",
