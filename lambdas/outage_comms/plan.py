@@ -389,7 +389,8 @@ class FeedbackSettings(PlanModel):
     base_url: str | None = Field(
         default=None,
         pattern=r"^https://",
-        description="public address of the feedback API (a custom domain); default: the API's own URL",
+        description="public address of the feedback API (a custom domain); default: the status site, which "
+        "routes /f/* to it (short links: https://<status domain>/f/<code>)",
     )
     link_lifetime_days: int = Field(default=30, ge=1, le=365)
     channels: list[Channel] = Field(
