@@ -4,10 +4,12 @@ its colours, past incidents, the brand, no feedback links, and a page that stays
 from __future__ import annotations
 
 import copy
+import json
 import re
 from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,3 +191,21 @@ def test_two_hundred_components_stay_under_3000_elements_and_50_kb(plan: Plan) -
     assert parser.count < 3000
     assert site["index.html"].gzipped_size() < 50 * 1024
     assert site["index.html"].body.decode().count('<svg class="bars"') == 200
+
+
+def test_outage_comms_lint_reports_a_low_contrast_accent_colour(write_plan: Any) -> None:
+    from typer.testing import CliRunner
+
+    from outage_comms_cli.main import app
+
+    # Given a plan whose accent colour is too light for text on the white page
+    path = write_plan(lambda data: data["channels"]["status_page"].update({"accent_color": "#7fb3ff"}))
+    # When lint runs on it with the shipped templates
+    result = CliRunner().invoke(
+        app, ["lint", str(path), "--templates", str(DEFAULT_TEMPLATES_DIR), "--format", "json"]
+    )
+    # Then it fails on that one finding, where to fix it and how
+    findings = json.loads(result.stdout)["findings"]
+    assert [f["code"] for f in findings] == ["status.brand"], findings
+    assert "channels.status_page.accent_color" in findings[0]["where"]
+    assert result.exit_code == 1
