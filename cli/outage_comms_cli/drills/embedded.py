@@ -350,6 +350,15 @@ class _EmbeddedRunner:
             return (time.perf_counter() - self.trigger) / self.spm
         return (clock.now() - self.scenario.start).total_seconds() / 60.0
 
+    def scheduled(self, event: Any) -> datetime | None:
+        """When a person acted, as the story reads: the event's scheduled plan time when the runner got
+        to it within the scenario's resolution (its polling is not the person's delay), else now."""
+        if not self.clock_started:
+            return None
+        if self.minute() - float(event.at) <= self.scenario.resolution:
+            return self.scenario.start + timedelta(minutes=float(event.at))
+        return clock.now()
+
     def wall(self) -> float:
         """Wall seconds since the trigger."""
         return time.perf_counter() - self.trigger
@@ -387,8 +396,8 @@ class _EmbeddedRunner:
             self.aws.faults[CUSTOMER_HANDLER] = fault
 
     # -- the story ------------------------------------------------------------------------------
-    def intake(self, raw: dict[str, Any]) -> dict[str, Any]:
-        signal = to_signal(raw, self.plan)
+    def intake(self, raw: dict[str, Any], at: datetime | None = None) -> dict[str, Any]:
+        signal = to_signal(raw, self.plan, received_at=at)
         if not isinstance(signal, Signal):
             raise RuntimeError(f"intake rejected the drill event: {signal.reason}")
         return apply_signal(
@@ -445,12 +454,15 @@ class _EmbeddedRunner:
                     status=event.status,
                     severity=event.severity,
                     note=event.note,
-                )
+                ),
+                self.scheduled(event),
             )
             self.step("drill script", "update", f"update posted ({event.scenario or event.status or 'note'})")
         elif isinstance(event, ResolveStep):
             incident = self.repository.get(self.incident_id)
-            self.intake(human_request("resolve", incident, status="resolved", note=event.note))
+            self.intake(
+                human_request("resolve", incident, status="resolved", note=event.note), self.scheduled(event)
+            )
             self.resolved = True
             self.step("drill script", "resolve", "incident resolved")
 
