@@ -15,7 +15,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: help install lint typecheck unit infra integration e2e test synth iac-scan drill bench security clean package-test wheel
+.PHONY: help install lint typecheck unit infra integration e2e test synth iac-scan drill local bench security clean package-test wheel
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ wheel: ## Build the installable wheel into dist/
 
 drill: $(STAMP) ## Run a whole incident on the embedded default plan, locally
 	$(BIN)/outage-comms drill --plan $(PLAN) --out out/drill
+
+local: $(STAMP) ## The whole app on the embedded AWS at http://127.0.0.1:8000/ (state in .outage-comms/local)
+	$(BIN)/outage-comms local --plan $(PLAN) --port $(or $(PORT),8000)
 
 bench: $(STAMP) ## Benchmarks; results in bench/results/
 	$(BIN)/python bench/run.py --out bench/results/latest.json

@@ -227,9 +227,10 @@ class Inbox:
                 if isinstance(payload, dict):
                     text = json.dumps(payload, indent=2, ensure_ascii=False)
             elif channel == "support" and isinstance(payload, dict):
-                ticket = payload.get("ticket") if isinstance(payload.get("ticket"), dict) else payload
-                subject = str(ticket.get("subject") or ticket.get("title") or "")
-                text = json.dumps(payload, indent=2, ensure_ascii=False)
+                macro = payload.get("macro") if isinstance(payload.get("macro"), dict) else {}
+                subject = str(macro.get("title") or payload.get("subject") or "")
+                text = str(macro.get("body") or json.dumps(payload, indent=2, ensure_ascii=False))
+                facts = {k: str(payload[k]) for k in ("locale", "update_id", "severity") if k in payload}
             to = f"{request.method} {request.path.split('?', 1)[0]}"
             found.append(_message(channel, to, subject, text, facts=facts))
         return found
