@@ -103,9 +103,9 @@ def call_api(
     method: str, api_url: str, path: str, body: dict[str, Any] | None, *, region: str | None = None
 ) -> ApiResponse:
     """One SigV4-signed call to the incident API. Raises ApiCallError with the fix on failure."""
-    from outage_comms_cli.local.client import call_loopback, is_loopback
+    from outage_comms_cli.local.client import call_loopback, unsigned_loopback
 
-    if is_loopback(api_url):  # outage-comms local on this machine: unsigned, and only there
+    if unsigned_loopback(api_url, region):  # outage-comms local, no AWS credentials: loopback only
         return call_loopback(method, api_url, path, body)  # type: ignore[no-any-return]
     import botocore.session
     from botocore.auth import SigV4Auth

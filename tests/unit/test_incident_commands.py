@@ -193,7 +193,7 @@ def test_api_errors_are_shown_with_the_fix(
 def test_no_credentials_is_a_clear_error(
     app: typer.Typer, server: tuple[str, Recorded], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    url, recorded = server
+    _url, recorded = server
     for name in (
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
@@ -207,7 +207,8 @@ def test_no_credentials_is_a_clear_error(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
     monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", raising=False)
-    result = CliRunner().invoke(app, ["declare", "-c", "sync", "--api-url", url, "--region", REGION])
+    deployed = "https://abc123defg.execute-api.sa-east-1.amazonaws.com/v1"  # loopback goes unsigned (local)
+    result = CliRunner().invoke(app, ["declare", "-c", "sync", "--api-url", deployed, "--region", REGION])
     assert result.exit_code == 1
     assert "no AWS credentials found" in result.stderr
     assert recorded.requests == []

@@ -1,8 +1,9 @@
 """The CLI's calls to ``outage-comms local``: plain HTTP to a loopback URL, no AWS credentials.
 
 The local server stands in for API Gateway's IAM check (it acts as the plan's incident manager), so
-there is nothing to sign. Only a loopback host (127.0.0.1, ::1, localhost) is called this way: any
-other URL goes through SigV4 (:func:`outage_comms_cli.incident_commands.call_api`), never unsigned.
+there is nothing to sign. Only a loopback host (127.0.0.1, ::1, localhost) is called this way, and only
+when the CLI has no credentials or region to sign with: any other URL goes through SigV4
+(:func:`outage_comms_cli.incident_commands.call_api`), never unsigned.
 """
 
 from __future__ import annotations
@@ -27,6 +28,28 @@ def is_loopback(api_url: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def unsigned_loopback(api_url: str, region: str | None) -> bool:
+    """A loopback URL the CLI cannot sign for (no AWS credentials, or no region): call it unsigned.
+
+    With credentials and a region the request is signed as for a deployed API (the local server
+    ignores the signature); without them, ``outage-comms local`` still answers.
+    """
+    if not is_loopback(api_url):
+        return False
+    import botocore.session
+    from botocore.exceptions import BotoCoreError
+
+    from outage_comms_cli.incident_commands import ApiCallError, region_for
+
+    try:
+        if botocore.session.Session().get_credentials() is None:
+            return True
+        region_for(api_url, region)
+    except (BotoCoreError, ApiCallError):
+        return True
+    return False
 
 
 def call_local(method: str, url: str, body: dict[str, Any] | None) -> tuple[int, bytes]:
