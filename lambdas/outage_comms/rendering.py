@@ -333,9 +333,7 @@ def build_context(plan: Plan, facts: UpdateFacts, locale: str) -> dict[str, Any]
             "cancelled": facts.maintenance_cancelled,
         },
         "summary": summary,
-        "resolution": {
-            part: pick((facts.resolution or {}).get(part)) for part in ("cause", "fix", "impact")
-        },
+        "resolution": {part: pick((facts.resolution or {}).get(part)) for part in ("cause", "fix", "impact")},
         "links": links,
     }
 
