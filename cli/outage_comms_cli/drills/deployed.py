@@ -120,7 +120,8 @@ class DeployedRunner:
             self.call("POST", f"incidents/{self.incident_id}/updates", body)
             self.step("update", f"update posted ({event.scenario or event.status or 'note'})")
         elif isinstance(event, ResolveStep):
-            self.call("POST", f"incidents/{self.incident_id}/resolve", _body(note=event.note))
+            details = {"cause": event.cause, "fix": event.fix, "impact": event.impact}
+            self.call("POST", f"incidents/{self.incident_id}/resolve", _body(note=event.note, **details))
             self.step("resolve", "incident resolved")
         self._fetched = -1.0
 

@@ -461,7 +461,16 @@ class _EmbeddedRunner:
         elif isinstance(event, ResolveStep):
             incident = self.repository.get(self.incident_id)
             self.intake(
-                human_request("resolve", incident, status="resolved", note=event.note), self.scheduled(event)
+                human_request(
+                    "resolve",
+                    incident,
+                    status="resolved",
+                    note=event.note,
+                    cause=event.cause,
+                    fix=event.fix,
+                    impact=event.impact,
+                ),
+                self.scheduled(event),
             )
             self.resolved = True
             self.step("drill script", "resolve", "incident resolved")

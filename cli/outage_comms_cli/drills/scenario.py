@@ -110,10 +110,14 @@ class UpdateStep(_Step):
 
 
 class ResolveStep(_Step):
-    """A person resolves the incident (customers get the resolved message)."""
+    """A person resolves the incident (customers get the resolved message), with what went wrong
+    (``cause``), how it was fixed (``fix``) and what customers noticed (``impact``), per locale."""
 
     action: Literal["resolve"]
     note: LocalizedNote = Field(default_factory=dict)
+    cause: LocalizedNote = Field(default_factory=dict)
+    fix: LocalizedNote = Field(default_factory=dict)
+    impact: LocalizedNote = Field(default_factory=dict)
 
 
 class MaintenanceStep(_Step):
@@ -466,7 +470,8 @@ def plan_problems(scenario: DrillScenario, plan: Plan, file: str) -> list[PlanPr
                 add(f"{path}.components", "the declare names no component", "list the affected components")
         if isinstance(event, UpdateStep):
             check_severity(f"{path}.severity", event.severity)
-        check_note(f"{path}.note", getattr(event, "note", {}) or {})
+        for words in ("note", "cause", "fix", "impact"):
+            check_note(f"{path}.{words}", getattr(event, words, {}) or {})
     for index, injection in enumerate(scenario.inject):
         if injection.channel.value not in enabled:
             add(
