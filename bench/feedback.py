@@ -75,6 +75,9 @@ print(json.dumps({"import_ms": round(imported * 1000, 1), "first_request_ms": ro
 """
 
 
+BARE_BOTO3 = "import time; t0 = time.perf_counter(); import boto3; print((time.perf_counter() - t0) * 1000)"
+
+
 def cold_init_ms(runs: int = COLD_RUNS) -> dict[str, Any]:
     env = {
         **os.environ,
@@ -82,7 +85,7 @@ def cold_init_ms(runs: int = COLD_RUNS) -> dict[str, Any]:
         "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "lambdas"), str(REPO_ROOT / "bench")]),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
-    samples = []
+    samples, boto3_ms = [], []
     for _ in range(runs):
         result = subprocess.run(
             [sys.executable, "-c", COLD_INIT],
@@ -93,9 +96,19 @@ def cold_init_ms(runs: int = COLD_RUNS) -> dict[str, Any]:
             timeout=120,
         )
         samples.append(json.loads(result.stdout.strip().splitlines()[-1]))
+        bare = subprocess.run(  # paired: a fresh interpreter importing boto3 alone, same environment
+            [sys.executable, "-c", BARE_BOTO3],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        boto3_ms.append(float(bare.stdout.strip().splitlines()[-1]))
     totals = [s["import_ms"] + s["first_request_ms"] for s in samples]
     return {
         "median_ms": round(statistics.median(totals), 1),
+        "import_boto3_median_ms": round(statistics.median(boto3_ms), 1),
         "import_median_ms": statistics.median(s["import_ms"] for s in samples),
         "first_request_median_ms": statistics.median(s["first_request_ms"] for s in samples),
         "samples_ms": [round(t, 1) for t in totals],
@@ -193,14 +206,27 @@ def link_lengths() -> dict[str, int]:
 
 
 def run() -> dict[str, Any]:
-    result = {
-        "cold_init": cold_init_ms(),
-        "warm_latency_moto": warm_latency(),
-        "link_lengths": link_lengths(),
-    }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return result
+    from _results import BenchRun
+
+    bench = BenchRun("feedback", title="Feedback API")
+    cold = cold_init_ms()
+    warm = warm_latency()
+    bench.figure(
+        "cold start: import + first answer counted (moto), median",
+        cold["median_ms"],
+        "ms",
+        baseline=("fresh interpreter importing boto3 alone", cold["import_boto3_median_ms"]),
+    )
+    bench.figure(
+        "warm: an answer counted (moto DynamoDB), median",
+        warm["counted"]["median_ms"],
+        "ms",
+        baseline=("a forged link refused (no AWS call)", warm["forged"]["median_ms"]),
+    )
+    bench.detail("cold_init", cold)
+    bench.detail("warm_latency_moto", warm)
+    bench.detail("link_lengths", link_lengths())
+    return bench.write(RESULTS)
 
 
 if __name__ == "__main__":
