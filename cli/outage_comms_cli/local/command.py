@@ -65,7 +65,7 @@ def local(
             f"export OUTAGE_COMMS_API_URL={url}/api · Ctrl-C stops",
             highlight=False,
         )
-        sys.__stdout__.flush()
+        live.file.flush()
         while not stopping.wait(0.5):
             pass
     finally:

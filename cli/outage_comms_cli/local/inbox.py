@@ -181,7 +181,7 @@ class Inbox:
                 request = params.get("MessageRequest") or {}
                 addresses = ", ".join(request.get("Addresses", {}) or [])
                 config = request.get("MessageConfiguration") or {}
-                push = next(iter(config.values()), {}) if isinstance(config, dict) else {}
+                push: dict[str, Any] = next(iter(config.values()), {}) if isinstance(config, dict) else {}
                 found.append(
                     _message("push", addresses, str(push.get("Title", "")), str(push.get("Body", "")))
                 )
@@ -227,7 +227,7 @@ class Inbox:
                 if isinstance(payload, dict):
                     text = json.dumps(payload, indent=2, ensure_ascii=False)
             elif channel == "support" and isinstance(payload, dict):
-                macro = payload.get("macro") if isinstance(payload.get("macro"), dict) else {}
+                macro: dict[str, Any] = payload["macro"] if isinstance(payload.get("macro"), dict) else {}
                 subject = str(macro.get("title") or payload.get("subject") or "")
                 text = str(macro.get("body") or json.dumps(payload, indent=2, ensure_ascii=False))
                 facts = {k: str(payload[k]) for k in ("locale", "update_id", "severity") if k in payload}
@@ -263,7 +263,7 @@ def _parse_mime(raw: str) -> tuple[str, str, str]:
     for part in message.walk() if message.is_multipart() else [message]:
         kind = part.get_content_type()
         if kind == "text/plain" and not text:
-            text = str(part.get_content())  # type: ignore[attr-defined]
+            text = str(part.get_content())
         elif kind == "text/html" and not html:
-            html = str(part.get_content())  # type: ignore[attr-defined]
+            html = str(part.get_content())
     return subject, text, html

@@ -89,7 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
 
     def _route(self) -> None:
-        port = self.server.server_address[1]
+        port = int(self.server.server_address[1])  # type: ignore[index]
         if self.headers.get("Host", "") not in (f"127.0.0.1:{port}", f"localhost:{port}"):
             self._send(HTTPStatus.FORBIDDEN, b"wrong Host for this local server\n", "text/plain")
             return
