@@ -23,6 +23,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from outage_comms_cli.progress import progress
+
 API_URL_ENV = "OUTAGE_COMMS_API_URL"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -223,7 +225,8 @@ def _send(
     output: str = "human",
 ) -> None:
     try:
-        response = call_api(method, _api_url(api_url), path, body, region=region)
+        with progress(f"{method} {path}"):
+            response = call_api(method, _api_url(api_url), path, body, region=region)
     except ApiCallError as error:
         _fail(str(error), EXIT_FAILED)
     result = response.body
@@ -389,7 +392,8 @@ def window_time(value: str, option: str) -> str:
 
 def _send_window(api_url: str | None, path: str, body: dict[str, Any], region: str | None) -> None:
     try:
-        response = call_api("POST", _api_url(api_url), path, body, region=region)
+        with progress(f"POST {path}"):
+            response = call_api("POST", _api_url(api_url), path, body, region=region)
     except ApiCallError as error:
         _fail(str(error), EXIT_FAILED)
     result = response.body

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -28,19 +27,10 @@ from outage_comms_cli.incident_commands import (
     _api_url,
     call_api,
 )
+from outage_comms_cli.progress import progress
 
 out = Console()
 err = Console(stderr=True)
-
-
-@contextmanager
-def progress(text: str) -> Iterator[None]:
-    """A spinner on stderr while a call runs (only on a terminal: scripts read stdout)."""
-    if err.is_terminal:
-        with err.status(text, spinner="dots"):
-            yield
-    else:
-        yield
 
 
 def _fail(message: str) -> NoReturn:
