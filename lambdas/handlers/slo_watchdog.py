@@ -10,15 +10,17 @@ table — never a scan, so a tick costs the same with 100 or 10,000 incidents in
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from outage_comms import slo
-from outage_comms.incident import Incident
 from outage_comms.observability import logger, metrics, tracer
-from outage_comms.plan import Plan
-from outage_comms.workflow.store import WorkflowStore
+
+# The SLO rules, plan and stores load on the first tick (see outage_comms.observability on cold starts).
+if TYPE_CHECKING:
+    from outage_comms.incident import Incident
+    from outage_comms.plan import Plan
+    from outage_comms.workflow.store import WorkflowStore
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -32,6 +34,8 @@ def handler(
     plan: Plan | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
+    from outage_comms import slo
+
     if incidents is None or store is None or plan is None:
         from outage_comms.aws_clients import client
         from outage_comms.intake.store import DynamoIncidentRepository

@@ -14,7 +14,6 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from outage_comms.observability import logger, metrics, tracer
-from outage_comms.perception import measure, sources_for
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -22,6 +21,7 @@ from outage_comms.perception import measure, sources_for
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from outage_comms.channels.settings import channel_settings
+    from outage_comms.perception import measure, sources_for
     from outage_comms.plan import plan_at
 
     plan = plan_at(channel_settings().plan_path)
