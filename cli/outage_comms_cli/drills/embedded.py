@@ -692,7 +692,8 @@ class _EmbeddedRunner:
         # After the script: the workflow finishes (resolved message, post-incident summary approval).
         windows = [e.starts_in + e.lasts for e in self.scenario.events if isinstance(e, MaintenanceStep)]
         longest = max(windows, default=0.0) + self.plan.maintenance.verify_minutes
-        deadline = time.monotonic() + max(180.0, (240 + longest) * self.spm * 2)  # wall: handlers add to it
+        waited = max(180.0, (240 + longest) * self.spm * 2)  # wall seconds: handlers add to the plan's
+        deadline = time.monotonic() + waited
         while self.status() == "RUNNING":
             self.tick()
             if not self.scenario.approve_post_incident_summary and self._summary_pending():
@@ -702,7 +703,7 @@ class _EmbeddedRunner:
                 )
                 break
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the drill waited {deadline:.0f}s for the workflow to finish")
+                raise TimeoutError(f"the drill waited {waited:.0f} s for the workflow to finish")
             time.sleep(0.05)
         self.follow()
         status = self.status()

@@ -220,6 +220,7 @@ class EmbeddedAws:
         self._running = 0  # executions running
         self._waiting = 0  # executions waiting (task token, Wait state)
         self._woken: set[Any] = set()  # task tokens handed over, their execution not yet awake
+        self._awaited: set[Any] = set()  # task tokens an execution is waiting for right now
         #: Wall seconds the handlers took since the plan clock was set (not counted as plan time).
         self.processing_seconds = 0.0
         self.sink = ChannelSink()
@@ -902,7 +903,10 @@ class EmbeddedAws:
                 harness._count("_running", -1)
 
         def wait_for_token(self: Any, timeout_seconds: int, callback_endpoint: Any) -> Any:
-            harness._count("_waiting", 1)
+            with harness._clock_lock:
+                harness._awaited.add(callback_endpoint.callback_id)
+                harness._waiting += 1
+                harness._clock_changed()
             try:
                 return originals[(task, "_wait_for_task_token_timeout")](
                     self, timeout_seconds, callback_endpoint
@@ -910,6 +914,7 @@ class EmbeddedAws:
             finally:
                 with harness._clock_lock:
                     harness._waiting -= 1
+                    harness._awaited.discard(callback_endpoint.callback_id)
                     harness._woken.discard(callback_endpoint.callback_id)
                     harness._clock_changed()
 
@@ -922,8 +927,9 @@ class EmbeddedAws:
 
         def notify(self: Any, outcome: Any) -> Any:
             with harness._clock_lock:  # busy from the hand-over until the execution has woken
-                harness._woken.add(self.callback_id)
-                harness._clock_changed()
+                if self.callback_id in harness._awaited:  # a stale token wakes nobody: no lasting freeze
+                    harness._woken.add(self.callback_id)
+                    harness._clock_changed()
             return originals[(CallbackEndpoint, "notify")](self, outcome)
 
         worker.start = start  # type: ignore[method-assign]
