@@ -304,6 +304,13 @@ def test_a_rehearsal_on_outage_comms_local(server: LocalServer, browser: Any) ->
         assert summary
         page.goto(server.url + "/status/")
         assert overflow(page) <= 0
+        for path in ("/", f"/incidents/{incident_id}", "/as"):  # the server's own pages, incident open
+            page.goto(server.url + path)
+            assert overflow(page) <= 0, path
+            assert axe_violations(page) == [], path
+        page.goto(server.url + "/")
+        assert page.get_by_role("link", name=incident_id).count() == 1
+        page.screenshot(path=str(SCREENSHOTS / "local-index-390.png"))
         page.goto(server.url + "/inbox/")
         page.screenshot(path=str(SCREENSHOTS / "local-inbox-390.png"), full_page=False)
 
