@@ -14,10 +14,12 @@ from rich.console import Console
 from outage_comms.plan import PlanError
 
 err = Console(stderr=True)
+#: A team's repository (outage-comms init) has plan.yaml; this repository has plans/example.yaml.
+DEFAULT_PLAN = Path("plan.yaml") if Path("plan.yaml").is_file() else Path("plans/example.yaml")
 
 
 def local(
-    plan: Annotated[Path, typer.Option("--plan", help="The plan YAML file.")] = Path("plans/example.yaml"),
+    plan: Annotated[Path, typer.Option("--plan", help="The plan YAML file.")] = DEFAULT_PLAN,
     port: Annotated[int, typer.Option("--port", help="Port on 127.0.0.1 (0 picks a free one).")] = 8000,
     state_dir: Annotated[
         Path, typer.Option("--state", help="Folder that keeps the deployment's state across restarts.")
