@@ -36,6 +36,7 @@ def _deploy_seconds(cdk_out: Path, *, with_status_site: bool) -> tuple[float, li
 def run() -> dict[str, Any]:
     from outage_comms_cli.embedded_aws import synthesize_app
 
+    load_before = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory() as scratch:
         reuse = os.environ.get("OUTAGE_COMMS_EMBEDDED_CDK_OUT")
         cdk_out = (
@@ -51,21 +52,22 @@ def run() -> dict[str, Any]:
             without.append(_deploy_seconds(cdk_out, with_status_site=False)[0])
             seconds, stacks = _deploy_seconds(cdk_out, with_status_site=True)
             with_site.append(seconds)
-    result = {
-        "samples": SAMPLES,
-        "deploy_into_moto_s": {
-            "without_status_stack": round(statistics.median(without), 2),
-            "with_status_stack": round(statistics.median(with_site), 2),
-            "added_by_status_stack": round(statistics.median(with_site) - statistics.median(without), 2),
-        },
-        "stacks_with_status_site": stacks,
-        "note": "median EmbeddedAws.start() (asset upload, CloudFormation create, state machine "
-        "registration); synthesis excluded. Publisher runs: a drill's summary.json handler_seconds.",
-    }
-    out = ROOT / "bench" / "results" / "drill_status.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    return result
+    sys.path.insert(0, str(ROOT / "bench"))
+    from _results import BenchRun
+
+    bench = BenchRun("drill_status", title="Embedded AWS deploy (drill)")
+    bench.load_before = load_before
+    bench.figure(
+        "deploy into the embedded AWS with the status stack, median",
+        statistics.median(with_site),
+        "s",
+        baseline=("without the status stack", statistics.median(without)),
+        note="EmbeddedAws.start(): asset upload, CloudFormation create, state machines; synthesis excluded",
+    )
+    bench.detail("samples", SAMPLES)
+    bench.detail("runs_s", {"without_status_stack": without, "with_status_stack": with_site})
+    bench.detail("stacks_with_status_site", stacks)
+    return bench.write(ROOT / "bench" / "results" / "drill_status.json")
 
 
 if __name__ == "__main__":
