@@ -289,11 +289,11 @@ class SiteState:
     indicator: Impact
     uptime: UptimeHistory
 
-    @property
+    @functools.cached_property
     def page_id(self) -> str:
         return hashlib.sha256(self.plan.organization.status_page_url.encode()).hexdigest()[:12]
 
-    @property
+    @functools.cached_property
     def base_url(self) -> str:
         return self.plan.organization.status_page_url.rstrip("/")
 
@@ -453,8 +453,11 @@ def json_artefact(document: Any) -> Artefact:
 
 def iso(moment: datetime | None) -> str | None:
     """Statuspage's timestamp form: ISO 8601 in UTC with milliseconds and ``Z``."""
-    if moment is None:
-        return None
+    return None if moment is None else _iso_text(moment)
+
+
+@functools.lru_cache(maxsize=8192)
+def _iso_text(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
