@@ -118,7 +118,7 @@ def lint_plan(path: str | Path, templates_dir: Path | None = None) -> LintReport
 
 def _scenario_findings(plan: Plan, path: str | Path) -> list[Finding]:
     """Plan scenarios and game-day scenarios (drills/*.yaml) that name a channel that is off, and more."""
-    from outage_comms.plan import scenario_channel_problems
+    from outage_comms.plan import region_problems, scenario_channel_problems
     from outage_comms_cli.drills.scenario import lint_scenarios
 
     return [
@@ -126,6 +126,7 @@ def _scenario_findings(plan: Plan, path: str | Path) -> list[Finding]:
         for code, problems in (
             ("scenario.channels", scenario_channel_problems(plan, str(path))),
             ("drill.scenario", lint_scenarios(plan, path)),
+            ("plan.regions", region_problems(plan, str(path))),  # each region can send on each channel
         )
         for p in problems
     ]

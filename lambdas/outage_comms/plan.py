@@ -563,6 +563,199 @@ class Deployment(PlanModel):
     )
 
 
+#: An AWS commercial region name, e.g. eu-west-1, us-east-2, ap-southeast-4.
+AWS_REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d$"
+AwsRegion = Annotated[str, Field(pattern=AWS_REGION_PATTERN, description="an AWS region, e.g. eu-west-1")]
+
+
+class RegionChannelIdentities(PlanModel):
+    """Sending identities that exist in one region only (they cannot fail over; docs/regions.md).
+
+    An SES identity is verified per region and End User Messaging numbers belong to one region, so the
+    standby names its own. Leave one out and that channel stays silent from the standby (lint says so).
+    """
+
+    email_from_address: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="an SES identity verified in this region (may be the same address as channels.email)",
+    )
+    sms_origination_identity: str | None = Field(
+        default=None,
+        min_length=1,
+        description="End User Messaging phone number, pool or sender id in this region",
+    )
+    voice_origination_identity: str | None = Field(default=None, min_length=1)
+    push_application_id_parameter: str | None = Field(
+        default=None, min_length=1, description="SSM parameter (in this region) with the push application id"
+    )
+
+
+class SyntheticCheck(PlanModel):
+    """A CloudWatch Synthetics canary in the standby region that probes the public product.
+
+    A failed region may raise no alarm at all; the canary's alarm does, in the standby, and reaches
+    intake like any alarm: a component must map ``alarm_name`` (``signals.alarm_name_patterns``).
+    """
+
+    urls: list[Annotated[str, Field(pattern=r"^https?://[^\s/]+")]] = Field(min_length=1, max_length=20)
+    alarm_name: str = Field(default="outage-comms-synthetic-check", pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    every_minutes: int = Field(default=5, ge=1, le=60, description="how often the canary runs")
+    failed_runs: int = Field(
+        default=2, ge=1, le=10, description="consecutive failed runs that raise the alarm"
+    )
+
+
+class Regions(PlanModel):
+    """Where the engine runs: one region, or a primary and a standby (docs/regions.md)."""
+
+    primary: AwsRegion
+    standby: AwsRegion | None = None
+    #: Regions whose AWS events (alarms, AWS Health) concern the product; their default bus forwards
+    #: them to both engines. Empty: the primary only.
+    workload: list[AwsRegion] = Field(default_factory=list)
+    standby_channels: RegionChannelIdentities = Field(default_factory=RegionChannelIdentities)
+    synthetic_check: SyntheticCheck | None = None
+
+    @model_validator(mode="after")
+    def _two_different_regions(self) -> Regions:
+        if self.standby is not None and self.standby == self.primary:
+            raise ValueError("regions.standby must differ from regions.primary (or leave standby out)")
+        return self
+
+    @property
+    def engine_regions(self) -> list[str]:
+        """The primary, then the standby if there is one."""
+        return [self.primary] + ([self.standby] if self.standby else [])
+
+    @property
+    def workload_regions(self) -> list[str]:
+        return list(dict.fromkeys(self.workload or [self.primary]))
+
+
+#: The channels whose sending identity lives in one region, and where the primary names it.
+REGION_BOUND_CHANNELS: dict[Channel, tuple[str, str]] = {
+    Channel.EMAIL: ("email_from_address", "from_address"),
+    Channel.SMS: ("sms_origination_identity", "origination_identity"),
+    Channel.VOICE: ("voice_origination_identity", "origination_identity"),
+    Channel.PUSH: ("push_application_id_parameter", "application_id_parameter"),
+}
+
+
+def channel_identities(plan: Plan, region: str | None = None) -> dict[Channel, str]:
+    """The sending identity of each enabled region-bound channel in ``region`` (None: the primary).
+
+    The primary's are ``channels.*``; the standby's are ``regions.standby_channels`` (a channel it
+    does not name is missing here: that channel cannot send from the standby).
+    """
+    enabled = plan.channels.enabled()
+    standby = plan.regions is not None and region is not None and region == plan.regions.standby
+    out: dict[Channel, str] = {}
+    for channel, (standby_field, primary_field) in REGION_BOUND_CHANNELS.items():
+        if channel not in enabled:
+            continue
+        if standby:
+            assert plan.regions is not None
+            value = getattr(plan.regions.standby_channels, standby_field)
+        else:
+            value = getattr(getattr(plan.channels, channel.value), primary_field, None)
+        if value:
+            out[channel] = str(value)
+    return out
+
+
+EngagedRole = Literal["incident_manager", "communications_manager", "support_manager"]
+
+
+class IncidentManagerSettings(PlanModel):
+    """Incident Manager resources for teams that already have it (closed to new customers 2025-11-07)."""
+
+    enabled: bool = True
+    #: One replication set per account: create it only if the account has none yet.
+    create_replication_set: bool = Field(
+        default=False, description="create the replication set (both regions)"
+    )
+    engage_roles: list[EngagedRole] = Field(
+        default_factory=lambda: ["incident_manager", "communications_manager", "support_manager"],
+        description="plan roles engaged by every response plan (SSM Incident Manager contacts)",
+    )
+    contact_channels: list[Literal["email", "sms", "voice"]] = Field(
+        default_factory=lambda: ["email", "sms"], min_length=1
+    )
+    slack_workspace_id: str | None = Field(default=None, pattern=r"^[A-Z0-9]{1,255}$")
+    slack_channel_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{1,255}$")
+
+    @model_validator(mode="after")
+    def _slack_ids_together(self) -> IncidentManagerSettings:
+        if (self.slack_workspace_id is None) != (self.slack_channel_id is None):
+            raise ValueError(
+                "incident_manager needs both slack_workspace_id and slack_channel_id, or neither"
+            )
+        return self
+
+
+def incident_manager_impact(plan: Plan, severity: Severity) -> int:
+    """The Incident Manager impact (1 critical .. 5 none) a severity's response plan opens incidents with:
+    the most severe impact it maps, else its rank in the plan (first severity 1), at most 5."""
+    if severity.incident_manager_impact:
+        return min(severity.incident_manager_impact)
+    return min(5, [s.id for s in plan.severities].index(severity.id) + 1)
+
+
+def region_problems(plan: Plan, file: str) -> list[PlanProblem]:
+    """Lint: the standby can send on every channel the primary can, and the synthetic check is mapped."""
+    regions = plan.regions
+    if regions is None:
+        return []
+    problems: list[PlanProblem] = []
+    if regions.standby is not None:
+        primary, standby = (
+            channel_identities(plan, regions.primary),
+            channel_identities(plan, regions.standby),
+        )
+        for channel in primary:
+            if channel not in standby:
+                field = REGION_BOUND_CHANNELS[channel][0]
+                problems.append(
+                    PlanProblem(
+                        file,
+                        f"regions.standby_channels.{field}",
+                        f"channel '{channel.value}' has no sending identity in the standby region "
+                        f"{regions.standby}: it would stay silent after a failover",
+                        f"verify or buy one in {regions.standby} and name it here "
+                        "(SES identities and End User Messaging numbers are per region)",
+                    )
+                )
+    check = regions.synthetic_check
+    if check is not None:
+        import fnmatch
+
+        if not any(
+            fnmatch.fnmatchcase(check.alarm_name, pattern)
+            for component in plan.components
+            for pattern in component.signals.alarm_name_patterns
+        ):
+            problems.append(
+                PlanProblem(
+                    file,
+                    "regions.synthetic_check.alarm_name",
+                    f"no component maps the synthetic check's alarm '{check.alarm_name}': "
+                    "a failed check would open no incident",
+                    "add it (or a pattern matching it) to a component's signals.alarm_name_patterns",
+                )
+            )
+        if regions.standby is None:
+            problems.append(
+                PlanProblem(
+                    file,
+                    "regions.synthetic_check",
+                    "the synthetic check runs in the standby region, and there is none",
+                    "set regions.standby, or remove regions.synthetic_check",
+                )
+            )
+    return problems
+
+
 class Plan(PlanModel):
     version: Literal[1]
     organization: Organization
@@ -583,6 +776,10 @@ class Plan(PlanModel):
     post_incident: PostIncidentSettings = Field(default_factory=PostIncidentSettings)
     edge: EdgeSettings = Field(default_factory=EdgeSettings)
     deployment: Deployment = Field(default_factory=Deployment)
+    #: One region (absent, as before) or a primary and a standby (docs/regions.md).
+    regions: Regions | None = None
+    #: Incident Manager replication set, response plans, contacts and chat channel (optional).
+    incident_manager: IncidentManagerSettings | None = None
     #: Where the templates are, relative to the plan file (outage_comms.templates_location).
     templates: str | None = Field(
         default=None,
