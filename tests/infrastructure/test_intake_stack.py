@@ -186,13 +186,15 @@ def test_every_api_method_requires_iam_auth(raw: dict[str, Any]) -> None:
 
 
 def test_api_stage_logs_throttles_and_traces(raw: dict[str, Any]) -> None:
-    (stage,) = resources_of(raw, "AWS::ApiGateway::Stage").values()
-    props = stage["Properties"]
-    assert props["TracingEnabled"] is True
-    assert "DestinationArn" in props["AccessLogSetting"]
-    assert json.loads(props["AccessLogSetting"]["Format"])["caller"] == "$context.identity.caller"
-    (settings,) = props["MethodSettings"]
-    assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0
+    stages = resources_of(raw, "AWS::ApiGateway::Stage").values()
+    assert len(stages) == 2  # the incident API and the compose page
+    for stage in stages:
+        props = stage["Properties"]
+        assert props["TracingEnabled"] is True
+        assert "DestinationArn" in props["AccessLogSetting"]
+        assert json.loads(props["AccessLogSetting"]["Format"])["caller"] == "$context.identity.caller"
+        (settings,) = props["MethodSettings"]
+        assert settings["ThrottlingRateLimit"] > 0 and settings["ThrottlingBurstLimit"] > 0
 
 
 def test_roles_grant_nothing_on_every_resource_but_xray(raw: dict[str, Any]) -> None:
@@ -323,6 +325,7 @@ def test_the_asset_holds_both_handlers(core: Any, raw: dict[str, Any]) -> None:
         "handlers.intake.handler",
         "handlers.incident_api.handler",
         "handlers.maintenance_tick.handler",
+        "handlers.compose_page.handler",
     }
     manifest = json.loads((core.outdir / f"{INTAKE_STACK_NAME}.assets.json").read_text())
     for props in functions.values():
