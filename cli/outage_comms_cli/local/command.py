@@ -25,6 +25,15 @@ def local(
         Path, typer.Option("--state", help="Folder that keeps the deployment's state across restarts.")
     ] = Path(".outage-comms/local"),
     reset: Annotated[bool, typer.Option("--reset", help="Start clean: forget the saved state.")] = False,
+    seconds_per_minute: Annotated[
+        float | None,
+        typer.Option(
+            "--seconds-per-minute",
+            min=0.05,
+            help="Rehearse on a compressed clock: wall seconds per plan minute (e.g. 2: a 30-minute cadence "
+            "reminds after a minute). Default: real time.",
+        ),
+    ] = None,
 ) -> None:
     """Run the whole app on the embedded AWS, served on 127.0.0.1: index, inbox, status site, review
     and compose pages, and the incident API for the CLI (OUTAGE_COMMS_API_URL=http://127.0.0.1:PORT/api)."""
@@ -34,7 +43,11 @@ def local(
     live = Console(file=sys.__stdout__, soft_wrap=True)
     try:
         deployment = LocalDeployment(
-            plan, state_dir, reset=reset, progress=lambda line: live.print(f"· {line}", highlight=False)
+            plan,
+            state_dir,
+            reset=reset,
+            seconds_per_minute=seconds_per_minute,
+            progress=lambda line: live.print(f"· {line}", highlight=False),
         )
     except PlanError as exc:
         for problem in exc.problems:

@@ -75,12 +75,14 @@ class LocalDeployment:
         state_dir: Path = DEFAULT_STATE_DIR,
         *,
         reset: bool = False,
+        seconds_per_minute: float | None = None,
         progress: Progress = lambda line: None,
     ) -> None:
         self.plan_path = plan_path
         self.plan = load_plan(plan_path)
         self.state_dir = state_dir
         self.reset = reset
+        self.seconds_per_minute = seconds_per_minute
         self.progress = progress
         self.aws: EmbeddedAws | None = None
         self.routes: list[Route] = []
@@ -142,6 +144,13 @@ class LocalDeployment:
             aws.start()
         self.aws = aws
         self.progress(f"deployed {', '.join(aws.stacks)}")
+        if self.seconds_per_minute:
+            if not hasattr(aws, "set_plan_clock"):
+                raise RuntimeError("this embedded AWS has no plan clock: run without --seconds-per-minute")
+            from datetime import UTC, datetime
+
+            aws.set_plan_clock(datetime.now(UTC), self.seconds_per_minute)
+            self.progress(f"compressed clock: 1 plan minute = {self.seconds_per_minute:g} s")
         self.routes = deployed_routes(aws)
         if not self._intake_deployed():
             self.routes = sort_routes(self.routes + self._undeployed_routes(aws))
