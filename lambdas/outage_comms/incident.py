@@ -25,7 +25,16 @@ from outage_comms.vocabulary import Impact, Scenario
 IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
 SourceType = Literal["alarm", "health", "incident_manager", "opsitem", "human"]
 TimelineKind = Literal[
-    "opened", "signal", "escalated", "status", "resolved", "recorded", "expected", "maintenance", "postmortem"
+    "opened",
+    "signal",
+    "escalated",
+    "status",
+    "resolved",
+    "recorded",
+    "expected",
+    "maintenance",
+    "postmortem",
+    "region",
 ]
 #: Maintenance lifecycle, as Statuspage names it (``verifying`` sits between the window's end and completion).
 MaintenancePhase = Literal["scheduled", "in_progress", "verifying", "completed", "cancelled"]

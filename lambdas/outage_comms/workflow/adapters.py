@@ -155,5 +155,19 @@ def services() -> Services:
         feedback_links=feedback_linker,
         feedback_tally=feedback_tally(),
         approvals=DynamoApprovalStore(table_name=config.approval_table, client=client("dynamodb")),
-        deliveries=DynamoDeliveryLedger(table_name=config.workflow_table, client=client("dynamodb")),
+        deliveries=region_fenced(
+            DynamoDeliveryLedger(table_name=config.workflow_table, client=client("dynamodb"))
+        ),
     )
+
+
+def region_fenced(ledger: DynamoDeliveryLedger) -> Any:
+    """Two-region engine (``OWNERSHIP_TABLE`` set): only the region owning an incident claims its sends."""
+    table = os.environ.get("OWNERSHIP_TABLE", "")
+    if not table:
+        return ledger
+    from outage_comms.regions.fence import RegionFence, fenced
+    from outage_comms.regions.lease import DynamoOwnershipStore
+
+    store = DynamoOwnershipStore(table_name=table, client=client("dynamodb"))
+    return fenced(ledger, RegionFence(store, os.environ["AWS_REGION"]))

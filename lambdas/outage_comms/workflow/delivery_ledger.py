@@ -33,6 +33,7 @@ class Claim(StrEnum):
     CLAIMED = "claimed"
     DONE = "done"  # delivered (or skipped on purpose) before: do not send again
     BUSY = "busy"  # another attempt holds a live lease
+    FENCED = "fenced"  # this region no longer drives the incident (regions/lease.py): never send
 
 
 @dataclass(frozen=True)
@@ -73,33 +74,42 @@ class DynamoDeliveryLedger:
         token, now = uuid.uuid4().hex, int(self._clock())
         try:
             response = self._dynamodb.update_item(
-                TableName=self._table,
-                Key=_key(incident_id, update_id, channel),
-                UpdateExpression="SET #token = :token, lease_until = :until, #status = :sending "
-                "ADD attempts :one",
-                ConditionExpression="attribute_not_exists(pk) OR "
-                "(NOT #status IN (:delivered, :skipped) AND lease_until < :now)",
-                ExpressionAttributeNames={"#token": "claim_token", "#status": "status"},
-                ExpressionAttributeValues={
-                    ":token": {"S": token},
-                    ":until": {"N": str(now + LEASE_SECONDS)},
-                    ":sending": {"S": "sending"},
-                    ":one": {"N": "1"},
-                    ":delivered": {"S": "delivered"},
-                    ":skipped": {"S": "skipped"},
-                    ":now": {"N": str(now)},
-                },
-                ReturnValues="ALL_NEW",
+                **self._claim_request(incident_id, update_id, channel, token, now), ReturnValues="ALL_NEW"
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
-            item = self._get(incident_id, update_id, channel)
-            status = item.get("status", {}).get("S", "")
-            attempts = int(item.get("attempts", {}).get("N", "0"))
-            outcome = Claim.DONE if status in DONE else Claim.BUSY
-            return ClaimResult(outcome, attempts=attempts, status=status)
+            return self._refused(incident_id, update_id, channel)
         return ClaimResult(Claim.CLAIMED, token=token, attempts=int(response["Attributes"]["attempts"]["N"]))
+
+    def _refused(self, incident_id: str, update_id: str, channel: str) -> ClaimResult:
+        item = self._get(incident_id, update_id, channel)
+        status = item.get("status", {}).get("S", "")
+        attempts = int(item.get("attempts", {}).get("N", "0"))
+        return ClaimResult(Claim.DONE if status in DONE else Claim.BUSY, attempts=attempts, status=status)
+
+    def _claim_request(
+        self, incident_id: str, update_id: str, channel: str, token: str, now: int
+    ) -> dict[str, Any]:
+        """The conditional update that claims a delivery (also a transaction's item: regions/fence.py)."""
+        return dict(
+            TableName=self._table,
+            Key=_key(incident_id, update_id, channel),
+            UpdateExpression="SET #token = :token, lease_until = :until, #status = :sending "
+            "ADD attempts :one",
+            ConditionExpression="attribute_not_exists(pk) OR "
+            "(NOT #status IN (:delivered, :skipped) AND lease_until < :now)",
+            ExpressionAttributeNames={"#token": "claim_token", "#status": "status"},
+            ExpressionAttributeValues={
+                ":token": {"S": token},
+                ":until": {"N": str(now + LEASE_SECONDS)},
+                ":sending": {"S": "sending"},
+                ":one": {"N": "1"},
+                ":delivered": {"S": "delivered"},
+                ":skipped": {"S": "skipped"},
+                ":now": {"N": str(now)},
+            },
+        )
 
     def finish(self, incident_id: str, update_id: str, channel: str, token: str, status: str) -> None:
         self._settle(incident_id, update_id, channel, token, status, "")

@@ -359,6 +359,8 @@ def _deliver(services: Services, update: dict[str, Any], channel: Channel) -> De
 
 #: What an attempt returns when the ledger says this delivery went out before: nothing is sent again.
 ALREADY_DELIVERED = "already_delivered"
+#: What an attempt returns in a region that no longer owns the incident: nothing sent, nothing recorded.
+FENCED_OUT = "fenced"
 
 
 def _send_once(services: Services, update: dict[str, Any], channel: Channel) -> DeliveryResult:
@@ -375,6 +377,8 @@ def _send_once(services: Services, update: dict[str, Any], channel: Channel) -> 
     if claim.outcome is Claim.DONE:
         detail = f"{claim.status} before (attempt {claim.attempts}); not sent again"
         return DeliveryResult(channel=channel.value, status=ALREADY_DELIVERED, detail=detail)
+    if claim.outcome is Claim.FENCED:  # another region drives this incident now (regions/lease.py)
+        return DeliveryResult(channel=channel.value, status=FENCED_OUT, detail=claim.status)
     if claim.outcome is Claim.BUSY:
         raise ChannelRetryableError(f"another attempt is still sending {update_id} via {channel.value}")
     try:
@@ -392,7 +396,7 @@ def deliver_channel(event: dict[str, Any], services: Services) -> dict[str, Any]
     channel = Channel(str(event["channel"]))
     update = services.store.get_update(incident_id, update_id)
     result = _send_once(services, update, channel)
-    if result.status != ALREADY_DELIVERED:  # the incident already shows how it went
+    if result.status not in (ALREADY_DELIVERED, FENCED_OUT):  # the incident already shows how it went
         record = {**result.as_dict(), "at": services.now().isoformat()}
         services.repository.record_delivery(incident_id, update_id, channel.value, record)
     since_start = services.now() - datetime.fromisoformat(update["incident_started_at"])

@@ -1,0 +1,94 @@
+"""The fence on customer-visible side effects: a delivery is claimed only by the live owner.
+
+``FencedDeliveryLedger`` is the delivery ledger whose claim is one DynamoDB transaction: a
+``ConditionCheck`` that this region still holds the incident's lease at the epoch it renewed, plus
+the ledger's own conditional update. A region that lost ownership (or whose lease ran out during a
+region outage) gets ``Claim.FENCED`` and sends nothing; the workflow records nothing for it.
+
+Both tables must be in the same region for the transaction (they are: each region's replica).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from outage_comms.regions.lease import (
+    DynamoOwnershipStore,
+    OwnershipHeldError,
+    OwnershipStore,
+    StaleOwnerError,
+    scope_for,
+)
+from outage_comms.workflow.delivery_ledger import Claim, ClaimResult, DeliveryLedger, DynamoDeliveryLedger
+
+
+class RegionFence:
+    """This region's hold on incidents: renews the lease, never takes it from another region."""
+
+    def __init__(self, store: OwnershipStore, region: str) -> None:
+        self.store = store
+        self.region = region
+
+    def hold(self, incident_id: str) -> Any:
+        """The live ownership this region holds on the incident (renewed), or ``StaleOwnerError``."""
+        try:
+            return self.store.acquire(scope_for(incident_id), self.region)
+        except OwnershipHeldError as error:
+            raise StaleOwnerError(str(error)) from None
+
+    def check(self, incident_id: str) -> None:
+        """Before a side effect that is not a delivery (a status publish): still the live owner?"""
+        self.store.check(self.hold(incident_id))
+
+
+class FencedDeliveryLedger(DynamoDeliveryLedger):
+    """The delivery ledger, claimed only in a transaction with the ownership fence."""
+
+    def __init__(self, *, table_name: str, client: Any, fence: RegionFence, clock: Any = time.time) -> None:
+        super().__init__(table_name=table_name, client=client, clock=clock)
+        if not isinstance(fence.store, DynamoOwnershipStore):
+            raise TypeError("FencedDeliveryLedger needs the DynamoDB ownership store")
+        self._fence = fence
+        self._ownership: DynamoOwnershipStore = fence.store
+
+    def claim(self, incident_id: str, update_id: str, channel: str) -> ClaimResult:
+        try:
+            held = self._fence.hold(incident_id)
+        except StaleOwnerError as error:
+            return ClaimResult(Claim.FENCED, status=str(error))
+        token, now = uuid.uuid4().hex, int(self._clock())
+        update = self._claim_request(incident_id, update_id, channel, token, now)
+        try:
+            self._dynamodb.transact_write_items(
+                TransactItems=[self._ownership.fence_condition(held), {"Update": update}]
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code", "") for r in error.response.get("CancellationReasons", [])]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return ClaimResult(
+                    Claim.FENCED, status=f"{self._fence.region} lost {held.scope} (epoch {held.epoch})"
+                )
+            if not reasons:  # no reasons: decide by reading both
+                try:
+                    self._ownership.check(held)
+                except StaleOwnerError as stale:
+                    return ClaimResult(Claim.FENCED, status=str(stale))
+            return self._refused(incident_id, update_id, channel)
+        return ClaimResult(
+            Claim.CLAIMED, token=token, attempts=self.attempts(incident_id, update_id, channel)
+        )
+
+
+def fenced(ledger: DeliveryLedger, fence: RegionFence | None) -> DeliveryLedger:
+    """``ledger`` behind the fence when this deployment has an ownership table, else as it is."""
+    if fence is None:
+        return ledger
+    if not isinstance(ledger, DynamoDeliveryLedger):
+        raise TypeError("only the DynamoDB ledger can be fenced (one transaction with the lease)")
+    return FencedDeliveryLedger(table_name=ledger._table, client=ledger._dynamodb, fence=fence)
