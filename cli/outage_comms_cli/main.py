@@ -19,7 +19,7 @@ from outage_comms.rendering import TemplateProblem, build_context, render_messag
 from outage_comms.sample import sample_facts
 from outage_comms.templates_location import templates_dir_for
 from outage_comms.vocabulary import CHANNEL_FORMAT, Channel, Scenario
-from outage_comms_cli import incident_commands, incident_reads, preflight, redrive, triage_command
+from outage_comms_cli import breakglass, incident_commands, incident_reads, preflight, redrive, triage_command
 from outage_comms_cli import init as init_command
 from outage_comms_cli.lint import EXIT_FINDINGS, EXIT_UNUSABLE, LintReport, lint_plan
 from outage_comms_cli.local import command as local_command
@@ -328,6 +328,7 @@ init_command.register(app)
 incident_commands.register(app)
 preflight.register(app)
 redrive.register(app)
+breakglass.register(app)
 local_command.register(app)
 incident_reads.register(app)
 
