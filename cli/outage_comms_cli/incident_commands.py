@@ -149,8 +149,13 @@ def call_api(
             ) from None
         code = payload.get("error", f"HTTP {error.code}")
         raise ApiCallError(f"{code}: {message}") from None
-    except urllib.error.URLError as error:
-        raise ApiCallError(f"cannot reach {url} ({error.reason}); check --api-url / ${API_URL_ENV}") from None
+    except (urllib.error.URLError, TimeoutError) as error:
+        from outage_comms_cli.standby_api import standby_for
+
+        if standby := standby_for(api_url):  # a two-region engine: the standby's API (its own region)
+            return call_api(method, standby, path, body)
+        reason = getattr(error, "reason", error)
+        raise ApiCallError(f"cannot reach {url} ({reason}); check --api-url / ${API_URL_ENV}") from None
 
 
 def _json(raw: bytes) -> dict[str, Any]:
