@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from aws_cdk import App, Environment
 
-from outage_comms.plan import PlanError, load_plan
+from outage_comms.plan import Plan, PlanError, load_plan
 from outage_comms.templates_location import templates_dir_for
 from outage_comms_cdk.channels_stack import OutageCommsChannelsStack
 from outage_comms_cdk.core_stack import OutageCommsCoreStack
@@ -58,6 +59,10 @@ INTAKE_STACK_NAME = "OutageCommsIntake"
 WORKFLOW_STACK_NAME = "OutageCommsWorkflow"
 STATUS_PUBLISHER_STACK_NAME = "OutageCommsStatusPublisher"
 STATUS_STACK_NAME = "OutageCommsStatus"
+INCIDENT_MANAGER_STACK_NAME = "OutageCommsIncidentManager"
+ROUTING_STACK_NAME = "OutageCommsRouting"
+#: Stack-name suffixes of a two-region engine (``OutageCommsCorePrimary``, ``OutageCommsIntakeStandby``).
+PRIMARY_ROLE, STANDBY_ROLE = "Primary", "Standby"
 
 
 def environment() -> Environment | None:
@@ -77,8 +82,211 @@ def stack_names(deployment: str | None) -> dict[str, str]:
         WORKFLOW_STACK_NAME,
         STATUS_PUBLISHER_STACK_NAME,
         STATUS_STACK_NAME,
+        INCIDENT_MANAGER_STACK_NAME,
+        ROUTING_STACK_NAME,
     )
     return {base: stack_name(base, deployment) for base in bases}
+
+
+@dataclass(frozen=True)
+class Engine:
+    """One region's comms engine: its stacks and where they are (``role`` None: the single-region engine)."""
+
+    role: str | None
+    env: Environment | None
+    core: OutageCommsCoreStack
+    publisher: OutageCommsStatusPublisherStack
+    channels: OutageCommsChannelsStack
+    workflow: OutageCommsWorkflowStack
+    intake: OutageCommsIntakeStack
+
+
+def engine_environments(plan: Plan) -> list[tuple[str | None, Environment | None]]:
+    """Where the engines go: the CLI's environment (no ``regions``), the primary alone, or the primary
+    and the standby (stack names then carry the role: ``OutageCommsCorePrimary``, ``...CoreStandby``)."""
+    regions = plan.regions
+    if regions is None:
+        return [(None, environment())]
+    account = os.environ.get("CDK_DEFAULT_ACCOUNT") or None
+    if regions.standby is None:
+        return [(None, Environment(account=account, region=regions.primary))]
+    return [
+        (PRIMARY_ROLE, Environment(account=account, region=regions.primary)),
+        (STANDBY_ROLE, Environment(account=account, region=regions.standby)),
+    ]
+
+
+def _add_engine(
+    app: App,
+    names: dict[str, str],
+    *,
+    settings: DeploymentSettings,
+    env: Environment | None,
+    role: str | None,
+    status_env: Environment | None,
+) -> Engine:
+    plan = settings.plan
+
+    def name(base: str) -> str:
+        return names[base] + (role or "")
+
+    core = OutageCommsCoreStack(app, name(CORE_STACK_NAME), settings=settings, env=env)
+    status_publisher = OutageCommsStatusPublisherStack(
+        app,
+        name(STATUS_PUBLISHER_STACK_NAME),
+        core=core,
+        status_account=status_env.account if status_env else None,
+        status_region=status_env.region if status_env else None,
+        distribution_id=app.node.try_get_context("status_distribution_id"),
+        env=env,
+    )
+    channels = OutageCommsChannelsStack(app, name(CHANNELS_STACK_NAME), plan=plan, core=core, env=env)
+    workflow = OutageCommsWorkflowStack(
+        app,
+        name(WORKFLOW_STACK_NAME),
+        settings=settings,
+        key=core.encryption.key,
+        incidents_table=core.data.incidents,
+        lambda_runtime=core.lambda_runtime,
+        status_publisher=status_publisher.status_publisher,
+        channels=channels,
+        # Feedback links on the status domain (/f/* is routed to the feedback API), not the execute-api URL.
+        feedback_base_url=plan.organization.status_page_url
+        if status_in_workload_place(status_env, env)
+        or app.node.try_get_context(STATUS_FEEDBACK_URL_CONTEXT_KEY)
+        else None,
+        env=env,
+    )
+    intake = OutageCommsIntakeStack(
+        app,
+        name(INTAKE_STACK_NAME),
+        plan=plan,
+        core=core,
+        state_machine=workflow.state_machine,
+        workflow_table=workflow.state.table,
+        status_publisher=status_publisher.status_publisher,
+        review_signing_key=workflow.signing_key,
+        web_acl=workflow.web_acl,
+        env=env,
+    )
+    return Engine(role, env, core, status_publisher, channels, workflow, intake)
+
+
+def add_region_routing(app: App, names: dict[str, str], *, plan: Plan, engines: list[Engine]) -> None:
+    """Two engines: forwarding from each workload region's default bus, forwarded events into each
+    engine's intake, the global endpoint (primary) and the synthetic check (standby). docs/regions.md."""
+    if len(engines) < 2 or plan.regions is None:
+        return
+    from aws_cdk import CfnOutput, Stack, Tags
+    from aws_cdk import aws_sqs as sqs
+
+    from outage_comms_cdk.constructs.region_routing import (
+        EventForwarding,
+        ForwardedEventIntake,
+        GlobalEndpoint,
+    )
+    from outage_comms_cdk.constructs.synthetic_check import SyntheticCheckCanary
+    from outage_comms_cdk.core_stack import PROJECT_TAG
+    from outage_comms_cdk.quality_gates import acknowledge
+
+    primary, standby = engines[0], engines[1]
+    by_region = {str(engine.env.region): engine for engine in engines if engine.env is not None}
+    for engine in engines:
+        intake = engine.intake
+        ForwardedEventIntake(
+            intake,
+            "ForwardedEvents",
+            plan=plan,
+            bus=engine.core.events.bus,
+            queue=intake.intake.queue,
+            dead_letter_queue=intake.intake.rule_dead_letter_queue,
+        )
+        CfnOutput(intake, "EngineRegionRole", value=str(engine.role).lower())
+    for region in plan.regions.workload_regions:
+        target_regions = [r for r in by_region if r != region]
+        if region in by_region:
+            intake = by_region[region].intake
+            EventForwarding(
+                intake,
+                "Forwarding",
+                plan=plan,
+                target_regions=target_regions,
+                dead_letter_queue=intake.intake.rule_dead_letter_queue,
+            )
+            continue
+        # A workload region with no engine: a small stack there forwards to both engines.
+        account = primary.env.account if primary.env else None
+        stack = Stack(
+            app,
+            names[ROUTING_STACK_NAME] + "".join(part.capitalize() for part in region.split("-")),
+            env=Environment(account=account, region=region),
+            description=f"Outage Comms: forward {region}'s alarm and AWS Health events to both engines",
+        )
+        Tags.of(stack).add(*PROJECT_TAG)
+        undeliverable = sqs.Queue(
+            stack, "Undeliverable", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True
+        )
+        acknowledge(
+            undeliverable,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the forwarding rules (events EventBridge "
+            "could not deliver to either engine after 24 hours of retries).",
+        )
+        EventForwarding(
+            stack, "Forwarding", plan=plan, target_regions=target_regions, dead_letter_queue=undeliverable
+        )
+    assert standby.env is not None and standby.env.region is not None
+    GlobalEndpoint(
+        primary.intake,
+        "GlobalEndpoint",
+        intake_queue=primary.intake.intake.queue,
+        standby_region=standby.env.region,
+    )
+    check = plan.regions.synthetic_check
+    if check is not None:
+        SyntheticCheckCanary(standby.intake, "SyntheticCheck", check=check, key=standby.core.encryption.key)
+
+
+def add_incident_manager(app: App, names: dict[str, str], *, plan: Plan, engines: list[Engine]) -> None:
+    """Incident Manager response plans in each engine region, contacts (and the replication set) in the
+    primary; each region's response plans run that region's runbook."""
+    from aws_cdk import Stack, Tags
+
+    from outage_comms_cdk.constructs.incident_manager_plan import IncidentManagerPlan
+    from outage_comms_cdk.core_stack import PROJECT_TAG
+
+    settings = plan.incident_manager
+    assert settings is not None
+    primary = engines[0]
+    primary_region = primary.workflow.region
+    regions = [str(engine.env.region) for engine in engines if engine.env is not None]
+    first: Stack | None = None
+    for engine in engines:
+        stack = Stack(
+            app,
+            names[INCIDENT_MANAGER_STACK_NAME] + (engine.role or ""),
+            env=engine.env,
+            description=f"Outage Comms Incident Manager for {plan.organization.name}: response plans, "
+            "contacts, chat channel",
+        )
+        Tags.of(stack).add(*PROJECT_TAG)
+        # Incident Manager posts to the encrypted chat topic: it may use the engine's key for that.
+        engine.core.encryption.allow_service_deliveries(
+            sid="IncidentManagerUsesTheKeyForItsChatChannel", service="ssm-incidents.amazonaws.com"
+        )
+        IncidentManagerPlan(
+            stack,
+            "IncidentManager",
+            plan=plan,
+            settings=settings,
+            runbook=engine.workflow.runbook,
+            key=engine.core.encryption.key,
+            contact_region=primary_region,
+            replication_regions=regions if settings.create_replication_set and first is None else (),
+        )
+        if first is not None:
+            stack.add_stack_dependency(first)  # the standby engages the primary's contacts
+        first = first or stack
 
 
 def build_app(
@@ -105,49 +313,23 @@ def build_app(
         from outage_comms_cdk.lint_gate import lint_gate
 
         lint_gate(path, settings.templates_dir or templates_dir_for(path, plan.templates))
-    core = OutageCommsCoreStack(app, names[CORE_STACK_NAME], settings=settings, env=environment())
-    status_env = status_environment(app, environment())
-    status_publisher = OutageCommsStatusPublisherStack(
-        app,
-        names[STATUS_PUBLISHER_STACK_NAME],
-        core=core,
-        status_account=status_env.account if status_env else None,
-        status_region=status_env.region if status_env else None,
-        distribution_id=app.node.try_get_context("status_distribution_id"),
-        env=environment(),
-    )
-    channels = OutageCommsChannelsStack(
-        app, names[CHANNELS_STACK_NAME], plan=plan, core=core, env=environment()
-    )
-    workflow = OutageCommsWorkflowStack(
-        app,
-        names[WORKFLOW_STACK_NAME],
-        settings=settings,
-        key=core.encryption.key,
-        incidents_table=core.data.incidents,
-        lambda_runtime=core.lambda_runtime,
-        status_publisher=status_publisher.status_publisher,
-        channels=channels,
-        # Feedback links on the status domain (/f/* is routed to the feedback API), not the execute-api URL.
-        feedback_base_url=plan.organization.status_page_url
-        if status_in_workload_place(status_env, environment())
-        or app.node.try_get_context(STATUS_FEEDBACK_URL_CONTEXT_KEY)
-        else None,
-        env=environment(),
-    )
-    OutageCommsIntakeStack(
-        app,
-        names[INTAKE_STACK_NAME],
-        plan=plan,
-        core=core,
-        state_machine=workflow.state_machine,
-        workflow_table=workflow.state.table,
-        status_publisher=status_publisher.status_publisher,
-        review_signing_key=workflow.signing_key,
-        web_acl=workflow.web_acl,
-        env=environment(),
-    )
-    workload = environment()
+    environments = engine_environments(plan)
+    status_env = status_environment(app, environments[0][1])
+    engines = [
+        _add_engine(app, names, settings=settings, env=env, role=role, status_env=status_env)
+        for role, env in environments
+    ]
+    primary = engines[0]
+    if len(engines) == 2:
+        # The global tables are created in the primary with the standby's key (by alias) for their
+        # replicas, so the standby's core (its key) deploys first and the rest of it after the tables.
+        primary.core.add_stack_dependency(engines[1].core)
+        for stack in (engines[1].channels, engines[1].workflow, engines[1].intake, engines[1].publisher):
+            stack.add_stack_dependency(primary.core)
+    add_region_routing(app, names, plan=plan, engines=engines)
+    if plan.incident_manager is not None and plan.incident_manager.enabled:
+        add_incident_manager(app, names, plan=plan, engines=engines)
+    workload = primary.env
     add_status_stacks(
         app,
         names[STATUS_STACK_NAME],
@@ -155,8 +337,8 @@ def build_app(
         status_env=status_env,
         workload_account=workload.account if workload else None,
         workload_region=workload.region if workload else None,
-        subscribe_api=same_place_subscribe_api(channels, status_env, workload),
-        feedback_api=same_place_feedback_api(workflow, status_env, workload),
+        subscribe_api=same_place_subscribe_api(primary.channels, status_env, workload),
+        feedback_api=same_place_feedback_api(primary.workflow, status_env, workload),
     )
     apply_quality_gates(app)
     return app

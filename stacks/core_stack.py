@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
-from outage_comms_cdk.constructs.data_store import DataStore
+from outage_comms_cdk.constructs.data_store import DataStore, replication_for
 from outage_comms_cdk.constructs.encryption import EncryptionKey
 from outage_comms_cdk.constructs.event_archive import EventArchive
 from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime
@@ -31,7 +31,9 @@ class OutageCommsCoreStack(Stack):
         Tags.of(self).add(*PROJECT_TAG)
 
         self.encryption = EncryptionKey(self, "Encryption", alias=physical_name(self, "alias/outage-comms"))
-        self.data = DataStore(self, "Data", key=self.encryption.key)
+        self.data = DataStore(
+            self, "Data", key=self.encryption.key, replication=replication_for(self, settings.plan)
+        )
         self.events = EventArchive(self, "Events", key=self.encryption.key)
         self.lambda_runtime = LambdaRuntime(
             self,
@@ -51,5 +53,7 @@ class OutageCommsCoreStack(Stack):
             "DeadLetterQueueUrl": self.events.dead_letter_queue.queue_url,
             "KeyArn": self.encryption.key.key_arn,
         }
+        if self.data.ownership is not None:  # a two-region engine (docs/regions.md)
+            outputs["OwnershipTableName"] = self.data.ownership.table_name
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

@@ -16,6 +16,7 @@ from outage_comms_cdk.constructs.approval_gate import ReviewPageApi, review_sign
 from outage_comms_cdk.constructs.channel_fanout import REDRIVE_FUNCTION_OUTPUT, ChannelTopics, DeliveryRedrive
 from outage_comms_cdk.constructs.comms_slo import CommsSlo
 from outage_comms_cdk.constructs.compose_page import grant_read_compose_url
+from outage_comms_cdk.constructs.data_store import replication_for
 from outage_comms_cdk.constructs.feedback_api import CERTIFICATE_CONTEXT_KEY, FeedbackApi, FeedbackDomain
 from outage_comms_cdk.constructs.incident_workflow import (
     STATE_MACHINE_NAME,
@@ -58,7 +59,9 @@ class OutageCommsWorkflowStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         Tags.of(self).add(*PROJECT_TAG)
         plan = settings.plan
-        self.state = WorkflowStateTable(self, "State", key=key)
+        self.state = WorkflowStateTable(
+            self, "State", key=key, replication=replication_for(self, settings.plan)
+        )
         # Task tokens and approver allow-lists: only the two approval functions reach this table.
         self.approvals = ApprovalRequestsTable(self, "Approvals", key=key)
         self.topics = ChannelTopics(self, "Channels", plan=plan, key=key)

@@ -9,6 +9,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from outage_comms_cdk.constructs.data_store import Replication, replicated_table
+
 
 class WorkflowStateTable(Construct):
     """On-demand, point-in-time recovery, customer-managed key; an item with ``expires_at`` expires by TTL.
@@ -16,9 +18,23 @@ class WorkflowStateTable(Construct):
     The layout is documented in ``lambdas/outage_comms/workflow/store.py``.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, key: kms.IKey, replication: Replication | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         string = dynamodb.AttributeType.STRING
+        self.table: dynamodb.ITable
+        if replication is not None:  # a two-region engine: a global table (data_store.py)
+            self.table = replicated_table(
+                self,
+                "WorkflowState",
+                replication=replication,
+                key=key,
+                partition_key="pk",
+                sort_key="sk",
+                time_to_live_attribute="expires_at",
+            )
+            return
         self.table = dynamodb.Table(
             self,
             "Table",

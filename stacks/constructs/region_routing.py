@@ -1,0 +1,271 @@
+"""Events reach the healthy region: cross-region forwarding and the EventBridge global endpoint.
+
+AWS service events land only on the default bus of the region they concern (an alarm in its region,
+AWS Health in the region it reports on). A two-region engine therefore:
+
+* forwards, from the default bus of every workload region, the alarm state changes and Health events
+  the plan maps to the **other** engines' ``outage-comms`` buses (EventBridge rules with an event bus
+  in another region as target, through an IAM role) — :class:`EventForwarding`;
+* lets each engine take those forwarded events from its own bus into its intake queue, as the
+  default-bus doors do for local events — :class:`ForwardedEventIntake`;
+* gives people and the project's own senders one ``PutEvents`` address that fails over:
+  an EventBridge global endpoint (``AWS::Events::Endpoint``) over the two same-named buses, with a
+  Route 53 health check on a CloudWatch alarm of the primary engine and event replication on —
+  :class:`GlobalEndpoint`. Global endpoints take custom events on custom buses only, so AWS service
+  events go through the forwarding rules, never the endpoint (docs/regions.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import ArnFormat, Aws, CfnOutput, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from outage_comms.plan import Plan
+from outage_comms_cdk.constructs.alarm_trigger import alarm_detail_pattern
+from outage_comms_cdk.constructs.event_archive import EVENT_BUS_NAME
+from outage_comms_cdk.constructs.health_trigger import ANNOUNCED_CATEGORIES, health_services
+from outage_comms_cdk.constructs.intake import intake_target
+from outage_comms_cdk.quality_gates import acknowledge
+from outage_comms_cdk.settings import physical_name
+
+#: The primary engine is unhealthy when its intake queue holds a message this old (it is not consuming).
+UNHEALTHY_INTAKE_AGE = Duration.minutes(5)
+#: ...for this many consecutive one-minute periods.
+UNHEALTHY_PERIODS = 3
+
+
+def forwarded_patterns(plan: Plan) -> dict[str, events.EventPattern]:
+    """The AWS service events the plan maps, by door: the same patterns as the default-bus doors."""
+    patterns = {
+        "Alarms": events.EventPattern(
+            source=["aws.cloudwatch"],
+            detail_type=["CloudWatch Alarm State Change"],
+            detail=alarm_detail_pattern(plan),
+        )
+    }
+    services = health_services(plan)
+    if services:
+        patterns["Health"] = events.EventPattern(
+            source=["aws.health"],
+            detail_type=["AWS Health Event"],
+            detail={
+                "service": [{"equals-ignore-case": service} for service in services],
+                "eventTypeCategory": list(ANNOUNCED_CATEGORIES),
+            },
+        )
+    return patterns
+
+
+def engine_bus_arn(scope: Construct, region: str) -> str:
+    """The ``outage-comms`` bus of the engine in ``region`` (same account, same name in every region)."""
+    return Stack.of(scope).format_arn(
+        service="events",
+        region=region,
+        account=Aws.ACCOUNT_ID,
+        resource="event-bus",
+        resource_name=physical_name(scope, EVENT_BUS_NAME),
+        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        partition=Aws.PARTITION,
+    )
+
+
+class EventForwarding(Construct):
+    """Rules on this region's default bus sending mapped alarm and Health events to other regions' buses."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        plan: Plan,
+        target_regions: Sequence[str],
+        dead_letter_queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.target_bus_arns = [engine_bus_arn(self, region) for region in target_regions]
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal(
+                "events.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+            ),
+            description="Outage Comms: forward alarm and AWS Health events to the other regions' engines",
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["events:PutEvents"], resources=self.target_bus_arns)
+        )
+        buses = [
+            events.EventBus.from_event_bus_arn(self, f"Bus{index}", arn)
+            for index, arn in enumerate(self.target_bus_arns)
+        ]
+        self.rules: list[events.Rule] = []
+        for door, pattern in forwarded_patterns(plan).items():
+            self.rules.append(
+                events.Rule(
+                    self,
+                    door,
+                    description=f"Outage Comms: {door.lower()} events the plan maps, to the engines in "
+                    + ", ".join(target_regions),
+                    event_pattern=pattern,
+                    targets=[
+                        targets.EventBus(
+                            bus,
+                            role=self.role,
+                            dead_letter_queue=dead_letter_queue,
+                        )
+                        for bus in buses
+                    ],
+                )
+            )
+
+
+class ForwardedEventIntake(Construct):
+    """Rules on the engine's own bus taking forwarded alarm and Health events into its intake queue."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        plan: Plan,
+        bus: events.IEventBus,
+        queue: sqs.IQueue,
+        dead_letter_queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.rules = [
+            events.Rule(
+                self,
+                door,
+                event_bus=bus,
+                description=f"Outage Comms: {door.lower()} events forwarded from another region, to intake",
+                event_pattern=pattern,
+                targets=[intake_target(queue, dead_letter_queue)],
+            )
+            for door, pattern in forwarded_patterns(plan).items()
+        ]
+
+
+class GlobalEndpoint(Construct):
+    """An EventBridge global endpoint over the primary and standby ``outage-comms`` buses.
+
+    Route 53 watches a CloudWatch alarm of the primary engine (its intake queue holds a message older
+    than five minutes for three minutes: nothing consumes it); when unhealthy, EventBridge sends the
+    endpoint's events to the standby. Replication sends every event to both buses, so the standby's
+    archive has them all.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        intake_queue: sqs.IQueue,
+        standby_region: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "PrimaryHealth",
+            alarm_description="Outage Comms: the primary engine does not consume its intake queue; "
+            "the global endpoint fails over to the standby while this is in ALARM",
+            metric=intake_queue.metric_approximate_age_of_oldest_message(
+                period=Duration.minutes(1), statistic="Maximum"
+            ),
+            threshold=UNHEALTHY_INTAKE_AGE.to_seconds(),
+            evaluation_periods=UNHEALTHY_PERIODS,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            # An idle queue publishes zeros; silence means the region's metrics are gone.
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        self.health_check = route53.CfnHealthCheck(
+            self,
+            "HealthCheck",
+            health_check_config=route53.CfnHealthCheck.HealthCheckConfigProperty(
+                type="CLOUDWATCH_METRIC",
+                alarm_identifier=route53.CfnHealthCheck.AlarmIdentifierProperty(
+                    name=self.alarm.alarm_name, region=stack.region
+                ),
+                insufficient_data_health_status="Unhealthy",
+            ),
+        )
+        self.bus_arns = [engine_bus_arn(self, stack.region), engine_bus_arn(self, standby_region)]
+        self.role = iam.Role(
+            self,
+            "ReplicationRole",
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            description="Outage Comms global endpoint: replicate events to both regions' buses",
+        )
+        self.role.add_to_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=self.bus_arns))
+        # Replication works through managed rules EventBridge creates on the buses, named by AWS.
+        bus_name = physical_name(self, EVENT_BUS_NAME)
+        managed_rules = [
+            stack.format_arn(
+                service="events",
+                region=region,
+                account=Aws.ACCOUNT_ID,
+                resource="rule",
+                resource_name=f"{bus_name}/GlobalEndpointManagedRule-*",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                partition=Aws.PARTITION,
+            )
+            for region in (stack.region, standby_region)
+        ]
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["events:PutRule", "events:PutTargets", "events:DeleteRule", "events:RemoveTargets"],
+                resources=managed_rules,
+            )
+        )
+        for region in (stack.region, standby_region):
+            acknowledge(
+                self.role,
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:events:"
+                f"{region}:<AWS::AccountId>:rule/{bus_name}/GlobalEndpointManagedRule-*]",
+                "Event replication is carried out by rules EventBridge manages on the two outage-comms "
+                "buses; their names carry a suffix chosen by AWS (GlobalEndpointManagedRule-*), so the "
+                "rule ARNs end in a wildcard under these two buses only.",
+            )
+        # The managed rules' targets use this role, so it passes itself to EventBridge.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[self.role.role_arn],
+                conditions={"StringLike": {"iam:PassedToService": "events.amazonaws.com"}},
+            )
+        )
+        self.endpoint = events.CfnEndpoint(
+            self,
+            "Endpoint",
+            name=physical_name(self, "outage-comms-endpoint"),
+            description="Outage Comms: incident signals; fails over to the standby region",
+            event_buses=[
+                events.CfnEndpoint.EndpointEventBusProperty(event_bus_arn=arn) for arn in self.bus_arns
+            ],
+            routing_config=events.CfnEndpoint.RoutingConfigProperty(
+                failover_config=events.CfnEndpoint.FailoverConfigProperty(
+                    primary=events.CfnEndpoint.PrimaryProperty(
+                        health_check=f"arn:{Aws.PARTITION}:route53:::healthcheck/{self.health_check.attr_health_check_id}"
+                    ),
+                    secondary=events.CfnEndpoint.SecondaryProperty(route=standby_region),
+                )
+            ),
+            replication_config=events.CfnEndpoint.ReplicationConfigProperty(state="ENABLED"),
+            role_arn=self.role.role_arn,
+        )
+        CfnOutput(stack, "GlobalEndpointId", value=self.endpoint.attr_endpoint_id)
+        CfnOutput(
+            stack,
+            "GlobalEndpointUrl",
+            value=self.endpoint.attr_endpoint_url,
+            description="PutEvents(EndpointId=...) to reach whichever region is healthy",
+        )
