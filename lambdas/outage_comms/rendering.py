@@ -292,7 +292,6 @@ def build_context(plan: Plan, facts: UpdateFacts, locale: str) -> dict[str, Any]
         "status": plan.organization.status_page_url,
         "incident": f"{plan.organization.status_page_url.rstrip('/')}/incidents/{facts.incident_id.lower()}",
         "support": plan.organization.support_url,
-        "feedback": f"{plan.organization.status_page_url.rstrip('/')}/feedback",
         "unsubscribe": f"{plan.organization.status_page_url.rstrip('/')}/unsubscribe",
     } | facts.links
     summary = None
