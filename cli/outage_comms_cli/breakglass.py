@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -134,7 +134,7 @@ def publish_update(
     updated = incident.evolve(**changes)
     publisher = StatusPublisher(
         plan=plan,
-        incidents=_OneIncident(updated),
+        incidents=cast(Any, _OneIncident(updated)),
         sink=sink,
         options=options,
         clock=lambda: at,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from typer.testing import CliRunner
@@ -78,7 +78,7 @@ def published_site(aws: None, plan: Plan) -> Incident:
     outage = major_outage()
     options = SiteOptions(region=STATUS_REGION)
     StatusPublisher(
-        plan=plan, incidents=Incidents([outage]), sink=_sink(), options=options, clock=lambda: NOW
+        plan=plan, incidents=cast(Any, Incidents([outage])), sink=_sink(), options=options, clock=lambda: NOW
     ).publish(None)
     return outage
 

@@ -22,7 +22,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import EndpointConnectionError
 
@@ -200,8 +200,13 @@ def run_failover_story(
     cadence = plan.severity(severity).cadence_minutes
     start = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
     minute = [0.0]
-    clock = lambda: 1_000_000.0 + minute[0] * 60  # noqa: E731 - plan seconds
-    now = lambda: start + timedelta(minutes=minute[0])  # noqa: E731
+
+    def clock() -> float:  # plan seconds
+        return 1_000_000.0 + minute[0] * 60
+
+    def now() -> datetime:
+        return start + timedelta(minutes=minute[0])
+
     outage = RegionOutage()
     _tables(boto3.client("dynamodb", region_name=GLOBAL_REGION))
     status = boto3.client("s3", region_name=STATUS_REGION)
@@ -259,7 +264,7 @@ def run_failover_story(
                 plan=plan,
                 region=region,
                 ownership=ownership,
-                repository=incidents,
+                repository=cast(Any, incidents),
                 store=store,
                 clock=clock,
                 now=now,

@@ -121,8 +121,13 @@ def test_a_fenced_region_claims_nothing_and_the_workflow_records_nothing(dynamod
     calls: list[str] = []
     services = SimpleNamespace(deliveries=standby_ledger)
     update = {"incident_id": INCIDENT, "update_id": "001"}
+
+    def sending(*_: Any) -> DeliveryResult:
+        calls.append("sent")
+        return DeliveryResult(channel="sms", status="delivered")
+
     original = steps._deliver
-    steps._deliver = lambda *_: calls.append("sent") or DeliveryResult(channel="sms", status="delivered")  # type: ignore[assignment]
+    steps._deliver = sending  # type: ignore[assignment]
     try:
         result = steps._send_once(services, update, Channel.SMS)  # type: ignore[arg-type]
     finally:
