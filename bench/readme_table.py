@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/readme_table.py                  # every results file in the shared format
     .venv/bin/python bench/readme_table.py --results DIR    # another folder
+    .venv/bin/python bench/readme_table.py --targets        # only the figures that have a target
 
 Every row is one figure of one run: its value, the baseline it was measured against in the same run and
 their ratio, the target and whether it was met. The machine and load of each run are listed under the
@@ -75,7 +76,7 @@ def machine_line(result: dict[str, Any]) -> str:
     )
 
 
-def table(folder: Path = RESULTS_DIR) -> str:
+def table(folder: Path = RESULTS_DIR, *, targets_only: bool = False) -> str:
     results, other = [], []
     for path in sorted(folder.glob("*.json")):
         try:
@@ -91,7 +92,12 @@ def table(folder: Path = RESULTS_DIR) -> str:
         "| Benchmark | Figure | Measured | Baseline (same run) | Ratio | Target | Met |",
         "|---|---|---|---|---|---|---|",
     ]
-    lines += [row(result, figure) for result in results for figure in result.get("figures", [])]
+    lines += [
+        row(result, figure)
+        for result in results
+        for figure in result.get("figures", [])
+        if not targets_only or "target" in figure
+    ]
     lines += ["", "Measured on (each run notes its own machine and load):", ""]
     lines += [machine_line(result) for result in results]
     if other:
@@ -102,8 +108,9 @@ def table(folder: Path = RESULTS_DIR) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--targets", action="store_true", help="only the figures that have a target")
     args = parser.parse_args(argv)
-    sys.stdout.write(table(args.results))
+    sys.stdout.write(table(args.results, targets_only=args.targets))
     return 0
 
 
