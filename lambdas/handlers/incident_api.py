@@ -22,31 +22,26 @@ import functools
 import json
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from outage_comms import clock, maintenance
-from outage_comms.intake.normalise import Rejection, to_signal
-from outage_comms.intake.runtime import IntakeDependencies, intake_dependencies
-from outage_comms.intake.service import IntakeConflictError
-from outage_comms.maintenance_schedules import (
-    MaintenanceSchedules,
-    SchedulerMaintenanceSchedules,
-    scheduler_settings_from_environment,
-)
+from outage_comms.api_routes import LazyRestResolver, response
 from outage_comms.observability import MetricUnit, logger, metrics, tracer
-from outage_comms.ports import IncidentNotFoundError
-from outage_comms.workflow.activity import ActivityReader, activity_reader
 
-app = APIGatewayRestResolver()
+if TYPE_CHECKING:  # the domain loads on the first request, not in Lambda's init phase
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from outage_comms.intake.runtime import IntakeDependencies
+    from outage_comms.maintenance_schedules import MaintenanceSchedules
+    from outage_comms.workflow.activity import ActivityReader
+
+#: Powertools' APIGatewayRestResolver, built with every route below on the first request.
+app = LazyRestResolver()
 
 
 def _json(status: HTTPStatus, payload: dict[str, Any]) -> Response[str]:
-    return Response(
-        status_code=status.value, content_type="application/json", body=json.dumps(payload, default=str)
-    )
+    built: Response[str] = response(status.value, "application/json", json.dumps(payload, default=str))
+    return built
 
 
 def _error(status: HTTPStatus, code: str, message: str) -> Response[str]:
@@ -69,6 +64,9 @@ def _human_request(
     incident_id: str | None,
     after: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Response[str]:
+    from outage_comms.intake.normalise import Rejection, to_signal
+    from outage_comms.intake.service import IntakeConflictError
+
     principal = caller_principal()
     if not principal:
         return _error(
@@ -137,6 +135,8 @@ def _human_request(
 
 
 def _not_open(incident_id: str, dependencies: IntakeDependencies) -> Response[str]:
+    from outage_comms.ports import IncidentNotFoundError
+
     try:
         incident = dependencies.incidents.get(incident_id)
     except IncidentNotFoundError:
@@ -177,6 +177,8 @@ def list_incidents() -> Response[str]:
 
 @app.get("/incidents/<incident_id>")
 def get_incident(incident_id: str) -> Response[str]:
+    from outage_comms.ports import IncidentNotFoundError
+
     try:
         incident = _dependencies().incidents.get(incident_id)
     except IncidentNotFoundError:
@@ -186,6 +188,9 @@ def get_incident(incident_id: str) -> Response[str]:
 
 @app.get("/incidents/<incident_id>/activity")
 def get_activity(incident_id: str) -> Response[str]:
+    from outage_comms.ports import IncidentNotFoundError
+    from outage_comms.workflow.activity import activity_reader
+
     try:
         _dependencies().incidents.get(incident_id)
     except IncidentNotFoundError:
@@ -206,6 +211,8 @@ def _schedules() -> MaintenanceSchedules | None:
 
 def _create_schedules(outcome: dict[str, Any]) -> dict[str, Any]:
     """The window's later moments as one-time schedules (its declaration is the workflow's first message)."""
+    from outage_comms import clock, maintenance
+
     dependencies = _dependencies()
     window = dependencies.incidents.get(str(outcome["incident_id"]))
     ticks = maintenance.schedule_plan(dependencies.plan, window, clock.now())
@@ -228,6 +235,8 @@ def _create_schedules(outcome: dict[str, Any]) -> dict[str, Any]:
 
 
 def _delete_schedules(outcome: dict[str, Any]) -> dict[str, Any]:
+    from outage_comms import maintenance
+
     dependencies = _dependencies()
     window = dependencies.incidents.get(str(outcome["incident_id"]))
     schedules = _schedules()
@@ -237,6 +246,8 @@ def _delete_schedules(outcome: dict[str, Any]) -> dict[str, Any]:
 
 
 def _window_request(action: str, incident_id: str) -> Response[str]:
+    from outage_comms.ports import IncidentNotFoundError
+
     try:
         window = _dependencies().incidents.get(incident_id)
     except IncidentNotFoundError:
@@ -273,11 +284,16 @@ def cancel_maintenance(incident_id: str) -> Response[str]:
 @functools.cache
 def default_schedules() -> MaintenanceSchedules | None:
     """EventBridge Scheduler, when this deployment has the maintenance scheduler (built once)."""
+    from outage_comms.maintenance_schedules import (
+        SchedulerMaintenanceSchedules,
+        scheduler_settings_from_environment,
+    )
+
     settings = scheduler_settings_from_environment()
     return SchedulerMaintenanceSchedules(settings) if settings is not None else None
 
 
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+@app.exception_handler(Exception)
 def _unexpected(exc: Exception) -> Response[str]:
     logger.exception("incident API failed")
     request_id = app.current_event.request_context.request_id
@@ -299,10 +315,11 @@ def handler(
     activity: ActivityReader | None = None,
     schedules: MaintenanceSchedules | None = None,
 ) -> dict[str, Any]:
-    dependencies = dependencies or intake_dependencies()
+    if dependencies is None:
+        from outage_comms.intake.runtime import intake_dependencies
+
+        dependencies = intake_dependencies()
     dependencies.idempotency.register_lambda_context(context)
     metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
-    app.append_context(  # type: ignore[no-untyped-call]
-        dependencies=dependencies, activity=activity, schedules=schedules
-    )
+    app.append_context(dependencies=dependencies, activity=activity, schedules=schedules)
     return app.resolve(event, context)

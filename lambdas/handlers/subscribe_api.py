@@ -17,26 +17,30 @@ from __future__ import annotations
 
 import html
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
+from outage_comms.api_routes import LazyRestResolver, response
 from outage_comms.observability import MetricUnit, logger, metrics, tracer
-from outage_comms.subscribers.runtime import subscription_runtime
-from outage_comms.subscribers.service import (
-    ProviderUnavailableError,
-    RateLimitedError,
-    SubscribeRequest,
-    SubscriptionError,
-    SubscriptionService,
-)
 from outage_comms.subscribers.tokens import InvalidTokenError
 
-app = APIGatewayRestResolver()
+if TYPE_CHECKING:  # the service loads on the first request, not in Lambda's init phase
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from outage_comms.subscribers.service import (
+        ProviderUnavailableError,
+        RateLimitedError,
+        SubscriptionError,
+        SubscriptionService,
+    )
+
+#: Powertools' APIGatewayRestResolver, built with every route below on the first request.
+app = LazyRestResolver()
 _service: SubscriptionService | None = None
 
+APPLICATION_JSON = "application/json"
+TEXT_HTML = "text/html"
 FORM = "application/x-www-form-urlencoded"
 MAX_BODY_CHARS = 16_384
 MAX_TEXT_CHARS = 4096
@@ -57,13 +61,18 @@ class BadRequestError(Exception):
 
 
 def service() -> SubscriptionService:
-    return _service or subscription_runtime().service
+    if _service is not None:
+        return _service
+    from outage_comms.subscribers.runtime import subscription_runtime
+
+    return subscription_runtime().service
 
 
 def _json(status: int, body: dict[str, Any], **headers: str) -> Response[str]:
-    return Response(
-        status, content_types.APPLICATION_JSON, json.dumps(body), headers={**_SECURITY_HEADERS, **headers}
+    built: Response[str] = response(
+        status, APPLICATION_JSON, json.dumps(body), headers={**_SECURITY_HEADERS, **headers}
     )
+    return built
 
 
 def _page(
@@ -81,7 +90,8 @@ def _page(
         '<meta name="viewport" content="width=device-width, initial-scale=1"></head>'
         f"<body><h1>{html.escape(title)}</h1><p>{html.escape(text)}</p>{form}{link}</body></html>"
     )
-    return Response(status, content_types.TEXT_HTML, page, headers=dict(_SECURITY_HEADERS))
+    built: Response[str] = response(status, TEXT_HTML, page, headers=dict(_SECURITY_HEADERS))
+    return built
 
 
 def _body() -> dict[str, Any]:
@@ -161,36 +171,49 @@ def _answer(status: int, body: dict[str, Any], title: str, **headers: str) -> Re
     return _json(status, body, **headers)
 
 
-@app.exception_handler(BadRequestError)  # type: ignore[untyped-decorator]
+@app.exception_handler(BadRequestError)
 def _bad_request(error: BadRequestError) -> Response[str]:
     return _answer(400, {"status": "invalid", "message": str(error)}, "Please check the form")
 
 
-@app.exception_handler(SubscriptionError)  # type: ignore[untyped-decorator]
 def _invalid(error: SubscriptionError) -> Response[str]:
     return _answer(400, {"status": "invalid", "message": str(error)}, "Please check the form")
 
 
-@app.exception_handler(InvalidTokenError)  # type: ignore[untyped-decorator]
+@app.exception_handler(InvalidTokenError)
 def _invalid_token(error: InvalidTokenError) -> Response[str]:
     return _json(400, {"status": "invalid", "message": str(error)})
 
 
-@app.exception_handler(RateLimitedError)  # type: ignore[untyped-decorator]
 def _rate_limited(error: RateLimitedError) -> Response[str]:
     metrics.add_metric(name="SubscribeRateLimited", unit=MetricUnit.Count, value=1)
     body = {"status": "rate_limited", "message": str(error)}
     return _answer(429, body, "Please try again later", **{"Retry-After": "3600"})
 
 
-@app.exception_handler(ProviderUnavailableError)  # type: ignore[untyped-decorator]
 def _unavailable(error: ProviderUnavailableError) -> Response[str]:
     body = {"status": "unavailable", "message": str(error)}
     return _answer(503, body, "Please try again later", **{"Retry-After": "60"})
 
 
+@app.on_build
+def _service_error_handlers(resolver: APIGatewayRestResolver) -> None:
+    """The service's errors as answers (registered when the resolver is built: the service is heavy)."""
+    from outage_comms.subscribers.service import (
+        ProviderUnavailableError,
+        RateLimitedError,
+        SubscriptionError,
+    )
+
+    resolver.exception_handler(SubscriptionError)(_invalid)
+    resolver.exception_handler(RateLimitedError)(_rate_limited)
+    resolver.exception_handler(ProviderUnavailableError)(_unavailable)
+
+
 @app.post("/subscriptions")
 def subscribe() -> Response[str]:
+    from outage_comms.subscribers.service import SubscribeRequest
+
     body = _body()
     request = SubscribeRequest(
         channel=_text(body, "channel"),  # type: ignore[arg-type]  # validated by the service

@@ -30,6 +30,8 @@ NEVER_AT_IMPORT = (
     "aws_lambda_powertools.utilities.batch",
     "lxml",
     "feedgen",
+    # the API Gateway resolver (AppSync/Bedrock resolvers, asyncio): built on the first request
+    "aws_lambda_powertools.event_handler",
 )
 #: Handlers whose module-level objects need a library at import, with the reason.
 ALLOWED = {
@@ -109,3 +111,60 @@ def test_every_client_comes_from_one_session(monkeypatch: pytest.MonkeyPatch) ->
         assert second.meta.config.connect_timeout == aws_clients.SDK_CONFIG.connect_timeout
     finally:
         aws_clients.reset_clients()
+
+
+def _api_event(method: str, path: str, body: str | None = None) -> dict[str, object]:
+    return {
+        "httpMethod": method,
+        "path": path,
+        "resource": path,
+        "headers": {"content-type": "application/json"},
+        "queryStringParameters": None,
+        "body": body,
+        "isBase64Encoded": False,
+        "requestContext": {"requestId": "r-1", "stage": "prod", "identity": {"sourceIp": "192.0.2.1"}},
+    }
+
+
+def test_lazy_resolver_builds_powertools_resolver_with_every_route_on_first_use() -> None:
+    from outage_comms.api_routes import LazyRestResolver, response
+
+    class Refused(Exception):
+        pass
+
+    class Conflict(Exception):
+        pass
+
+    app = LazyRestResolver()
+
+    @app.get("/things/<thing_id>")
+    def get_thing(thing_id: str) -> object:
+        if thing_id == "bad":
+            raise Refused("no")
+        if thing_id == "busy":
+            raise Conflict("later")
+        return response(200, "application/json", json.dumps({"id": thing_id, "path": app.current_event.path}))
+
+    @app.exception_handler(Refused)
+    def _refused(error: Refused) -> object:
+        return response(400, "application/json", json.dumps({"error": str(error)}))
+
+    @app.on_build
+    def _late(resolver: object) -> None:
+        resolver.exception_handler(Conflict)(  # type: ignore[attr-defined]
+            lambda error: response(409, "application/json", json.dumps({"error": str(error)}))
+        )
+
+    assert not app.built
+    ok = app.resolve(_api_event("GET", "/things/a1"), None)
+    assert app.built
+    assert (ok["statusCode"], json.loads(ok["body"])) == (200, {"id": "a1", "path": "/things/a1"})
+    assert app.resolve(_api_event("GET", "/things/bad"), None)["statusCode"] == 400
+    assert app.resolve(_api_event("GET", "/things/busy"), None)["statusCode"] == 409
+    assert app.resolve(_api_event("POST", "/things/a1"), None)["statusCode"] == 404
+
+    @app.post("/later")  # registered after the build: goes straight to the real resolver
+    def later() -> object:
+        return response(201, "application/json", "{}")
+
+    assert app.resolve(_api_event("POST", "/later", "{}"), None)["statusCode"] == 201
