@@ -46,6 +46,9 @@ def handler(event: dict[str, Any], context: Any, publisher: StatusPublisher | No
     from outage_comms.status.publisher import FAILURE_METRIC
 
     incident_id = event.get("incident_id") if isinstance(event, dict) else None
+    if isinstance(incident_id, str) and (fenced := _fenced(incident_id)):  # two regions: the owner publishes
+        logger.info("not published: another region drives this incident", extra={"reason": fenced})
+        return {"incident_id": incident_id, "fenced": fenced}
     try:
         result = (publisher or default_publisher()).publish(
             incident_id if isinstance(incident_id, str) else None
@@ -59,3 +62,18 @@ def handler(event: dict[str, Any], context: Any, publisher: StatusPublisher | No
     metrics.add_metric(name="StatusPublishLatency", unit=MetricUnit.Milliseconds, value=result.elapsed_ms)
     logger.info("status published", extra={"incident_id": incident_id, **result.as_dict()})
     return {"incident_id": incident_id, **result.as_dict()}
+
+
+def _fenced(incident_id: str) -> str:
+    """Why this region may not publish the incident (regions/lease.py), or "" when it may."""
+    from outage_comms.regions.fence import fence_from_environment
+    from outage_comms.regions.lease import StaleOwnerError
+
+    fence = fence_from_environment()
+    if fence is None:
+        return ""
+    try:
+        fence.check(incident_id)
+    except StaleOwnerError as error:
+        return str(error)
+    return ""

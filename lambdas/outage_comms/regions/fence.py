@@ -92,3 +92,17 @@ def fenced(ledger: DeliveryLedger, fence: RegionFence | None) -> DeliveryLedger:
     if not isinstance(ledger, DynamoDeliveryLedger):
         raise TypeError("only the DynamoDB ledger can be fenced (one transaction with the lease)")
     return FencedDeliveryLedger(table_name=ledger._table, client=ledger._dynamodb, fence=fence)
+
+
+def fence_from_environment(client: Any | None = None) -> RegionFence | None:
+    """This function's fence in a two-region engine (``OWNERSHIP_TABLE`` set), else None."""
+    import os
+
+    table = os.environ.get("OWNERSHIP_TABLE", "")
+    if not table:
+        return None
+    if client is None:
+        from outage_comms.aws_clients import client as aws_client
+
+        client = aws_client("dynamodb")
+    return RegionFence(DynamoOwnershipStore(table_name=table, client=client), os.environ["AWS_REGION"])
