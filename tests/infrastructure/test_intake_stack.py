@@ -15,6 +15,7 @@ from template_reading import REASONED_WILDCARD_ACTIONS, as_list, identity_statem
 from app import INTAKE_STACK_NAME
 from outage_comms.intake.triage import triage
 from outage_comms.plan import Plan
+from outage_comms_cdk.constructs.data_store import INCIDENTS_RECENT_INDEX
 
 pytestmark = pytest.mark.infrastructure
 
@@ -264,8 +265,20 @@ def test_the_incident_api_role_reads_only_incident_partitions_and_hands_work_to_
     raw: dict[str, Any],
 ) -> None:
     statements = statements_of_role(raw, role_of(raw, API_HANDLER))
-    (query,) = [s for s in statements if "dynamodb:Query" in as_list(s["Action"])]
-    assert query["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["INCIDENT#*"]}}
+    queries = [s for s in statements if "dynamodb:Query" in as_list(s["Action"])]
+    # On the tables: only an incident's own partition (GET /incidents/{id}/activity) ...
+    on_tables = [s for s in queries if "Condition" in s]
+    assert on_tables and all(
+        s["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["INCIDENT#*"]}}
+        for s in on_tables
+    )
+    # ... and, for GET /incidents (outage-comms list), the keys-only recent index and nothing else.
+    (on_index,) = [s for s in queries if "Condition" not in s]
+    assert as_list(on_index["Action"]) == ["dynamodb:Query"]
+    index_arns = json.dumps(as_list(on_index["Resource"]))
+    assert f"/index/{INCIDENTS_RECENT_INDEX}" in index_arns and index_arns.count("/index/") == len(
+        as_list(on_index["Resource"])
+    )
     (function,) = [
         r
         for r in resources_of(raw, "AWS::Lambda::Function").values()
