@@ -3,15 +3,15 @@ posts the next update (or the resolution) through the incident API's intake path
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from outage_comms import clock
-from outage_comms.compose.page import BadReviewRequestError, ReviewRequest, bad_request, handle_compose
-from outage_comms.intake.runtime import IntakeDependencies, intake_dependencies
 from outage_comms.observability import logger, metrics, tracer
-from outage_comms.workflow.approval import ReviewSigner
+
+if TYPE_CHECKING:  # the compose domain loads on the first request, not in Lambda's init phase
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from outage_comms.intake.runtime import IntakeDependencies
+    from outage_comms.workflow.approval import ReviewSigner
 
 
 def _signer() -> ReviewSigner:
@@ -29,6 +29,10 @@ def handler(
     dependencies: IntakeDependencies | None = None,
     signer: ReviewSigner | None = None,
 ) -> dict[str, Any]:
+    from outage_comms import clock
+    from outage_comms.compose.page import BadReviewRequestError, ReviewRequest, bad_request, handle_compose
+    from outage_comms.intake.runtime import intake_dependencies
+
     try:
         request = ReviewRequest.from_api_event(event)
     except BadReviewRequestError as problem:

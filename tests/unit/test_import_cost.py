@@ -34,10 +34,7 @@ NEVER_AT_IMPORT = (
     "aws_lambda_powertools.event_handler",
 )
 #: Handlers whose module-level objects need a library at import, with the reason.
-ALLOWED = {
-    # The compose page's Jinja2 environment is built by outage_comms.compose.pages at import.
-    "compose_page": {"jinja2"},
-}
+ALLOWED: dict[str, set[str]] = {}
 
 PROBE = """
 import json, sys
