@@ -665,6 +665,9 @@ def channel_identities(plan: Plan, region: str | None = None) -> dict[Channel, s
 
 
 EngagedRole = Literal["incident_manager", "communications_manager", "support_manager"]
+ContactChannel = Literal["email", "sms", "voice"]
+_ALL_ROLES: tuple[EngagedRole, ...] = ("incident_manager", "communications_manager", "support_manager")
+_DEFAULT_CONTACT_CHANNELS: tuple[ContactChannel, ...] = ("email", "sms")
 
 
 class IncidentManagerSettings(PlanModel):
@@ -676,11 +679,11 @@ class IncidentManagerSettings(PlanModel):
         default=False, description="create the replication set (both regions)"
     )
     engage_roles: list[EngagedRole] = Field(
-        default_factory=lambda: ["incident_manager", "communications_manager", "support_manager"],
+        default_factory=lambda: list(_ALL_ROLES),
         description="plan roles engaged by every response plan (SSM Incident Manager contacts)",
     )
-    contact_channels: list[Literal["email", "sms", "voice"]] = Field(
-        default_factory=lambda: ["email", "sms"], min_length=1
+    contact_channels: list[ContactChannel] = Field(
+        default_factory=lambda: list(_DEFAULT_CONTACT_CHANNELS), min_length=1
     )
     slack_workspace_id: str | None = Field(default=None, pattern=r"^[A-Z0-9]{1,255}$")
     slack_channel_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9]{1,255}$")

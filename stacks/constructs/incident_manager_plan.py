@@ -44,7 +44,7 @@ def display_name(text: str) -> str:
 
 def contact_alias(scope: Construct, role: str) -> str:
     """``outage-comms-incident-manager`` (with the deployment id when there is one)."""
-    return physical_name(scope, f"outage-comms-{role.replace('_', '-')}")
+    return str(physical_name(scope, f"outage-comms-{role.replace('_', '-')}"))
 
 
 def contact_arn(scope: Construct, region: str, role: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -62,8 +62,8 @@ def canary_script(check: SyntheticCheck) -> str:
 
 
 def canary_name(scope: Construct) -> str:
-    """``outage-comms-probe`` (or ``…-<id>``), cut to the 21 characters Synthetics allows."""
-    return physical_name(scope, "oc-probe")[:21].rstrip("-")
+    """``oc-probe`` (or ``oc-probe-<id>``), cut to the 21 characters Synthetics allows."""
+    return str(physical_name(scope, "oc-probe"))[:21].rstrip("-")
 
 
 class SyntheticCheckCanary(Construct):
@@ -109,7 +109,9 @@ class SyntheticCheckCanary(Construct):
             start_after_creation=True,
         )
         key.grant_encrypt_decrypt(self.canary.role)
-        bucket_id = Stack.of(self).resolve(Stack.of(self).get_logical_id(self.bucket.node.default_child))
+        bucket_resource = self.bucket.node.default_child
+        assert isinstance(bucket_resource, CfnElement)
+        bucket_id = Stack.of(self).resolve(Stack.of(self).get_logical_id(bucket_resource))
         for finding, reason in (
             (
                 "Resource::*",
