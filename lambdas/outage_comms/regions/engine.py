@@ -56,9 +56,16 @@ class RegionEngine:
             try:
                 if decision.action is Action.TAKE_OVER:
                     new = self.ownership.acquire(scope, self.region, reason=decision.reason, take=True)
-                    result["resume"] = resume_point(self.plan, incident, self.store).as_dict()
+                    point = resume_point(self.plan, incident, self.store)
+                    result["resume"] = point.as_dict()
+                    why = f"{decision.reason}; next update due {point.next_update_due:%H:%M} UTC" + (
+                        f"; approval of {point.reapprove_update} to be requested again"
+                        if point.reapprove_update
+                        else ""
+                    )
                 elif decision.action is Action.HAND_BACK and owner is not None:
                     new = self.ownership.hand_over(owner, regions.primary, reason=decision.reason)
+                    why = f"{decision.reason}; between updates"
                 else:
                     if decision.action is Action.WAIT:
                         result["retry_after_seconds"] = decision.retry_after_seconds
@@ -68,9 +75,7 @@ class RegionEngine:
                 results.append({**result, "action": Action.NONE.value, "reason": str(error)})
                 continue
             result["epoch"] = new.epoch
-            self._record(
-                incident.id, moved_entry(owner, new, at=self.now(), alarm=signal.alarm, why=decision.reason)
-            )
+            self._record(incident.id, moved_entry(owner, new, at=self.now(), alarm=signal.alarm, why=why))
             results.append(result)
         return results
 

@@ -48,6 +48,7 @@ def test_outage_at_10_and_recovery_at_40_lose_nothing_and_send_nothing_twice(aws
         assert result.delivered[update] == PRIMARY and result.received[update] == 1
     moves = [line for line in result.timeline if "Ownership moved" in line]
     assert len(moves) == 2 and f"to {STANDBY}" in moves[0] and f"to {PRIMARY}" in moves[1]
+    assert f"approval of {identified} to be requested again" in moves[0] and "between updates" in moves[1]
     assert result.refused_calls.get(PRIMARY, 0) > 0  # the outage really cut the primary off
 
 
