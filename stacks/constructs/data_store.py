@@ -219,7 +219,13 @@ class DataStore(Construct):
         function.add_environment(OWNERSHIP_TABLE_ENV, self.ownership.table_name)
         function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                # ConditionCheckItem: the delivery claim's fence is a transaction item (regions/fence.py)
+                actions=[
+                    "dynamodb:GetItem",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:ConditionCheckItem",
+                ],
                 resources=[self.ownership.table_arn],
             )
         )
