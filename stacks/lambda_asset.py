@@ -46,7 +46,7 @@ from aws_cdk import aws_lambda as lambda_
 from outage_comms.plan import Plan
 
 #: Bump when the asset layout changes without any source file changing.
-ASSET_LAYOUT_VERSION = "4"
+ASSET_LAYOUT_VERSION = "5"
 LAMBDA_PYTHON_VERSION = "3.13"
 WHEEL_PLATFORMS = ("manylinux2014_aarch64",)
 #: Wheels fetched for the assets (their exact versions from constraints.txt). A function's asset copies only
@@ -117,8 +117,20 @@ ASSET_BUDGET_BYTES_BY_PACKAGE: Mapping[str, int] = {
     "babel": 6 * 1024 * 1024,
 }
 IGNORED_NAMES = ("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", ".DS_Store")
-#: Build-only sources some wheels carry (lxml: ~2 MB of Cython/C headers); never imported at run time.
-VENDOR_BUILD_ONLY = ("*.pyx", "*.pxd", "*.pxi", "*.h", "*.c")
+#: Build-only sources some wheels carry (lxml: ~2 MB of Cython/C headers), type stubs and the wheels'
+#: RECORD file lists (phonenumbers, tzdata: ~80 kB each, and wrong once an asset is pruned); never read at
+#: run time. The dist-info's METADATA and licence files stay.
+VENDOR_BUILD_ONLY = ("*.pyx", "*.pxd", "*.pxi", "*.h", "*.c", "*.pyi", "py.typed", "RECORD")
+#: Data files of vendored packages no function reads (asset-relative glob -> why), removed after copying.
+VENDOR_UNUSED: Mapping[str, str] = {
+    # Short-number metadata (112, 911, ...; ~230 kB), loaded per region only by phonenumbers.shortnumberinfo's
+    # functions, which we never call: subscribers' numbers are full E.164 numbers (channels.sms.e164).
+    "phonenumbers/shortdata/region_*": "short numbers are never parsed",
+}
+#: Modules our code imports by name (importlib), not by an import statement: trigger module -> the
+#: modules it may load for a plan. The channel catalogue loads the adapter of each channel the plan
+#: enables (channels.catalog.adapter_modules), so phonenumbers ships only with SMS or voice.
+DYNAMIC_IMPORTS: Mapping[str, str] = {"outage_comms.channels.catalog": "adapter_modules"}
 _IGNORED_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
 
 
@@ -310,8 +322,20 @@ class ImportClosure:
     third_party: tuple[str, ...]
 
 
-def handler_closure(handler: str, roots: Mapping[str, Path] | None = None) -> ImportClosure:
+def _dynamic_imports(trigger: str, plan: Plan | None) -> list[str]:
+    """The modules :data:`DYNAMIC_IMPORTS` says ``trigger`` loads by name for ``plan`` (None: all)."""
+    import importlib
+
+    return list(getattr(importlib.import_module(trigger), DYNAMIC_IMPORTS[trigger])(plan))
+
+
+def handler_closure(
+    handler: str, roots: Mapping[str, Path] | None = None, *, plan: Plan | None = None
+) -> ImportClosure:
     """The import closure of ``handler`` (``handlers.<module>.<function>``) through our packages.
+
+    ``plan`` narrows the modules loaded by name (:data:`DYNAMIC_IMPORTS`) to those it needs; without a
+    plan every one is included.
 
     Third-party names are returned as imported (top level), without the standard library, the runtime's
     and the layer's packages and :data:`NEVER_AT_RUNTIME`; :data:`IMPLICIT_IMPORTS` are added.
@@ -352,6 +376,8 @@ def handler_closure(handler: str, roots: Mapping[str, Path] | None = None) -> Im
         own[relative.as_posix()] = path
         package = name if path.name == "__init__.py" else ".".join(parts[:-1])
         queue.extend(_imports(path, package))
+        if name in DYNAMIC_IMPORTS:
+            queue.extend(_dynamic_imports(name, plan))
     stdlib = set(sys.stdlib_module_names)
     third = {name for name in outside if name not in stdlib and not name.startswith("_")}
     for trigger, implied in IMPLICIT_IMPORTS.items():
@@ -564,7 +590,7 @@ def asset_fingerprint(
         ]
         third: tuple[str, ...] = ()
     else:
-        closure = handler_closure(handler, sources)
+        closure = handler_closure(handler, sources, plan=plan)
         files, third = list(closure.own_files), closure.third_party
     digest.update(json.dumps(sorted(third)).encode())
     for relative, path in files:
@@ -589,7 +615,7 @@ def build_asset(
 ) -> None:
     """Assemble ``handler``'s asset into the empty directory ``out`` (``bytecode=False``: sources only)."""
     sources = source_dirs(templates_dir)
-    closure = handler_closure(handler, sources)
+    closure = handler_closure(handler, sources, plan=plan)
     vendor = ensure_vendored(requirements)
     entries = _top_level_entries(vendor)
     for name in vendored_closure(closure.third_party, vendor):
@@ -601,6 +627,7 @@ def build_asset(
                 )
             else:
                 shutil.copyfile(source, out / item)
+    prune_unused_vendor_files(out)
     prune_babel_locale_data(out, list(plan.locale_codes))
     prune_tzdata(out, plan_timezones(plan))
     vendored = sorted(p.name for p in out.iterdir())
@@ -701,6 +728,16 @@ def prune_tzdata(out: Path, zones: Iterable[str]) -> None:
     for folder in sorted((p for p in root.rglob("*") if p.is_dir()), reverse=True):
         if not any(child.is_file() and child.suffix != ".py" for child in folder.rglob("*")):
             shutil.rmtree(folder)
+
+
+def prune_unused_vendor_files(out: Path) -> None:
+    """Remove the vendored data files :data:`VENDOR_UNUSED` lists (no function reads them)."""
+    for pattern in VENDOR_UNUSED:
+        for path in sorted(out.glob(pattern)):
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
 
 
 def babel_locale_data_kept(locales: Sequence[str]) -> set[str]:

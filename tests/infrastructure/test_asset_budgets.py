@@ -111,3 +111,33 @@ def test_bytecode_is_for_cpython_313(assets: dict[str, tuple[str, Path]]) -> Non
             # PEP 552: magic, then flags 0b01 = hash-based, unchecked (reproducible, never re-validated)
             assert head[:4] == magic and int.from_bytes(head[4:8], "little") == 0b01, path
         assert list((directory / "outage_comms").rglob("__pycache__/*.cpython-313.pyc")), handler
+
+
+def test_unused_vendor_files_are_pruned_and_phone_numbers_still_parse(
+    assets: dict[str, tuple[str, Path]],
+) -> None:
+    import subprocess
+    import sys
+
+    carriers = [directory for _, directory in assets.values() if (directory / "phonenumbers").is_dir()]
+    assert carriers  # the example plan enables SMS and voice
+    for directory in {d for _, d in assets.values()}:
+        assert not list(directory.glob("*.dist-info/RECORD")), directory
+        assert not list(directory.rglob("*.pyi")), directory
+        assert not list(directory.glob("phonenumbers/shortdata/region_*")), directory
+    # phonenumbers is pure Python: it validates and formats numbers of several regions from the asset alone
+    code = (
+        "import sys; sys.path[:0] = [sys.argv[1]]; import phonenumbers as p; "
+        "print(*[p.format_number(n, p.PhoneNumberFormat.E164) for n in "
+        "(p.parse(x, None) for x in sys.argv[2:]) if p.is_valid_number(n)])"
+    )
+    numbers = ["+1 650-253-0000", "+55 11 91234-5678", "+44 20 7946 0018"]
+    interpreter = (python313() or (sys.executable,))[0]  # the asset's bytecode is for CPython 3.13
+    result = subprocess.run(
+        [interpreter, "-I", "-c", code, str(carriers[0]), *numbers],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.stdout.split() == ["+16502530000", "+5511912345678", "+442079460018"], result.stderr[-2000:]

@@ -193,3 +193,41 @@ def test_bytecode_is_reproducible_and_loads_on_cpython_313(plan: Plan, tmp_path:
         [interpreter[0], "-I", "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert result.stdout.split() == ["SourcelessFileLoader", "42"], result.stderr
+
+
+def test_the_channel_catalogue_loads_each_adapter_module_by_name_where_first_built(plan: Plan) -> None:
+    from outage_comms.channels import catalog
+
+    # Every channel the catalogue builds names the module of its adapter, and that module exists
+    assert set(catalog.ADAPTER_MODULES) == set(catalog.FACTORIES)
+    roots = {"outage_comms": HANDLERS_DIR.parent / "outage_comms", "handlers": HANDLERS_DIR}
+    for module in catalog.ADAPTER_MODULES.values():
+        assert (roots["outage_comms"].joinpath(*module.split(".")[1:]).with_suffix(".py")).is_file(), module
+    # Importing the catalogue imports no adapter module (a fresh interpreter: nothing cached)
+    code = (
+        "import sys; from outage_comms.channels import catalog; "
+        "print(sorted(m for m in catalog.ADAPTER_MODULES.values() if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stderr[-2000:]
+
+
+def test_a_function_ships_only_the_channels_its_plan_enables(plan: Plan) -> None:
+    handler = "handlers.workflow_deliver_channel.handler"
+    # Given the example plan, which enables SMS and voice: the adapters and phonenumbers ship
+    with_sms = handler_closure(handler, plan=plan)
+    assert "outage_comms/channels/sms.py" in dict(with_sms.own_files)
+    assert "phonenumbers" in with_sms.third_party
+    # When a plan enables neither SMS nor voice, neither adapter nor phonenumbers ship
+    channels = plan.channels.model_copy(update={"sms": None, "voice": None})
+    without = handler_closure(handler, plan=plan.model_copy(update={"channels": channels}))
+    shipped = dict(without.own_files)
+    assert "outage_comms/channels/sms.py" not in shipped
+    assert "outage_comms/channels/voice.py" not in shipped
+    assert "phonenumbers" not in without.third_party
+    # and the other enabled channels still ship (e-mail here)
+    assert "outage_comms/channels/email.py" in shipped
+    # Without a plan, every channel's adapter is in the closure (the conservative superset)
+    assert "outage_comms/channels/sms.py" in dict(handler_closure(handler).own_files)

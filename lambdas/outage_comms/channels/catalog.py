@@ -7,11 +7,17 @@ For the lead to merge into the dispatcher beside ``sns_subscribers`` and ``inter
 Every factory reads only what its channel needs, so a channel whose configuration is missing
 raises ``ChannelUnavailableError`` for that channel alone. ``in_app`` is deliberately absent: the
 banner is published by the status site (issue 5); no adapter here writes outside it.
+
+Each adapter's module is imported by name (:data:`ADAPTER_MODULES`) when its channel is first built, never
+by an import statement here: a function loads only the channels it delivers, and its Lambda asset ships
+only the channels its plan enables (``lambda_asset`` reads :func:`adapter_modules`), so ``phonenumbers``
+comes with SMS and voice only.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +27,38 @@ from outage_comms.channels.secrets import SecretCache, default_cache
 from outage_comms.channels.settings import ChannelSettings, channel_settings
 from outage_comms.plan import Plan
 from outage_comms.vocabulary import Channel
+
+#: Channel -> the module that holds its adapter class (imported where that channel is first built).
+ADAPTER_MODULES: dict[Channel, str] = {
+    Channel.EMAIL: "outage_comms.channels.email",
+    Channel.SMS: "outage_comms.channels.sms",
+    Channel.VOICE: "outage_comms.channels.voice",
+    Channel.PUSH: "outage_comms.channels.push",
+    Channel.SLACK: "outage_comms.channels.slack",
+    Channel.TEAMS: "outage_comms.channels.teams",
+    Channel.MASTODON: "outage_comms.channels.mastodon",
+    Channel.BLUESKY: "outage_comms.channels.bluesky",
+    Channel.WEBHOOK: "outage_comms.channels.webhook",
+    Channel.SUPPORT: "outage_comms.channels.support",
+}
+
+
+def _adapter_class(channel: Channel, name: str) -> Any:
+    return getattr(importlib.import_module(ADAPTER_MODULES[channel]), name)
+
+
+def is_enabled(plan: Plan, channel: Channel) -> bool:
+    """True when the plan configures ``channel`` and does not switch it off."""
+    settings = getattr(plan.channels, channel.value, None)
+    return settings is not None and bool(getattr(settings, "enabled", True))
+
+
+def adapter_modules(plan: Plan | None = None) -> list[str]:
+    """The adapter modules a function may import through :func:`build`: the plan's enabled channels'
+    (every channel's without a plan). The Lambda asset ships these and no other channel."""
+    return sorted(
+        module for channel, module in ADAPTER_MODULES.items() if plan is None or is_enabled(plan, channel)
+    )
 
 
 def _client(service: str) -> Any:
@@ -86,13 +124,13 @@ class ChannelContext:
 
 def _settings_of(plan: Plan, channel: Channel) -> Any:
     settings = getattr(plan.channels, channel.value)
-    if settings is None or not settings.enabled:
+    if not is_enabled(plan, channel):
         raise ChannelUnavailableError(f"channel '{channel.value}' is not enabled in the plan")
     return settings
 
 
 def _email(ctx: ChannelContext) -> ChannelAdapter:
-    from outage_comms.channels.email import EmailChannel
+    EmailChannel = _adapter_class(Channel.EMAIL, "EmailChannel")
 
     _settings_of(ctx.plan, Channel.EMAIL)
     return EmailChannel(
@@ -108,7 +146,7 @@ def _email(ctx: ChannelContext) -> ChannelAdapter:
 
 
 def _sms(ctx: ChannelContext) -> ChannelAdapter:
-    from outage_comms.channels.sms import SmsChannel
+    SmsChannel = _adapter_class(Channel.SMS, "SmsChannel")
 
     _settings_of(ctx.plan, Channel.SMS)
     return SmsChannel(
@@ -133,7 +171,7 @@ def _sent_sms_log(ctx: ChannelContext) -> Any:
 
 
 def _voice(ctx: ChannelContext) -> ChannelAdapter:
-    from outage_comms.channels.voice import VoiceChannel
+    VoiceChannel = _adapter_class(Channel.VOICE, "VoiceChannel")
 
     _settings_of(ctx.plan, Channel.VOICE)
     return VoiceChannel(
@@ -146,7 +184,7 @@ def _voice(ctx: ChannelContext) -> ChannelAdapter:
 
 
 def _push(ctx: ChannelContext) -> ChannelAdapter:
-    from outage_comms.channels.push import PushChannel
+    PushChannel = _adapter_class(Channel.PUSH, "PushChannel")
 
     _settings_of(ctx.plan, Channel.PUSH)
     if not ctx.settings.push_application_id:
@@ -163,7 +201,7 @@ def _push(ctx: ChannelContext) -> ChannelAdapter:
 
 
 def _slack(ctx: ChannelContext) -> ChannelAdapter:
-    from outage_comms.channels.slack import SlackChannel
+    SlackChannel = _adapter_class(Channel.SLACK, "SlackChannel")
 
     s = _settings_of(ctx.plan, Channel.SLACK)
     return SlackChannel(
@@ -172,7 +210,7 @@ def _slack(ctx: ChannelContext) -> ChannelAdapter:
 
 
 def _teams(ctx: ChannelContext) -> ChannelAdapter:
-    from outage_comms.channels.teams import TeamsChannel
+    TeamsChannel = _adapter_class(Channel.TEAMS, "TeamsChannel")
 
     s = _settings_of(ctx.plan, Channel.TEAMS)
     return TeamsChannel(
@@ -181,26 +219,26 @@ def _teams(ctx: ChannelContext) -> ChannelAdapter:
 
 
 def _mastodon(ctx: ChannelContext) -> ChannelAdapter:
-    from outage_comms.channels.mastodon import MastodonChannel
+    MastodonChannel = _adapter_class(Channel.MASTODON, "MastodonChannel")
 
     return MastodonChannel(settings=_settings_of(ctx.plan, Channel.MASTODON), secrets=ctx.secrets)
 
 
 def _bluesky(ctx: ChannelContext) -> ChannelAdapter:
-    from outage_comms.channels.bluesky import BlueskyChannel
+    BlueskyChannel = _adapter_class(Channel.BLUESKY, "BlueskyChannel")
 
     return BlueskyChannel(settings=_settings_of(ctx.plan, Channel.BLUESKY), secrets=ctx.secrets)
 
 
 def _webhook(ctx: ChannelContext) -> ChannelAdapter:
-    from outage_comms.channels.webhook import WebhookChannel
+    WebhookChannel = _adapter_class(Channel.WEBHOOK, "WebhookChannel")
 
     s = _settings_of(ctx.plan, Channel.WEBHOOK)
     return WebhookChannel(plan=ctx.plan, url=s.url, secret_name=s.signing_secret, secrets=ctx.secrets)
 
 
 def _support(ctx: ChannelContext) -> ChannelAdapter:
-    from outage_comms.channels.support import SupportChannel
+    SupportChannel = _adapter_class(Channel.SUPPORT, "SupportChannel")
 
     s = _settings_of(ctx.plan, Channel.SUPPORT)
     return SupportChannel(secret_name=s.ticketing_webhook_secret, secrets=ctx.secrets)
