@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
@@ -83,6 +84,7 @@ def find_leaks(plan: Plan, text: str, *, internal: bool = False) -> list[Finding
     return findings
 
 
+@functools.cache  # one compile per term per process (the plan's jargon list is fixed)
 def _jargon_pattern(term: str) -> re.Pattern[str]:
     prefix = term.endswith("*")
     core = re.escape(term.rstrip("*"))
