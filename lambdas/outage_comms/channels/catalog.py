@@ -43,8 +43,9 @@ ADAPTER_MODULES: dict[Channel, str] = {
 }
 
 
-def _adapter_class(channel: Channel, name: str) -> Any:
-    return getattr(importlib.import_module(ADAPTER_MODULES[channel]), name)
+def _adapter_class(channel: Channel, name: str) -> Callable[..., ChannelAdapter]:
+    adapter: Callable[..., ChannelAdapter] = getattr(importlib.import_module(ADAPTER_MODULES[channel]), name)
+    return adapter
 
 
 def is_enabled(plan: Plan, channel: Channel) -> bool:
