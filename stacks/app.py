@@ -178,18 +178,30 @@ def add_region_routing(app: App, names: dict[str, str], *, plan: Plan, engines: 
     if len(engines) < 2 or plan.regions is None:
         return
     from aws_cdk import CfnOutput, Stack, Tags
+    from aws_cdk import aws_lambda as lambda_
     from aws_cdk import aws_sqs as sqs
 
     from outage_comms_cdk.constructs.region_routing import (
         EventForwarding,
         ForwardedEventIntake,
         GlobalEndpoint,
+        RegionFailover,
+        engine_health_alarm_name,
+        engine_health_pattern,
     )
     from outage_comms_cdk.constructs.synthetic_check import SyntheticCheckCanary
     from outage_comms_cdk.core_stack import PROJECT_TAG
     from outage_comms_cdk.quality_gates import acknowledge
 
     primary, standby = engines[0], engines[1]
+    primary_region = plan.regions.primary
+    # Every workflow and status-publisher function checks the incident's owner before it sends or
+    # publishes (the runtime's fence reads OWNERSHIP_TABLE).
+    for engine in engines:
+        for stack in (engine.workflow, engine.publisher):
+            for construct in stack.node.find_all():
+                if isinstance(construct, lambda_.Function):
+                    engine.core.data.grant_ownership(construct, engine.core.encryption.key)
     by_region = {str(engine.env.region): engine for engine in engines if engine.env is not None}
     for engine in engines:
         intake = engine.intake
@@ -206,12 +218,19 @@ def add_region_routing(app: App, names: dict[str, str], *, plan: Plan, engines: 
         target_regions = [r for r in by_region if r != region]
         if region in by_region:
             intake = by_region[region].intake
+            # The primary also forwards its engine-health alarm: the standby's failover function hears it.
+            health = (
+                {"EngineHealth": engine_health_pattern(engine_health_alarm_name(intake))}
+                if region == primary_region
+                else {}
+            )
             EventForwarding(
                 intake,
                 "Forwarding",
                 plan=plan,
                 target_regions=target_regions,
                 dead_letter_queue=intake.intake.rule_dead_letter_queue,
+                extra_patterns=health,
             )
             continue
         # A workload region with no engine: a small stack there forwards to both engines.
@@ -242,6 +261,20 @@ def add_region_routing(app: App, names: dict[str, str], *, plan: Plan, engines: 
         intake_queue=primary.intake.intake.queue,
         standby_region=standby.env.region,
     )
+    # Both engines run the failover function: the standby takes over, and either hands back on failback.
+    for engine in engines:
+        RegionFailover(
+            engine.intake,
+            "RegionFailover",
+            runtime=engine.core.lambda_runtime,
+            key=engine.core.encryption.key,
+            data=engine.core.data,
+            workflow_table=engine.workflow.state.table,
+            bus=engine.core.events.bus,
+            queue_dead_letters=engine.core.events.dead_letter_queue,
+            rule_dead_letters=engine.intake.intake.rule_dead_letter_queue,
+            health_alarms={engine_health_alarm_name(primary.intake): primary_region},
+        )
     check = plan.regions.synthetic_check
     if check is not None:
         SyntheticCheckCanary(standby.intake, "SyntheticCheck", check=check, key=standby.core.encryption.key)

@@ -229,7 +229,8 @@ class DataStore(Construct):
                 resources=[self.ownership.table_arn],
             )
         )
-        key.grant_encrypt_decrypt(function)
+        # The table's key, without the wildcard actions ``grant_encrypt_decrypt`` would add.
+        key.grant(function, "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey")
 
     def _global_tables(self, key: kms.IKey, replication: Replication) -> None:
         """The same tables and indexes as global tables, plus the ownership table (``scope`` / ``epoch``)."""

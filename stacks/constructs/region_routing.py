@@ -21,18 +21,27 @@ from collections.abc import Sequence
 
 from aws_cdk import ArnFormat, Aws, CfnOutput, Duration, Stack
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from outage_comms.plan import Plan
 from outage_comms_cdk.constructs.alarm_trigger import alarm_detail_pattern
+from outage_comms_cdk.constructs.data_store import (
+    INCIDENTS_OPEN_BY_COMPONENT_INDEX,
+    DataStore,
+    incident_index_arns,
+)
 from outage_comms_cdk.constructs.event_archive import EVENT_BUS_NAME
 from outage_comms_cdk.constructs.health_trigger import ANNOUNCED_CATEGORIES, health_services
 from outage_comms_cdk.constructs.intake import intake_target
+from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime
 from outage_comms_cdk.quality_gates import acknowledge
 from outage_comms_cdk.settings import physical_name
 
@@ -88,6 +97,7 @@ class EventForwarding(Construct):
         plan: Plan,
         target_regions: Sequence[str],
         dead_letter_queue: sqs.IQueue,
+        extra_patterns: dict[str, events.EventPattern] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.target_bus_arns = [engine_bus_arn(self, region) for region in target_regions]
@@ -107,7 +117,7 @@ class EventForwarding(Construct):
             for index, arn in enumerate(self.target_bus_arns)
         ]
         self.rules: list[events.Rule] = []
-        for door, pattern in forwarded_patterns(plan).items():
+        for door, pattern in {**forwarded_patterns(plan), **(extra_patterns or {})}.items():
             self.rules.append(
                 events.Rule(
                     self,
@@ -176,6 +186,7 @@ class GlobalEndpoint(Construct):
         self.alarm = cloudwatch.Alarm(
             self,
             "PrimaryHealth",
+            alarm_name=engine_health_alarm_name(self),
             alarm_description="Outage Comms: the primary engine does not consume its intake queue; "
             "the global endpoint fails over to the standby while this is in ALARM",
             metric=intake_queue.metric_approximate_age_of_oldest_message(
@@ -269,3 +280,96 @@ class GlobalEndpoint(Construct):
             value=self.endpoint.attr_endpoint_url,
             description="PutEvents(EndpointId=...) to reach whichever region is healthy",
         )
+
+
+def engine_health_alarm_name(scope: Construct) -> str:
+    """The primary engine's health alarm (the global endpoint's health check watches it)."""
+    return str(physical_name(scope, "outage-comms-engine-health-primary"))
+
+
+def engine_health_pattern(alarm_name: str) -> events.EventPattern:
+    """State changes of the engine-health alarm, wherever they are delivered."""
+    return events.EventPattern(
+        source=["aws.cloudwatch"],
+        detail_type=["CloudWatch Alarm State Change"],
+        detail={"alarmName": [alarm_name]},
+    )
+
+
+class RegionFailover(Construct):
+    """The runtime's failover/failback function (``handlers.region_failover``), fed by the engine-health
+    alarm's state changes on this engine's bus (forwarded from the primary) and default bus.
+
+    It moves incident ownership (the ownership table's lease with its fencing epoch) and records it on
+    each incident's timeline; the decisions are the runtime's (docs/regions-runtime.md).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runtime: LambdaRuntime,
+        key: kms.IKey,
+        data: DataStore,
+        workflow_table: dynamodb.ITable,
+        bus: events.IEventBus,
+        queue_dead_letters: sqs.IQueue,
+        rule_dead_letters: sqs.IQueue,
+        health_alarms: dict[str, str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = runtime.new_function(
+            self,
+            "Function",
+            handler="handlers.region_failover.handler",
+            description="Outage Comms: move incident ownership between regions on engine-health alarms",
+            service_name="region-failover",
+            environment={
+                "HEALTH_ALARMS": ",".join(f"{name}={region}" for name, region in health_alarms.items()),
+                "INCIDENTS_TABLE_NAME": data.incidents.table_name,
+                "WORKFLOW_TABLE": workflow_table.table_name,
+            },
+            reserved_concurrent_executions=1,
+            on_failure=destinations.SqsDestination(queue_dead_letters),
+        )
+        function = self.function.function
+        data.grant_ownership(function, key)
+        tables = (
+            (
+                data.incidents,
+                [
+                    data.incidents.table_arn,
+                    *incident_index_arns(data.incidents, INCIDENTS_OPEN_BY_COMPONENT_INDEX),
+                ],
+            ),
+            (workflow_table, [workflow_table.table_arn]),
+        )
+        for _table, arns in tables:
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+                    resources=arns,
+                )
+            )
+        key.grant_encrypt_decrypt(function)
+        self.function.acknowledge_key_grants()
+        self.rules = [
+            events.Rule(
+                self,
+                name,
+                event_bus=event_bus,
+                description="Outage Comms: engine-health alarm state changes, to the failover function",
+                event_pattern=engine_health_pattern(alarm),
+                targets=[
+                    targets.LambdaFunction(
+                        function,
+                        dead_letter_queue=rule_dead_letters,
+                        max_event_age=Duration.hours(1),
+                        retry_attempts=20,
+                    )
+                ],
+            )
+            for alarm in health_alarms
+            for name, event_bus in (("FromBus", bus), ("FromDefaultBus", None))
+        ]

@@ -134,7 +134,8 @@ def test_workload_default_bus_forwards_alarm_and_health_events_to_the_standby_bu
         if "to the engines in" in r["Properties"].get("Description", "")
     ]
     sources = sorted(r["EventPattern"]["source"][0] for r in forwarding)
-    assert sources == ["aws.cloudwatch", "aws.health"]
+    # mapped alarms, mapped Health events, and the engine-health alarm (for the standby's failover)
+    assert sources == ["aws.cloudwatch", "aws.cloudwatch", "aws.health"]
     for rule in forwarding:
         assert "EventBusName" not in rule  # the default bus
         (target,) = rule["Targets"]
@@ -325,3 +326,60 @@ def test_cfn_lint_passes_on_the_two_region_templates(two_regions: Synthesized) -
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _functions(synth: Synthesized, stack: str) -> dict[str, dict[str, Any]]:
+    return {
+        k: v["Properties"].get("Environment", {}).get("Variables", {})
+        for k, v in resources(synth, stack, "AWS::Lambda::Function").items()
+    }
+
+
+def test_workflow_and_publisher_functions_know_the_ownership_table(two_regions: Synthesized) -> None:
+    for role in ("Primary", "Standby"):
+        for part in ("Workflow", "StatusPublisher"):
+            environments = _functions(two_regions, f"OutageComms{part}{role}")
+            assert environments and all("OWNERSHIP_TABLE" in env for env in environments.values()), (
+                part,
+                role,
+            )
+        standby_env = _functions(two_regions, f"OutageCommsWorkflow{role}")
+        names = {flat(env["OWNERSHIP_TABLE"]) for env in standby_env.values()}
+        assert len(names) == 1, names
+    # the standby uses the replica by its name
+    standby_names = {
+        flat(env["OWNERSHIP_TABLE"]) for env in _functions(two_regions, "OutageCommsWorkflowStandby").values()
+    }
+    assert standby_names == {"outage-comms-ownership"}
+
+
+def test_both_engines_run_the_failover_function_on_the_primary_engine_health_alarm(
+    two_regions: Synthesized,
+) -> None:
+    (endpoint_alarm,) = [
+        a["Properties"]
+        for a in resources(two_regions, "OutageCommsIntakePrimary", "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("AlarmName", "").startswith("outage-comms-engine-health")
+    ]
+    name = endpoint_alarm["AlarmName"]
+    for role in ("Primary", "Standby"):
+        stack = f"OutageCommsIntake{role}"
+        failover = [env for env in _functions(two_regions, stack).values() if "HEALTH_ALARMS" in env]
+        assert len(failover) == 1, stack
+        assert failover[0]["HEALTH_ALARMS"] == f"{name}={PRIMARY}"
+        assert "OWNERSHIP_TABLE" in failover[0] and "WORKFLOW_TABLE" in failover[0]
+        rules = [
+            r["Properties"]
+            for r in resources(two_regions, stack, "AWS::Events::Rule").values()
+            if r["Properties"]["EventPattern"].get("detail", {}).get("alarmName") == [name]
+            and "failover" in r["Properties"].get("Description", "")
+        ]
+        assert len(rules) == 2  # its own bus (forwarded) and the default bus
+    # the primary forwards the alarm's state changes to the standby's bus
+    forwarded = [
+        r["Properties"]
+        for r in resources(two_regions, "OutageCommsIntakePrimary", "AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"].get("detail", {}).get("alarmName") == [name]
+        and "to the engines in" in r["Properties"].get("Description", "")
+    ]
+    assert len(forwarded) == 1 and f":events:{STANDBY}:" in flat(forwarded[0]["Targets"][0]["Arn"])
