@@ -80,6 +80,10 @@ class MotoEndpoint:
         session = requests.Session()
         session.trust_env = False
         lock = threading.Lock()
+        endpoint = self
+        #: Seconds spent answering requests (moto's service time plus this hop), and how many.
+        self.served_s = 0.0
+        self.requests = 0
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -88,6 +92,7 @@ class MotoEndpoint:
                 return None
 
             def _forward(self) -> None:
+                received = time.perf_counter()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 auth = self.headers.get("Authorization", "")
@@ -108,6 +113,9 @@ class MotoEndpoint:
                 self.send_header("Content-Length", str(len(content)))
                 self.end_headers()
                 self.wfile.write(content)
+                with lock:
+                    endpoint.served_s += time.perf_counter() - received
+                    endpoint.requests += 1
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _forward
 
@@ -150,12 +158,20 @@ class Context:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 error = None
+profile = None
+if {profile!r}:
+    import cProfile
+    profile = cProfile.Profile()
+    profile.enable()
 try:
     payload = json.dumps(getattr(module, {attribute!r})(event, Context()), default=str)
 except Exception as exc:
     error = type(exc).__name__
     payload = json.dumps({{"errorType": error, "errorMessage": str(exc)}})
 done = time.perf_counter()
+if profile is not None:
+    profile.disable()
+    profile.dump_stats({profile!r})
 with open({result!r}, "w") as out:
     json.dump({{"init_s": imported - started, "invoke_s": done - imported, "error": error,
                "payload": payload}}, out)
@@ -175,16 +191,23 @@ class ColdRun:
     invoke_s: float
     wall_s: float
     error: str | None
+    #: Time the loopback endpoint spent answering this run's AWS calls (moto's own service time + the hop).
+    aws_s: float = 0.0
+    aws_calls: int = 0
 
 
 class ColdStarts:
     """Routes the first invocation of each function to a fresh interpreter in its deployed layout."""
 
-    def __init__(self, aws: Any, cdk_out: Path, endpoint: str, workdir: Path) -> None:
+    def __init__(
+        self, aws: Any, cdk_out: Path, endpoint: MotoEndpoint, workdir: Path, profile_dir: Path | None = None
+    ) -> None:
         import cold_init
 
         self.aws = aws
-        self.endpoint = endpoint
+        self.moto = endpoint
+        self.endpoint = endpoint.url
+        self.profile_dir = profile_dir
         self.workdir = workdir
         self.layouts = cold_init.DeployedLayouts(workdir / "layouts")
         self.cold_init = cold_init
@@ -196,6 +219,11 @@ class ColdStarts:
                     self.synthesized[physical] = by_logical[(stack, logical_id)]
         self.enabled = False
         self.seen: set[str] = set()
+        #: Initialised execution environments per function not serving an invocation right now: as on
+        #: Lambda, an invocation arriving while every environment of its function is busy (a Map state's
+        #: parallel branches) starts another cold one.
+        self.idle: dict[str, int] = {}
+        self._idle_lock = threading.Lock()
         self.runs: list[ColdRun] = []
         self._original = aws._run_handler
         aws._run_handler = self._run_handler
@@ -235,8 +263,28 @@ class ColdStarts:
     def _run_handler(self, function: Any, body: Any, response_headers: dict[str, str]) -> bytes:
         name = function.function_name
         synthesized = self.synthesized.get(name)
-        if not self.enabled or name in self.seen or synthesized is None:
+        if not self.enabled or synthesized is None:
             return bytes(self._original(function, body, response_headers))
+        with self._idle_lock:
+            warm = self.idle.get(name, 0) > 0
+            if warm:
+                self.idle[name] -= 1
+        if warm:
+            try:
+                return bytes(self._original(function, body, response_headers))
+            finally:
+                with self._idle_lock:
+                    self.idle[name] += 1
+        try:
+            return self._run_cold(function, body, response_headers, synthesized)
+        finally:
+            with self._idle_lock:
+                self.idle[name] = self.idle.get(name, 0) + 1
+
+    def _run_cold(
+        self, function: Any, body: Any, response_headers: dict[str, str], synthesized: Any
+    ) -> bytes:
+        name = function.function_name
         self.seen.add(name)
         from outage_comms_cli.embedded_aws.harness import Invocation
 
@@ -256,8 +304,10 @@ class ColdStarts:
             arn=function.function_arn,
             memory=int(getattr(function, "memory_size", 256) or 256),
             timeout=float(getattr(function, "timeout", 30) or 30),
+            profile=str(self.profile_dir / f"{module}.prof") if self.profile_dir else "",
         )
         with self.aws._lock:
+            served, calls = self.moto.served_s, self.moto.requests
             started = time.perf_counter()
             process = subprocess.run(
                 [layout.python, "-S", "-c", code],
@@ -268,6 +318,7 @@ class ColdStarts:
                 check=False,
             )
             wall = time.perf_counter() - started
+            aws_s, aws_calls = self.moto.served_s - served, self.moto.requests - calls
             if process.returncode != 0 or not result_file.exists():  # the environment died: a function error
                 message = f"cold {function.handler} died: {process.stderr[-3000:]}"
                 print(message, file=sys.stderr, flush=True)
@@ -285,7 +336,16 @@ class ColdStarts:
             if error:
                 response_headers["x-amz-function-error"] = "Unhandled"
             self.runs.append(
-                ColdRun(name, function.handler, outcome["init_s"], outcome["invoke_s"], wall, error)
+                ColdRun(
+                    name,
+                    function.handler,
+                    outcome["init_s"],
+                    outcome["invoke_s"],
+                    wall,
+                    error,
+                    aws_s,
+                    aws_calls,
+                )
             )
             self.aws.invocations.append(
                 Invocation(
@@ -397,7 +457,10 @@ def run(cdk_out: Path | None = None) -> dict[str, Any]:
             EmbeddedAws(reuse, with_intake=True) as aws,
             MotoEndpoint(os.environ.get("AWS_REGION", "us-east-1")) as endpoint,
         ):
-            cold_starts = ColdStarts(aws, reuse, endpoint.url, work)
+            profile_dir = os.environ.get("OUTAGE_COMMS_COLD_PROFILE")  # cProfile each cold invocation here
+            if profile_dir:
+                Path(profile_dir).mkdir(parents=True, exist_ok=True)
+            cold_starts = ColdStarts(aws, reuse, endpoint, work, Path(profile_dir) if profile_dir else None)
             # The harness process warms its own imports once (not measured): later warm invocations then
             # cost what a warm Lambda costs. Cold invocations never use this process's modules.
             _sample(aws, plan)
@@ -418,8 +481,9 @@ def _report(
 ) -> dict[str, Any]:
     warm_first = statistics.median(s["first_delivery_s"] for s in warm)
     warm_ours = statistics.median(s["our_code_s"] for s in warm)
-    on_path = {name for name, _, _, _ in cold["path"]}
-    path_runs = [r for r in runs if r.function in on_path]
+    # the cold runs on the path are those whose invocation (name, wall time) the path lists
+    on_path = {(name, seconds) for name, _, seconds, _ in cold["path"]}
+    path_runs = [r for r in runs if (r.function, r.wall_s) in on_path]
     init_sum = sum(r.init_s for r in path_runs)
     warm_by_handler: dict[str, list[float]] = {}
     for sample in warm:
@@ -436,10 +500,32 @@ def _report(
         cold["our_code_s"] * 1000,
         "ms",
         baseline=("same, warm", warm_ours * 1000),
-        target=f"< {TARGET_OUR_CODE_S * 1000:.0f} ms",
-        met=cold["our_code_s"] < TARGET_OUR_CODE_S,
+        note="upper bound: holds interpreter start-up and moto's service time (split below)",
     )
     bench.figure("sum of cold inits (handler imports) on the path", init_sum * 1000, "ms")
+    # The cold runs' AWS calls cross the loopback endpoint, which times its answers: moto's own service
+    # time (plus the hop) is taken out of our share. The warm in-process invocations still hold theirs.
+    cold_by_invocation = {(r.function, r.wall_s): r for r in path_runs}
+    cold_aws = sum(r.aws_s for r in path_runs)
+    startup = sum(max(0.0, r.wall_s - r.init_s - r.invoke_s) for r in path_runs)
+    ours_without_aws = 0.0
+    for name, _, seconds, _ in cold["path"]:
+        run = cold_by_invocation.get((name, seconds))
+        ours_without_aws += (run.init_s + run.invoke_s - run.aws_s) if run is not None else seconds
+    bench.figure(
+        "our code on the cold path, moto's answers taken out (init + first invocations - AWS calls)",
+        ours_without_aws * 1000,
+        "ms",
+        baseline=("moto answering the cold functions' AWS calls", cold_aws * 1000),
+        target=f"< {TARGET_OUR_CODE_S * 1000:.0f} ms",
+        met=ours_without_aws < TARGET_OUR_CODE_S,
+    )
+    bench.figure("interpreter start-up of the cold functions (before init)", startup * 1000, "ms")
+    bench.figure(
+        "sum of cold first invocations on the path, AWS calls taken out",
+        sum(r.invoke_s - r.aws_s for r in path_runs) * 1000,
+        "ms",
+    )
     bench.detail(
         "cold_functions_on_path",
         [
@@ -448,6 +534,8 @@ def _report(
                 "init_ms": round(r.init_s * 1000, 1),
                 "first_invocation_ms": round(r.invoke_s * 1000, 1),
                 "process_wall_ms": round(r.wall_s * 1000, 1),
+                "aws_calls": r.aws_calls,
+                "aws_answer_ms": round(r.aws_s * 1000, 1),
                 "warm_invocation_ms": round(statistics.median(warm_by_handler[r.handler]) * 1000, 1)
                 if r.handler in warm_by_handler
                 else None,
