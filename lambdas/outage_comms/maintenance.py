@@ -80,7 +80,7 @@ TickSource = IncidentSource(type="human", reference="outage-comms.maintenance-sc
 class Tick(BaseModel):
     """One scheduled moment of one window, as the schedule's input carries it to the tick function."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     incident_id: str = Field(pattern=r"^inc-\d{8}-\d{4}-[0-9a-f]{6}$")
     kind: TickKind

@@ -87,7 +87,7 @@ _IM_IMPACT_TO_IMPACT = {1: Impact.CRITICAL, 2: Impact.MAJOR, 3: Impact.MINOR, 4:
 class Signal(BaseModel):
     """One thing a source said, in the plan's words. ``coalesce.decide`` turns it into a Decision."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     event_id: str
     incident_key: str
