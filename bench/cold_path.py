@@ -224,6 +224,7 @@ class ColdStarts:
         #: parallel branches) starts another cold one.
         self.idle: dict[str, int] = {}
         self._idle_lock = threading.Lock()
+        self._cold_lock = threading.Lock()
         self.runs: list[ColdRun] = []
         self._original = aws._run_handler
         aws._run_handler = self._run_handler
@@ -275,11 +276,11 @@ class ColdStarts:
             finally:
                 with self._idle_lock:
                     self.idle[name] += 1
-        try:
-            return self._run_cold(function, body, response_headers, synthesized)
-        finally:
-            with self._idle_lock:
-                self.idle[name] = self.idle.get(name, 0) + 1
+        with self._cold_lock:  # one cold start at a time: layouts are built on first use, not thread-safe
+            answer = self._run_cold(function, body, response_headers, synthesized)
+        with self._idle_lock:  # the new environment now serves later invocations
+            self.idle[name] = self.idle.get(name, 0) + 1
+        return answer
 
     def _run_cold(
         self, function: Any, body: Any, response_headers: dict[str, str], synthesized: Any
