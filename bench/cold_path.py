@@ -323,7 +323,7 @@ class ColdStarts:
             if process.returncode != 0 or not result_file.exists():  # the environment died: a function error
                 message = f"cold {function.handler} died: {process.stderr[-3000:]}"
                 print(message, file=sys.stderr, flush=True)
-                outcome = {
+                outcome: dict[str, Any] = {
                     "init_s": 0.0,
                     "invoke_s": wall,
                     "error": "Runtime.ExitError",
@@ -375,7 +375,8 @@ def _alarm(plan: Any) -> dict[str, Any]:
     event["resources"] = [arn.replace("drill", unique) for arn in event["resources"]]
     event["detail"]["state"]["timestamp"] = datetime.now(UTC).isoformat()
     event["time"] = datetime.now(UTC).isoformat(timespec="seconds")
-    return event
+    alarm: dict[str, Any] = event
+    return alarm
 
 
 def _sample(aws: Any, plan: Any, *, timeout: float = 240.0) -> dict[str, Any]:
@@ -556,7 +557,8 @@ def _report(
         "AWS's own latencies (EventBridge -> SQS delivery, the event-source mapping's polling and batching "
         "window, Lambda's runtime start before our init, Step Functions transitions): docs/performance.md",
     )
-    return bench.write(RESULTS)
+    written: dict[str, Any] = bench.write(RESULTS)
+    return written
 
 
 if __name__ == "__main__":
