@@ -24,6 +24,7 @@ from outage_comms.compose.pages import render_page
 from outage_comms.compose.previews import channel_previews
 from outage_comms.human_text import HumanTextError, check_text
 from outage_comms.plan import Plan
+from outage_comms.postmortem import gap_lines
 from outage_comms.slo import is_drill
 from outage_comms.social_text import retargeted_links
 from outage_comms.vocabulary import Channel, Scenario
@@ -451,4 +452,5 @@ def _review_html(review: _Review, *, problems: list[str] | None = None, checked:
         problems=problems or [],
         problems_title="These edits cannot be sent as they are:",
         checked=checked,
+        gaps=gap_lines(update.get("summary_gaps") or {}) if summary else [],
     )

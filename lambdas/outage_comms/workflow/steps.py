@@ -595,14 +595,9 @@ def summary_gaps_text(gaps: dict[str, list[str]]) -> str:
     """What the approver must write because nobody typed it when resolving ('' when nothing is missing)."""
     if not gaps:
         return ""
-    words = {
-        "cause": "what went wrong (the cause)",
-        "fix": "how it was fixed",
-        "impact": "what customers noticed",
-    }
-    lines = [
-        f"- {locale}: {', '.join(words.get(part, part) for part in parts)}" for locale, parts in gaps.items()
-    ]
+    from outage_comms.postmortem import gap_lines
+
+    lines = [f"- {line}" for line in gap_lines(gaps)]
     return (
         "\nNobody typed these when resolving, so the draft leaves them out instead of guessing. Write them "
         "into the summary before you approve it:\n" + "\n".join(lines) + "\n"

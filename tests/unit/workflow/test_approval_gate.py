@@ -394,3 +394,23 @@ def test_a_link_has_one_spelling_only(plan: Plan) -> None:
                             reference=variant)  # fmt: skip
         assert refused.status == 403, variant
     assert gate.sent == []
+
+
+def test_the_summary_review_page_asks_for_what_nobody_typed_when_resolving(plan: Plan) -> None:
+    # Given a post-incident summary drafted without a typed cause (en) and fix (both locales)
+    gate = Gate(plan)
+    update = gate.store.get_update(INCIDENT, UPDATE)
+    assert update is not None
+    gaps = {"en": ["cause", "fix"], "pt-BR": ["fix"]}
+    gate.store.put_update(
+        INCIDENT, UPDATE, {**update, "scenario": "post_incident_summary", "summary_gaps": gaps}
+    )
+    # When the approver opens the review page
+    page = gate.page()
+    # Then the page names each missing part per locale, before anything is approved
+    assert page.status == 200
+    assert "Nobody typed these when resolving" in page.body
+    assert "<li>en: what went wrong (the cause), how it was fixed</li>" in page.body
+    assert "<li>pt-BR: how it was fixed</li>" in page.body
+    # and an ordinary update's page says nothing of the kind
+    assert "Nobody typed these" not in Gate(plan).page().body
