@@ -119,7 +119,7 @@ def test_email_slack_status_page_plan_in_english_and_german_drills_to_succeeded(
     assert noted == any("Wir haben die Ursache" in e for e in german)
     assert not any("Wir haben die Ursache" in e for e in english)
     assert any("nächstes Update" in e for e in german)
-    german_time = re.compile(r"\b\d{1,2}\. \w{3,4}\., \d{2}:\d{2} MEZ\b")
+    german_time = re.compile(r"\b\d{1,2}\. \w{3,4}\.?, \d{2}:\d{2} MEZ\b")  # "10. März," "3. Dez.,"
     english_time = re.compile(r"\b\d{1,2} \w{3}, \d{2}:\d{2} UTC\b")
     assert all(german_time.search(e) for e in german), german[0][-3000:]
     assert all(english_time.search(e) and not german_time.search(e) for e in english)

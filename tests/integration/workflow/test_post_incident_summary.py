@@ -44,6 +44,12 @@ def resolve(aws: EmbeddedAws, repository: DynamoIncidentRepository, plan: Plan, 
         "principal": "arn:aws:sts::111122223333:assumed-role/OutageCommsIncidentManager/priya",
         "incident_id": incident.id,
         "note": RESOLVE_NOTE,
+        # what customers noticed, typed by the person resolving (the summary never takes it from a note)
+        "impact": {
+            "en": "Some customers could not open notes.",
+            "pt-BR": "Alguns clientes não conseguiam abrir notas.",
+        },
+        "fix": {"en": "Search works again for everyone.", "pt-BR": "A busca voltou a funcionar para todos."},
     }
     signal = to_signal(request, plan, received_at=datetime.now(UTC))
     assert isinstance(signal, Signal), signal
@@ -121,14 +127,12 @@ def test_resolution_drafts_the_summary_which_is_edited_approved_sent_and_publish
     assert owner_state(aws, incident.id) == "active"  # the execution still speaks for the incident
     drafted = summary_update(aws, incident.id)
     status_en = drafted["messages"]["status_page"]["en"]["fields"]["body"]
-    assert "What you noticed: Some customers cannot open notes." in status_en
+    assert "What you noticed: Some customers could not open notes." in status_en
     assert "How we fixed it: Search works again for everyone." in status_en
     assert "arn:aws" not in json.dumps(drafted["messages"])
     # When the communications manager replaces the general sentence and approves on the review page
     (reference,) = summary_links(aws, incident.id)
-    prevention_en = (
-        "We are reviewing what happened to find the changes that will stop it from happening again."
-    )
+    prevention_en = "We are reviewing what happened so that it does not happen again."
     assert prevention_en in status_en
     edits = {
         "text:status_page:en:body": status_en.replace(prevention_en, CHANGE_EN),
