@@ -302,9 +302,19 @@ def drill(
         seconds_per_minute=seconds_per_minute,
         progress=lambda line: live.print(line, highlight=False),
     )
+    record_file = Path(out_dir) / "record.json"
+    first_minute = (
+        json.loads(record_file.read_text()).get("first_message_minute") if record_file.is_file() else None
+    )
+    wall = summary.get("first_customer_delivery_seconds")
+    first = (
+        f"first customer message {first_minute:.1f} plan minutes after the trigger"
+        + (f" ({wall:.1f} wall s)" if wall is not None else "")
+        if first_minute is not None
+        else "no customer message"
+    )
     out.print(
-        f"Drill {summary['status']} ({story.name}): score {summary['record']['score']}/100; first customer "
-        f"message {summary['first_customer_delivery_seconds']:.3f} s after the trigger; "
+        f"Drill {summary['status']} ({story.name}): score {summary['record']['score']}/100; {first}; "
         f"{summary['customer_messages']} customer messages delivered; written to {out_dir}/ "
         "(report.md, report.html, timeline.svg, timeline.json, deliveries/, status/)"
     )
