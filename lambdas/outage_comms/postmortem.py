@@ -38,18 +38,10 @@ from outage_comms.rendering import format_duration, format_time, join_names
 PARTS = ("what_happened", "impact_window", "what_was_done", "what_will_change")
 
 
-#: How the approval request and the review page name a part nobody typed when resolving.
-GAP_WORDS = {
-    "cause": "what went wrong (the cause)",
-    "fix": "how it was fixed",
-    "impact": "what customers noticed",
-}
-
-
 def gap_lines(gaps: dict[str, list[str]]) -> list[str]:
-    """One line per locale naming what the approver must write ('de: the cause, how it was fixed')."""
+    """One line per locale naming, in English (the team's pages are English), what the approver must write."""
     return [
-        f"{locale}: {', '.join(GAP_WORDS.get(part, part) for part in parts)}"
+        f"{locale}: {', '.join(_WORDS['en'].get(f'gap_{part}', part) for part in parts)}"
         for locale, parts in gaps.items()
     ]
 
