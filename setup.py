@@ -17,6 +17,7 @@ FOLDERS = {
     "outage_comms_handlers": "lambdas/handlers",
     "outage_comms_cdk": "stacks",
     "outage_comms_cli": "cli/outage_comms_cli",
+    "outage_comms_embedded": "cli/outage_comms_embedded",
 }
 SHIPPED = [
     "outage_comms_cli.shipped.templates",

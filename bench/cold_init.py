@@ -119,7 +119,7 @@ def synthesize(outdir: Path, plan: Path) -> Path:
     """Synthesize the plan's app (as ``make drill`` does) into ``outdir``; the vendor cache is ROOT/.build."""
     os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from outage_comms_cli.embedded_aws import synthesize_app
+    from outage_comms_embedded import synthesize_app
 
     cwd = Path.cwd()
     os.chdir(ROOT)  # the asset builder caches wheels in ./.build

@@ -287,7 +287,7 @@ class ColdStarts:
     ) -> bytes:
         name = function.function_name
         self.seen.add(name)
-        from outage_comms_cli.embedded_aws.harness import Invocation
+        from outage_comms_embedded.harness import Invocation
 
         layout = self.layouts.for_function(synthesized)
         module, attribute = function.handler.rsplit(".", 1)
@@ -436,7 +436,7 @@ def run(cdk_out: Path | None = None) -> dict[str, Any]:
     from _results import BenchRun
 
     from outage_comms.plan import load_plan
-    from outage_comms_cli.embedded_aws import EmbeddedAws, synthesize_app
+    from outage_comms_embedded import EmbeddedAws, synthesize_app
 
     bench = BenchRun("cold_path", title="Alarm on the bus -> first customer delivery, cold and warm")
     plan_path = ROOT / "plans" / "example.yaml"

@@ -24,7 +24,7 @@ SAMPLES = 3
 
 
 def _deploy_seconds(cdk_out: Path, *, with_status_site: bool) -> tuple[float, list[str]]:
-    from outage_comms_cli.embedded_aws import EmbeddedAws
+    from outage_comms_embedded import EmbeddedAws
 
     started = time.perf_counter()
     with EmbeddedAws(cdk_out, with_status_site=with_status_site) as aws:
@@ -34,7 +34,7 @@ def _deploy_seconds(cdk_out: Path, *, with_status_site: bool) -> tuple[float, li
 
 
 def run() -> dict[str, Any]:
-    from outage_comms_cli.embedded_aws import synthesize_app
+    from outage_comms_embedded import synthesize_app
 
     load_before = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory() as scratch:

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/region.py            # prints the figures, writes bench/results/region.json
 
-Plays the story of cli/outage_comms_cli/embedded_aws/regions.py (declare, a person's update waiting for
+Plays the story of cli/outage_comms_embedded/regions.py (declare, a person's update waiting for
 approval when the primary goes down at plan minute 10, cadence updates, recovery at 40, resolve,
 post-incident summary) and a second run without the person's update (so the standby's own cadence
 update is due during the outage). Counts across failover and failback: customer messages sent twice
@@ -35,7 +35,7 @@ def _story(**kwargs: Any) -> dict[str, Any]:
     from moto import mock_aws
 
     from outage_comms.plan import load_plan
-    from outage_comms_cli.embedded_aws.regions import run_failover_story
+    from outage_comms_embedded.regions import run_failover_story
 
     with mock_aws():
         started = time.perf_counter()

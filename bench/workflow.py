@@ -79,7 +79,7 @@ def run() -> dict[str, Any]:
     from outage_comms.plan import load_plan
     from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
     from outage_comms_cli.drill import DrillGateway
-    from outage_comms_cli.embedded_aws import EmbeddedAws, synthesize_app
+    from outage_comms_embedded import EmbeddedAws, synthesize_app
 
     load_before = [round(x, 2) for x in os.getloadavg()]
 

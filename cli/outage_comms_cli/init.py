@@ -145,7 +145,7 @@ def _cdk_json(python: str) -> str:
 README = """# Outage communications for {org}
 
 Your customer communication plan for outages (`plan.yaml`), your words (`templates/`), deployed with
-[Outage Comms](https://pypi.org/project/outage-comms/) (`pip install 'outage-comms[cdk,drill]'`).
+[Outage Comms](https://pypi.org/project/outage-comms/) (`pip install 'outage-comms[cdk,local]'`).
 
     outage-comms lint plan.yaml          # schema, references, templates, message quality
     npx aws-cdk synth                    # the same lint, then every stack (cdk-nag gate on)
@@ -174,7 +174,7 @@ jobs:
         with: {python-version: "3.13"}
       - uses: actions/setup-node@v4
         with: {node-version: "22"}
-      - run: pip install 'outage-comms[cdk,drill]'
+      - run: pip install 'outage-comms[cdk,local]'
       - run: outage-comms lint plan.yaml
       - run: npx --yes aws-cdk@2 synth --quiet
 """

@@ -19,6 +19,6 @@ def drill_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return Path(reuse)
     os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from outage_comms_cli.embedded_aws import synthesize_app
+    from outage_comms_embedded import synthesize_app
 
     return synthesize_app(tmp_path_factory.mktemp("drill-cdk.out"), ROOT / "plans" / "example.yaml")

@@ -176,7 +176,7 @@ class Approvers:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        from outage_comms_cli.embedded_aws.people import review, session_arn
+        from outage_comms_embedded.people import review, session_arn
 
         roles = self._plan.roles
         principals = [
@@ -217,7 +217,7 @@ def deployment(drill_cdk_out: Path) -> Iterator[tuple[Any, LocalIncidentApi, Pla
     from outage_comms.intake.settings import IntakeSettings
     from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
     from outage_comms_cli.drills.embedded import DrillGateway, _create_drill_secrets, _seed_subscribers
-    from outage_comms_cli.embedded_aws import EmbeddedAws
+    from outage_comms_embedded import EmbeddedAws
 
     plan = load_plan(ROOT / "plans" / "example.yaml")
     with EmbeddedAws(drill_cdk_out) as aws, pytest.MonkeyPatch.context() as monkeypatch:

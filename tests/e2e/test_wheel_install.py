@@ -87,7 +87,7 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv.EnvBuilder(with_pip=True, system_site_packages=False).create(home / "venv")
     python = home / "venv" / "bin" / "python"
     if HEAVY:
-        command = ["-c", str(ROOT / "constraints.txt"), f"outage-comms[cdk,drill] @ {wheel.as_uri()}"]
+        command = ["-c", str(ROOT / "constraints.txt"), f"outage-comms[cdk,local] @ {wheel.as_uri()}"]
     else:
         command = ["--no-deps", str(wheel)]
     result = _run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *command], home)

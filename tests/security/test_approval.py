@@ -511,7 +511,7 @@ class _Context:
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """Every stack's template of the app as synthesized for the example plan (reused if prepared)."""
-    from outage_comms_cli.embedded_aws import synthesize_app
+    from outage_comms_embedded import synthesize_app
 
     reuse = os.environ.get("OUTAGE_COMMS_EMBEDDED_CDK_OUT")
     out = (

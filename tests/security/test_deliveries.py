@@ -29,8 +29,8 @@ from outage_comms.intake.normalise import Signal, to_signal
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan, load_plan
 from outage_comms.workflow.channels_plan import fanout_channels, team_channels
-from outage_comms_cli.embedded_aws import EmbeddedAws, synthesize_app
 from outage_comms_cli.main import app
+from outage_comms_embedded import EmbeddedAws, synthesize_app
 from tests.security.figures import scaled
 
 pytestmark = pytest.mark.integration

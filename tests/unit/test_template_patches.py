@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from outage_comms_cli.embedded_aws.template_patches import NOT_CREATED, UNSUPPORTED_TYPES, patch_template
+from outage_comms_embedded.template_patches import NOT_CREATED, UNSUPPORTED_TYPES, patch_template
 
 pytestmark = pytest.mark.unit
 

@@ -61,8 +61,8 @@ from outage_comms_cli.drills.scenario import (
     load_scenario,
 )
 from outage_comms_cli.drills.story import Story
-from outage_comms_cli.embedded_aws import EmbeddedAws, synthesize_app
-from outage_comms_cli.embedded_aws.people import review, session_arn
+from outage_comms_embedded import EmbeddedAws, synthesize_app
+from outage_comms_embedded.people import review, session_arn
 
 #: 1 plan minute = 0.5 s: a 10-minute approval timeout is 5 s, a 30-minute cadence 15 s.
 DRILL_SECONDS_PER_MINUTE = 0.5
@@ -276,7 +276,7 @@ def _write_quality(out_dir: Path, files: list[str]) -> dict[str, Any]:
 def _warm_up(aws: EmbeddedAws) -> None:
     """One request to the review page before the story: its first load (seconds on a busy machine)
     would otherwise eat into the first approval's timeout, which moto counts in wall seconds."""
-    from outage_comms_cli.embedded_aws.people import api_event
+    from outage_comms_embedded.people import api_event
 
     with contextlib.suppress(Exception):
         aws.invoke(
@@ -478,7 +478,7 @@ class _EmbeddedRunner:
     # -- maintenance: the incident API, its schedules fired on the plan clock ------------------------
     def _api(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """A person's signed request to the incident API, through its real function."""
-        from outage_comms_cli.embedded_aws.people import rest_event
+        from outage_comms_embedded.people import rest_event
 
         function = self.aws.function_name("incident_api")
         payload = {k: v for k, v in body.items() if v not in (None, {}, [])}
@@ -957,7 +957,7 @@ def _write_status_site(aws: EmbeddedAws, plan: Plan, target: Path, incident_id: 
 
 def _seed_subscribers(aws: EmbeddedAws, plan: Plan) -> list[str]:
     """The built-in subscribers, covering every locale of the plan on each enabled subscriber channel."""
-    from outage_comms_cli.embedded_aws.people import drill_subscribers
+    from outage_comms_embedded.people import drill_subscribers
 
     enabled = {c.value for c in plan.channels.enabled()}
     customers = drill_subscribers(plan.locale_codes, DRILL_SUBSCRIBERS)

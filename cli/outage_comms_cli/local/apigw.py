@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from outage_comms_cli.embedded_aws import EmbeddedAws
+from outage_comms_embedded import EmbeddedAws
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from outage_comms_cli.embedded_aws import EmbeddedAws
+from outage_comms_embedded import EmbeddedAws
 
 PROVIDER_CHANNELS = {"SendTextMessage": "sms", "SendVoiceMessage": "voice", "SendMessages": "push"}
 TOPIC_OUTPUTS = (

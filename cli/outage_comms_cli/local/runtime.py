@@ -28,11 +28,11 @@ from typing import Any
 from outage_comms.incident import Incident
 from outage_comms.plan import Plan, load_plan
 from outage_comms.templates_location import templates_dir_for
-from outage_comms_cli.embedded_aws import EmbeddedAws, synthesize_app
-from outage_comms_cli.embedded_aws.people import session_arn
 from outage_comms_cli.local import state
 from outage_comms_cli.local.apigw import Route, deployed_routes, sort_routes, template_routes
 from outage_comms_cli.local.inbox import Inbox
+from outage_comms_embedded import EmbeddedAws, synthesize_app
+from outage_comms_embedded.people import session_arn
 
 DEFAULT_STATE_DIR = Path(".outage-comms/local")
 #: Reuse a ``synthesize_app`` output instead of synthesizing (tests, as for the drill).
@@ -443,7 +443,7 @@ class LocalDeployment:
         from outage_comms.intake.runtime import build_dependencies
         from outage_comms.intake.settings import IntakeSettings
         from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
-        from outage_comms_cli.embedded_aws.harness import _Context
+        from outage_comms_embedded.harness import _Context
 
         aws = self.aws_checked
         for directory in aws.asset_dirs:

@@ -25,7 +25,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from outage_comms_cli.embedded_aws import EmbeddedAws
+from outage_comms_embedded import EmbeddedAws
 
 SNAPSHOT = "snapshot.json"
 FORMAT = 1

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from outage_comms.subscribers.store import Subscriber, SubscriberStore, subscriber_id
-from outage_comms_cli.embedded_aws import EmbeddedAws, synthesize_app
+from outage_comms_embedded import EmbeddedAws, synthesize_app
 from tests.e2e.status.test_status_page_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e

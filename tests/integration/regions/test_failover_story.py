@@ -1,5 +1,5 @@
 """The default story across a primary region outage, on moto with two regional engines
-(cli/outage_comms_cli/embedded_aws/regions.py): 0 sent twice, 0 lost, the standby on time."""
+(cli/outage_comms_embedded/regions.py): 0 sent twice, 0 lost, the standby on time."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from outage_comms.plan import Plan, load_plan
-from outage_comms_cli.embedded_aws.regions import StoryResult, run_failover_story
+from outage_comms_embedded.regions import StoryResult, run_failover_story
 from tests.status_site_fixtures import EXAMPLE_PLAN
 
 PRIMARY, STANDBY = "eu-west-1", "eu-central-1"

@@ -15,7 +15,7 @@ from outage_comms.intake.coalesce import decide
 from outage_comms.intake.normalise import Signal, to_signal
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan, load_plan
-from outage_comms_cli.embedded_aws import EmbeddedAws, synthesize_app
+from outage_comms_embedded import EmbeddedAws, synthesize_app
 
 
 @pytest.fixture(scope="session")

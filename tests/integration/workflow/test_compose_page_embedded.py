@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 import pytest
 from workflow_helpers import COMMS_MANAGER_ROLE, OpenIncident, start, subscriber_messages
 
-from outage_comms_cli.embedded_aws import EmbeddedAws
-from outage_comms_cli.embedded_aws.people import session_arn
+from outage_comms_embedded import EmbeddedAws
+from outage_comms_embedded.people import session_arn
 
 pytestmark = pytest.mark.integration
 

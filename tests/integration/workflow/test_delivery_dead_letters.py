@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 from workflow_helpers import OpenIncident, deliveries, start
 
-from outage_comms_cli.embedded_aws import EmbeddedAws
 from outage_comms_cli.main import app
+from outage_comms_embedded import EmbeddedAws
 
 pytestmark = pytest.mark.integration
 

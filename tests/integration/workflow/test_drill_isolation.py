@@ -21,8 +21,8 @@ from outage_comms.intake.coalesce import decide
 from outage_comms.intake.normalise import Signal, to_signal
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan
-from outage_comms_cli.embedded_aws import EmbeddedAws
-from outage_comms_cli.embedded_aws.people import approve_latest, review_links
+from outage_comms_embedded import EmbeddedAws
+from outage_comms_embedded.people import approve_latest, review_links
 
 pytestmark = pytest.mark.integration
 

@@ -21,8 +21,8 @@ from outage_comms.channels.base import ChannelPermanentError
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan
 from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
-from outage_comms_cli.embedded_aws import EmbeddedAws
-from outage_comms_cli.embedded_aws.people import approve_latest, review_links
+from outage_comms_embedded import EmbeddedAws
+from outage_comms_embedded.people import approve_latest, review_links
 
 pytestmark = pytest.mark.integration
 
@@ -146,7 +146,7 @@ def test_rejected_update_is_held_and_never_reaches_customers(
 def test_edited_text_is_what_customers_receive_and_is_recorded(
     aws: EmbeddedAws, open_incident: OpenIncident
 ) -> None:
-    from outage_comms_cli.embedded_aws.people import review, session_arn
+    from outage_comms_embedded.people import review, session_arn
 
     incident = open_incident("attachments", "sev2")
     arn = start(aws, incident, 1.0)

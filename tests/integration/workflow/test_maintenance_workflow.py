@@ -18,7 +18,7 @@ from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.maintenance import Tick, apply_tick
 from outage_comms.plan import Plan
 from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
-from outage_comms_cli.embedded_aws import EmbeddedAws
+from outage_comms_embedded import EmbeddedAws
 
 pytestmark = pytest.mark.integration
 

@@ -20,8 +20,8 @@ from outage_comms.intake.normalise import Signal, to_signal
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan
 from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
-from outage_comms_cli.embedded_aws import EmbeddedAws
-from outage_comms_cli.embedded_aws.people import review, session_arn
+from outage_comms_embedded import EmbeddedAws
+from outage_comms_embedded.people import review, session_arn
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from workflow_helpers import OpenIncident, deliveries, start
 from outage_comms.incident import Incident, IncidentSource
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.workflow.store import DynamoWorkflowStore
-from outage_comms_cli.embedded_aws import EmbeddedAws
+from outage_comms_embedded import EmbeddedAws
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from outage_comms.incident import Incident
-from outage_comms_cli.embedded_aws import EmbeddedAws
+from outage_comms_embedded import EmbeddedAws
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE_PLAN = ROOT / "plans" / "example.yaml"

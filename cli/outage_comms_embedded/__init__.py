@@ -3,7 +3,7 @@
 Used by the integration tests and by ``outage-comms drill``. See :mod:`.harness`.
 """
 
-from outage_comms_cli.embedded_aws.harness import (
+from outage_comms_embedded.harness import (
     ACCOUNT,
     REGION,
     EmbeddedAws,

@@ -58,9 +58,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from outage_comms_cli.embedded_aws.channel_sink import ChannelSink, LoopbackRoute
-from outage_comms_cli.embedded_aws.provider_fakes import ProviderFake
-from outage_comms_cli.embedded_aws.template_patches import patch_template
+from outage_comms_embedded.channel_sink import ChannelSink, LoopbackRoute
+from outage_comms_embedded.provider_fakes import ProviderFake
+from outage_comms_embedded.template_patches import patch_template
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

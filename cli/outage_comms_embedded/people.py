@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from outage_comms_cli.embedded_aws.harness import EmbeddedAws
+from outage_comms_embedded.harness import EmbeddedAws
 
 _LINK = re.compile(r"https?://\S+/incidents/(?P<incident>inc-[\w-]+)/review/(?P<reference>[\w.-]+)")
 _CSRF = re.compile(r"name=csrf value='([^']+)'")
