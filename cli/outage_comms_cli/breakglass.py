@@ -101,8 +101,8 @@ def publish_update(
     status account's bucket through the publisher role: ``Boto3StatusSink`` or a fake)."""
     from outage_comms.incident import PublishedUpdate, PublishedWords
     from outage_comms.status.publisher import StatusPublisher
-    from outage_comms.status.site import Artefact
     from outage_comms.status.state import SiteMemory, fingerprint
+    from outage_comms.status.view import Artefact
 
     if status not in STATUSES:
         raise BreakGlassError(f"--status must be one of {', '.join(STATUSES)}")
@@ -290,7 +290,7 @@ def publish(
     import boto3
 
     from outage_comms.status.publisher import Boto3StatusSink
-    from outage_comms.status.site import SiteOptions
+    from outage_comms.status.view import SiteOptions
 
     the_plan = _plan(plan)
     try:

@@ -10,8 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from outage_comms.status.model import severity_of
-from outage_comms.status.site import ASSET_CACHE, Artefact, SiteState, iso, json_artefact
-from outage_comms.status.statuspage_api import page_object, status_object
+from outage_comms.status.view import (
+    ASSET_CACHE,
+    Artefact,
+    SiteState,
+    iso,
+    json_artefact,
+    page_object,
+    status_object,
+)
 
 EMBED_PATH = "embed/banner.js"
 

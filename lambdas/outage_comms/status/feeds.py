@@ -11,7 +11,7 @@ from html import escape
 from feedgen.feed import FeedGenerator
 
 from outage_comms.status.model import printable
-from outage_comms.status.site import (
+from outage_comms.status.view import (
     RECENT_LIMIT,
     Artefact,
     IncidentView,

@@ -21,7 +21,8 @@ from markupsafe import Markup
 from outage_comms.plan import Component
 from outage_comms.rendering import DEFAULT_TEMPLATES_DIR
 from outage_comms.status.model import ComponentStatus
-from outage_comms.status.site import (
+from outage_comms.status.uptime import UPTIME_DAYS, DayRecord, uptime_text
+from outage_comms.status.view import (
     ASSET_CACHE,
     HTML,
     Artefact,
@@ -31,7 +32,6 @@ from outage_comms.status.site import (
     describe,
     locale_prefix,
 )
-from outage_comms.status.uptime import UPTIME_DAYS, DayRecord, uptime_text
 from outage_comms.status.words import paragraphs
 
 STYLESHEET = "assets/status.css"

@@ -30,7 +30,7 @@ from typing import Any
 
 from outage_comms.incident import Incident, IncidentSource
 from outage_comms.plan import Plan
-from outage_comms.status.site import IncidentView, SiteOptions, SiteState, UpdateView
+from outage_comms.status.view import IncidentView, SiteOptions, SiteState, UpdateView
 from outage_comms.status.words import Words
 
 STATE_KEY = "_publisher/state.json.gz"

@@ -9,23 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from outage_comms.status.model import ComponentStatus, has_postmortem, severity_of
-from outage_comms.status.site import RECENT_LIMIT, Artefact, IncidentView, SiteState, iso, json_artefact
+from outage_comms.status.view import (
+    RECENT_LIMIT,
+    Artefact,
+    IncidentView,
+    SiteState,
+    iso,
+    json_artefact,
+    page_object,
+    status_object,
+)
 
 API = "api/v2"
-
-
-def page_object(state: SiteState) -> dict[str, Any]:
-    return {
-        "id": state.page_id,
-        "name": state.plan.organization.name,
-        "url": state.base_url,
-        "time_zone": "Etc/UTC",
-        "updated_at": iso(state.updated_at),
-    }
-
-
-def status_object(state: SiteState) -> dict[str, Any]:
-    return {"indicator": state.indicator.value, "description": state.indicator_description}
 
 
 def group_id(group: str) -> str:

@@ -128,7 +128,7 @@ def test_an_incident_that_cannot_be_rendered_is_recorded_and_the_rest_is_built(
             raise RuntimeError("template exploded")
         return real(**kwargs)
 
-    monkeypatch.setattr("outage_comms.status.site.render_update", failing)
+    monkeypatch.setattr("outage_comms.status.view.render_update", failing)
     failures: list[SiteFailure] = []
     state = site_state(plan, [broken, normal], (), NOW, None, SiteOptions(), failures)
     site = site_artefacts(state, failures)
@@ -154,7 +154,7 @@ def test_published_words_that_fail_fall_back_to_generic_words(
             raise ValueError("published words unreadable")
         return real(**kwargs)
 
-    monkeypatch.setattr("outage_comms.status.site.render_update", failing)
+    monkeypatch.setattr("outage_comms.status.view.render_update", failing)
     failures: list[SiteFailure] = []
     site = site_artefacts(site_state(plan, [incident], (), NOW, None, SiteOptions(), failures), failures)
     assert [f.incident_id for f in failures] == [incident.id]

@@ -1,0 +1,431 @@
+"""What every part of the status site reads: the site's state, its incidents in words, and the artefact type.
+
+The builder (:mod:`outage_comms.status.site`) computes one :class:`SiteState` and hands it to each part
+(pages, Statuspage API, feeds, banner, dashboard); the parts import this module and the status model,
+never the builder nor each other. Nothing here talks to AWS.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from outage_comms.incident import Incident
+from outage_comms.locale_files import status_strings
+from outage_comms.plan import Plan
+from outage_comms.rendering import DEFAULT_TEMPLATES_DIR
+from outage_comms.status.model import (
+    INDICATOR_DESCRIPTION,
+    ComponentStatus,
+    PublicUpdate,
+    current_component_statuses,
+    has_postmortem,
+    is_maintenance,
+    next_update_at,
+    overall_indicator,
+    public_updates,
+    safe_note,
+    statuspage_status,
+)
+from outage_comms.status.uptime import UPTIME_DAYS, UptimeHistory, uptime_from_incidents
+from outage_comms.status.words import Words, render_update
+from outage_comms.vocabulary import Impact, MessageFormat
+
+#: HTML, JSON and feeds: browsers and CloudFront keep them 30 s, so an update shows within a minute.
+SHORT_CACHE = "public, max-age=30, s-maxage=30"
+#: Style sheet and embeddable snippet: change only with a release.
+ASSET_CACHE = "public, max-age=300, s-maxage=300"
+HTML = "text/html; charset=utf-8"
+JSON = "application/json; charset=utf-8"
+#: How many incidents the list endpoints and feeds carry (Statuspage: the 50 most recent).
+RECENT_LIMIT = 50
+#: The subscribe form's action on the status site's own domain (CloudFront's ``/api/*`` behaviour).
+SUBSCRIBE_PATH = "/api/subscriptions"
+UNRESOLVED = frozenset({"investigating", "identified", "monitoring"})
+
+
+@dataclass(frozen=True, slots=True)
+class Artefact:
+    """One object of the site: its bytes and how it must be served."""
+
+    body: bytes
+    content_type: str
+    cache_control: str = SHORT_CACHE
+
+    @property
+    def md5(self) -> str:
+        """Hex MD5 of the body: S3's ETag for a single-part SSE-S3 upload (unchanged objects are skipped)."""
+        return hashlib.md5(self.body, usedforsecurity=False).hexdigest()
+
+    def gzipped_size(self) -> int:
+        return len(gzip.compress(self.body, compresslevel=6))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteOptions:
+    """Deployment facts the plan does not hold."""
+
+    subscribe_url: str | None = None
+    region: str = "us-east-1"
+    templates_dir: Path = DEFAULT_TEMPLATES_DIR
+    created_at: datetime = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def subscribe_endpoint(self, plan: Plan) -> str:
+        """Where the form posts: the status site's own ``/api/subscriptions`` (CloudFront sends ``/api/*``
+        to the subscribe API), or the API's own URL when ``STATUS_SUBSCRIBE_URL`` names one."""
+        del plan  # the same path on every status domain: a root-relative action needs no host
+        return self.subscribe_url or SUBSCRIBE_PATH
+
+    @classmethod
+    def from_environment(cls) -> SiteOptions:
+        return cls(
+            subscribe_url=os.environ.get("STATUS_SUBSCRIBE_URL") or None,
+            region=os.environ.get("STATUS_REGION") or os.environ.get("AWS_REGION", "us-east-1"),
+        )
+
+
+def locale_prefix(plan: Plan, locale: str) -> str:
+    """Where a locale's pages live: the default locale at the root, others under ``pt-br/`` etc."""
+    return "" if locale == plan.default_locale else f"{locale.lower()}/"
+
+
+@functools.lru_cache(maxsize=16)
+def load_strings(templates_dir: Path, locale: str) -> dict[str, Any]:
+    from outage_comms.templates_location import read_template_data  # compiled JSON in the Lambda asset
+
+    data = read_template_data(templates_dir / "status" / "strings" / f"{locale}.yaml")
+    if not isinstance(data, dict):
+        raise ValueError(f"{templates_dir}/status/strings/{locale}.yaml: expected a mapping of labels")
+    return data
+
+
+@dataclass(frozen=True)
+class UpdateView:
+    """A public update with its words in every locale."""
+
+    update: PublicUpdate
+    words: dict[str, Words]
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    """An incident as the site shows it. Its words are rendered on first use (most are never shown)."""
+
+    plan: Plan
+    incident: Incident
+    now: datetime
+    strings: Mapping[str, Mapping[str, Any]]
+    options: SiteOptions
+    public: list[PublicUpdate]
+    status: str
+    maintenance: bool
+    next_update: datetime | None
+
+    @property
+    def id(self) -> str:
+        return self.incident.id
+
+    def name(self, locale: str) -> str:
+        return self.updates[0].words[locale].title
+
+    @property
+    def unresolved(self) -> bool:
+        return self.status in UNRESOLVED
+
+    @property
+    def created_at(self) -> datetime:
+        return self.public[0].at
+
+    def postmortem(self, locale: str) -> str | None:
+        """The published post-incident summary in ``locale`` (else the default locale), or None."""
+        if not has_postmortem(self.incident):
+            return None
+        words = safe_note(self.plan, self.incident.postmortem)
+        return words.get(locale) or words.get(self.plan.default_locale)
+
+    def first_at(self, status: str) -> datetime | None:
+        return next((u.at for u in self.public if u.status == status), None)
+
+    def _words(
+        self, update: PublicUpdate, fmt: MessageFormat, following: datetime | None
+    ) -> dict[str, Words]:
+        return {
+            locale: render_update(
+                plan=self.plan,
+                strings=self.strings,
+                incident=self.incident,
+                update=update,
+                locale=locale,
+                fmt=fmt,
+                next_update=following,
+                templates_dir=self.options.templates_dir,
+            )
+            for locale in self.plan.locale_codes
+        }
+
+    @functools.cached_property
+    def updates(self) -> list[UpdateView]:
+        """Every public update in words, newest first."""
+        last = len(self.public) - 1
+        views = [
+            UpdateView(
+                update,
+                self._words(
+                    update, MessageFormat.STATUS_PAGE, self.public[i + 1].at if i < last else self.next_update
+                ),
+            )
+            for i, update in enumerate(self.public)
+        ]
+        views.reverse()
+        return views
+
+    @functools.cached_property
+    def banner(self) -> dict[str, Words]:
+        """The in-app words of the latest update (empty when closed or the in-app channel is off)."""
+        in_app = self.plan.channels.in_app
+        if not self.incident.is_open or in_app is None or not in_app.enabled:
+            return {}
+        return self._words(self.public[-1], MessageFormat.IN_APP, self.next_update)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFailure:
+    """One part of the site that could not be built; the rest of the site is still published."""
+
+    incident_id: str | None
+    part: str  # "incident", an artefact producer's name, or an object key
+    error: str
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"incident_id": self.incident_id, "part": self.part, "error": self.error}
+
+
+def describe(error: BaseException) -> str:
+    """An error for the team's logs (never for a public page)."""
+    return f"{type(error).__name__}: {error}"[:500]
+
+
+def incident_view(
+    plan: Plan,
+    incident: Incident,
+    now: datetime,
+    strings: Mapping[str, Mapping[str, Any]],
+    options: SiteOptions,
+) -> IncidentView:
+    updates = public_updates(plan, incident)
+    return IncidentView(
+        plan=plan,
+        incident=incident,
+        now=now,
+        strings=strings,
+        options=options,
+        public=updates,
+        status=statuspage_status(plan, incident),
+        maintenance=is_maintenance(incident),
+        next_update=next_update_at(plan, incident, updates[-1].at, now),
+    )
+
+
+class WordsCache(Protocol):
+    """Rendered words kept from an earlier publish (the publisher's materialised state)."""
+
+    def cached_words(self, view: IncidentView) -> tuple[list[UpdateView], dict[str, Words]] | None:
+        """The view's updates in words and its banner's words, if rendered before from the same inputs."""
+
+
+def checked_view(
+    plan: Plan,
+    incident: Incident,
+    now: datetime,
+    strings: Mapping[str, Mapping[str, Any]],
+    options: SiteOptions,
+    failures: list[SiteFailure],
+    cache: WordsCache | None = None,
+) -> IncidentView | None:
+    """The incident's view with every word rendered, or None when it cannot be shown at all.
+
+    An incident whose published words cannot be rendered falls back to its public status in the
+    plan's generic words; one that cannot be shown even so is left out. Either way the failure is
+    recorded with the incident id and the rest of the site is built.
+    """
+    attempts = [incident] if not incident.published else [incident, incident.evolve(published=())]
+    for attempt in attempts:
+        try:
+            view = incident_view(plan, attempt, now, strings, options)
+            cached = cache.cached_words(view) if cache is not None and attempt is incident else None
+            if cached is not None:  # into the functools.cached_property slots
+                view.__dict__["updates"], view.__dict__["banner"] = cached
+            for locale in plan.locale_codes:
+                view.name(locale)
+                view.postmortem(locale)
+            _ = view.banner
+            return view
+        except Exception as error:  # one incident never stops the site
+            failures.append(SiteFailure(incident.id, "incident", describe(error)))
+    return None
+
+
+@dataclass(frozen=True)
+class SiteState:
+    """Everything the artefact writers read, computed once per build."""
+
+    plan: Plan
+    now: datetime
+    updated_at: datetime
+    options: SiteOptions
+    strings: dict[str, dict[str, Any]]
+    incidents: list[IncidentView]  # not maintenance, most recent first
+    maintenances: list[IncidentView]  # most recent first
+    statuses: dict[str, ComponentStatus]
+    component_updated_at: dict[str, datetime]
+    indicator: Impact
+    uptime: UptimeHistory
+
+    @functools.cached_property
+    def page_id(self) -> str:
+        return hashlib.sha256(self.plan.organization.status_page_url.encode()).hexdigest()[:12]
+
+    @functools.cached_property
+    def base_url(self) -> str:
+        return self.plan.organization.status_page_url.rstrip("/")
+
+    @property
+    def indicator_description(self) -> str:
+        return INDICATOR_DESCRIPTION[self.indicator]
+
+    def shortlink(self, view: IncidentView) -> str:
+        return f"{self.base_url}/incidents/{view.id.lower()}"
+
+    def time(self, moment: datetime, locale: str) -> str:
+        settings = self.plan.locale(locale)
+        return _time_text(moment, settings.code, settings.timezone, settings.timezone_label)
+
+    def active_incidents(self) -> list[IncidentView]:
+        return [v for v in self.incidents if v.unresolved]
+
+    def upcoming_maintenances(self) -> list[IncidentView]:
+        return [v for v in self.maintenances if v.status == "scheduled"]
+
+    def active_maintenances(self) -> list[IncidentView]:
+        return [v for v in self.maintenances if v.status in ("in_progress", "verifying")]
+
+    def history(self) -> list[IncidentView]:
+        """Incidents and maintenances of the last 90 days (and any still open), newest first."""
+        since = self.now - timedelta(days=UPTIME_DAYS)
+        merged = [
+            v
+            for v in (*self.incidents, *self.maintenances)
+            if v.incident.started_at >= since or v.incident.is_open
+        ]
+        return sorted(merged, key=lambda v: v.incident.started_at, reverse=True)
+
+
+@functools.lru_cache(maxsize=8192)
+def _time_text(moment: datetime, code: str, timezone: str, label: str) -> str:
+    """A time as the locale writes it; remembered, since every publish prints the same times again."""
+    from outage_comms.locale_format import format_moment
+
+    return format_moment(moment, code, timezone, label)
+
+
+def site_state(
+    plan: Plan,
+    incidents: Sequence[Incident],
+    maintenances: Sequence[Incident],
+    now: datetime,
+    uptime_history: UptimeHistory | None,
+    options: SiteOptions,
+    failures: list[SiteFailure] | None = None,
+    cache: WordsCache | None = None,
+) -> SiteState:
+    """``failures`` collects the incidents that could not be shown (they are left out of the lists).
+
+    Only the incidents some page shows are put into words (:func:`site_window`): the open ones,
+    the last 90 days, the 50 most recent of each kind. ``cache`` supplies words rendered before.
+    """
+    failures = [] if failures is None else failures
+    strings = {  # a missing file or key falls back to the default locale's words, with a warning
+        code: status_strings(options.templates_dir, code, plan.default_locale) for code in plan.locale_codes
+    }
+    unique = {i.id: i for i in (*incidents, *maintenances)}
+    everything = site_window(unique.values(), now)
+    checked = (
+        checked_view(plan, incident, now, strings, options, failures, cache) for incident in everything
+    )
+    views = [view for view in checked if view is not None]
+    component_updated: dict[str, datetime] = {}
+    for incident in everything:
+        for component_id in incident.components:
+            if incident.updated_at > component_updated.get(component_id, options.created_at):
+                component_updated[component_id] = incident.updated_at
+    statuses = current_component_statuses(plan, everything, now)
+    return SiteState(
+        plan=plan,
+        now=now,
+        updated_at=max((i.updated_at for i in everything), default=options.created_at),
+        options=options,
+        strings=strings,
+        incidents=[v for v in views if not v.maintenance],
+        maintenances=[v for v in views if v.maintenance],
+        statuses=statuses,
+        component_updated_at=component_updated,
+        indicator=overall_indicator(plan, everything, statuses),
+        uptime=uptime_history if uptime_history is not None else uptime_from_incidents(plan, everything, now),
+    )
+
+
+def site_window(incidents: Iterable[Incident], now: datetime) -> list[Incident]:
+    """What the site shows, newest first: open incidents, those started in the last 90 days, and the
+    50 most recent of each kind (incidents, maintenances). The history page and the uptime bars read
+    90 days, the JSON API and the feeds the 50 most recent, the home page the open ones."""
+    since = now - timedelta(days=UPTIME_DAYS)
+    ordered = sorted(incidents, key=lambda i: (i.started_at, i.id), reverse=True)
+    counts = {False: 0, True: 0}
+    kept = []
+    for incident in ordered:
+        kind = is_maintenance(incident)
+        if incident.is_open or incident.started_at >= since or counts[kind] < RECENT_LIMIT:
+            kept.append(incident)
+        counts[kind] += 1
+    return kept
+
+
+_JSON_HTML_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+
+
+def json_artefact(document: Any) -> Artefact:
+    """Compact UTF-8 JSON with ``<``, ``>`` and ``&`` escaped (same data; inert if ever sniffed as HTML)."""
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":")).translate(_JSON_HTML_SAFE)
+    return Artefact(text.encode(), JSON)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """Statuspage's timestamp form: ISO 8601 in UTC with milliseconds and ``Z``."""
+    return None if moment is None else _iso_text(moment)
+
+
+@functools.lru_cache(maxsize=8192)
+def _iso_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def page_object(state: SiteState) -> dict[str, Any]:
+    return {
+        "id": state.page_id,
+        "name": state.plan.organization.name,
+        "url": state.base_url,
+        "time_zone": "Etc/UTC",
+        "updated_at": iso(state.updated_at),
+    }
+
+
+def status_object(state: SiteState) -> dict[str, Any]:
+    return {"indicator": state.indicator.value, "description": state.indicator_description}
