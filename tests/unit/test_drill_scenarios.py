@@ -118,7 +118,11 @@ def test_an_event_without_action_lists_the_actions() -> None:
     data = story()
     data["events"][1] = {"at": "5m"}
     (found,) = problems(data)
-    assert found[0] == "events[1]" and "action: alarm, declare, update or resolve" in found[2]
+    assert (
+        found[0] == "events[1]"
+        and "action: alarm, declare, update, resolve" in found[2]
+        and "region_outage" in found[2]
+    )
 
 
 def test_the_story_must_open_once_at_zero_run_forward_and_end_with_the_resolution() -> None:

@@ -108,6 +108,11 @@ class DeployedRunner:
                 "a maintenance story runs on the embedded AWS only (its schedules would fire on real time "
                 "here): run it without --target deployed"
             )
+        if getattr(event, "action", "") in ("region_outage", "region_recovery"):
+            raise RuntimeError(
+                "a region outage is played on the embedded AWS only (a real region cannot be switched off): "
+                "run it without --target deployed"
+            )
         if isinstance(event, AlarmStep | DeclareStep):
             self._declare(event)
         elif isinstance(event, UpdateStep):

@@ -140,10 +140,35 @@ class CancelMaintenanceStep(_Step):
     note: LocalizedNote = Field(default_factory=dict)
 
 
+class RegionOutageStep(_Step):
+    """One engine region stops answering (embedded only): from this plan minute every call to its endpoints
+    fails with a connection error, as when a region has a bad day. ``region``: ``primary``, ``standby``, or
+    the region's name, as the plan's ``regions:`` section names it."""
+
+    action: Literal["region_outage"]
+    region: str = Field(min_length=1, description="primary, standby, or one of the plan's engine regions")
+
+
+class RegionRecoveryStep(_Step):
+    """The region answers again (embedded only): ends a ``region_outage`` of the same region."""
+
+    action: Literal["region_recovery"]
+    region: str = Field(min_length=1, description="primary, standby, or one of the plan's engine regions")
+
+
 Event = Annotated[
-    AlarmStep | DeclareStep | UpdateStep | ResolveStep | MaintenanceStep | CancelMaintenanceStep,
+    AlarmStep
+    | DeclareStep
+    | UpdateStep
+    | ResolveStep
+    | MaintenanceStep
+    | CancelMaintenanceStep
+    | RegionOutageStep
+    | RegionRecoveryStep,
     Field(discriminator="action"),
 ]
+#: Steps that are not a person's action but the world around the engine (may follow the resolution).
+REGION_STEPS = (RegionOutageStep, RegionRecoveryStep)
 #: Steps that open the story's incident (the first event).
 OPENING_STEPS = (AlarmStep, DeclareStep, MaintenanceStep)
 
@@ -241,6 +266,11 @@ class DrillScenario(ScenarioModel):
     def injected(self, how: tuple[str, ...] = ("drill", "provider", "both")) -> list[str]:
         return [i.channel.value for i in self.inject if i.how in how]
 
+    @property
+    def region_events(self) -> list[RegionOutageStep | RegionRecoveryStep]:
+        """The story's region outages and recoveries, in time order."""
+        return [e for e in self.events if isinstance(e, REGION_STEPS)]
+
 
 class ScenarioError(Exception):
     """The scenario cannot be run. ``problems`` lists every reason, each with its path and fix."""
@@ -306,7 +336,11 @@ def _problem(file: str, error: Any) -> PlanProblem:
         return PlanProblem(file, path, "required field is missing", f"add '{loc[-1]}' here")
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         return PlanProblem(
-            file, path, "the event has no known 'action'", "set action: alarm, declare, update or resolve"
+            file,
+            path,
+            "the event has no known 'action'",
+            "set action: alarm, declare, update, resolve, maintenance, cancel_maintenance, region_outage "
+            "or region_recovery",
         )
     if kind in ("enum", "literal_error"):
         expected = error.get("ctx", {}).get("expected", "")
@@ -330,6 +364,10 @@ _STEP_MODELS: dict[str, type[BaseModel]] = {
     "declare": DeclareStep,
     "update": UpdateStep,
     "resolve": ResolveStep,
+    "maintenance": MaintenanceStep,
+    "cancel_maintenance": CancelMaintenanceStep,
+    "region_outage": RegionOutageStep,
+    "region_recovery": RegionRecoveryStep,
 }
 
 
@@ -403,10 +441,12 @@ def story_problems(scenario: DrillScenario, file: str) -> list[PlanProblem]:
                 "list events in time order",
             )
     resolves = [i for i, e in enumerate(scenario.events) if isinstance(e, ResolveStep)]
-    if resolves and resolves[-1] != len(scenario.events) - 1:
+    people = [i for i, e in enumerate(scenario.events) if not isinstance(e, REGION_STEPS)]
+    if resolves and resolves[-1] != people[-1]:
         add(f"events[{resolves[-1]}]", "events follow the resolution", "make resolve the last event")
     if len(resolves) > 1:
         add(f"events[{resolves[1]}]", "the incident is resolved twice", "keep one resolve event")
+    problems += _region_story_problems(scenario, file)
     if scenario.inject and isinstance(first, AlarmStep):
         for index, injection in enumerate(scenario.inject):
             if injection.how == "drill":
@@ -415,6 +455,77 @@ def story_problems(scenario: DrillScenario, file: str) -> list[PlanProblem]:
                     "drill failures are set when a person declares the drill; this story opens with an alarm",
                     "open with action: declare, or use how: provider (embedded only) or both",
                 )
+    return problems
+
+
+def _region_story_problems(scenario: DrillScenario, file: str) -> list[PlanProblem]:
+    """A region goes down before it recovers, and is not taken down twice."""
+    problems: list[PlanProblem] = []
+    down: set[str] = set()
+    for index, event in enumerate(scenario.events):
+        if isinstance(event, RegionOutageStep):
+            if event.region in down:
+                problems.append(
+                    PlanProblem(
+                        file,
+                        f"events[{index}].region",
+                        f"'{event.region}' is already down",
+                        "add a region_recovery before this outage, or remove it",
+                    )
+                )
+            down.add(event.region)
+        elif isinstance(event, RegionRecoveryStep):
+            if event.region not in down:
+                problems.append(
+                    PlanProblem(
+                        file,
+                        f"events[{index}].region",
+                        f"'{event.region}' recovers but no earlier region_outage took it down",
+                        "add {action: region_outage, region: " + event.region + "} before it, or remove it",
+                    )
+                )
+            down.discard(event.region)
+    return problems
+
+
+def region_name(plan: Plan, region: str) -> str:
+    """The AWS region a scenario's ``region:`` names: ``primary`` / ``standby`` as the plan's
+    ``regions:`` say, or a region name the plan lists. Raises ValueError (naming the allowed ones)."""
+    regions = plan.regions
+    named = {} if regions is None else {"primary": regions.primary, "standby": regions.standby}
+    named = {role: name for role, name in named.items() if name}
+    if region in named:
+        return str(named[region])
+    if region in named.values():
+        return region
+    allowed = ", ".join(f"{role} ({name})" for role, name in named.items())
+    raise ValueError(f"use one of {allowed}" if allowed else "the plan has no regions: section")
+
+
+def _region_plan_problems(scenario: DrillScenario, plan: Plan, file: str) -> list[PlanProblem]:
+    problems: list[PlanProblem] = []
+    for index, event in enumerate(scenario.events):
+        if not isinstance(event, REGION_STEPS):
+            continue
+        path = f"events[{index}].region"
+        if plan.regions is None or not plan.regions.standby:
+            problems.append(
+                PlanProblem(
+                    file,
+                    path,
+                    f"a {event.action} needs a plan with two engine regions; this plan runs in one",
+                    "add regions: {primary: <region>, standby: <region>} to the plan, or remove this event",
+                )
+            )
+            continue
+        try:
+            region_name(plan, event.region)
+        except ValueError as error:
+            problems.append(
+                PlanProblem(
+                    file, path, f"'{event.region}' is not one of the plan's engine regions", str(error)
+                )
+            )
     return problems
 
 
@@ -480,6 +591,7 @@ def plan_problems(scenario: DrillScenario, plan: Plan, file: str) -> list[PlanPr
                 _disabled_channel_fix(injection.channel.value, enabled, "remove this injection"),
             )
     problems += _edit_problems(scenario, plan, file)
+    problems += _region_plan_problems(scenario, plan, file)
     for index, approval in enumerate(scenario.approvals):
         allowed = {"any", *(s.value for s in Scenario)}
         if approval.update not in allowed:
