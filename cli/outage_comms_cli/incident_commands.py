@@ -14,7 +14,6 @@ import re
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn
@@ -23,12 +22,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from outage_comms_cli.api_call import API_URL_ENV, ApiCallError, ApiResponse, region_for
+from outage_comms_cli.api_call import response_json as _json
+from outage_comms_cli.local.client import call_loopback, unsigned_loopback
 from outage_comms_cli.progress import progress
 
-API_URL_ENV = "OUTAGE_COMMS_API_URL"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-_REGION_IN_HOST = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com")
 
 out = Console()
 err = Console(stderr=True)
@@ -79,34 +79,10 @@ RequestIdOpt = Annotated[
 ]
 
 
-class ApiCallError(Exception):
-    """The call did not succeed; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class ApiResponse:
-    status: int
-    body: dict[str, Any]
-
-
-def region_for(api_url: str, region: str | None) -> str:
-    if region:
-        return region
-    match = _REGION_IN_HOST.search(api_url)
-    if match:
-        return match.group(1)
-    from_env = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if from_env:
-        return from_env
-    raise ApiCallError(f"cannot tell the region from {api_url}; pass --region (e.g. --region us-east-1)")
-
-
 def call_api(
     method: str, api_url: str, path: str, body: dict[str, Any] | None, *, region: str | None = None
 ) -> ApiResponse:
     """One SigV4-signed call to the incident API. Raises ApiCallError with the fix on failure."""
-    from outage_comms_cli.local.client import call_loopback, unsigned_loopback
-
     if unsigned_loopback(api_url, region):  # outage-comms local, no AWS credentials: loopback only
         return call_loopback(method, api_url, path, body)  # type: ignore[no-any-return]
     import botocore.session
@@ -156,14 +132,6 @@ def call_api(
             return call_api(method, standby, path, body)
         reason = getattr(error, "reason", error)
         raise ApiCallError(f"cannot reach {url} ({reason}); check --api-url / ${API_URL_ENV}") from None
-
-
-def _json(raw: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(raw.decode("utf-8") or "{}")
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return {"message": raw.decode("utf-8", "replace")[:500]}
-    return value if isinstance(value, dict) else {"message": str(value)}
 
 
 def request_body(

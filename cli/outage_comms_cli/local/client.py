@@ -15,6 +15,9 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
+from outage_comms_cli.api_call import API_URL_ENV, ApiCallError, ApiResponse, region_for
+from outage_comms_cli.api_call import response_json as _json
+
 
 def is_loopback(api_url: str) -> bool:
     """``http(s)://127.0.0.1:PORT/…``, ``[::1]`` or ``localhost``: the local server on this machine."""
@@ -41,8 +44,6 @@ def unsigned_loopback(api_url: str, region: str | None) -> bool:
     import botocore.session
     from botocore.exceptions import BotoCoreError
 
-    from outage_comms_cli.incident_commands import ApiCallError, region_for
-
     try:
         if botocore.session.Session().get_credentials() is None:
             return True
@@ -65,8 +66,6 @@ def call_local(method: str, url: str, body: dict[str, Any] | None) -> tuple[int,
 
 def call_loopback(method: str, api_url: str, path: str, body: dict[str, Any] | None) -> Any:
     """:func:`call_api` for a loopback URL: the same answers and the same errors, without signing."""
-    from outage_comms_cli.incident_commands import API_URL_ENV, ApiCallError, ApiResponse, _json
-
     url = api_url.rstrip("/") + "/" + path.lstrip("/")
     try:
         status, raw = call_local(method, url, body)
