@@ -104,7 +104,7 @@ def test_the_resolve_form_stores_cause_fix_and_impact(world: ComposeWorld) -> No
 def test_a_reminder_carries_a_compose_link_that_opens_the_page(
     world: ComposeWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from handlers.workflow_remind import handler
+    from handlers.workflow_notice import handler
 
     from tests.security.test_approval import _Context
 
