@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from outage_comms.channels import registry
 from outage_comms.secret_names import (
     SECRET_NAME,
     looks_secret,
@@ -75,9 +76,7 @@ SecretName = Annotated[
 ]
 LocalizedText = dict[str, str]
 #: Channels that post to a URL held in Secrets Manager (their drill target is another secret).
-WEB_CHANNELS = frozenset(
-    {Channel.SLACK, Channel.TEAMS, Channel.MASTODON, Channel.BLUESKY, Channel.WEBHOOK, Channel.SUPPORT}
-)
+WEB_CHANNELS = registry.ChannelSet(lambda s: s.drill.kind == "secret", "web channels")
 IAM_PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$")
 
 

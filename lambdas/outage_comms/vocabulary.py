@@ -6,7 +6,9 @@ plan author, a template author and the state machine all speak the same vocabula
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
+from typing import Any, ClassVar
 
 
 class Scenario(StrEnum):
@@ -51,24 +53,136 @@ SCENARIOS_WITH_ETA_SLOT = frozenset(
 )
 
 
-class Channel(StrEnum):
-    """Every delivery channel Outage Comms knows. The plan turns each on or off."""
+class _ChannelNames(type):
+    """``for c in Channel`` and ``len(Channel)``: the registered channels, in registration order."""
 
-    SNS = "sns"
-    EMAIL = "email"
-    SMS = "sms"
-    VOICE = "voice"
-    PUSH = "push"
-    IN_APP = "in_app"
-    CHATBOT = "chatbot"
-    SLACK = "slack"
-    TEAMS = "teams"
-    MASTODON = "mastodon"
-    BLUESKY = "bluesky"
-    WEBHOOK = "webhook"
-    SUPPORT = "support"
-    STATUS_PAGE = "status_page"
-    DASHBOARD = "dashboard"
+    def __iter__(cls) -> Iterator[Channel]:
+        return iter(list(cls._known.values()))  # type: ignore[attr-defined]
+
+    def __len__(cls) -> int:
+        return len(cls._known)  # type: ignore[attr-defined]
+
+    def __contains__(cls, value: object) -> bool:
+        return isinstance(value, str) and value in cls._known  # type: ignore[attr-defined]
+
+
+class Channel(str, metaclass=_ChannelNames):
+    """A delivery channel's name, as the plan writes it (``channels.<name>``).
+
+    An open set: the channel registry (``outage_comms.channels.registry``) admits each channel it
+    registers, so a channel added by its own module is a ``Channel`` like the built-in ones below.
+    ``Channel("email") is Channel.EMAIL``; ``Channel("nope")`` raises ``ValueError`` naming the choices.
+    It reads like the enum it replaces: ``.value`` and ``.name``, iteration in registration order.
+    """
+
+    __slots__ = ()
+    _known: ClassVar[dict[str, Channel]] = {}
+    _formats: ClassVar[dict[str, MessageFormat]] = {}
+
+    SNS: ClassVar[Channel]
+    EMAIL: ClassVar[Channel]
+    SMS: ClassVar[Channel]
+    VOICE: ClassVar[Channel]
+    PUSH: ClassVar[Channel]
+    IN_APP: ClassVar[Channel]
+    CHATBOT: ClassVar[Channel]
+    SLACK: ClassVar[Channel]
+    TEAMS: ClassVar[Channel]
+    MASTODON: ClassVar[Channel]
+    BLUESKY: ClassVar[Channel]
+    WEBHOOK: ClassVar[Channel]
+    SUPPORT: ClassVar[Channel]
+    STATUS_PAGE: ClassVar[Channel]
+    DASHBOARD: ClassVar[Channel]
+
+    def __new__(cls, value: str) -> Channel:
+        known = cls._known.get(str(value))
+        if known is None:
+            raise ValueError(f"{value!r} is not a valid Channel; choose from {', '.join(cls._known)}")
+        return known
+
+    @classmethod
+    def admit(cls, name: str, format: MessageFormat | None = None) -> Channel:
+        """Make ``name`` a channel (the registry calls this when it registers a spec); idempotent."""
+        if name not in cls._known:
+            cls._known[name] = str.__new__(cls, name)
+        if format is not None:
+            cls._formats[name] = format
+        return cls._known[name]
+
+    @classmethod
+    def withdraw(cls, name: str) -> None:
+        """Forget a channel the registry unregisters (tests that register their own)."""
+        cls._known.pop(name, None)
+        cls._formats.pop(name, None)
+
+    @property
+    def value(self) -> str:
+        return str.__str__(self)
+
+    @property
+    def name(self) -> str:
+        return self.value.upper()
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"<Channel.{self.name}: {self.value!r}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Channel, (self.value,))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Channel:
+        return self
+
+    def __copy__(self) -> Channel:
+        return self
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import PydanticCustomError, core_schema
+
+        def validate(value: Any) -> Channel:
+            if isinstance(value, Channel):
+                return value
+            if isinstance(value, str) and value in cls._known:
+                return cls._known[value]
+            names = [f"'{name}'" for name in cls._known]
+            expected = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+            raise PydanticCustomError("enum", "Input should be {expected}", {"expected": expected})
+
+        return core_schema.no_info_plain_validator_function(
+            validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(str, when_used="json-unless-none"),
+            json_schema_input_schema=core_schema.str_schema(),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
+        return {"enum": list(cls._known), "title": "Channel", "type": "string"}
+
+
+# The built-in channels' names (their specs: outage_comms/channels/specs/). Order is the registry's.
+for _name in (
+    "sns",
+    "email",
+    "sms",
+    "voice",
+    "push",
+    "in_app",
+    "chatbot",
+    "slack",
+    "teams",
+    "mastodon",
+    "bluesky",
+    "webhook",
+    "support",
+    "status_page",
+    "dashboard",
+):
+    setattr(Channel, _name.upper(), Channel.admit(_name))
+del _name
 
 
 class MessageFormat(StrEnum):
@@ -87,24 +201,21 @@ class MessageFormat(StrEnum):
     STATUS_PAGE = "status_page"
 
 
-CHANNEL_FORMAT: dict[Channel, MessageFormat] = {
-    Channel.SNS: MessageFormat.SNS,
-    Channel.EMAIL: MessageFormat.EMAIL,
-    Channel.SMS: MessageFormat.SMS,
-    Channel.VOICE: MessageFormat.VOICE,
-    Channel.PUSH: MessageFormat.PUSH,
-    Channel.IN_APP: MessageFormat.IN_APP,
-    Channel.CHATBOT: MessageFormat.CHAT,
-    Channel.SLACK: MessageFormat.CHAT,
-    Channel.TEAMS: MessageFormat.CHAT,
-    Channel.MASTODON: MessageFormat.SOCIAL,
-    Channel.BLUESKY: MessageFormat.SOCIAL,
-    Channel.WEBHOOK: MessageFormat.WEBHOOK,
-    Channel.SUPPORT: MessageFormat.SUPPORT,
-    Channel.STATUS_PAGE: MessageFormat.STATUS_PAGE,
-    # The dashboard shows the status page's words; it has no template of its own.
-    Channel.DASHBOARD: MessageFormat.STATUS_PAGE,
-}
+class _ChannelFormats(Mapping[Channel, MessageFormat]):
+    """Channel -> its message format, as the registry's specs declare it (read live: a channel registered
+    later, e.g. by a test, is here too). Channels sharing a format share templates."""
+
+    def __getitem__(self, channel: Channel) -> MessageFormat:
+        return Channel._formats[str(channel)]
+
+    def __iter__(self) -> Iterator[Channel]:
+        return (c for c in Channel if c.value in Channel._formats)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+CHANNEL_FORMAT: Mapping[Channel, MessageFormat] = _ChannelFormats()
 
 # Fields each format's template must define, in the order a reviewer reads them.
 FORMAT_FIELDS: dict[MessageFormat, tuple[str, ...]] = {

@@ -1,0 +1,14 @@
+"""The team's chat through Amazon Q Developer in chat applications (an SNS topic the workflow owns)."""
+
+from outage_comms.channels.spec import ChannelSpec, DrillSpec
+from outage_comms.vocabulary import MessageFormat
+
+SPEC = ChannelSpec(
+    name="chatbot",
+    format=MessageFormat.CHAT,
+    reach="team",
+    label="team chat (Amazon Q)",
+    settings="outage_comms.plan:ChatbotSettings",
+    drill=DrillSpec("internal"),
+    feedback_code=7,
+)
