@@ -3,15 +3,17 @@
 A plan that lint would refuse stops synthesis with lint's own words and exit code (2 unusable, 1 findings);
 warnings do not stop it. Lint takes seconds, and tests synthesize the same plan many times in one process,
 so a clean report is remembered per plan file, templates folder and drills, by modification time.
-App-building code only: the Lambda runtime never imports the CLI.
+The lint is the library's (``outage_comms.plan_lint``, what the CLI command runs too): the stacks never
+import the CLI.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from outage_comms.drill_scenario import scenario_files
 from outage_comms.plan import PlanError
-from outage_comms_cli.lint import EXIT_UNUSABLE, LintReport, lint_plan
+from outage_comms.plan_lint import EXIT_UNUSABLE, LintReport, lint_plan
 
 _CLEAN: set[tuple[object, ...]] = set()
 
@@ -25,8 +27,6 @@ class PlanLintError(Exception):
 
 
 def _stamp(plan_path: Path, templates_dir: Path) -> tuple[object, ...]:
-    from outage_comms_cli.drills.scenario import scenario_files
-
     files = [plan_path, *scenario_files(plan_path)]
     if templates_dir.is_dir():
         files += sorted(templates_dir.rglob("*"))

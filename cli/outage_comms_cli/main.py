@@ -15,13 +15,13 @@ from rich.table import Table
 
 from outage_comms.guard import guard_message, sms_size
 from outage_comms.plan import PlanError, load_plan
+from outage_comms.plan_lint import EXIT_FINDINGS, EXIT_UNUSABLE, LintReport, lint_plan
 from outage_comms.rendering import TemplateProblem, build_context, render_message
 from outage_comms.sample import sample_facts
 from outage_comms.templates_location import templates_dir_for
 from outage_comms.vocabulary import CHANNEL_FORMAT, Channel, Scenario
 from outage_comms_cli import breakglass, incident_commands, incident_reads, preflight, redrive, triage_command
 from outage_comms_cli import init as init_command
-from outage_comms_cli.lint import EXIT_FINDINGS, EXIT_UNUSABLE, LintReport, lint_plan
 from outage_comms_cli.local import command as local_command
 
 

@@ -1,27 +1,6 @@
-"""What ships with Outage Comms besides code: templates, drills, the example plan, cdk.json, constraints.txt.
+"""What ships with Outage Comms besides code (templates, drills, the example plan, cdk.json, constraints.txt):
+located by the library (:mod:`outage_comms.shipped`), which the stacks use too; kept importable here."""
 
-In the wheel they are package data under ``outage_comms_cli/shipped/`` (pyproject.toml maps the folders,
-setup.py copies the two root files). In a checkout (editable install) they are the repository's own
-top-level folders and files, which stay the single copy in git.
-"""
+from outage_comms.shipped import CHECKOUT_ROOT, SHIPPED_DIR, SHIPPED_NAMES, shipped_path
 
-from __future__ import annotations
-
-from pathlib import Path
-
-SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
-CHECKOUT_ROOT = Path(__file__).resolve().parents[2]
-#: Names that ship: folders (templates, drills, plans) and the project files init and synth read.
-SHIPPED_NAMES = ("templates", "drills", "plans", "cdk.json", "constraints.txt")
-
-
-def shipped_path(name: str) -> Path:
-    """The installed copy of ``name`` (one of :data:`SHIPPED_NAMES`), else the checkout's."""
-    if name not in SHIPPED_NAMES:
-        raise ValueError(f"'{name}' does not ship; one of {SHIPPED_NAMES}")
-    for candidate in (SHIPPED_DIR / name, CHECKOUT_ROOT / name):
-        if candidate.exists():
-            return candidate
-    raise FileNotFoundError(
-        f"{name} is not in this installation ({SHIPPED_DIR}); reinstall outage-comms from a complete wheel"
-    )
+__all__ = ["CHECKOUT_ROOT", "SHIPPED_DIR", "SHIPPED_NAMES", "shipped_path"]
