@@ -22,9 +22,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from outage_comms_cli.api_call import API_URL_ENV, ApiCallError, ApiResponse, region_for
+from outage_comms_cli.api_call import (
+    API_URL_ENV,
+    ApiCallError,
+    ApiResponse,
+    call_loopback,
+    region_for,
+    unsigned_loopback,
+)
 from outage_comms_cli.api_call import response_json as _json
-from outage_comms_cli.local.client import call_loopback, unsigned_loopback
 from outage_comms_cli.progress import progress
 
 EXIT_FAILED = 1

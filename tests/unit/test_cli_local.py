@@ -20,7 +20,8 @@ import typer
 from typer.testing import CliRunner
 
 from outage_comms.channels.webhook import SIGNATURE_HEADER, sign
-from outage_comms_cli.local import client, state
+from outage_comms_cli import api_call as client
+from outage_comms_cli.local import state
 from outage_comms_cli.local.apigw import proxy_event, sort_routes, template_routes
 from outage_comms_cli.local.inbox import Inbox
 from outage_comms_embedded.channel_sink import SinkRequest
