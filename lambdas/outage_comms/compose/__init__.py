@@ -1,2 +1,3 @@
-"""The communications manager's pages: previews of every channel as customers see them, the review
-page's and the compose page's HTML (Jinja2, autoescaped) and the compose page itself."""
+"""The compose page: a person writes the first message of an incident they open, seeing each channel's
+preview (``outage_comms.previews``) in the page HTML it shares with the review page
+(``outage_comms.team_pages``)."""

@@ -27,8 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from outage_comms.compose.links import COMPOSE_PREFIX, verify_compose_reference
-from outage_comms.compose.pages import render_page
-from outage_comms.compose.previews import ChannelPreview, channel_previews
 from outage_comms.incident import Incident
 from outage_comms.intake.coalesce import decide
 from outage_comms.intake.events import HumanRequest
@@ -36,7 +34,9 @@ from outage_comms.intake.normalise import Rejection, Signal, to_signal
 from outage_comms.intake.service import IntakeConflictError, open_incidents_for
 from outage_comms.plan import Plan
 from outage_comms.ports import IncidentNotFoundError, IncidentRepository
+from outage_comms.previews import ChannelPreview, channel_previews
 from outage_comms.rendering import DEFAULT_TEMPLATES_DIR
+from outage_comms.team_pages import render_page
 from outage_comms.vocabulary import Scenario
 from outage_comms.workflow.approval import (
     ReferenceError_,
