@@ -1,4 +1,5 @@
-"""The intake stack: the five doors through which incidents reach Outage Comms."""
+"""The intake stack: the doors through which incidents reach Outage Comms (one rule per intake source
+that declares one, the incident API for people)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,10 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from outage_comms.plan import Plan
-from outage_comms_cdk.constructs.alarm_trigger import AlarmTrigger
 from outage_comms_cdk.constructs.compose_page import ComposePageApi
-from outage_comms_cdk.constructs.health_trigger import HealthTrigger
 from outage_comms_cdk.constructs.incident_api import IncidentApi
-from outage_comms_cdk.constructs.incident_manager_trigger import IncidentManagerTrigger
-from outage_comms_cdk.constructs.intake import Intake
+from outage_comms_cdk.constructs.intake import Intake, source_rules
 from outage_comms_cdk.constructs.maintenance_scheduler import MaintenanceScheduler
-from outage_comms_cdk.constructs.opsitem_trigger import OpsItemTrigger
 from outage_comms_cdk.constructs.signing_key import HmacSigningKey
 from outage_comms_cdk.constructs.web_acl import PublicWebAcl
 from outage_comms_cdk.core_stack import PROJECT_TAG, OutageCommsCoreStack
@@ -28,8 +25,8 @@ INCIDENT_STATE_MACHINE_NAME = "outage-comms-incident"
 
 
 class OutageCommsIntakeStack(Stack):
-    """Alarms, AWS Health, Incident Manager, OpsCenter (rules -> intake queue -> intake function) and
-    people (the incident API), all leading to the same incident, once."""
+    """Every intake source's rule (alarms, AWS Health, Incident Manager, OpsCenter, ...: rules -> intake
+    queue -> intake function) and people (the incident API), all leading to the same incident, once."""
 
     def __init__(
         self,
@@ -65,12 +62,8 @@ class OutageCommsIntakeStack(Stack):
             state_machine=state_machine,
         )
         queue, undeliverable = self.intake.queue, self.intake.rule_dead_letter_queue
-        self.alarms = AlarmTrigger(self, "Alarms", plan=plan, queue=queue, dead_letter_queue=undeliverable)
-        self.health = HealthTrigger(self, "Health", plan=plan, queue=queue, dead_letter_queue=undeliverable)
-        self.incident_manager = IncidentManagerTrigger(
-            self, "IncidentManager", queue=queue, dead_letter_queue=undeliverable
-        )
-        self.opsitems = OpsItemTrigger(self, "OpsItems", queue=queue, dead_letter_queue=undeliverable)
+        #: One rule per registered intake source (by source name), straight in this stack's scope.
+        self.source_rules = source_rules(self, plan, queue=queue, dead_letter_queue=undeliverable)
         self.api = IncidentApi(
             self,
             "Api",

@@ -32,7 +32,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from outage_comms.clock import now as clock_now
 from outage_comms.incident import (
-    MAX_TIMELINE_ENTRIES,
     Incident,
     IncidentSource,
     MaintenancePhase,
@@ -52,16 +51,8 @@ from outage_comms.vocabulary import Scenario
 
 #: The EventBridge Scheduler group every maintenance schedule lives in (IAM is scoped to it).
 SCHEDULE_GROUP = "outage-comms-maintenance"
-#: A window longer than this is rejected: split long work into several windows.
-MAX_WINDOW_DAYS = 7
-#: A window starting further ahead is rejected: its workflow execution (Standard: 1 year) must outlive it.
-MAX_LEAD_DAYS = 180
-#: The start must be at least this far ahead, so its schedule can still be created.
-MIN_LEAD_MINUTES = 2
 #: The workflow waits this much past the next scheduled notification before reminding anyone.
 CADENCE_MARGIN_MINUTES = 30
-#: Phases during which the window's components are expected to misbehave.
-ACTIVE_PHASES: frozenset[MaintenancePhase] = frozenset({"in_progress", "verifying"})
 #: Phases after which nothing more is scheduled.
 FINAL_PHASES: frozenset[MaintenancePhase] = frozenset({"completed", "cancelled"})
 #: The Statuspage status of each phase (a cancelled window is closed, as ``completed``).
@@ -100,34 +91,6 @@ class Tick(BaseModel):
     def at_expression(self) -> str:
         """EventBridge Scheduler's one-time expression, read in ``ScheduleExpressionTimezone`` UTC."""
         return f"at({self.at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%S')})"
-
-
-def least_severe(plan: Plan) -> str:
-    """The plan's least severe severity id (last listed on a tie): maintenance is not an outage."""
-    from outage_comms.incident import IMPACT_RANK
-
-    lowest = min(IMPACT_RANK[s.impact] for s in plan.severities)
-    return [s for s in plan.severities if IMPACT_RANK[s.impact] == lowest][-1].id
-
-
-def is_maintenance(incident: Incident) -> bool:
-    return incident.maintenance_phase is not None
-
-
-def window_is_active(incident: Incident, now: datetime) -> bool:
-    """True while the window's components are expected to misbehave: in progress or verifying, or
-    scheduled but already past its start (a late start tick)."""
-    if not incident.is_open or incident.maintenance_phase is None:
-        return False
-    if incident.maintenance_phase in ACTIVE_PHASES:
-        return True
-    start, end = incident.scheduled_for, incident.scheduled_until
-    return (
-        incident.maintenance_phase == "scheduled"
-        and start is not None
-        and start <= now
-        and (end is None or now < end)
-    )
 
 
 def schedule_plan(plan: Plan, incident: Incident, now: datetime) -> list[Tick]:
@@ -250,16 +213,6 @@ def decide_tick(tick: Tick, incident: Incident, plan: Plan, now: datetime) -> De
 
 def _entry(tick: Tick, kind: TimelineKind, text: str, now: datetime) -> TimelineEntry:
     return TimelineEntry(at=now, kind=kind, text=text, source=TickSource, event_id=tick.event_id)
-
-
-def record_expected(maintenance: Incident, entry: TimelineEntry) -> Incident:
-    """The window with one more expected signal (stored while the timeline has room, always counted)."""
-    count = maintenance.expected_signals + 1
-    if len(maintenance.timeline) < MAX_TIMELINE_ENTRIES:
-        return maintenance.with_entry(entry, expected_signals=count)
-    return maintenance.evolve(
-        updated_at=entry.at, expected_signals=count, suppressed_signals=maintenance.suppressed_signals + 1
-    )
 
 
 # ---------------------------------------------------------------------------------------------

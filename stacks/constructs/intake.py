@@ -1,6 +1,8 @@
-"""The intake queue and function every EventBridge door feeds (alarms, Health, Incident Manager, OpsCenter).
+"""The intake queue and function every EventBridge door feeds, and the doors themselves.
 
-Rules -> encrypted SQS intake queue -> intake Lambda (batches, partial failures). The queue absorbs
+Rules -> encrypted SQS intake queue -> intake Lambda (batches, partial failures). There is one rule
+per intake source that declares one (``outage_comms.intake.sources``: alarms, AWS Health, Incident
+Manager, OpsCenter; a source added to the registry gets its rule here, nothing to edit). The queue absorbs
 an alarm storm and lets the function's concurrency stay small, which keeps optimistic-locking
 conflicts rare. Records that keep failing (AWS errors, not bad events) move to the core stack's
 dead-letter queue after ``MAX_RECEIVE_COUNT`` receives; events intake cannot use go there at once,
@@ -19,6 +21,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from outage_comms.intake.sources import registry
+from outage_comms.plan import Plan
 from outage_comms_cdk.constructs.lambda_runtime import DEFAULT_TIMEOUT, LambdaRuntime, OutageCommsFunction
 from outage_comms_cdk.quality_gates import acknowledge
 
@@ -52,6 +56,83 @@ def intake_target(queue: sqs.IQueue, dead_letter_queue: sqs.IQueue) -> events.IR
     return targets.SqsQueue(
         queue, dead_letter_queue=dead_letter_queue, max_event_age=DELIVERY_MAX_EVENT_AGE, retry_attempts=185
     )
+
+
+def event_pattern(pattern: registry.RulePattern) -> events.EventPattern:
+    """A source's rule pattern (EventBridge JSON) as CDK's ``EventPattern``."""
+    known = {
+        "source": "source",
+        "detail-type": "detail_type",
+        "detail": "detail",
+        "account": "account",
+        "region": "region",
+        "resources": "resources",
+    }
+    unknown = sorted(set(pattern) - set(known))
+    if unknown:
+        raise ValueError(f"rule pattern keys {unknown} are not supported; use {sorted(known)}")
+    return events.EventPattern(**{known[key]: value for key, value in pattern.items()})
+
+
+def source_event_patterns(plan: Plan, *, forwarded_only: bool = False) -> dict[str, events.EventPattern]:
+    """Each source's rule pattern for this plan, by the rule's construct id (``Alarms``, ``Health``, ...).
+
+    ``forwarded_only``: only the sources whose events land in the region they concern (what a
+    two-region engine forwards across regions). A source whose plan maps nothing has no pattern.
+    """
+    patterns: dict[str, events.EventPattern] = {}
+    for spec in registry.specs():
+        rule = spec.rule
+        if rule is None or (forwarded_only and not rule.forwarded):
+            continue
+        pattern = rule.pattern(plan)
+        if pattern is not None:
+            patterns[rule.construct_id] = event_pattern(pattern)
+    return patterns
+
+
+class SourceRule(Construct):
+    """One source's rule on the account's default bus, sending its events to the intake queue."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        description: str,
+        pattern: events.EventPattern,
+        queue: sqs.IQueue,
+        dead_letter_queue: sqs.IQueue,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            description=description,
+            event_pattern=pattern,
+            targets=[intake_target(queue, dead_letter_queue)],
+        )
+
+
+def source_rules(
+    scope: Construct, plan: Plan, *, queue: sqs.IQueue, dead_letter_queue: sqs.IQueue
+) -> dict[str, SourceRule]:
+    """A :class:`SourceRule` in ``scope`` for every registered source with a pattern for this plan, by
+    source name. Each is named by its spec's ``construct_id``, so its CloudFormation id stays put."""
+    rules: dict[str, SourceRule] = {}
+    for spec in registry.specs():
+        pattern = spec.rule.pattern(plan) if spec.rule is not None else None
+        if spec.rule is None or pattern is None:
+            continue
+        rules[spec.name] = SourceRule(
+            scope,
+            spec.rule.construct_id,
+            description=spec.rule.description,
+            pattern=event_pattern(pattern),
+            queue=queue,
+            dead_letter_queue=dead_letter_queue,
+        )
+    return rules
 
 
 def grant_incident_path(

@@ -43,7 +43,9 @@ from outage_comms.incident import (
     public_title,
     severity_rank,
 )
-from outage_comms.intake.normalise import Signal, default_severity
+from outage_comms.intake.signal import Signal, default_severity
+from outage_comms.intake.sources import registry
+from outage_comms.intake.windows import record_expected, window_is_active
 from outage_comms.plan import Plan, Severity
 from outage_comms.vocabulary import Scenario
 
@@ -111,7 +113,7 @@ def _target(signal: Signal, open_incidents: Mapping[str, Incident], plan: Plan) 
     sharing = [
         open_incidents[c] for c in signal.components if c in open_incidents and open_incidents[c].is_open
     ]
-    if signal.source.type != "human":  # a person's principal is not an incident's identity
+    if identifies_incident(signal):  # a person's principal is not an incident's identity
         for incident in sharing:
             if signal.source.reference in incident.references:
                 return incident
@@ -212,7 +214,7 @@ def _change(signal: Signal, target: Incident, plan: Plan, now: datetime) -> Deci
     escalated = False
     if signal.severity is not None and signal.severity != target.severity:
         old, new = _severity(plan, target.severity), _severity(plan, signal.severity)
-        explicit = signal.intent == "update" and signal.source.type != "alarm"
+        explicit = signal.intent == "update" and _may_lower_severity(signal.source.type)
         if severity_rank(new) > severity_rank(old) or explicit:
             escalated = severity_rank(new) > severity_rank(old)
             changes["severity"] = new.id
@@ -225,11 +227,11 @@ def _change(signal: Signal, target: Incident, plan: Plan, now: datetime) -> Deci
     if signal.intent == "open" and target.status == "monitoring" and status is None:
         status = "investigating"
         scenario = scenario or _severity(plan, str(changes.get("severity", target.severity))).default_scenario
-    if signal.source.type == "alarm" and status == "monitoring":
-        firing = _alarms_still_firing(target, except_reference=signal.source.reference)
+    if status == "monitoring" and _firing_state(signal.source.type) is not None:
+        firing = _still_firing(target, signal.source.type, except_reference=signal.source.reference)
         if firing:
             status, scenario = None, None
-            said.append(f"still in ALARM: {', '.join(sorted(firing))}")
+            said.append(f"still in {_firing_state(signal.source.type)}: {', '.join(sorted(firing))}")
     if status is not None and status != target.status:
         changes["status"] = status
         said.append(f"status {target.status} -> {status}")
@@ -266,22 +268,16 @@ def _change(signal: Signal, target: Incident, plan: Plan, now: datetime) -> Deci
     )
 
 
-#: Signals that mean "something is wrong" and, inside a running maintenance window, are expected.
-EXPECTED_SOURCES = frozenset({"alarm", "health", "incident_manager"})
-
-
 def _expected_during_maintenance(
     signal: Signal, open_incidents: Mapping[str, Incident], plan: Plan, now: datetime
 ) -> Decision | None:
     """A signal about components all inside running maintenance windows is recorded on the window as
     ``expected`` (``plan.maintenance.expected_alarms``) and opens no customer incident.
     None: decide as usual."""
-    if not plan.maintenance.expected_alarms or signal.source.type not in EXPECTED_SOURCES:
+    if not plan.maintenance.expected_alarms or not _expected_in_maintenance(signal.source.type):
         return None
     if not signal.components or signal.incident_id is not None or signal.scenario in MAINTENANCE:
         return None
-    from outage_comms.maintenance import record_expected, window_is_active
-
     candidates = {i.id: i for i in open_incidents.values() if i.drill == signal.drill and i.is_open}
     if any(
         i.maintenance_phase is None and signal.source.reference in i.references for i in candidates.values()
@@ -308,16 +304,40 @@ def _expected_during_maintenance(
     )
 
 
-def _alarms_still_firing(incident: Incident, *, except_reference: str) -> set[str]:
+def _still_firing(incident: Incident, source: str, *, except_reference: str) -> set[str]:
+    """The other references of ``source`` whose last state on the incident is its firing state (alarms
+    still in ``ALARM``), named by what follows ``:alarm:`` in an alarm ARN."""
+    firing = _firing_state(source)
     latest: dict[str, str] = {}
     for entry in incident.timeline:
-        if entry.source.type == "alarm" and entry.state is not None:
+        if entry.source.type == source and entry.state is not None:
             latest[entry.source.reference] = entry.state
     return {
         ref.rsplit(":alarm:", 1)[-1]
         for ref, state in latest.items()
-        if state == "ALARM" and ref != except_reference
+        if state == firing and ref != except_reference
     }
+
+
+def identifies_incident(signal: Signal) -> bool:
+    """Whether the signal's source reference names what went wrong (so it finds the incident it fed)."""
+    spec = registry.find(signal.source.type)
+    return spec is None or spec.identifies_incident
+
+
+def _may_lower_severity(source: str) -> bool:
+    spec = registry.find(source)
+    return spec is None or spec.may_lower_severity
+
+
+def _firing_state(source: str) -> str | None:
+    spec = registry.find(source)
+    return None if spec is None else spec.firing_state
+
+
+def _expected_in_maintenance(source: str) -> bool:
+    spec = registry.find(source)
+    return spec is not None and spec.expected_in_maintenance
 
 
 def _entry(signal: Signal, kind: TimelineKind, text: str) -> TimelineEntry:

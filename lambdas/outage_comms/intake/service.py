@@ -23,8 +23,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from outage_comms.clock import now as clock_now
 from outage_comms.incident import Incident
-from outage_comms.intake.coalesce import Decision, DecisionKind, decide
-from outage_comms.intake.normalise import Signal
+from outage_comms.intake.coalesce import Decision, DecisionKind, decide, identifies_incident
+from outage_comms.intake.signal import Signal
 from outage_comms.plan import Plan
 from outage_comms.ports import (
     ConcurrentUpdateError,
@@ -108,7 +108,7 @@ def open_incidents_for(signal: Signal, incidents: IncidentRepository) -> dict[st
             named = None
         if named is not None and named.is_open:
             reached.append(named)
-    if signal.source.type != "human":
+    if identifies_incident(signal):
         by_reference = incidents.find_by_reference(signal.source.reference, drill=signal.drill)
         if by_reference is not None and by_reference.id not in known:
             reached.append(by_reference)
