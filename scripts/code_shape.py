@@ -21,6 +21,7 @@ PACKAGES = {
     "outage_comms_handlers": "lambdas/handlers",
     "outage_comms_cdk": "stacks",
     "outage_comms_cli": "cli/outage_comms_cli",
+    "outage_comms_embedded": "cli/outage_comms_embedded",
 }
 # names the repository uses for the same packages when run from the checkout
 ALIASES = {"handlers": "outage_comms_handlers", "stacks": "outage_comms_cdk"}
@@ -51,7 +52,7 @@ def _resolve(name: str, known: dict[str, Path]) -> str | None:
 
 
 def _imports(module: str, tree: ast.Module, known: dict[str, Path], is_package: bool):
-    """(target, at_module_level) for every import of one of our modules."""
+    """(target, at_module_level, line) for every import of one of our modules."""
     nested: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -75,7 +76,7 @@ def _imports(module: str, tree: ast.Module, known: dict[str, Path], is_package: 
         for name in names:
             target = _resolve(name, known)
             if target and target != module and id(node) not in type_checking:
-                yield target, id(node) not in nested
+                yield target, id(node) not in nested, node.lineno
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -127,10 +128,33 @@ def _by_package(graph: dict[str, set[str]]) -> dict[str, set[str]]:
     return packages
 
 
+def _cycle_imports(
+    cycles: list[list[str]], full: dict[str, set[str]], lines: dict[tuple[str, str], list[str]]
+) -> list[list[str]]:
+    """Per package cycle, the imports that make it: ``source -> target  file:line`` between its parts."""
+
+    def part(name: str) -> str:
+        return ".".join(name.split(".")[:2])
+
+    found = []
+    for cycle in cycles:
+        members = set(cycle)
+        found.append(
+            [
+                f"{source} -> {target}  {', '.join(dict.fromkeys(lines[(source, target)]))}"
+                for source in sorted(full)
+                for target in sorted(full[source])
+                if part(source) in members and part(target) in members and part(source) != part(target)
+            ]
+        )
+    return found
+
+
 def measure(root: Path) -> dict:
     known = _modules(root)
     graph: dict[str, set[str]] = {name: set() for name in known}
     full: dict[str, set[str]] = {name: set() for name in known}
+    lines: dict[tuple[str, str], list[str]] = {}
     functions: list[tuple[int, str]] = []
     modules: list[tuple[int, str]] = []
     in_function = 0
@@ -139,8 +163,9 @@ def measure(root: Path) -> dict:
         tree = ast.parse(source)
         rel = str(path.relative_to(root))
         modules.append((len(source.splitlines()), rel))
-        for target, top in _imports(name, tree, known, path.name == "__init__.py"):
+        for target, top, line in _imports(name, tree, known, path.name == "__init__.py"):
             full[name].add(target)
+            lines.setdefault((name, target), []).append(f"{rel}:{line}" + ("" if top else " (in a function)"))
             if top:
                 graph[name].add(target)
             else:
@@ -153,11 +178,14 @@ def measure(root: Path) -> dict:
     modules.sort(reverse=True)
     long_functions = [f for f in functions if f[0] > LONG_FUNCTION]
     long_modules = [m for m in modules if m[0] > LONG_MODULE]
+    packages = _by_package(full)
+    package_cycles = _cycles(packages)
     return {
         "modules": len(known),
         "cycles": _cycles(graph),
         "cycles_with_function_imports": _cycles(full),
-        "package_cycles_with_function_imports": _cycles(_by_package(full)),
+        "package_cycles_with_function_imports": package_cycles,
+        "package_cycle_imports": _cycle_imports(package_cycles, full, lines),
         "imports_inside_functions": in_function,
         "functions_over_60_lines": len(long_functions),
         "longest_functions": long_functions[:15],
@@ -170,6 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, default=Path(__file__).resolve().parent.parent)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--edges", action="store_true", help="list the imports that make each package cycle")
     args = parser.parse_args()
     report = measure(args.root)
     if args.json:
@@ -184,8 +213,10 @@ def main() -> None:
         print("  " + " <-> ".join(cycle[:12]) + (f" (+{len(cycle) - 12})" if len(cycle) > 12 else ""))
     package_cycles = report["package_cycles_with_function_imports"]
     print(f"cycles between first-level parts (outage_comms.X), all imports: {len(package_cycles)}")
-    for cycle in package_cycles:
+    for cycle, imports in zip(package_cycles, report["package_cycle_imports"], strict=True):
         print("  " + " <-> ".join(cycle[:12]) + (f" (+{len(cycle) - 12})" if len(cycle) > 12 else ""))
+        if args.edges:
+            print("\n".join(f"      {line}" for line in imports))
     print(f"imports inside functions (our modules): {report['imports_inside_functions']}")
     print(f"functions over {LONG_FUNCTION} lines: {report['functions_over_60_lines']}")
     for length, where in report["longest_functions"]:
