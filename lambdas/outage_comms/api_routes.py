@@ -22,7 +22,8 @@ Setup = Callable[["APIGatewayRestResolver"], None]
 
 
 class LazyRestResolver:
-    """Records ``get``/``post``/``put``/``delete``/``patch``/``route``/``exception_handler`` registrations."""
+    """Records ``get``/``post``/``put``/``delete``/``route``/``exception_handler`` registrations (no handler
+    serves PATCH; ``route`` takes any method)."""
 
     def __init__(self, **options: Any) -> None:
         self._options = options
@@ -51,9 +52,6 @@ class LazyRestResolver:
 
     def delete(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
         return self._record("delete", *args, **kwargs)
-
-    def patch(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
-        return self._record("patch", *args, **kwargs)
 
     def route(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
         return self._record("route", *args, **kwargs)
