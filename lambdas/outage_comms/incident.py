@@ -15,7 +15,7 @@ import functools
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,7 +23,10 @@ from outage_comms.plan import Plan, Severity
 from outage_comms.vocabulary import Impact, Scenario
 
 IncidentStatus = Literal["investigating", "identified", "monitoring", "resolved"]
-SourceType = Literal["alarm", "health", "incident_manager", "opsitem", "human"]
+#: A registered intake source's name (``outage_comms.intake.sources``: alarm, health, incident_manager,
+#: opsitem, human, ...). Open, so a new source (or a test's fake one) registers without editing this model;
+#: which names exist is the registry's check, at intake (this module never imports intake).
+SourceType = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
 TimelineKind = Literal[
     "opened",
     "signal",
