@@ -46,7 +46,7 @@ from aws_cdk import aws_lambda as lambda_
 from outage_comms.plan import Plan
 
 #: Bump when the asset layout changes without any source file changing.
-ASSET_LAYOUT_VERSION = "5"
+ASSET_LAYOUT_VERSION = "6"
 LAMBDA_PYTHON_VERSION = "3.13"
 WHEEL_PLATFORMS = ("manylinux2014_aarch64",)
 #: Wheels fetched for the assets (their exact versions from constraints.txt). A function's asset copies only
@@ -104,18 +104,16 @@ NEVER_AT_RUNTIME: Mapping[str, str] = {
 #: Packages the standard library loads without an import statement (zoneinfo reads tzdata's files when the
 #: system has no tz database, as the Lambda image does not).
 IMPLICIT_IMPORTS: Mapping[str, tuple[str, ...]] = {"zoneinfo": ("tzdata",)}
-#: Unzipped bytes a function's asset may hold (the Powertools layer is separate): the goal, 3 MiB, unless it
-#: ships one of the packages below, which carry their own budget. One place; tests/infrastructure/
-#: test_asset_budgets.py checks every function of the synthesized app against it. Each budget is the
-#: largest asset measured with the example plan plus ~5 % (docs/performance.md, "Function assets"), so a
-#: regression fails the build instead of drifting up.
+#: Unzipped bytes a function's asset may hold (the Powertools layer is separate): the goal, 3 MiB, for every
+#: function, unless it ships one of the packages below, which carry their own budget. One place; tests/
+#: infrastructure/test_asset_budgets.py checks every function of the synthesized app against it (and that the
+#: check fails with a tiny budget). Measured with the example plan (docs/performance.md, "Function assets"):
+#: 0.2-2.9 MiB; the largest, workflow_deliver_channel (SMS + voice: phonenumbers), 2.92 MiB.
 ASSET_BUDGET_BYTES = 3 * 1024 * 1024
 ASSET_BUDGET_BYTES_BY_PACKAGE: Mapping[str, int] = {
-    # Status feeds (RSS/Atom): feedgen needs lxml, a 9.7 MB C library. The status publisher only (14.2 MiB).
-    "lxml": 15 * 1024 * 1024,
-    # Functions that render messages: Babel with the plan's CLDR data (1.4 MB), Jinja2 + MarkupSafe
-    # (0.9 MB), and phonenumbers' metadata (0.8 MB) where the plan enables SMS or voice: 4.0-5.0 MiB.
-    "babel": 5 * 1024 * 1024 + 256 * 1024,
+    # Status feeds (RSS/Atom): feedgen needs lxml, a 9.7 MB C library. The status publisher only
+    # (11.7 MiB measured, plus ~5 %).
+    "lxml": 12 * 1024 * 1024 + 256 * 1024,
 }
 IGNORED_NAMES = ("__pycache__", "*.pyc", ".mypy_cache", ".pytest_cache", ".DS_Store")
 #: Build-only sources some wheels carry (lxml: ~2 MB of Cython/C headers), type stubs and the wheels'
@@ -127,11 +125,44 @@ VENDOR_UNUSED: Mapping[str, str] = {
     # Short-number metadata (112, 911, ...; ~230 kB), loaded per region only by phonenumbers.shortnumberinfo's
     # functions, which we never call: subscribers' numbers are full E.164 numbers (channels.sms.e164).
     "phonenumbers/shortdata/region_*": "short numbers are never parsed",
+    # Modules of vendored packages nothing imports: Jinja2 loads an extension only when an Environment names
+    # one (ours name none), NativeEnvironment and meta are separate APIs; Babel's gettext support and
+    # official-languages table are never imported by dates, numbers, lists or units (~0.09 MB).
+    "jinja2/ext.py": "no Jinja2 extension is enabled",
+    "jinja2/nativetypes.py": "templates render to strings",
+    "jinja2/meta.py": "template introspection is never called",
+    "babel/support.py": "gettext catalogs are never loaded (the plan's words are JSON)",
+    "babel/languages.py": "official languages per territory are never asked",
 }
 #: Modules our code imports by name (importlib), not by an import statement: trigger module -> the
-#: modules it may load for a plan. The channel catalogue loads the adapter of each channel the plan
-#: enables (channels.catalog.adapter_modules), so phonenumbers ships only with SMS or voice.
+#: function listing the modules it may load for a plan. The channel catalogue loads the adapter of each
+#: channel the plan enables (channels.catalog.adapter_modules), so phonenumbers ships only with SMS or voice.
 DYNAMIC_IMPORTS: Mapping[str, str] = {"outage_comms.channels.catalog": "adapter_modules"}
+#: Where a by-name loading above is reached from: a function's closure gets the trigger's modules only when
+#: it imports one of these names (``from <module> import <name>``), not merely the trigger module. Every
+#: workflow step imports the catalogue (``workflow.adapters`` wires the ``Services`` adapter fields to it),
+#: but only the delivery steps ask ``services`` for an adapter (``deliver_channel``, ``notify_team``); the
+#: bulk sender imports
+#: ``catalog.build`` itself. So phonenumbers (0.76 MB) ships with the functions that deliver, not with every
+#: step. tests/infrastructure/test_asset_closure.py fails if another public function of ``workflow/``
+#: reaches ``services.adapter/channel/drill_channel``, or another module calls ``catalog.build``.
+DYNAMIC_IMPORT_ENTRIES: Mapping[str, frozenset[str]] = {
+    "outage_comms.channels.catalog": frozenset(
+        {
+            "outage_comms.channels.catalog.build",
+            "outage_comms.workflow.steps.deliver_channel",
+            "outage_comms.workflow.steps.notify_team",
+            "outage_comms.workflow.step_deliver.deliver_channel",
+            "outage_comms.workflow.step_deliver.notify_team",
+        }
+    )
+}
+#: Our packages shipped as bytecode only (``module.pyc`` in place of ``module.py``, as the vendored packages
+#: are), when a python3.13 compiles them: -0.68 MB per function. Tracebacks in CloudWatch keep the file and
+#: line, not the source line's text; docstrings are left out of this bytecode (-14 %: nothing reads
+#: ``__doc__`` at run time; asserts stay). ``handlers`` keeps its source (2 kB; the embedded AWS imports a
+#: handler from its asset in the test interpreter, which cannot load 3.13 bytecode).
+SOURCELESS_OWN_PACKAGES = ("outage_comms",)
 _IGNORED_PARTS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
 
 
@@ -330,6 +361,17 @@ def _dynamic_imports(trigger: str, plan: Plan | None) -> list[str]:
     return list(getattr(importlib.import_module(trigger), DYNAMIC_IMPORTS[trigger])(plan))
 
 
+def _reached_by_name(seen: set[str], expanded: set[str], plan: Plan | None) -> list[str]:
+    """Once the static closure is complete: the modules it loads by name (:data:`DYNAMIC_IMPORTS`, each
+    trigger once, only when an entry of :data:`DYNAMIC_IMPORT_ENTRIES` is imported), to close over next."""
+    found: list[str] = []
+    for trigger in DYNAMIC_IMPORTS:
+        if trigger in seen and trigger not in expanded and seen & DYNAMIC_IMPORT_ENTRIES[trigger]:
+            expanded.add(trigger)
+            found.extend(_dynamic_imports(trigger, plan))
+    return found
+
+
 def handler_closure(
     handler: str, roots: Mapping[str, Path] | None = None, *, plan: Plan | None = None
 ) -> ImportClosure:
@@ -352,33 +394,38 @@ def handler_closure(
     outside: set[str] = set()
     queue = [module]
     seen: set[str] = set()
+    expanded: set[str] = set()
     while queue:
-        name = queue.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        top = name.split(".")[0]
-        if top not in OWN_PACKAGES:
-            outside.add(top)
-            continue
-        path = _module_file(roots, name)
-        if path is None:  # ``from pkg import attribute``: not a module, unless pkg exports it lazily
-            package_init = _module_file(roots, name.rsplit(".", 1)[0]) if "." in name else None
-            if package_init is not None and package_init.name == "__init__.py":
-                lazy = _lazy_exports(package_init, package_init.stat().st_mtime_ns)
-                if name.rsplit(".", 1)[1] in lazy:
-                    queue.append(lazy[name.rsplit(".", 1)[1]])
-            continue
-        parts = name.split(".")
-        queue.extend(".".join(parts[:i]) for i in range(1, len(parts)))  # parent packages run first
-        relative = Path(*parts[:-1], path.name) if path.name != "__init__.py" else Path(*parts, "__init__.py")
-        if relative.as_posix() == "handlers/__init__.py":
-            continue  # a namespace package: several assets' handlers/ can share one sys.path (embedded AWS)
-        own[relative.as_posix()] = path
-        package = name if path.name == "__init__.py" else ".".join(parts[:-1])
-        queue.extend(_imports(path, package))
-        if name in DYNAMIC_IMPORTS:
-            queue.extend(_dynamic_imports(name, plan))
+        while queue:
+            name = queue.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            top = name.split(".")[0]
+            if top not in OWN_PACKAGES:
+                outside.add(top)
+                continue
+            path = _module_file(roots, name)
+            if path is None:  # ``from pkg import attribute``: not a module, unless pkg exports it lazily
+                package_init = _module_file(roots, name.rsplit(".", 1)[0]) if "." in name else None
+                if package_init is not None and package_init.name == "__init__.py":
+                    lazy = _lazy_exports(package_init, package_init.stat().st_mtime_ns)
+                    if name.rsplit(".", 1)[1] in lazy:
+                        queue.append(lazy[name.rsplit(".", 1)[1]])
+                continue
+            parts = name.split(".")
+            queue.extend(".".join(parts[:i]) for i in range(1, len(parts)))  # parent packages run first
+            relative = (
+                Path(*parts[:-1], path.name) if path.name != "__init__.py" else Path(*parts, "__init__.py")
+            )
+            if relative.as_posix() == "handlers/__init__.py":
+                # a namespace package: several assets' handlers/ can share one sys.path (embedded AWS)
+                continue
+            own[relative.as_posix()] = path
+            package = name if path.name == "__init__.py" else ".".join(parts[:-1])
+            queue.extend(_imports(path, package))
+        # the static closure is complete: add what it loads by name, and close over that too
+        queue.extend(_reached_by_name(seen, expanded, plan))
     stdlib = set(sys.stdlib_module_names)
     third = {name for name in outside if name not in stdlib and not name.startswith("_")}
     for trigger, implied in IMPLICIT_IMPORTS.items():
@@ -502,13 +549,38 @@ def bytecode_tag() -> str:
     return f"cpython-313:{found[1]}" if found else "none"
 
 
-def compile_bytecode(out: Path, *, sourceless: Sequence[Path] = ()) -> bool:
+#: Run by the python3.13: compile each (source, .pyc, path shown in tracebacks) without docstrings (the
+#: first string statement of a module, class or function; asserts stay, unlike ``-OO``), as an
+#: unchecked-hash .pyc. Our code never reads ``__doc__`` at run time; its bytecode is 14 % smaller.
+_COMPILE_WITHOUT_DOCSTRINGS = r"""
+import ast, importlib._bootstrap_external as external, importlib.util, json, sys
+for source, target, shown in json.load(sys.stdin):
+    data = open(source, "rb").read()
+    tree = ast.parse(data, filename=shown)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body:
+            first = body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(
+                first.value.value, str
+            ):
+                node.body = body[1:] or [ast.copy_location(ast.Pass(), first)]
+    code = compile(tree, shown, "exec", dont_inherit=True)
+    with open(target, "wb") as out:
+        out.write(external._code_to_hash_pyc(code, importlib.util.source_hash(data), False))
+"""
+
+
+def compile_bytecode(
+    out: Path, *, sourceless: Sequence[Path] = (), without_docstrings: Sequence[Path] = ()
+) -> bool:
     """Compile every .py under ``out`` for CPython 3.13 (unchecked-hash .pyc, paths as /var/task/...).
 
     Unchecked-hash pycs carry no timestamp, so the same sources give the same bytes on every machine; the
-    code never changes inside a deployed asset, so the interpreter need not re-validate them. Our code
-    keeps its source beside ``__pycache__`` (tracebacks quote it); the vendored packages in
-    ``sourceless`` ship their bytecode only (``module.pyc`` in place of ``module.py``: half the bytes).
+    code never changes inside a deployed asset, so the interpreter need not re-validate them. The packages
+    in ``sourceless`` (the vendored ones and :data:`SOURCELESS_OWN_PACKAGES`) ship their bytecode only
+    (``module.pyc`` in place of ``module.py``: half the bytes); the others (``handlers``) keep their
+    source beside ``__pycache__``.
     Without a python3.13 nothing is compiled and False is returned.
     """
     found = python313()
@@ -528,6 +600,19 @@ def compile_bytecode(out: Path, *, sourceless: Sequence[Path] = ()) -> bool:
             raise RuntimeError(
                 f"compiling the asset for CPython 3.13 failed:\n{result.stdout}{result.stderr}"
             )
+    stripped = [
+        [str(source), str(source.with_suffix(".pyc")), f"{TASK_ROOT}/{source.relative_to(out).as_posix()}"]
+        for package in without_docstrings
+        if package in set(sourceless) and package.is_dir()
+        for source in sorted(package.rglob("*.py"))
+    ]
+    if stripped:
+        result = subprocess.run(  # noqa: S603
+            [found[0], "-I", "-c", _COMPILE_WITHOUT_DOCSTRINGS],
+            input=json.dumps(stripped), capture_output=True, text=True, check=False, env=environment,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise RuntimeError(f"compiling our code for CPython 3.13 failed:\n{result.stderr}")
     for target in sourceless:
         sources = (
             [target] if target.suffix == ".py" else sorted(target.rglob("*.py")) if target.is_dir() else []
@@ -639,7 +724,12 @@ def build_asset(
     compile_templates(sources["templates"], out / "templates")
     (out / PLAN_FILE).write_text(plan_json(plan), encoding="utf-8")
     if bytecode:
-        compile_bytecode(out, sourceless=[out / name for name in vendored])
+        sourceless = [*vendored, *(name for name in SOURCELESS_OWN_PACKAGES if (out / name).exists())]
+        compile_bytecode(
+            out,
+            sourceless=[out / name for name in sourceless],
+            without_docstrings=[out / name for name in SOURCELESS_OWN_PACKAGES],
+        )
     # Deterministic modes: the zip (and so the deployed code hash) does not depend on umask.
     for path in out.rglob("*"):
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
@@ -741,6 +831,32 @@ def prune_unused_vendor_files(out: Path) -> None:
                 path.unlink()
 
 
+#: The top-level CLDR keys of a locale's data (``babel/locale-data/<name>.dat``) our code reads through Babel:
+#: dates and times (``format_skeleton``, ``format_time``, ``format_date``, ``get_datetime_format``,
+#: ``match_skeleton``), lists, numbers and percentages (``format_decimal``, ``parse_pattern``), plural rules
+#: and duration units (``format_unit``), and the few small ones those functions may consult (eras, days,
+#: week data, numbering systems). Display names (languages, territories, scripts, currencies, zones),
+#: relative, interval and compact formats are never formatted: 0.60 MB -> 0.04 MB for the example plan.
+#: Found by recording the keys read while formatting in 12 locales; tests/infrastructure/test_asset_babel.py
+#: fails if the pruned data formats anything differently from Babel's full data.
+BABEL_LOCALE_KEYS = frozenset(
+    {
+        "date_formats", "datetime_formats", "datetime_skeletons", "day_period_rules", "day_periods",
+        "days", "decimal_formats", "default_numbering_system", "eras", "list_patterns", "locale_id",
+        "months", "number_symbols", "numbering_systems", "ordinal_form", "percent_formats", "plural_form",
+        "quarters", "time_formats", "unit_patterns", "week_data",
+    }
+)  # fmt: skip
+#: Of ``unit_patterns`` (the largest key), the units we format: durations (``locale_format.format_span``).
+BABEL_UNIT_PREFIXES = ("duration-",)
+#: Of ``babel/global.dat`` (0.47 MB): what ``Locale.parse`` and ``localedata.load`` read (aliases, parents,
+#: likely subtags, the latter only for the plan's languages): 0.47 MB -> ~0.01 MB.
+BABEL_GLOBAL_KEYS = (
+    "likely_subtags", "parent_exceptions", "language_aliases", "territory_aliases", "script_aliases",
+    "variant_aliases",
+)  # fmt: skip
+
+
 def babel_locale_data_kept(locales: Sequence[str]) -> set[str]:
     """The CLDR files (``babel/locale-data/<name>.dat``) the plan's locales load: each one's chain to root."""
     from outage_comms.locale_format import cldr_chain
@@ -763,6 +879,43 @@ def prune_babel_locale_data(out: Path, locales: Sequence[str]) -> None:
     for path in data.glob("*.dat"):
         if path.stem not in kept:
             path.unlink()
+    prune_babel_keys(out / "babel", locales)
+
+
+def _repickle(path: Path, data: Any) -> None:
+    import pickle
+
+    path.write_bytes(pickle.dumps(data, protocol=4))  # deterministic: the same dict gives the same bytes
+
+
+def prune_babel_keys(babel_dir: Path, locales: Sequence[str]) -> None:
+    """Keep only :data:`BABEL_LOCALE_KEYS` in each remaining CLDR file and :data:`BABEL_GLOBAL_KEYS` in
+    ``global.dat`` (re-pickled with the synth's Babel, the same pin as the asset's)."""
+    import pickle
+
+    from outage_comms.locale_format import babel_locale
+
+    for path in sorted((babel_dir / "locale-data").glob("*.dat")):
+        data = pickle.loads(path.read_bytes())  # noqa: S301 - Babel's own data file, from the pinned wheel
+        kept = {key: value for key, value in data.items() if key in BABEL_LOCALE_KEYS}
+        if "unit_patterns" in kept:
+            kept["unit_patterns"] = {
+                unit: patterns
+                for unit, patterns in kept["unit_patterns"].items()
+                if unit.startswith(BABEL_UNIT_PREFIXES)
+            }
+        _repickle(path, kept)
+    global_file = babel_dir / "global.dat"
+    if global_file.is_file():
+        data = pickle.loads(global_file.read_bytes())  # noqa: S301 - Babel's own data file
+        languages = {babel_locale(code).language for code in locales}
+        kept = {key: data[key] for key in BABEL_GLOBAL_KEYS if key in data}
+        kept["likely_subtags"] = {
+            key: value
+            for key, value in data.get("likely_subtags", {}).items()
+            if key.split("_", 1)[0] in languages
+        }
+        _repickle(global_file, kept)
 
 
 def lambda_code(*, plan: Plan, handler: str, templates_dir: Path | None = None) -> lambda_.AssetCode:
