@@ -66,7 +66,9 @@ def _code_and_templates(templates_dir: Path) -> str:
     """Hash of the status code and every template file (fixed for the life of a Lambda environment)."""
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    for path in sorted([*here.glob("*.py"), *(p for p in templates_dir.rglob("*") if p.is_file())]):
+    # The deployed asset ships the package as bytecode only (module.pyc beside nothing): hash either form.
+    code = [*here.glob("*.py"), *here.glob("*.pyc")]
+    for path in sorted([*code, *(p for p in templates_dir.rglob("*") if p.is_file())]):
         digest.update(str(path.name).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
