@@ -200,7 +200,22 @@ def _resolve(signal: Signal, target: Incident, now: datetime) -> Decision:
 def _change(signal: Signal, target: Incident, plan: Plan, now: datetime) -> Decision:
     changes: dict[str, object] = {}
     said: list[str] = []
+    _component_changes(signal, target, plan, changes, said)
+    escalated = _severity_changes(signal, target, plan, changes, said)
+    _status_changes(signal, target, plan, changes, said)
+    if signal.public_note and signal.public_note != target.public_note:
+        changes["public_note"] = signal.public_note
+        said.append("new note for customers")
+    if signal.scheduled_for and signal.scheduled_for != target.scheduled_for:
+        changes["scheduled_for"] = signal.scheduled_for
+    if signal.scheduled_until and signal.scheduled_until != target.scheduled_until:
+        changes["scheduled_until"] = signal.scheduled_until
+    return _changed(signal, target, now, changes, said, escalated=escalated)
 
+
+def _component_changes(
+    signal: Signal, target: Incident, plan: Plan, changes: dict[str, object], said: list[str]
+) -> None:
     added = [c for c in signal.components if c not in target.components]
     if added:
         components = ordered_components(plan, (*target.components, *added))
@@ -211,17 +226,28 @@ def _change(signal: Signal, target: Incident, plan: Plan, now: datetime) -> Deci
         }
         said.append(f"now also affects {', '.join(added)}")
 
-    escalated = False
-    if signal.severity is not None and signal.severity != target.severity:
-        old, new = _severity(plan, target.severity), _severity(plan, signal.severity)
-        explicit = signal.intent == "update" and _may_lower_severity(signal.source.type)
-        if severity_rank(new) > severity_rank(old) or explicit:
-            escalated = severity_rank(new) > severity_rank(old)
-            changes["severity"] = new.id
-            if target.scenario == old.default_scenario:
-                changes["scenario"] = new.default_scenario
-            said.append(f"severity {old.id} -> {new.id}")
 
+def _severity_changes(
+    signal: Signal, target: Incident, plan: Plan, changes: dict[str, object], said: list[str]
+) -> bool:
+    """Record a severity change (a rise, or an explicit update from a source that may lower it);
+    True when it escalates."""
+    if signal.severity is None or signal.severity == target.severity:
+        return False
+    old, new = _severity(plan, target.severity), _severity(plan, signal.severity)
+    explicit = signal.intent == "update" and _may_lower_severity(signal.source.type)
+    if not (severity_rank(new) > severity_rank(old) or explicit):
+        return False
+    changes["severity"] = new.id
+    if target.scenario == old.default_scenario:
+        changes["scenario"] = new.default_scenario
+    said.append(f"severity {old.id} -> {new.id}")
+    return severity_rank(new) > severity_rank(old)
+
+
+def _status_changes(
+    signal: Signal, target: Incident, plan: Plan, changes: dict[str, object], said: list[str]
+) -> None:
     status = signal.status
     scenario = signal.scenario
     if signal.intent == "open" and target.status == "monitoring" and status is None:
@@ -238,14 +264,18 @@ def _change(signal: Signal, target: Incident, plan: Plan, now: datetime) -> Deci
     if scenario is not None and scenario != changes.get("scenario", target.scenario):
         changes["scenario"] = scenario
         said.append(f"scenario -> {scenario.value}")
-    if signal.public_note and signal.public_note != target.public_note:
-        changes["public_note"] = signal.public_note
-        said.append("new note for customers")
-    if signal.scheduled_for and signal.scheduled_for != target.scheduled_for:
-        changes["scheduled_for"] = signal.scheduled_for
-    if signal.scheduled_until and signal.scheduled_until != target.scheduled_until:
-        changes["scheduled_until"] = signal.scheduled_until
 
+
+def _changed(
+    signal: Signal,
+    target: Incident,
+    now: datetime,
+    changes: dict[str, object],
+    said: list[str],
+    *,
+    escalated: bool,
+) -> Decision:
+    """The decision for these changes: announced if customers would see one, else attached or ignored."""
     announced = {"components", "severity", "status", "scenario", "public_note"} & changes.keys()
     text = signal.internal_title + (f" ({'; '.join(said)})" if said else "")
     if not announced:

@@ -23,7 +23,7 @@ from outage_comms.incident import IncidentSource, IncidentStatus
 from outage_comms.intake.signal import MAX_DETAIL, MAX_TITLE, Intent, Rejection, Signal, default_severity
 from outage_comms.intake.sources.common import EventDetail, clip, parse_event, utc
 from outage_comms.intake.sources.registry import EventRule, RulePattern, SourceSpec
-from outage_comms.plan import Plan
+from outage_comms.plan import Plan, Severity
 from outage_comms.vocabulary import Impact, Scenario
 
 #: The event categories that reach customers (``accountNotification`` is news about the account).
@@ -93,18 +93,7 @@ def to_signal(raw: dict[str, Any], plan: Plan, received_at: datetime) -> Signal 
         )
     maintenance = d.event_type_category == "scheduledChange"
     intent: Intent = "resolve" if d.status_code == "closed" else "open"
-    scenario: Scenario | None = None
-    status: IncidentStatus | None = None
-    severity = default_severity(plan)
-    if maintenance:
-        quiet = [s for s in plan.severities if s.impact is Impact.NONE]
-        severity = quiet[-1] if quiet else severity
-        status = "identified"
-        scenario = {
-            "upcoming": Scenario.MAINTENANCE_SCHEDULED,
-            "open": Scenario.MAINTENANCE_IN_PROGRESS,
-            "closed": Scenario.MAINTENANCE_COMPLETED,
-        }[d.status_code]
+    severity, status, scenario = _how_bad(plan, d)
     english = [x.latest_description for x in d.event_description if x.language.startswith("en")]
     description = (english or [x.latest_description for x in d.event_description] or [""])[0]
     return Signal(
@@ -127,6 +116,20 @@ def to_signal(raw: dict[str, Any], plan: Plan, received_at: datetime) -> Signal 
         scheduled_for=_health_time(d.start_time) if maintenance else None,
         scheduled_until=_health_time(d.end_time) if maintenance else None,
     )
+
+
+def _how_bad(plan: Plan, d: HealthEventDetail) -> tuple[Severity, IncidentStatus | None, Scenario | None]:
+    """An issue or investigation: the default severity. A scheduled change: maintenance, at the plan's
+    ``none``-impact severity if it has one, in the scenario of its status."""
+    if d.event_type_category != "scheduledChange":
+        return default_severity(plan), None, None
+    quiet = [s for s in plan.severities if s.impact is Impact.NONE]
+    scenario = {
+        "upcoming": Scenario.MAINTENANCE_SCHEDULED,
+        "open": Scenario.MAINTENANCE_IN_PROGRESS,
+        "closed": Scenario.MAINTENANCE_COMPLETED,
+    }[d.status_code]
+    return (quiet[-1] if quiet else default_severity(plan)), "identified", scenario
 
 
 def _region_matches(region: str | None, regions: list[str]) -> bool:
