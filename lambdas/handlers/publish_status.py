@@ -9,33 +9,35 @@ nothing could be written does it raise ``StatusPublishError`` for the state mach
 from __future__ import annotations
 
 import functools
-import os
 from typing import TYPE_CHECKING, Any
 
 from outage_comms.observability import MetricUnit, logger, metrics, tracer
 
 # The site builder (Jinja2, feeds, lxml) and the SDK load on the first publish (outage_comms.observability).
 if TYPE_CHECKING:
-    from outage_comms.plan import Plan
     from outage_comms.status.publisher import StatusPublisher
-
-
-def _plan() -> Plan:
-    from outage_comms.plan import plan_at
-
-    return plan_at(os.environ.get("PLAN_PATH", "/var/task/plan.json"))
 
 
 @functools.cache
 def default_publisher() -> StatusPublisher:
     """Built once per execution environment: the repository and the status-account clients."""
+    from handlers.settings import StatusPublisherSettings
     from outage_comms.intake.store import DynamoIncidentRepository  # lazy: boto3 only when deployed
-    from outage_comms.status.publisher import Boto3StatusSink, StatusPublisher, settings_from_environment
+    from outage_comms.plan import plan_at
+    from outage_comms.status.publisher import Boto3StatusSink, StatusPublisher
     from outage_comms.status.site import SiteOptions
 
-    sink = Boto3StatusSink.assuming_role(**settings_from_environment(os.environ))
+    settings = StatusPublisherSettings.from_environment()
+    sink = Boto3StatusSink.assuming_role(
+        role_arn=settings.role_arn,
+        bucket=settings.bucket,
+        dashboard_name=settings.dashboard_name,
+        region=settings.region,
+        distribution_id=settings.distribution_id or None,
+    )
+    options = SiteOptions(subscribe_url=settings.subscribe_url or None, region=settings.region)
     return StatusPublisher(
-        plan=_plan(), incidents=DynamoIncidentRepository(), sink=sink, options=SiteOptions.from_environment()
+        plan=plan_at(settings.plan_path), incidents=DynamoIncidentRepository(), sink=sink, options=options
     )
 
 

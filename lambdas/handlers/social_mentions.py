@@ -7,7 +7,6 @@ sets), the window from ``PERCEPTION_WINDOW_SECONDS`` (the schedule's period).
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
@@ -20,10 +19,10 @@ from outage_comms.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from outage_comms.channels.settings import channel_settings
+    from handlers.settings import SocialMentionsSettings
     from outage_comms.perception import measure, sources_for
     from outage_comms.plan import plan_at
 
-    plan = plan_at(channel_settings().plan_path)
-    window = timedelta(seconds=int(os.environ.get("PERCEPTION_WINDOW_SECONDS", "300")))
-    return measure(sources_for(plan), window=window)
+    settings = SocialMentionsSettings.from_environment()
+    plan = plan_at(settings.plan_path)
+    return measure(sources_for(plan), window=timedelta(seconds=settings.window_seconds))

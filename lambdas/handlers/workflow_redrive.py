@@ -7,9 +7,7 @@ delivers each channel (see :mod:`outage_comms.workflow.redrive`).
 
 from __future__ import annotations
 
-import json
-import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -23,6 +21,9 @@ from outage_comms.workflow.redrive import (
     summary,
 )
 
+if TYPE_CHECKING:
+    from handlers.settings import RedriveSettings
+
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
@@ -35,10 +36,14 @@ def handler(
 ) -> dict[str, Any]:
     try:
         request = RedriveRequest.from_event(event)
+        if queues is None or deliver is None:
+            settings = _settings()
+            queues = queues or _queues(settings)
+            deliver = deliver or _deliverer(settings)
         results = redrive(
             request,
-            queues or _queues(),
-            deliver or _deliverer(),
+            queues,
+            deliver,
             # Stop taking items while one more delivery (up to 30 s) still fits in this invocation.
             out_of_time=lambda: context.get_remaining_time_in_millis() < 40_000,
         )
@@ -48,14 +53,21 @@ def handler(
     return {"results": results, "summary": summary(results), "dry_run": request.dry_run}
 
 
-def _queues() -> DeadLetterQueues:
+def _settings() -> RedriveSettings:
+    """The function's environment (a missing or invalid variable raises ``SettingsError``)."""
+    from handlers.settings import RedriveSettings
+
+    return RedriveSettings.from_environment()
+
+
+def _queues(settings: RedriveSettings) -> DeadLetterQueues:
     from outage_comms.aws_clients import client
     from outage_comms.workflow.redrive import SqsDeadLetterQueues
 
-    return SqsDeadLetterQueues(json.loads(os.environ["DEAD_LETTER_QUEUES"]), client("sqs"))
+    return SqsDeadLetterQueues(settings.dead_letter_queues, client("sqs"))
 
 
-def _deliverer() -> Deliver:
+def _deliverer(settings: RedriveSettings) -> Deliver:
     import boto3
     from botocore.config import Config
 
@@ -65,6 +77,4 @@ def _deliverer() -> Deliver:
     # repeated invoke would only meet the ledger's lease ("still sending").
     config = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=3, read_timeout=45)
     lambda_client = boto3.session.Session().client("lambda", config=config)
-    return lambda_deliverer(
-        lambda_client, deliver=os.environ["DELIVER_FUNCTION"], notify=os.environ["NOTIFY_FUNCTION"]
-    )
+    return lambda_deliverer(lambda_client, deliver=settings.deliver_function, notify=settings.notify_function)

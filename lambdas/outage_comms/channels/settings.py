@@ -3,47 +3,38 @@
 from __future__ import annotations
 
 import functools
-import os
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field, field_validator
+
+from outage_comms.function_settings import PLAN_PATH_DEFAULT, FunctionSettings
 
 
-class ChannelSettings(BaseModel):
+class ChannelSettings(FunctionSettings):
     """Names, ARNs and rates. Empty means "not deployed"; secrets are *names*, never values."""
 
-    model_config = ConfigDict(defer_build=True, frozen=True)
+    set_by = "stacks/channels_stack.py (channel_environment)"
 
-    plan_path: str = "plan.json"
-    subscribers_table: str = ""
-    limits_table: str = ""
-    token_secret_name: str = ""
-    api_base_url: str = ""
-    bulk_bucket: str = ""
-    bulk_state_machine_arn: str = ""
-    push_application_id: str = ""
+    plan_path: str = Field(default=PLAN_PATH_DEFAULT, alias="PLAN_PATH", min_length=1)
+    subscribers_table: str = Field(default="", alias="SUBSCRIBERS_TABLE")
+    limits_table: str = Field(default="", alias="SUBSCRIBE_LIMITS_TABLE")
+    token_secret_name: str = Field(default="", alias="SUBSCRIBER_TOKEN_SECRET_NAME")
+    api_base_url: str = Field(default="", alias="SUBSCRIBE_API_URL")
+    bulk_bucket: str = Field(default="", alias="BULK_BUCKET")
+    bulk_state_machine_arn: str = Field(default="", alias="BULK_STATE_MACHINE_ARN")
+    push_application_id: str = Field(default="", alias="PUSH_APPLICATION_ID")
     #: the feedback table: where SMS that ask "Reply YES or NO" are remembered (empty: not deployed)
-    feedback_table: str = ""
-    email_rate_per_second: float = 14.0
-    sms_parts_per_second: float = 3.0
-    inline_limit: int = 200
+    feedback_table: str = Field(default="", alias="FEEDBACK_TABLE")
+    #: the feedback signing secret: each email recipient's own "Was this update helpful?" token
+    #: (empty: no personal links)
+    feedback_secret_arn: str = Field(default="", alias="FEEDBACK_SECRET_ARN")
+    email_rate_per_second: float = Field(default=14.0, alias="EMAIL_RATE_PER_SECOND", gt=0)
+    sms_parts_per_second: float = Field(default=3.0, alias="SMS_PARTS_PER_SECOND", gt=0)
+    inline_limit: int = Field(default=200, alias="INLINE_LIMIT", ge=0)
 
+    @field_validator("api_base_url")
     @classmethod
-    def from_environment(cls) -> ChannelSettings:
-        env = os.environ
-        return cls(
-            plan_path=env.get("PLAN_PATH", "plan.json"),
-            subscribers_table=env.get("SUBSCRIBERS_TABLE", ""),
-            limits_table=env.get("SUBSCRIBE_LIMITS_TABLE", ""),
-            token_secret_name=env.get("SUBSCRIBER_TOKEN_SECRET_NAME", ""),
-            api_base_url=env.get("SUBSCRIBE_API_URL", "").rstrip("/"),
-            bulk_bucket=env.get("BULK_BUCKET", ""),
-            bulk_state_machine_arn=env.get("BULK_STATE_MACHINE_ARN", ""),
-            push_application_id=env.get("PUSH_APPLICATION_ID", ""),
-            feedback_table=env.get("FEEDBACK_TABLE", ""),
-            email_rate_per_second=float(env.get("EMAIL_RATE_PER_SECOND", "14")),
-            sms_parts_per_second=float(env.get("SMS_PARTS_PER_SECOND", "3")),
-            inline_limit=int(env.get("INLINE_LIMIT", "200")),
-        )
+    def _without_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
 
     @property
     def unsubscribe_url(self) -> str:
@@ -56,4 +47,5 @@ class ChannelSettings(BaseModel):
 
 @functools.cache
 def channel_settings() -> ChannelSettings:
+    """Read once per execution environment (a bad variable raises ``SettingsError``)."""
     return ChannelSettings.from_environment()

@@ -11,18 +11,39 @@ An empty ``FEEDBACK_BASE_URL`` or ``FEEDBACK_SECRET_ARN``
 from __future__ import annotations
 
 import functools
-import os
 from datetime import timedelta
 from typing import TYPE_CHECKING
+
+from pydantic import Field
 
 from outage_comms.feedback.links import FeedbackLinker, LinkSigner
 from outage_comms.feedback.pages import Site
 from outage_comms.feedback.service import FeedbackService
 from outage_comms.feedback.short_links import DynamoShortLinks, Shortener
+from outage_comms.function_settings import PLAN_PATH_DEFAULT, FunctionSettings
 from outage_comms.plan import plan_at
 
 if TYPE_CHECKING:
     from outage_comms.feedback.replies import SmsReplyService
+
+
+class FeedbackSettings(FunctionSettings):
+    """The render step's links (all optional) and the feedback API / SMS replies functions' tables."""
+
+    set_by = "stacks/constructs/feedback_api.py and stacks/workflow_stack.py"
+
+    plan_path: str = Field(default=PLAN_PATH_DEFAULT, alias="PLAN_PATH", min_length=1)
+    base_url: str = Field(default="", alias="FEEDBACK_BASE_URL")
+    secret_arn: str = Field(default="", alias="FEEDBACK_SECRET_ARN")
+    table: str = Field(default="", alias="FEEDBACK_TABLE")
+    workflow_table: str = Field(default="", alias="WORKFLOW_TABLE")
+
+
+class FeedbackApiSettings(FeedbackSettings):
+    """The feedback API and the SMS replies function cannot work without the secret and the table."""
+
+    secret_arn: str = Field(alias="FEEDBACK_SECRET_ARN", min_length=1)
+    table: str = Field(alias="FEEDBACK_TABLE", min_length=1)
 
 
 @functools.cache
@@ -35,25 +56,23 @@ def signing_secret(secret_arn: str) -> bytes:
 @functools.cache
 def feedback_linker() -> FeedbackLinker | None:
     """The render step's link maker, or None when this deployment has no feedback API."""
-    base_url = os.environ.get("FEEDBACK_BASE_URL", "")
-    secret_arn = os.environ.get("FEEDBACK_SECRET_ARN", "")
-    if not base_url or not secret_arn:
+    settings = FeedbackSettings.from_environment()  # once: the linker is cached
+    if not settings.base_url or not settings.secret_arn:
         return None
-    plan = plan_at(os.environ.get("PLAN_PATH", "plan.json"))
+    plan = plan_at(settings.plan_path)
     if not plan.feedback.enabled:
         return None
-    secret = signing_secret(secret_arn)
+    secret = signing_secret(settings.secret_arn)
     return FeedbackLinker(
         signer=LinkSigner(secret),
-        base_url=base_url,
+        base_url=settings.base_url,
         lifetime=timedelta(days=plan.feedback.link_lifetime_days),
-        shortener=_shortener(secret),
+        shortener=_shortener(secret, settings.table),
     )
 
 
-def _shortener(secret: bytes) -> Shortener | None:
+def _shortener(secret: bytes, table: str) -> Shortener | None:
     """Short links when the feedback table is at hand (``FEEDBACK_TABLE``), else the signed token in full."""
-    table = os.environ.get("FEEDBACK_TABLE", "")
     if not table:
         return None
     from outage_comms.aws_clients import client
@@ -67,15 +86,17 @@ def feedback_service() -> FeedbackService:
     from outage_comms.aws_clients import client
     from outage_comms.feedback.store import DynamoFeedbackStore, WorkflowUpdates
 
-    plan = plan_at(os.environ.get("PLAN_PATH", "plan.json"))
-    workflow_table = os.environ.get("WORKFLOW_TABLE", "")
+    settings = FeedbackApiSettings.from_environment()  # once: the service is cached
+    plan = plan_at(settings.plan_path)
     updates = (
-        WorkflowUpdates(table_name=workflow_table, client=client("dynamodb")) if workflow_table else None
+        WorkflowUpdates(table_name=settings.workflow_table, client=client("dynamodb"))
+        if settings.workflow_table
+        else None
     )
     return FeedbackService(
-        secret=signing_secret(os.environ["FEEDBACK_SECRET_ARN"]),
-        store=DynamoFeedbackStore.named(os.environ["FEEDBACK_TABLE"]),
-        short_links=DynamoShortLinks(table_name=os.environ["FEEDBACK_TABLE"], client=client("dynamodb")),
+        secret=signing_secret(settings.secret_arn),
+        store=DynamoFeedbackStore.named(settings.table),
+        short_links=DynamoShortLinks(table_name=settings.table, client=client("dynamodb")),
         site=Site(org=plan.organization.name, status_url=plan.organization.status_page_url),
         update_exists=updates.exists if updates else None,
     )
@@ -88,9 +109,10 @@ def sms_reply_service() -> SmsReplyService:
     from outage_comms.feedback.replies import SentSmsLog, SmsReplyService
     from outage_comms.feedback.store import DynamoFeedbackStore
 
-    table = os.environ["FEEDBACK_TABLE"]
+    settings = FeedbackApiSettings.from_environment()  # once: the service is cached
+    table = settings.table
     return SmsReplyService(
-        secret=signing_secret(os.environ["FEEDBACK_SECRET_ARN"]),
+        secret=signing_secret(settings.secret_arn),
         sent=SentSmsLog(table_name=table, client=client("dynamodb")),
         store=DynamoFeedbackStore.named(table),
     )

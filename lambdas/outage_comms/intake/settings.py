@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import functools
-import os
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from outage_comms.function_settings import PLAN_PATH_DEFAULT, FunctionSettings
 
 
-class IntakeSettings(BaseModel):
+class IntakeSettings(FunctionSettings):
     """Environment of the intake functions (set by ``stacks/constructs/intake.py``)."""
 
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore", populate_by_name=True)
+    set_by = "stacks/constructs/intake.py (incident API: stacks/constructs/incident_api.py)"
 
-    plan_path: str = Field(alias="PLAN_PATH", min_length=1)
+    plan_path: str = Field(default=PLAN_PATH_DEFAULT, alias="PLAN_PATH", min_length=1)
     incidents_table: str = Field(alias="INCIDENTS_TABLE_NAME", min_length=1)
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=1)
     event_bus_name: str = Field(alias="EVENT_BUS_NAME", min_length=1)
@@ -39,5 +40,5 @@ class IntakeSettings(BaseModel):
 
 @functools.cache
 def intake_settings() -> IntakeSettings:
-    """Read once; a missing variable fails the cold start naming it."""
-    return IntakeSettings.model_validate(dict(os.environ))
+    """Read once; a missing variable fails the cold start naming it (``SettingsError``)."""
+    return IntakeSettings.from_environment()
