@@ -1,10 +1,14 @@
 """The internet the HTTP channels talk to, on 127.0.0.1: a real HTTP server that records every request.
 
-Slack, Teams and the support desk read their URL from a secret, so the harness writes those secrets
-with this sink's URL (``http://127.0.0.1:<port>/slack`` …): plain http is allowed to loopback only.
-Mastodon, Bluesky and the outbound webhook take their URL from the plan (``https://mastodon.social``
-…); :class:`LoopbackRoute` sends exactly those plan hosts to the sink, keeping the host as the first
-path segment so the record still says where the request was meant to go. Nothing else is rerouted,
+What each channel's secret holds here comes from its registry spec (``ChannelSpec.local``), so a
+channel registered anywhere (even by a test alone) gets its secrets without a line in this package:
+:func:`channel_secrets` and :func:`drill_secret`. A channel that reads its URL from a secret (Slack,
+Teams, the support desk) gets this sink's URL, ``http://127.0.0.1:<port>/<channel>/…``: plain http
+is allowed to loopback only, and the first path segment says which channel it was. A channel that
+takes its URL from the plan (Mastodon, Bluesky, the outbound webhook: ``https://mastodon.social`` …)
+names those settings fields in ``local.routes``; :class:`LoopbackRoute` sends exactly those plan hosts
+to the sink, keeping the host as the first path segment so the record still says where the request
+was meant to go. Nothing else is rerouted,
 and the route exists only while the harness runs: the shipped HTTP client is untouched.
 
 The sink answers like the real services do on success (Bluesky's session and record, Mastodon's
@@ -15,15 +19,63 @@ visibly, never silently "delivers".
 from __future__ import annotations
 
 import json
+import secrets as random
 import threading
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-#: path prefix -> channel, for requests whose URL the harness wrote into a secret
-SECRET_PATHS = {"/slack": "slack", "/teams": "teams", "/support": "support"}
+
+def _registered(name: str) -> bool:
+    from outage_comms.channels import registry
+
+    return registry.is_registered(name)
+
+
+def _fill(template: Mapping[str, str], sink: str) -> dict[str, str]:
+    return {key: value.format(sink=sink, token=random.token_urlsafe(24)) for key, value in template.items()}
+
+
+def channel_secrets(plan_channels: Mapping[str, Any], sink: ChannelSink) -> dict[str, dict[str, str]]:
+    """Secret name -> value, as an operator would store them, for every enabled channel of the plan's
+    ``channels`` section (plain data) whose spec has a ``local`` target; routes its plan hosts to the sink.
+    """
+    from outage_comms.channels import registry
+
+    values: dict[str, dict[str, str]] = {}
+    for name, settings in plan_channels.items():
+        enabled = isinstance(settings, dict) and settings.get("enabled", True)
+        if not enabled or not registry.is_registered(name) or registry.spec(name).local is None:
+            continue
+        spec = registry.spec(name)
+        local = spec.local
+        assert local is not None
+        defaults = registry.settings_model(name).model_fields
+        for field_name in local.routes:
+            url = settings.get(field_name) or defaults[field_name].default
+            if url:
+                sink.route_host(str(url), name)
+        for field_name in spec.secret_fields:
+            if settings.get(field_name):
+                values[str(settings[field_name])] = _fill(local.secret, sink.url)
+    return values
+
+
+def drill_secret(channel: str, sink: ChannelSink) -> dict[str, str] | None:
+    """The value of ``channel``'s drill target secret (a test target on the sink), None if it has none."""
+    from outage_comms.channels import registry
+
+    local = registry.spec(channel).local if registry.is_registered(channel) else None
+    if local is None or not local.drill_secret:
+        return None
+    value = _fill(local.drill_secret, sink.url)
+    for key in ("instance_url", "url"):
+        if key in value and not value[key].startswith(sink.url):
+            sink.route_host(value[key], channel)
+    return value
 
 
 @dataclass(frozen=True)
@@ -90,11 +142,11 @@ class ChannelSink:
         return grouped
 
     def _channel_of(self, path: str) -> str | None:
-        for prefix, channel in SECRET_PATHS.items():
-            if path.startswith(prefix + "/") or path == prefix:
-                return channel
-        host = path.lstrip("/").split("/", 1)[0]
-        return self.hosts.get(host)
+        """``/<channel>/…`` (a URL from a secret) names a registered channel; ``/<host>/…`` a routed host."""
+        first = path.lstrip("/").split("/", 1)[0].split("?", 1)[0]
+        if first in self.hosts:
+            return self.hosts[first]
+        return first if _registered(first) else None
 
     def _answer(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
         channel = self._channel_of(path)

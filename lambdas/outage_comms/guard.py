@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from outage_comms import social_text
+from outage_comms.channels import registry
 from outage_comms.leaks import Finding as Finding
 from outage_comms.leaks import find_credentials
 from outage_comms.leaks import find_identifiers as find_identifiers
@@ -113,7 +115,7 @@ def find_jargon(text: str, jargon: list[str]) -> list[Finding]:
 
 # Limits per format and field: (max characters, why). Bluesky posts are capped at 300
 # graphemes (Mastodon's default is 500, so 300 serves both templates; once a message is known to
-# go to one channel, that platform's own rule applies instead: see _SOCIAL_RULES); push titles
+# go to one channel, that platform's own rule applies instead: its spec's guard_rule); push titles
 # and bodies are cut by the phone's lock screen well before APNs/FCM payload limits; SNS
 # subjects are <= 100 ASCII characters on one line; in-app banners must fit a narrow screen.
 LIMITS: dict[tuple[MessageFormat, str], tuple[int, str]] = {
@@ -130,7 +132,7 @@ LIMITS: dict[tuple[MessageFormat, str], tuple[int, str]] = {
 _URL = re.compile(r"https?://\S+")
 
 
-def _mastodon_findings(body: str) -> list[Finding]:
+def mastodon_findings(body: str) -> list[Finding]:
     """Mastodon's own rule: 500 characters (graphemes), every URL counting as 23."""
     size = social_text.mastodon_length(body)
     if size <= social_text.MASTODON_MAX_CHARACTERS:
@@ -146,7 +148,7 @@ def _mastodon_findings(body: str) -> list[Finding]:
     ]
 
 
-def _bluesky_findings(body: str) -> list[Finding]:
+def bluesky_findings(body: str) -> list[Finding]:
     """Bluesky's own rule: the posted text (links are facets: only their words count) <= 300 graphemes."""
     text = social_text.parse_link_markup(body).text
     findings = []
@@ -182,8 +184,14 @@ def _bluesky_findings(body: str) -> list[Finding]:
     return findings
 
 
-#: Channel-specific rules for the social body, used once the message is known to go to that channel.
-_SOCIAL_RULES = {Channel.MASTODON: _mastodon_findings, Channel.BLUESKY: _bluesky_findings}
+def _channel_rule(channel: Channel | None) -> Callable[[str], list[Finding]] | None:
+    """The channel's own rule for its body (its registry spec's ``guard_rule``), replacing the format's
+    body limit once the message is known to go to that channel (Mastodon counts links as 23 characters)."""
+    if channel is None or not registry.is_registered(channel):
+        return None
+    path = registry.spec(channel).guard_rule
+    rule: Callable[[str], list[Finding]] | None = registry.resolve(path) if path else None
+    return rule
 
 
 def channel_limit_findings(
@@ -192,7 +200,7 @@ def channel_limit_findings(
     """``channel``: the message goes to this channel only (after the feedback links are added), so
     a social post is measured by that platform's rule; without it, by the format's stricter rule."""
     findings: list[Finding] = []
-    social_rule = _SOCIAL_RULES.get(channel) if channel and message.format is MessageFormat.SOCIAL else None
+    social_rule = _channel_rule(channel)
     if social_rule and "body" in message.fields:
         findings += social_rule(message.fields["body"])
     for name, value in message.fields.items():

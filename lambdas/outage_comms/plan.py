@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -26,7 +26,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core.core_schema import ErrorType
 
 from outage_comms.channels import registry
 from outage_comms.secret_names import (
@@ -75,6 +76,7 @@ SecretName = Annotated[
     ),
 ]
 LocalizedText = dict[str, str]
+_BUILT_IN_ERROR_TYPES = frozenset(get_args(ErrorType))
 #: Channels that post to a URL held in Secrets Manager (their drill target is another secret).
 WEB_CHANNELS = registry.ChannelSet(lambda s: s.drill.kind == "secret", "web channels")
 IAM_PRINCIPAL = re.compile(r"^arn:aws[a-z-]*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$")
@@ -242,6 +244,18 @@ class DashboardSettings(ChannelSettings):
 
 
 class Channels(PlanModel):
+    """``channels.<name>``: one entry per channel, each validated by its registry spec's settings model.
+
+    The built-in channels are fields (typed access, e.g. ``plan.channels.email.from_address``); a channel
+    registered from outside the product (``outage_comms.channels.registry.register``) is accepted under
+    its name and read the same way (``plan.channels.discord``). An unregistered name is an error naming
+    the registered ones.
+    """
+
+    model_config = ConfigDict(
+        defer_build=True, extra="allow", frozen=True, str_strip_whitespace=True, hide_input_in_errors=True
+    )
+
     sns: SnsSettings | None = None
     email: EmailSettings | None = None
     sms: SmsSettings | None = None
@@ -258,9 +272,59 @@ class Channels(PlanModel):
     status_page: StatusPageSettings | None = None
     dashboard: DashboardSettings | None = None
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _registered_channels(cls, data: Any, handler: Any) -> Any:
+        """Validate the channels that are not fields here with their spec's settings model."""
+        if not isinstance(data, dict):
+            return handler(data)
+        known, extra, errors = {}, {}, []
+        for name, value in data.items():
+            if name in cls.model_fields:
+                known[name] = value
+            elif not registry.is_registered(name):
+                errors.append(InitErrorDetails(type="extra_forbidden", loc=(name,), input=value))
+            elif value is not None:
+                try:
+                    extra[name] = registry.settings_model(name).model_validate(value)
+                except ValidationError as exc:
+                    errors.extend(_nested_errors(name, exc))
+        try:
+            model = handler(known)
+        except ValidationError as exc:
+            raise ValidationError.from_exception_data(
+                cls.__name__, [*_nested_errors(None, exc), *errors]
+            ) from None
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        if extra:
+            assert model.__pydantic_extra__ is not None
+            model.__pydantic_extra__.update(extra)
+        return model
+
+    def settings(self, channel: str) -> ChannelSettings | None:
+        """The plan's settings of ``channel`` (None when the plan does not configure it)."""
+        value = getattr(self, str(channel), None)
+        return value if isinstance(value, ChannelSettings) else None
+
     def enabled(self) -> list[Channel]:
-        """The channels switched on, in a stable order."""
-        return [c for c in Channel if (s := getattr(self, c.value)) is not None and s.enabled]
+        """The channels switched on, in registration order."""
+        return [c for c in Channel if (s := self.settings(c)) is not None and s.enabled]
+
+
+def _nested_errors(name: str | None, exc: ValidationError) -> list[InitErrorDetails]:
+    """``exc``'s errors, placed under ``channels.<name>`` (custom error types kept with their message)."""
+    out: list[InitErrorDetails] = []
+    for error in exc.errors():
+        kind: Any = error["type"]
+        if kind not in _BUILT_IN_ERROR_TYPES:
+            kind = PydanticCustomError(kind, error["msg"], error.get("ctx"))
+        loc = tuple(error["loc"]) if name is None else (name, *error["loc"])
+        detail = InitErrorDetails(type=kind, loc=loc, input=error.get("input"))
+        if "ctx" in error:
+            detail["ctx"] = error["ctx"]
+        out.append(detail)
+    return out
 
 
 class Approval(PlanModel):
@@ -393,16 +457,9 @@ class FeedbackSettings(PlanModel):
     )
     link_lifetime_days: int = Field(default=30, ge=1, le=365)
     channels: list[Channel] = Field(
-        default_factory=lambda: [
-            Channel.EMAIL,
-            Channel.SMS,
-            Channel.SNS,
-            Channel.MASTODON,
-            Channel.BLUESKY,
-            Channel.WEBHOOK,
-            Channel.STATUS_PAGE,
-        ],
-        description="channels whose messages carry the links (voice cannot carry a link)",
+        default_factory=lambda: list(registry.channels(where=lambda s: s.feedback_default)),
+        description="channels whose messages carry the links (voice cannot carry a link); default: the "
+        "channels whose spec says so (email, SMS, SNS, Mastodon, Bluesky, webhook, status page)",
     )
     sms_replies: bool = Field(
         default=False,
@@ -632,13 +689,10 @@ class Regions(PlanModel):
         return list(dict.fromkeys(self.workload or [self.primary]))
 
 
-#: The channels whose sending identity lives in one region, and where the primary names it.
-REGION_BOUND_CHANNELS: dict[Channel, tuple[str, str]] = {
-    Channel.EMAIL: ("email_from_address", "from_address"),
-    Channel.SMS: ("sms_origination_identity", "origination_identity"),
-    Channel.VOICE: ("voice_origination_identity", "origination_identity"),
-    Channel.PUSH: ("push_application_id_parameter", "application_id_parameter"),
-}
+def region_bound_channels() -> dict[Channel, tuple[str, str]]:
+    """The channels whose sending identity lives in one region: (``regions.standby_channels`` field,
+    ``channels.<name>`` field), from their registry specs."""
+    return {Channel(s.name): s.region_identity for s in registry.specs() if s.region_identity is not None}
 
 
 def channel_identities(plan: Plan, region: str | None = None) -> dict[Channel, str]:
@@ -650,7 +704,7 @@ def channel_identities(plan: Plan, region: str | None = None) -> dict[Channel, s
     enabled = plan.channels.enabled()
     standby = plan.regions is not None and region is not None and region == plan.regions.standby
     out: dict[Channel, str] = {}
-    for channel, (standby_field, primary_field) in REGION_BOUND_CHANNELS.items():
+    for channel, (standby_field, primary_field) in region_bound_channels().items():
         if channel not in enabled:
             continue
         if standby:
@@ -717,7 +771,7 @@ def region_problems(plan: Plan, file: str) -> list[PlanProblem]:
         )
         for channel in primary:
             if channel not in standby:
-                field = REGION_BOUND_CHANNELS[channel][0]
+                field = region_bound_channels()[channel][0]
                 problems.append(
                     PlanProblem(
                         file,
@@ -860,11 +914,16 @@ def _known_fields(model: type[BaseModel], loc: tuple[str | int, ...]) -> list[st
         if isinstance(part, int):
             continue
         fields = getattr(current, "model_fields", None)
+        if current is Channels and part not in (fields or {}) and registry.is_registered(part):
+            current = registry.settings_model(part)
+            continue
         if not fields or part not in fields:
             return []
         current = _unwrap_model(fields[part].annotation)
         if current is None:
             return []
+    if current is Channels:
+        return [s.name for s in registry.specs()]
     fields = getattr(current, "model_fields", None)
     return list(fields) if fields else []
 
@@ -1118,11 +1177,11 @@ def cross_reference_problems(plan: Plan, file: str) -> list[PlanProblem]:
                 f"only {', '.join(sorted(c.value for c in WEB_CHANNELS))} take a drill webhook secret",
             )
     for j, channel in enumerate(plan.feedback.channels):
-        if channel is Channel.VOICE:
+        if not registry.spec(channel).carries_links:
             add(
                 f"feedback.channels[{j}]",
-                "a voice call cannot carry a link",
-                "remove 'voice' from feedback.channels",
+                f"a {registry.spec(channel).label} message cannot carry a link",
+                f"remove '{channel.value}' from feedback.channels",
             )
     if not plan.channels.enabled():
         add("channels", "no channel is enabled", "enable at least one channel: customers must hear from you")

@@ -20,6 +20,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from outage_comms.channels import registry
 from outage_comms.channels.base import RETRYABLE_ERRORS
 from outage_comms.plan import Plan
 from outage_comms.vocabulary import Channel
@@ -81,20 +82,8 @@ class ChannelTopics(Construct):
 
 
 def channel_label(channel: Channel) -> str:
-    return {
-        Channel.SNS: "SNS subscribers",
-        Channel.EMAIL: "email",
-        Channel.SMS: "SMS",
-        Channel.VOICE: "voice",
-        Channel.PUSH: "push",
-        Channel.MASTODON: "Mastodon",
-        Channel.BLUESKY: "Bluesky",
-        Channel.WEBHOOK: "webhook",
-        Channel.SUPPORT: "support macro",
-        Channel.CHATBOT: "team chat (Amazon Q)",
-        Channel.SLACK: "team Slack",
-        Channel.TEAMS: "team Microsoft Teams",
-    }.get(channel, channel.value)
+    """The channel's human name (its registry spec's label), e.g. "team Slack"."""
+    return registry.spec(channel).label
 
 
 class DeliveryDeadLetters(Construct):

@@ -16,14 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outage_comms.channels import http
 from outage_comms.channels.base import ChannelPermanentError, Delivery, DeliveryResult
+from outage_comms.channels.catalog import settings_of
 from outage_comms.channels.secrets import SecretCache, secret_field
 from outage_comms.plan import BlueskySettings
 from outage_comms.social_text import BLUESKY_MAX_GRAPHEMES, URL, grapheme_count, parse_link_markup
 from outage_comms.vocabulary import Channel
+
+if TYPE_CHECKING:
+    from outage_comms.channels.catalog import ChannelContext
 
 MAX_GRAPHEMES = BLUESKY_MAX_GRAPHEMES
 
@@ -133,3 +137,8 @@ class BlueskyChannel:
         return DeliveryResult(
             channel=self.channel.value, status="delivered", provider_ids=uris, locales=list(delivery.messages)
         )
+
+
+def build(ctx: ChannelContext) -> BlueskyChannel:
+    """The Bluesky adapter (``registry`` spec ``bluesky``)."""
+    return BlueskyChannel(settings=settings_of(ctx.plan, "bluesky"), secrets=ctx.secrets)

@@ -1,51 +1,56 @@
-"""Channel -> adapter factory for the customer, social and support channels (issue 7).
-
-For the lead to merge into the dispatcher beside ``sns_subscribers`` and ``internal_chat``::
+"""Channel -> adapter, through the channel registry (``outage_comms.channels.registry``).
 
     adapter = catalog.build(Channel.EMAIL, ChannelContext.from_environment(plan))
 
-Every factory reads only what its channel needs, so a channel whose configuration is missing
-raises ``ChannelUnavailableError`` for that channel alone. ``in_app`` is deliberately absent: the
-banner is published by the status site (issue 5); no adapter here writes outside it.
+Each channel's spec names its adapter factory (``"outage_comms.channels.email:build"``); a factory reads
+only what its channel needs, so a channel whose configuration is missing raises
+``ChannelUnavailableError`` for that channel alone. Status surfaces have no adapter: the status site
+publishes them; SNS and the team chat topic are the workflow's own (``workflow.adapters``).
 
-Each adapter's module is imported by name (:data:`ADAPTER_MODULES`) when its channel is first built, never
-by an import statement here: a function loads only the channels it delivers, and its Lambda asset ships
-only the channels its plan enables (``lambda_asset`` reads :func:`adapter_modules`), so ``phonenumbers``
-comes with SMS and voice only.
+A factory's module is imported by name when its channel is first built, never by an import statement
+here: a function loads only the channels it delivers, and its Lambda asset ships only the channels its
+plan enables (``lambda_asset`` reads :func:`adapter_modules`), so ``phonenumbers`` comes with SMS and
+voice only.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from outage_comms.channels import registry
 from outage_comms.channels.base import ChannelAdapter, ChannelUnavailableError
 from outage_comms.channels.secrets import SecretCache, default_cache
 from outage_comms.channels.settings import ChannelSettings, channel_settings
 from outage_comms.plan import Plan
 from outage_comms.vocabulary import Channel
 
-#: Channel -> the module that holds its adapter class (imported where that channel is first built).
-ADAPTER_MODULES: dict[Channel, str] = {
-    Channel.EMAIL: "outage_comms.channels.email",
-    Channel.SMS: "outage_comms.channels.sms",
-    Channel.VOICE: "outage_comms.channels.voice",
-    Channel.PUSH: "outage_comms.channels.push",
-    Channel.SLACK: "outage_comms.channels.slack",
-    Channel.TEAMS: "outage_comms.channels.teams",
-    Channel.MASTODON: "outage_comms.channels.mastodon",
-    Channel.BLUESKY: "outage_comms.channels.bluesky",
-    Channel.WEBHOOK: "outage_comms.channels.webhook",
-    Channel.SUPPORT: "outage_comms.channels.support",
-}
+
+class _AdapterPaths(Mapping[Channel, str]):
+    """Channel -> ``module`` or ``module:factory`` of its adapter, live from the registry."""
+
+    def __init__(self, part: Callable[[str], str]) -> None:
+        self._part = part
+
+    def __getitem__(self, channel: Channel) -> str:
+        path = registry.spec(channel).adapter if registry.is_registered(channel) else None
+        if path is None:
+            raise KeyError(channel)
+        return self._part(path)
+
+    def __iter__(self) -> Iterator[Channel]:
+        return iter(registry.channels(where=lambda s: s.adapter is not None))
+
+    def __len__(self) -> int:
+        return len(registry.channels(where=lambda s: s.adapter is not None))
 
 
-def _adapter_class(channel: Channel, name: str) -> Callable[..., ChannelAdapter]:
-    adapter: Callable[..., ChannelAdapter] = getattr(importlib.import_module(ADAPTER_MODULES[channel]), name)
-    return adapter
+#: Channel -> the module that holds its adapter factory (read-only, from the registry).
+ADAPTER_MODULES: Mapping[Channel, str] = _AdapterPaths(lambda path: path.partition(":")[0])
+#: Channel -> ``module:factory`` (read-only, from the registry): the channels :func:`build` can build.
+FACTORIES: Mapping[Channel, str] = _AdapterPaths(lambda path: path)
 
 
 def is_enabled(plan: Plan, channel: Channel) -> bool:
@@ -123,145 +128,18 @@ class ChannelContext:
         return lambda sid: self.store.deactivate(sid, status)
 
 
-def _settings_of(plan: Plan, channel: Channel) -> Any:
-    settings = getattr(plan.channels, channel.value)
-    if not is_enabled(plan, channel):
-        raise ChannelUnavailableError(f"channel '{channel.value}' is not enabled in the plan")
+def settings_of(plan: Plan, channel: str) -> Any:
+    """The plan's settings of an enabled channel; ``ChannelUnavailableError`` when it is off or absent."""
+    settings = getattr(plan.channels, str(channel), None)
+    if not is_enabled(plan, Channel(channel)):
+        raise ChannelUnavailableError(f"channel '{channel}' is not enabled in the plan")
     return settings
-
-
-def _email(ctx: ChannelContext) -> ChannelAdapter:
-    EmailChannel = _adapter_class(Channel.EMAIL, "EmailChannel")
-
-    _settings_of(ctx.plan, Channel.EMAIL)
-    return EmailChannel(
-        plan=ctx.plan,
-        client=ctx.clients("sesv2"),
-        signer=ctx.signer,
-        unsubscribe_base=ctx.settings.unsubscribe_url,
-        audience=ctx.audience,
-        bulk=ctx.bulk,
-        inline_limit=ctx.settings.inline_limit,
-        rate_per_second=ctx.settings.email_rate_per_second,
-    )
-
-
-def _sms(ctx: ChannelContext) -> ChannelAdapter:
-    SmsChannel = _adapter_class(Channel.SMS, "SmsChannel")
-
-    _settings_of(ctx.plan, Channel.SMS)
-    return SmsChannel(
-        plan=ctx.plan,
-        client=ctx.clients("pinpoint-sms-voice-v2"),
-        on_opted_out=ctx.mark("opted_out"),
-        sent_log=_sent_sms_log(ctx),
-        audience=ctx.audience,
-        bulk=ctx.bulk,
-        inline_limit=ctx.settings.inline_limit,
-        rate_per_second=ctx.settings.sms_parts_per_second,
-    )
-
-
-def _sent_sms_log(ctx: ChannelContext) -> Any:
-    """Where SMS that ask "Reply YES or NO" are remembered; None without the plan's sms_replies or table."""
-    if not (ctx.plan.feedback.enabled and ctx.plan.feedback.sms_replies and ctx.settings.feedback_table):
-        return None
-    from outage_comms.feedback.replies import SentSmsLog
-
-    return SentSmsLog(table_name=ctx.settings.feedback_table, client=ctx.clients("dynamodb"))
-
-
-def _voice(ctx: ChannelContext) -> ChannelAdapter:
-    VoiceChannel = _adapter_class(Channel.VOICE, "VoiceChannel")
-
-    _settings_of(ctx.plan, Channel.VOICE)
-    return VoiceChannel(
-        plan=ctx.plan,
-        client=ctx.clients("pinpoint-sms-voice-v2"),
-        audience=ctx.audience,
-        inline_limit=10_000,  # the critical audience is small: never bulk
-        rate_per_second=1.0,
-    )
-
-
-def _push(ctx: ChannelContext) -> ChannelAdapter:
-    PushChannel = _adapter_class(Channel.PUSH, "PushChannel")
-
-    _settings_of(ctx.plan, Channel.PUSH)
-    if not ctx.settings.push_application_id:
-        raise ChannelUnavailableError(
-            "PUSH_APPLICATION_ID is not set: deploy the channels stack with push on"
-        )
-    return PushChannel(
-        plan=ctx.plan,
-        client=ctx.clients("pinpoint"),
-        application_id=ctx.settings.push_application_id,
-        on_invalid_token=ctx.mark("suppressed"),
-        audience=ctx.audience,
-    )
-
-
-def _slack(ctx: ChannelContext) -> ChannelAdapter:
-    SlackChannel = _adapter_class(Channel.SLACK, "SlackChannel")
-
-    s = _settings_of(ctx.plan, Channel.SLACK)
-    return SlackChannel(
-        secret_name=s.webhook_url_secret, secrets=ctx.secrets, default_locale=ctx.plan.default_locale
-    )
-
-
-def _teams(ctx: ChannelContext) -> ChannelAdapter:
-    TeamsChannel = _adapter_class(Channel.TEAMS, "TeamsChannel")
-
-    s = _settings_of(ctx.plan, Channel.TEAMS)
-    return TeamsChannel(
-        secret_name=s.webhook_url_secret, secrets=ctx.secrets, default_locale=ctx.plan.default_locale
-    )
-
-
-def _mastodon(ctx: ChannelContext) -> ChannelAdapter:
-    MastodonChannel = _adapter_class(Channel.MASTODON, "MastodonChannel")
-
-    return MastodonChannel(settings=_settings_of(ctx.plan, Channel.MASTODON), secrets=ctx.secrets)
-
-
-def _bluesky(ctx: ChannelContext) -> ChannelAdapter:
-    BlueskyChannel = _adapter_class(Channel.BLUESKY, "BlueskyChannel")
-
-    return BlueskyChannel(settings=_settings_of(ctx.plan, Channel.BLUESKY), secrets=ctx.secrets)
-
-
-def _webhook(ctx: ChannelContext) -> ChannelAdapter:
-    WebhookChannel = _adapter_class(Channel.WEBHOOK, "WebhookChannel")
-
-    s = _settings_of(ctx.plan, Channel.WEBHOOK)
-    return WebhookChannel(plan=ctx.plan, url=s.url, secret_name=s.signing_secret, secrets=ctx.secrets)
-
-
-def _support(ctx: ChannelContext) -> ChannelAdapter:
-    SupportChannel = _adapter_class(Channel.SUPPORT, "SupportChannel")
-
-    s = _settings_of(ctx.plan, Channel.SUPPORT)
-    return SupportChannel(secret_name=s.ticketing_webhook_secret, secrets=ctx.secrets)
-
-
-FACTORIES: dict[Channel, Callable[[ChannelContext], ChannelAdapter]] = {
-    Channel.EMAIL: _email,
-    Channel.SMS: _sms,
-    Channel.VOICE: _voice,
-    Channel.PUSH: _push,
-    Channel.SLACK: _slack,
-    Channel.TEAMS: _teams,
-    Channel.MASTODON: _mastodon,
-    Channel.BLUESKY: _bluesky,
-    Channel.WEBHOOK: _webhook,
-    Channel.SUPPORT: _support,
-}
 
 
 def build(channel: Channel, ctx: ChannelContext) -> ChannelAdapter:
     """The adapter for ``channel``; ChannelUnavailableError if it is not one of ours or not configured."""
-    factory = FACTORIES.get(channel)
+    factory = registry.adapter_factory(channel) if registry.is_registered(channel) else None
     if factory is None:
-        raise ChannelUnavailableError(f"channel '{channel.value}' has no adapter in channels.catalog")
-    return factory(ctx)
+        raise ChannelUnavailableError(f"channel '{channel}' has no adapter in its registry spec")
+    adapter: ChannelAdapter = factory(ctx)
+    return adapter

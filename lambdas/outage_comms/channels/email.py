@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from outage_comms.channels.base import ChannelPermanentError, ChannelRetryableError
+from outage_comms.channels.catalog import settings_of
 from outage_comms.channels.personalise import (
     FEEDBACK,
     UNSUBSCRIBE,
@@ -39,6 +40,9 @@ from outage_comms.plan import EmailSettings, Plan
 from outage_comms.subscribers.store import Member
 from outage_comms.subscribers.tokens import TokenSigner
 from outage_comms.vocabulary import Channel
+
+if TYPE_CHECKING:
+    from outage_comms.channels.catalog import ChannelContext
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 _THROTTLED = frozenset(
@@ -188,3 +192,18 @@ class EmailChannel(SubscriberChannel):
             default_locale=self.plan.default_locale,
             incident_id=incident_id,
         )
+
+
+def build(ctx: ChannelContext) -> EmailChannel:
+    """The email adapter from the plan and the channels' deployment (``registry`` spec ``email``)."""
+    settings_of(ctx.plan, "email")
+    return EmailChannel(
+        plan=ctx.plan,
+        client=ctx.clients("sesv2"),
+        signer=ctx.signer,
+        unsubscribe_base=ctx.settings.unsubscribe_url,
+        audience=ctx.audience,
+        bulk=ctx.bulk,
+        inline_limit=ctx.settings.inline_limit,
+        rate_per_second=ctx.settings.email_rate_per_second,
+    )

@@ -13,12 +13,19 @@ links no hashtag; web addresses keep their ``/@user`` and ``#fragment``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from outage_comms.channels import http
 from outage_comms.channels.base import Delivery, DeliveryResult
+from outage_comms.channels.catalog import settings_of
 from outage_comms.channels.secrets import SecretCache, secret_field
 from outage_comms.plan import MastodonSettings
 from outage_comms.social_text import MASTODON_MAX_CHARACTERS, mastodon_length
 from outage_comms.vocabulary import Channel
+
+if TYPE_CHECKING:
+    from outage_comms.channels.catalog import ChannelContext
+
 
 MAX_CHARACTERS = MASTODON_MAX_CHARACTERS
 
@@ -64,3 +71,8 @@ class MastodonChannel:
         return DeliveryResult(
             channel=self.channel.value, status="delivered", provider_ids=ids, locales=list(delivery.messages)
         )
+
+
+def build(ctx: ChannelContext) -> MastodonChannel:
+    """The Mastodon adapter (``registry`` spec ``mastodon``)."""
+    return MastodonChannel(settings=settings_of(ctx.plan, "mastodon"), secrets=ctx.secrets)

@@ -11,15 +11,25 @@ or opted out is dropped from the store.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from outage_comms.channels.base import ChannelPermanentError, ChannelRetryableError, Delivery, DeliveryResult
+from outage_comms.channels.base import (
+    ChannelPermanentError,
+    ChannelRetryableError,
+    ChannelUnavailableError,
+    Delivery,
+    DeliveryResult,
+)
+from outage_comms.channels.catalog import settings_of
 from outage_comms.channels.subscriber_channel import SubscriberChannel
 from outage_comms.plan import Plan
 from outage_comms.subscribers.store import Member
 from outage_comms.vocabulary import Channel
+
+if TYPE_CHECKING:
+    from outage_comms.channels.catalog import ChannelContext
 
 MAX_ADDRESSES = 100
 PLATFORMS = ("APNS", "GCM")
@@ -144,3 +154,19 @@ def _by_locale(members: Iterable[Member], locales: set[str], default: str) -> di
 def _chunks(items: list[Member], size: int) -> Iterable[list[Member]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def build(ctx: ChannelContext) -> PushChannel:
+    """The push adapter (``registry`` spec ``push``); needs the deployed push application's id."""
+    settings_of(ctx.plan, "push")
+    if not ctx.settings.push_application_id:
+        raise ChannelUnavailableError(
+            "PUSH_APPLICATION_ID is not set: deploy the channels stack with push on"
+        )
+    return PushChannel(
+        plan=ctx.plan,
+        client=ctx.clients("pinpoint"),
+        application_id=ctx.settings.push_application_id,
+        on_invalid_token=ctx.mark("suppressed"),
+        audience=ctx.audience,
+    )

@@ -13,11 +13,15 @@ as is; the header is ``plain_text``, which Slack shows as typed, so it gets the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outage_comms.channel_markup import slack_unescape
+from outage_comms.channels.catalog import settings_of
 from outage_comms.channels.chat_webhook import ChatWebhookChannel
 from outage_comms.vocabulary import Channel
+
+if TYPE_CHECKING:
+    from outage_comms.channels.catalog import ChannelContext
 
 HEADER_MAX = 150
 SECTION_MAX = 3000
@@ -30,6 +34,7 @@ def _cut(text: str, limit: int) -> str:
 def block_kit_message(
     fields: Mapping[str, str], *, incident_id: str, update_id: str, severity: str
 ) -> dict[str, Any]:
+
     title = fields.get("title", "")
     body = fields.get("body", "")
     return {
@@ -65,3 +70,11 @@ class SlackChannel(ChatWebhookChannel):
         self, fields: Mapping[str, str], *, incident_id: str, update_id: str, severity: str
     ) -> dict[str, Any]:
         return block_kit_message(fields, incident_id=incident_id, update_id=update_id, severity=severity)
+
+
+def build(ctx: ChannelContext) -> SlackChannel:
+    """The Slack adapter (``registry`` spec ``slack``): its webhook URL is the plan's secret."""
+    s = settings_of(ctx.plan, "slack")
+    return SlackChannel(
+        secret_name=s.webhook_url_secret, secrets=ctx.secrets, default_locale=ctx.plan.default_locale
+    )

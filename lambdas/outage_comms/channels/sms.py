@@ -19,17 +19,22 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
 from outage_comms.channels.base import ChannelPermanentError, ChannelRetryableError
 from outage_comms.channels.batch import RecipientSkipped
+from outage_comms.channels.catalog import settings_of
 from outage_comms.channels.subscriber_channel import SubscriberChannel
 from outage_comms.guard import sms_size
 from outage_comms.plan import Plan, SmsSettings
 from outage_comms.subscribers.store import Member
 from outage_comms.vocabulary import Channel
+
+if TYPE_CHECKING:
+    from outage_comms.channels.catalog import ChannelContext
+
 
 log = logging.getLogger(__name__)
 OPTED_OUT = "DESTINATION_PHONE_NUMBER_OPTED_OUT"
@@ -270,3 +275,27 @@ class SmsChannel(SubscriberChannel):
             on_opted_out=self.on_opted_out,
             replies=replies,
         )
+
+
+def build(ctx: ChannelContext) -> SmsChannel:
+    """The SMS adapter from the plan and the channels' deployment (``registry`` spec ``sms``)."""
+    settings_of(ctx.plan, "sms")
+    return SmsChannel(
+        plan=ctx.plan,
+        client=ctx.clients("pinpoint-sms-voice-v2"),
+        on_opted_out=ctx.mark("opted_out"),
+        sent_log=_sent_sms_log(ctx),
+        audience=ctx.audience,
+        bulk=ctx.bulk,
+        inline_limit=ctx.settings.inline_limit,
+        rate_per_second=ctx.settings.sms_parts_per_second,
+    )
+
+
+def _sent_sms_log(ctx: ChannelContext) -> Any:
+    """Where SMS that ask "Reply YES or NO" are remembered; None without the plan's sms_replies or table."""
+    if not (ctx.plan.feedback.enabled and ctx.plan.feedback.sms_replies and ctx.settings.feedback_table):
+        return None
+    from outage_comms.feedback.replies import SentSmsLog
+
+    return SentSmsLog(table_name=ctx.settings.feedback_table, client=ctx.clients("dynamodb"))

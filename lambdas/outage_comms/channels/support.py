@@ -11,13 +11,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outage_comms.channels import http
 from outage_comms.channels.base import Delivery, DeliveryResult
+from outage_comms.channels.catalog import settings_of
 from outage_comms.channels.secrets import SecretCache
 from outage_comms.channels.webhook import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
 from outage_comms.vocabulary import Channel
+
+if TYPE_CHECKING:
+    from outage_comms.channels.catalog import ChannelContext
 
 
 def support_macro(delivery: Delivery, locale: str) -> dict[str, Any]:
@@ -69,3 +73,9 @@ class SupportChannel:
                 "POST", url, service="ticketing webhook", body=body, headers=headers, timeout=self._timeout
             )
         return DeliveryResult(channel=self.channel.value, status="delivered", locales=list(delivery.messages))
+
+
+def build(ctx: ChannelContext) -> SupportChannel:
+    """The support desk's macro adapter (``registry`` spec ``support``)."""
+    s = settings_of(ctx.plan, "support")
+    return SupportChannel(secret_name=s.ticketing_webhook_secret, secrets=ctx.secrets)

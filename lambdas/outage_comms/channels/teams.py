@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from outage_comms.channels.catalog import settings_of
 from outage_comms.channels.chat_webhook import ChatWebhookChannel
 from outage_comms.vocabulary import Channel
+
+if TYPE_CHECKING:
+    from outage_comms.channels.catalog import ChannelContext
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 _SLACK_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
@@ -30,6 +34,7 @@ def teams_markdown(text: str) -> str:
 def adaptive_card_message(
     fields: Mapping[str, str], *, incident_id: str, update_id: str, severity: str
 ) -> dict[str, Any]:
+
     card = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
@@ -67,3 +72,11 @@ class TeamsChannel(ChatWebhookChannel):
         self, fields: Mapping[str, str], *, incident_id: str, update_id: str, severity: str
     ) -> dict[str, Any]:
         return adaptive_card_message(fields, incident_id=incident_id, update_id=update_id, severity=severity)
+
+
+def build(ctx: ChannelContext) -> TeamsChannel:
+    """The Teams adapter (``registry`` spec ``teams``): its webhook URL is the plan's secret."""
+    s = settings_of(ctx.plan, "teams")
+    return TeamsChannel(
+        secret_name=s.webhook_url_secret, secrets=ctx.secrets, default_locale=ctx.plan.default_locale
+    )

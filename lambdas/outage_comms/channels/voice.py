@@ -7,16 +7,21 @@ marked ``critical``) are called, each in their locale with the plan's Amazon Pol
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from outage_comms.channels.base import ChannelPermanentError, Delivery
+from outage_comms.channels.catalog import settings_of
 from outage_comms.channels.sms import InvalidPhoneNumberError, e164, sms_voice_error
 from outage_comms.channels.subscriber_channel import SubscriberChannel
 from outage_comms.plan import Plan, VoiceSettings
 from outage_comms.subscribers.store import Member
 from outage_comms.vocabulary import Channel
+
+if TYPE_CHECKING:
+    from outage_comms.channels.catalog import ChannelContext
+
 
 DEFAULT_VOICES = {"en": "JOANNA", "pt-BR": "CAMILA"}
 
@@ -89,3 +94,15 @@ class VoiceChannel(SubscriberChannel):
             bodies={loc: fields["body"] for loc, fields in messages.items()},
             default_locale=self.plan.default_locale,
         )
+
+
+def build(ctx: ChannelContext) -> VoiceChannel:
+    """The voice adapter (``registry`` spec ``voice``): the critical audience is small, never bulk."""
+    settings_of(ctx.plan, "voice")
+    return VoiceChannel(
+        plan=ctx.plan,
+        client=ctx.clients("pinpoint-sms-voice-v2"),
+        audience=ctx.audience,
+        inline_limit=10_000,
+        rate_per_second=1.0,
+    )

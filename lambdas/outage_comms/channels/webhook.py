@@ -24,13 +24,17 @@ import hmac
 import json
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from outage_comms.channels import http
 from outage_comms.channels.base import Delivery, DeliveryResult
+from outage_comms.channels.catalog import settings_of
 from outage_comms.channels.secrets import SecretCache, secret_field
 from outage_comms.plan import Plan
 from outage_comms.vocabulary import Channel, Impact, Scenario
+
+if TYPE_CHECKING:
+    from outage_comms.channels.catalog import ChannelContext
 
 SIGNATURE_HEADER = "X-OutageComms-Signature"
 EVENT_ID_HEADER = "X-OutageComms-Event-Id"
@@ -161,3 +165,9 @@ class WebhookChannel:
             timeout=self._timeout,
         )
         return DeliveryResult(channel=self.channel.value, status="delivered", locales=list(delivery.messages))
+
+
+def build(ctx: ChannelContext) -> WebhookChannel:
+    """The outbound webhook adapter (``registry`` spec ``webhook``)."""
+    s = settings_of(ctx.plan, "webhook")
+    return WebhookChannel(plan=ctx.plan, url=s.url, secret_name=s.signing_secret, secrets=ctx.secrets)

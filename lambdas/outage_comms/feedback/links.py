@@ -45,10 +45,12 @@ import hashlib
 import hmac
 import re
 import struct
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from outage_comms.channels import registry
 from outage_comms.vocabulary import Channel, Scenario
 
 VERSION = 2
@@ -68,24 +70,31 @@ TOKEN_EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 _MAX_MINUTES = 0xFFFFFF  # until 2056
 _MAX_HOURS = 0xFFFF  # links live at most ~7 years
 
+
 # Stable one-byte codes: append new values, never renumber (tokens in sent messages use them).
-CHANNEL_CODES: dict[Channel, int] = {
-    Channel.SNS: 1,
-    Channel.EMAIL: 2,
-    Channel.SMS: 3,
-    Channel.VOICE: 4,
-    Channel.PUSH: 5,
-    Channel.IN_APP: 6,
-    Channel.CHATBOT: 7,
-    Channel.SLACK: 8,
-    Channel.TEAMS: 9,
-    Channel.MASTODON: 10,
-    Channel.BLUESKY: 11,
-    Channel.WEBHOOK: 12,
-    Channel.SUPPORT: 13,
-    Channel.STATUS_PAGE: 14,
-    Channel.DASHBOARD: 15,
-}
+class _ChannelCodes(Mapping[Channel, int]):
+    """Channel -> its ``feedback_code`` in the registry (read live; channels without one carry no links)."""
+
+    def __getitem__(self, channel: Channel) -> int:
+        code = registry.spec(channel).feedback_code if registry.is_registered(channel) else None
+        if code is None:
+            raise KeyError(channel)
+        return code
+
+    def __iter__(self) -> Iterator[Channel]:
+        return iter(registry.feedback_codes())
+
+    def __len__(self) -> int:
+        return len(registry.feedback_codes())
+
+
+CHANNEL_CODES: Mapping[Channel, int] = _ChannelCodes()
+
+
+def _channel_of(code: int) -> Channel | None:
+    return next((channel for channel, known in registry.feedback_codes().items() if known == code), None)
+
+
 SCENARIO_CODES: dict[Scenario, int] = {
     Scenario.INVESTIGATING: 1,
     Scenario.IDENTIFIED: 2,
@@ -112,10 +121,9 @@ LOCALE_CODES: dict[str, int] = {
     "fr": 8,
     "de": 9,
 }
-_CHANNELS = {code: channel for channel, code in CHANNEL_CODES.items()}
 _SCENARIOS = {code: scenario for scenario, code in SCENARIO_CODES.items()}
 _LOCALES = {code: locale for locale, code in LOCALE_CODES.items()}
-assert max(CHANNEL_CODES.values()) < 16 and max(SCENARIO_CODES.values()) < 16  # 4-bit fields
+assert max(SCENARIO_CODES.values()) < 16  # 4-bit field (channel codes: the registry checks theirs)
 
 #: The answers a link can carry, as the last path segment (short forms keep SMS short).
 VOTES = {"y": "yes", "yes": "yes", "n": "no", "no": "no"}
@@ -245,7 +253,8 @@ class LinkSigner:
             locale = tail[1:].decode("ascii", errors="replace") if tail and tail[0] == len(tail) - 1 else ""
         else:
             locale = _LOCALES.get(code, "") if not tail else ""
-        if not locale or channel not in _CHANNELS or scenario not in _SCENARIOS:
+        the_channel = _channel_of(channel)
+        if not locale or the_channel is None or scenario not in _SCENARIOS:
             # signed by us, yet unreadable: a newer layout
             raise MalformedLinkError("the link is not a feedback token")
         opened = TOKEN_EPOCH + timedelta(minutes=int.from_bytes(minutes, "big"))
@@ -257,7 +266,7 @@ class LinkSigner:
         return LinkClaims(
             incident_id=f"inc-{opened:%Y%m%d-%H%M}-{suffix.hex()}",
             update_id=f"{number:03d}-{the_scenario.value}",
-            channel=_CHANNELS[channel],
+            channel=the_channel,
             locale=locale,
             scenario=the_scenario,
             expires_at=expires_at,

@@ -42,6 +42,7 @@ from datetime import datetime
 
 from markupsafe import Markup
 
+from outage_comms.channels import registry
 from outage_comms.feedback.links import FeedbackLinker, FeedbackUrls, LinkSigner
 from outage_comms.guard import guard_message, sms_size
 from outage_comms.plan import Plan
@@ -107,7 +108,7 @@ def carries_feedback(plan: Plan, channel: Channel) -> bool:
     return (
         plan.feedback.enabled
         and channel in plan.feedback.channels
-        and channel is not Channel.VOICE
+        and registry.spec(channel).carries_links
         and CHANNEL_FORMAT[channel] not in INTERNAL_FORMATS
     )
 

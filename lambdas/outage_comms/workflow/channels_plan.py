@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from outage_comms.channels.registry import ChannelSet
 from outage_comms.plan import Plan
 from outage_comms.vocabulary import Channel
 
-#: Told first, before any customer hears (and before approval): the team's chat.
-TEAM_CHANNELS = frozenset({Channel.CHATBOT, Channel.SLACK, Channel.TEAMS})
-#: Published by the status site's publisher in "Publish status surfaces", not by the fan-out.
-STATUS_SURFACES = frozenset({Channel.STATUS_PAGE, Channel.DASHBOARD, Channel.IN_APP})
+#: Told first, before any customer hears (and before approval): the team's chat (registry reach "team").
+TEAM_CHANNELS = ChannelSet(lambda spec: spec.reach == "team", "team channels")
+#: Published by the status site's publisher in "Publish status surfaces", not by the fan-out (reach "public").
+STATUS_SURFACES = ChannelSet(lambda spec: spec.reach == "public", "status surfaces")
 
 
 def fanout_channels(plan: Plan) -> list[Channel]:
