@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 from aws_cdk import ArnFormat, CfnOutput, Stack, Tags
@@ -11,6 +13,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from outage_comms.plan import Plan
 from outage_comms_cdk.channels_stack import OutageCommsChannelsStack
 from outage_comms_cdk.constructs.approval_gate import ReviewPageApi, review_signing_key
 from outage_comms_cdk.constructs.channel_fanout import REDRIVE_FUNCTION_OUTPUT, ChannelTopics, DeliveryRedrive
@@ -33,6 +36,91 @@ from outage_comms_cdk.settings import DeploymentSettings, physical_name
 
 PROJECT_TAG = ("project", "outage-comms")
 SYNCHRONOUS = "invoked synchronously by the incident-comms state machine, whose Retry/Catch handle failures"
+
+
+@dataclass(frozen=True)
+class StepFunction:
+    """One workflow step's function. Its name is the step (``outage_comms.workflow.steps``), the handler
+    module (``handlers.workflow_<name>``), the state machine's key (:class:`WorkflowFunctions`) and the
+    key of :attr:`OutageCommsWorkflowStack.functions`; ``construct_id`` stays what it was deployed as."""
+
+    construct_id: str
+    description: str
+
+    def handler(self, name: str) -> str:
+        return f"handlers.workflow_{name}.handler"
+
+
+#: The state machine's step functions, by name (the review page's function is built apart: it is public).
+STEP_FUNCTIONS: dict[str, StepFunction] = {
+    "register_incident": StepFunction("RegisterIncident", "Register incident"),
+    "render": StepFunction("RenderUpdate", "Render update"),
+    "notify_team": StepFunction("NotifyInternal", "Notify team first"),
+    "request_approval": StepFunction("RequestApproval", "Wait for approval: send the signed review link"),
+    "deliver_channel": StepFunction("DeliverChannel", "Deliver via one channel"),
+    "record_failure": StepFunction("RecordDeliveryFailure", "Record a channel failure"),
+    "await_update": StepFunction("AwaitUpdate", "Wait for next update"),
+    "notice": StepFunction("Remind", "Remind, escalate, hold"),
+    "resolve": StepFunction("Resolve", "Release incident: the summary's outcome"),
+    "draft_summary": StepFunction("DraftSummary", "Draft post-incident summary"),
+    "record_postmortem": StepFunction("RecordPostmortem", "Record postmortem on the incident"),
+}
+REVIEW_PAGE = StepFunction("ReviewPageFunction", "Review page: shows an update, decides on POST")
+
+#: The incident repository's calls (outage_comms/intake/store.py), per step, on the table only: it reads
+#: no index. TransactWriteItems is authorized per contained action.
+_READ_WRITE = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+INCIDENT_ACCESS: dict[str, list[str]] = {
+    "register_incident": [*_READ_WRITE, "dynamodb:ConditionCheckItem"],
+    "render": ["dynamodb:GetItem"],
+    "await_update": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    "notice": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    "resolve": ["dynamodb:GetItem"],
+    "draft_summary": ["dynamodb:GetItem"],
+    "record_postmortem": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    "deliver_channel": ["dynamodb:PutItem"],
+    "record_failure": ["dynamodb:PutItem"],
+}
+#: Steps that post to the team's internal chat topic.
+TEAM_CHAT_PUBLISHERS = ("notify_team", "request_approval", "deliver_channel", "notice", "resolve")
+#: Steps that send email themselves (approval links, reminders, the summary request).
+EMAIL_SENDERS = ("request_approval", "notice", "resolve")
+
+
+def workflow_functions(functions: Mapping[str, OutageCommsFunction]) -> WorkflowFunctions:
+    """The state machine's functions by key (the key is the step's name)."""
+    keys = {field.name for field in fields(WorkflowFunctions)}
+    # Until incident_workflow.py spells the two renamed keys the new way (requested from its owner).
+    older = {"register_incident": "register", "deliver_channel": "deliver"}
+    return WorkflowFunctions(
+        **{(name if name in keys else older[name]): built.function for name, built in functions.items()}
+    )
+
+
+@dataclass(frozen=True)
+class _StateMachineArns:
+    """ARNs of the state machine the workflow construct creates (named, so known before it exists)."""
+
+    state_machine: str
+    executions: str
+
+    @classmethod
+    def of(cls, stack: Stack) -> _StateMachineArns:
+        name = physical_name(stack, STATE_MACHINE_NAME)
+        return cls(
+            state_machine=stack.format_arn(
+                service="states",
+                resource="stateMachine",
+                resource_name=name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            ),
+            executions=stack.format_arn(
+                service="states",
+                resource="execution",
+                resource_name=f"{name}:*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            ),
+        )
 
 
 class OutageCommsWorkflowStack(Stack):
@@ -59,241 +147,31 @@ class OutageCommsWorkflowStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         Tags.of(self).add(*PROJECT_TAG)
         plan = settings.plan
-        self.state = WorkflowStateTable(
-            self, "State", key=key, replication=replication_for(self, settings.plan)
-        )
+        self.key = key
+        self.lambda_runtime = lambda_runtime
+        self.state = WorkflowStateTable(self, "State", key=key, replication=replication_for(self, plan))
         # Task tokens and approver allow-lists: only the two approval functions reach this table.
         self.approvals = ApprovalRequestsTable(self, "Approvals", key=key)
         self.topics = ChannelTopics(self, "Channels", plan=plan, key=key)
         self.signing_key = review_signing_key(self, "ReviewSigningKey", key=key)
-        # "Was this update helpful?": the public API the render step's links point at (None: turned off).
-        # A short custom domain (plan's feedback.base_url + context feedback_certificate_arn) fits links
-        # into more SMS and social posts; without a certificate, base_url is used as given (a proxy).
-        certificate_arn = self.node.try_get_context(CERTIFICATE_CONTEXT_KEY)
-        feedback_domain = (
-            FeedbackDomain.for_base_url(plan.feedback.base_url, str(certificate_arn))
-            if certificate_arn and plan.feedback.base_url
-            else None
-        )
         # The plan's edge.waf: the region's public web ACL (the channels stack's), or this stack's own.
         self.web_acl = channels.web_acl if channels is not None else None
         if self.web_acl is None and plan.edge.waf.enabled:
             self.web_acl = PublicWebAcl(self, "PublicApisWebAcl", waf=plan.edge.waf, waf_scope="REGIONAL")
-        self.feedback = (
-            FeedbackApi(
-                self,
-                "Feedback",
-                key=key,
-                lambda_runtime=lambda_runtime,
-                workflow_table=self.state.table,
-                domain=feedback_domain,
-                reserved_concurrency=plan.edge.reserved_concurrency.feedback_api,
-                web_acl=self.web_acl,
-            )
-            if plan.feedback.enabled
-            else None
-        )
-        # Links go to the plan's feedback domain, else the status site's /f/* route to this API
-        # (``feedback_base_url``: app.py passes it when the status site routes /f/* here), never the raw
-        # execute-api URL unless neither exists. Short codes (feedback/short_links.py) need the table.
-        feedback_env = (
-            {
-                "FEEDBACK_BASE_URL": plan.feedback.base_url or feedback_base_url or self.feedback.url,
-                "FEEDBACK_SECRET_ARN": self.feedback.signing_key.secret.secret_arn,
-                "FEEDBACK_TABLE": self.feedback.table.table_name,
-            }
-            if self.feedback is not None
-            else {}
-        )
-        # "Helpful? Reply YES or NO" (plan's feedback.sms_replies): the SMS channel remembers those texts.
-        sms_replies = self.feedback is not None and plan.feedback.sms_replies
-        reply_env = (
-            {"FEEDBACK_TABLE": self.feedback.table.table_name} if self.feedback and sms_replies else {}
-        )
-        state_machine_arn = self.format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=physical_name(self, STATE_MACHINE_NAME),
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        executions_arn = self.format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{physical_name(self, STATE_MACHINE_NAME)}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        email = plan.channels.email
-        environment = {
-            "WORKFLOW_TABLE": self.state.table.table_name,
-            "INCIDENTS_TABLE_NAME": incidents_table.table_name,
-            "INTERNAL_CHAT_TOPIC_ARN": self.topics.internal_chat.topic_arn
-            if self.topics.internal_chat
-            else "",
-            "SUBSCRIBERS_TOPIC_ARN": self.topics.subscribers.topic_arn if self.topics.subscribers else "",
-            "DRILL_TOPIC_ARN": self.topics.drill.topic_arn if self.topics.drill else "",
-            "REVIEW_SECRET_ARN": self.signing_key.secret.secret_arn,
-            "STATE_MACHINE_ARN": state_machine_arn,
-            "EMAIL_CONFIGURATION_SET": email.configuration_set if email and email.enabled else "",
-        }
-
-        # What the channel catalog reads (tables, token key, bulk hand-off, push app): only the functions
-        # that deliver through it get it, with the channels stack's scoped grants below.
-        channel_env = channels.channel_environment() if channels is not None else {}
-
-        def function(
-            construct_id: str, module: str, description: str, **extra_env: str
-        ) -> OutageCommsFunction:
-            built = lambda_runtime.new_function(
-                self,
-                construct_id,
-                handler=f"handlers.{module}.handler",
-                description=description,
-                service_name=module.replace("workflow_", "workflow-").replace("_", "-"),
-                environment={**environment, **extra_env},
-                synchronous_only_reason=SYNCHRONOUS,
-            )
-            self.state.table.grant_read_write_data(built.function)
-            built.acknowledge_key_grants()
-            return built
-
-        review = function(
-            "ReviewPageFunction",
-            "workflow_review_page",
-            "Review page: shows an update, decides on POST",
-            APPROVAL_TABLE=self.approvals.table.table_name,
-        )
-        # Public (behind SigV4): a flood can hold no more than the plan's edge.reserved_concurrency.
-        review_resource = review.function.node.default_child
-        assert isinstance(review_resource, lambda_.CfnFunction)
-        review_resource.reserved_concurrent_executions = plan.edge.reserved_concurrency.review_page
-        self.review_api = ReviewPageApi(
-            self, "ReviewPage", handler=review.function, key=key, web_acl=self.web_acl
-        )
-        self.functions = {
-            "register": function("RegisterIncident", "workflow_register_incident", "Register incident"),
-            "render": function("RenderUpdate", "workflow_render_update", "Render update", **feedback_env),
-            "notify_team": function(
-                "NotifyInternal", "workflow_notify_internal", "Notify team first", **channel_env
-            ),
-            "request_approval": function(
-                "RequestApproval",
-                "workflow_request_approval",
-                "Wait for approval: send the signed review link",
-                REVIEW_BASE_URL=self.review_api.url,
-                APPROVAL_TABLE=self.approvals.table.table_name,
-            ),
-            "deliver": function(
-                "DeliverChannel",
-                "workflow_deliver_channel",
-                "Deliver via one channel",
-                **channel_env,
-                **reply_env,
-            ),
-            "record_failure": function(
-                "RecordDeliveryFailure", "workflow_record_delivery_failure", "Record a channel failure"
-            ),
-            "await_update": function("AwaitUpdate", "workflow_await_update", "Wait for next update"),
-            "notice": function("Remind", "workflow_remind", "Remind, escalate, hold"),
-            "resolve": function("Resolve", "workflow_resolve", "Release incident: the summary's outcome"),
-            "draft_summary": function(
-                "DraftSummary",
-                "workflow_draft_summary",
-                "Draft post-incident summary",
-                **({"FEEDBACK_TABLE": self.feedback.table.table_name} if self.feedback is not None else {}),
-            ),
-            "record_postmortem": function(
-                "RecordPostmortem", "workflow_record_postmortem", "Record postmortem on the incident"
-            ),
-        }
-        fns = self.functions
-        # The incident repository's calls (outage_comms/intake/store.py), on the table only: it reads
-        # no index. TransactWriteItems is authorized per contained action.
-        read_write = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-        for name, actions in {
-            "register": [*read_write, "dynamodb:ConditionCheckItem"],
-            "render": ["dynamodb:GetItem"],
-            "await_update": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-            "notice": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-            "resolve": ["dynamodb:GetItem"],
-            "draft_summary": ["dynamodb:GetItem"],
-            "record_postmortem": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-            "deliver": ["dynamodb:PutItem"],
-            "record_failure": ["dynamodb:PutItem"],
-        }.items():
-            fns[name].function.add_to_role_policy(
-                iam.PolicyStatement(actions=actions, resources=[incidents_table.table_arn])
-            )
-            key.grant_encrypt_decrypt(fns[name].function)
-        chat = self.topics.internal_chat
-        for name in ("notify_team", "request_approval", "deliver", "notice", "resolve"):
-            chat.grant_publish(fns[name].function)
-        if self.topics.subscribers is not None:
-            self.topics.subscribers.grant_publish(fns["deliver"].function)
-        if self.topics.drill is not None:
-            self.topics.drill.grant_publish(fns["deliver"].function)
-        if channels is not None:
-            channels.grant_delivery(fns["deliver"])
-            channels.grant_team_chat(fns["notify_team"])
-        for built in (fns["request_approval"], review, fns["notice"]):
-            self.signing_key.grant_read(built.function)
-        # Reminders, escalations and held notices link to the compose page (intake stack; URL in SSM).
-        for name, value in grant_read_compose_url(self, fns["notice"].function).items():
-            fns["notice"].function.add_environment(name, value)
-        self.approvals.grant_request(fns["request_approval"].function)
-        self.approvals.grant_decide(review.function)
-        if self.feedback is not None:
-            self.feedback.signing_key.grant_read(fns["render"].function)
-            self.feedback.grant_short_links(fns["render"].function)
-            self.feedback.grant_tally(fns["draft_summary"].function)  # the summary reports the answers
-            # Each email recipient's own "Was this update helpful?" token (channels/personalise.py).
-            self.feedback.signing_key.grant_read(fns["deliver"].function)
-            fns["deliver"].function.add_environment(
-                "FEEDBACK_SECRET_ARN", self.feedback.signing_key.secret.secret_arn
-            )
-        self.sms_replies: SmsReplies | None = None
-        if self.feedback is not None and sms_replies:
-            self.feedback.grant_reply_records(fns["deliver"].function)
-            if channels is not None:  # the bulk batches text large audiences (table named in the words file)
-                self.feedback.grant_reply_records_to_role(
-                    self, "BulkSmsReplyRecords", channels.bulk.send_batch.role
-                )
-            self.sms_replies = SmsReplies(
-                self, "SmsReplies", key=key, lambda_runtime=lambda_runtime, feedback=self.feedback
-            )
-        if email is not None and email.enabled:
-            domain = email.from_address.split("@", 1)[1]
-            send_email = iam.PolicyStatement(
-                actions=["ses:SendEmail"],
-                resources=[
-                    self.format_arn(service="ses", resource="identity", resource_name=domain),
-                    self.format_arn(service="ses", resource="identity", resource_name=email.from_address),
-                    self.format_arn(
-                        service="ses", resource="configuration-set", resource_name=email.configuration_set
-                    ),
-                ],
-            )
-            for name in ("request_approval", "notice", "resolve"):
-                fns[name].function.add_to_role_policy(send_email)
-        for built in (review, fns["await_update"]):
-            built.function.add_to_role_policy(
-                iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=[state_machine_arn])
-            )
-        fns["register"].function.add_to_role_policy(
-            iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[executions_arn])
-        )
-        acknowledge(
-            fns["register"].role,
-            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
-            f"{physical_name(self, STATE_MACHINE_NAME)}:*]",
-            "Register incident asks whether the execution that owns the incident still runs; executions are "
-            "named per incident at run time, so the ARN ends in '*' — scoped to this one state machine.",
-        )
-
+        self.feedback = self._feedback_api(plan)
+        arns = _StateMachineArns.of(self)
+        environment = self._environment(plan, incidents_table, arns)
+        self.review = self._review_page(plan, environment)
+        self.functions = self._step_functions(plan, environment, channels, feedback_base_url)
+        self._grant_steps(plan, incidents_table, channels)
+        self.sms_replies = self._sms_replies(plan, channels)
+        self._grant_email(plan)
+        self._grant_state_machine(arns)
         self.workflow = IncidentWorkflow(
             self,
             "Workflow",
             plan=plan,
-            functions=WorkflowFunctions(**{name: built.function for name, built in fns.items()}),
+            functions=workflow_functions(self.functions),
             key=key,
             status_publisher=status_publisher,
         )
@@ -305,8 +183,8 @@ class OutageCommsWorkflowStack(Stack):
             runtime=lambda_runtime,
             key=key,
             dead_letters=self.workflow.dead_letters,
-            deliver=fns["deliver"].function,
-            notify=fns["notify_team"].function,
+            deliver=self.functions["deliver_channel"].function,
+            notify=self.functions["notify_team"].function,
         )
         self._acknowledge_state_machine_role(status_publisher)
         self.runbook = IncidentRunbook(
@@ -315,34 +193,235 @@ class OutageCommsWorkflowStack(Stack):
             state_machine=self.state_machine,
             state_machine_name=physical_name(self, STATE_MACHINE_NAME),
         )
-        # Communication SLOs: alarms on this workflow and a watchdog, paging the incident manager by
-        # SNS SMS + email. The deliver step's errors are its retry signal: its outcomes are alarmed
-        # per channel (delivery success rate) instead.
-        self.slo = CommsSlo(
+        self.slo = self._slo(plan, incidents_table)
+        self._outputs()
+
+    def _feedback_api(self, plan: Plan) -> FeedbackApi | None:
+        """ "Was this update helpful?": the public API the render step's links point at (None: turned off).
+
+        A short custom domain (plan's feedback.base_url + context feedback_certificate_arn) fits links into
+        more SMS and social posts; without a certificate, base_url is used as given (a proxy).
+        """
+        if not plan.feedback.enabled:
+            return None
+        certificate_arn = self.node.try_get_context(CERTIFICATE_CONTEXT_KEY)
+        domain = (
+            FeedbackDomain.for_base_url(plan.feedback.base_url, str(certificate_arn))
+            if certificate_arn and plan.feedback.base_url
+            else None
+        )
+        return FeedbackApi(
+            self,
+            "Feedback",
+            key=self.key,
+            lambda_runtime=self.lambda_runtime,
+            workflow_table=self.state.table,
+            domain=domain,
+            reserved_concurrency=plan.edge.reserved_concurrency.feedback_api,
+            web_acl=self.web_acl,
+        )
+
+    def _environment(
+        self, plan: Plan, incidents_table: dynamodb.ITable, arns: _StateMachineArns
+    ) -> dict[str, str]:
+        """What every workflow function reads (``outage_comms.workflow.settings.WorkflowSettings``)."""
+        email = plan.channels.email
+        topics = self.topics
+        return {
+            "WORKFLOW_TABLE": self.state.table.table_name,
+            "INCIDENTS_TABLE_NAME": incidents_table.table_name,
+            "INTERNAL_CHAT_TOPIC_ARN": topics.internal_chat.topic_arn if topics.internal_chat else "",
+            "SUBSCRIBERS_TOPIC_ARN": topics.subscribers.topic_arn if topics.subscribers else "",
+            "DRILL_TOPIC_ARN": topics.drill.topic_arn if topics.drill else "",
+            "REVIEW_SECRET_ARN": self.signing_key.secret.secret_arn,
+            "STATE_MACHINE_ARN": arns.state_machine,
+            "EMAIL_CONFIGURATION_SET": email.configuration_set if email and email.enabled else "",
+        }
+
+    def _function(
+        self, name: str, spec: StepFunction, environment: Mapping[str, str], **extra_env: str
+    ) -> OutageCommsFunction:
+        built = self.lambda_runtime.new_function(
+            self,
+            spec.construct_id,
+            handler=spec.handler(name),
+            description=spec.description,
+            service_name=f"workflow-{name.replace('_', '-')}",
+            environment={**environment, **extra_env},
+            synchronous_only_reason=SYNCHRONOUS,
+        )
+        self.state.table.grant_read_write_data(built.function)
+        built.acknowledge_key_grants()
+        return built
+
+    def _review_page(self, plan: Plan, environment: Mapping[str, str]) -> OutageCommsFunction:
+        review = self._function(
+            "review_page", REVIEW_PAGE, environment, APPROVAL_TABLE=self.approvals.table.table_name
+        )
+        # Public (behind SigV4): a flood can hold no more than the plan's edge.reserved_concurrency.
+        review_resource = review.function.node.default_child
+        assert isinstance(review_resource, lambda_.CfnFunction)
+        review_resource.reserved_concurrent_executions = plan.edge.reserved_concurrency.review_page
+        self.review_api = ReviewPageApi(
+            self, "ReviewPage", handler=review.function, key=self.key, web_acl=self.web_acl
+        )
+        return review
+
+    def _step_functions(
+        self,
+        plan: Plan,
+        environment: Mapping[str, str],
+        channels: OutageCommsChannelsStack | None,
+        feedback_base_url: str | None,
+    ) -> dict[str, OutageCommsFunction]:
+        """Every step's function with the environment beyond the shared one that it alone reads."""
+        feedback = self.feedback
+        # What the channel catalog reads (tables, token key, bulk hand-off, push app): only the functions
+        # that deliver through it get it, with the channels stack's scoped grants.
+        channel_env = channels.channel_environment() if channels is not None else {}
+        extra: dict[str, dict[str, str]] = {
+            "notify_team": channel_env,
+            "request_approval": {
+                "REVIEW_BASE_URL": self.review_api.url,
+                "APPROVAL_TABLE": self.approvals.table.table_name,
+            },
+            "deliver_channel": dict(channel_env),
+        }
+        if feedback is not None:
+            # Links go to the plan's feedback domain, else the status site's /f/* route to this API
+            # (``feedback_base_url``: app.py passes it when the status site routes /f/* here), never the raw
+            # execute-api URL unless neither exists. Short codes (feedback/short_links.py) need the table.
+            extra["render"] = {
+                "FEEDBACK_BASE_URL": plan.feedback.base_url or feedback_base_url or feedback.url,
+                "FEEDBACK_SECRET_ARN": feedback.signing_key.secret.secret_arn,
+                "FEEDBACK_TABLE": feedback.table.table_name,
+            }
+            extra["draft_summary"] = {"FEEDBACK_TABLE": feedback.table.table_name}
+            if plan.feedback.sms_replies:  # "Helpful? Reply YES or NO": the SMS channel remembers those texts
+                extra["deliver_channel"]["FEEDBACK_TABLE"] = feedback.table.table_name
+        return {
+            name: self._function(name, spec, environment, **extra.get(name, {}))
+            for name, spec in STEP_FUNCTIONS.items()
+        }
+
+    def _grant_steps(
+        self, plan: Plan, incidents_table: dynamodb.ITable, channels: OutageCommsChannelsStack | None
+    ) -> None:
+        """Each step's access beyond its own table: incidents, topics, channels, keys, links, approvals."""
+        fns = self.functions
+        for name, actions in INCIDENT_ACCESS.items():
+            fns[name].function.add_to_role_policy(
+                iam.PolicyStatement(actions=actions, resources=[incidents_table.table_arn])
+            )
+            self.key.grant_encrypt_decrypt(fns[name].function)
+        for name in TEAM_CHAT_PUBLISHERS:
+            self.topics.internal_chat.grant_publish(fns[name].function)
+        deliver = fns["deliver_channel"]
+        for topic in (self.topics.subscribers, self.topics.drill):
+            if topic is not None:
+                topic.grant_publish(deliver.function)
+        if channels is not None:
+            channels.grant_delivery(deliver)
+            channels.grant_team_chat(fns["notify_team"])
+        for built in (fns["request_approval"], self.review, fns["notice"]):
+            self.signing_key.grant_read(built.function)
+        # Reminders, escalations and held notices link to the compose page (intake stack; URL in SSM).
+        for name, value in grant_read_compose_url(self, fns["notice"].function).items():
+            fns["notice"].function.add_environment(name, value)
+        self.approvals.grant_request(fns["request_approval"].function)
+        self.approvals.grant_decide(self.review.function)
+        if self.feedback is not None:
+            self.feedback.signing_key.grant_read(fns["render"].function)
+            self.feedback.grant_short_links(fns["render"].function)
+            self.feedback.grant_tally(fns["draft_summary"].function)  # the summary reports the answers
+            # Each email recipient's own "Was this update helpful?" token (channels/personalise.py).
+            self.feedback.signing_key.grant_read(deliver.function)
+            deliver.function.add_environment(
+                "FEEDBACK_SECRET_ARN", self.feedback.signing_key.secret.secret_arn
+            )
+
+    def _sms_replies(self, plan: Plan, channels: OutageCommsChannelsStack | None) -> SmsReplies | None:
+        """Texted answers to "Helpful? Reply YES or NO" (plan's feedback.sms_replies), or None."""
+        feedback = self.feedback
+        if feedback is None or not plan.feedback.sms_replies:
+            return None
+        feedback.grant_reply_records(self.functions["deliver_channel"].function)
+        if channels is not None:  # the bulk batches text large audiences (table named in the words file)
+            feedback.grant_reply_records_to_role(self, "BulkSmsReplyRecords", channels.bulk.send_batch.role)
+        return SmsReplies(
+            self, "SmsReplies", key=self.key, lambda_runtime=self.lambda_runtime, feedback=feedback
+        )
+
+    def _grant_email(self, plan: Plan) -> None:
+        email = plan.channels.email
+        if email is None or not email.enabled:
+            return
+        domain = email.from_address.split("@", 1)[1]
+        send_email = iam.PolicyStatement(
+            actions=["ses:SendEmail"],
+            resources=[
+                self.format_arn(service="ses", resource="identity", resource_name=domain),
+                self.format_arn(service="ses", resource="identity", resource_name=email.from_address),
+                self.format_arn(
+                    service="ses", resource="configuration-set", resource_name=email.configuration_set
+                ),
+            ],
+        )
+        for name in EMAIL_SENDERS:
+            self.functions[name].function.add_to_role_policy(send_email)
+
+    def _grant_state_machine(self, arns: _StateMachineArns) -> None:
+        """Answering task tokens (review page, next update) and asking whether an execution still runs."""
+        for built in (self.review, self.functions["await_update"]):
+            built.function.add_to_role_policy(
+                iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=[arns.state_machine])
+            )
+        register = self.functions["register_incident"]
+        register.function.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[arns.executions])
+        )
+        acknowledge(
+            register.role,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+            f"{physical_name(self, STATE_MACHINE_NAME)}:*]",
+            "Register incident asks whether the execution that owns the incident still runs; executions are "
+            "named per incident at run time, so the ARN ends in '*' — scoped to this one state machine.",
+        )
+
+    def _slo(self, plan: Plan, incidents_table: dynamodb.ITable) -> CommsSlo:
+        """Communication SLOs: alarms on this workflow and a watchdog, paging the incident manager by SNS
+        SMS + email. The deliver step's errors are its retry signal: its outcomes are alarmed per channel
+        (delivery success rate) instead."""
+        functions = {
+            "ReviewPage": self.review.function,
+            **{
+                built.node.id: built.function
+                for name, built in self.functions.items()
+                if name != "deliver_channel"
+            },
+        }
+        if self.feedback is not None:  # customers' answers: a broken feedback path is silent otherwise
+            functions["FeedbackApi"] = self.feedback.handler.function
+        if self.sms_replies is not None:
+            functions["SmsReplies"] = self.sms_replies.function.function
+        return CommsSlo(
             self,
             "CommunicationSlo",
             plan=plan,
-            runtime=lambda_runtime,
-            key=key,
+            runtime=self.lambda_runtime,
+            key=self.key,
             incidents_table=incidents_table,
             workflow_table=self.state.table,
             state_machine=self.state_machine,
-            functions={
-                "ReviewPage": review.function,
-                **{built.node.id: built.function for name, built in fns.items() if name != "deliver"},
-                # Customers' answers: a broken feedback path is silent otherwise.
-                **({"FeedbackApi": self.feedback.handler.function} if self.feedback is not None else {}),
-                **(
-                    {"SmsReplies": self.sms_replies.function.function} if self.sms_replies is not None else {}
-                ),
-            },
+            functions=functions,
         )
 
+    def _outputs(self) -> None:
         outputs = {
             "StateMachineArn": self.state_machine.state_machine_arn,
             "ReviewPageUrl": self.review_api.url,
             "WorkflowTableName": self.state.table.table_name,
-            "InternalChatTopicArn": chat.topic_arn,
+            "InternalChatTopicArn": self.topics.internal_chat.topic_arn,
             "RunbookDocumentName": self.runbook.document.ref,
             "AutomationRoleArn": self.runbook.automation_role.role_arn,
             "ResponsePlanRoleArn": self.runbook.response_plan_role.role_arn,

@@ -1,27 +1,6 @@
-"""``Notify <team chat>``: one branch of ``Notify team first`` — a team chat hears (with the draft
-words) before any customer. Its typed channel errors drive the branch's Retry and Catch, like a
-customer channel's; the redrive function invokes it again for a dead-lettered team notice."""
+"""Old name of ``handlers.workflow_notify_team`` (module = step = state machine key), kept importable until
+every reference has moved; remove then."""
 
-from __future__ import annotations
+from .workflow_notify_team import handler
 
-from typing import TYPE_CHECKING, Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from outage_comms.observability import logger, metrics, tracer
-
-# The step's domain code loads on the first invocation (see outage_comms.observability on cold starts).
-if TYPE_CHECKING:
-    from outage_comms.workflow.steps import Services
-
-
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(
-    event: dict[str, Any], context: LambdaContext, services: Services | None = None
-) -> dict[str, Any]:
-    from outage_comms.workflow.adapters import services as real_services
-    from outage_comms.workflow.steps import notify_team
-
-    return notify_team(event, services or real_services())
+__all__ = ["handler"]

@@ -1,25 +1,6 @@
-"""``Render update``: every message of this update, guarded; stored for the review page."""
+"""Old name of ``handlers.workflow_render`` (module = step = state machine key), kept importable until
+every reference has moved; remove then."""
 
-from __future__ import annotations
+from .workflow_render import handler
 
-from typing import TYPE_CHECKING, Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
-
-from outage_comms.observability import logger, metrics, tracer
-
-# The step's domain code loads on the first invocation (see outage_comms.observability on cold starts).
-if TYPE_CHECKING:
-    from outage_comms.workflow.steps import Services
-
-
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics(capture_cold_start_metric=True)
-def handler(
-    event: dict[str, Any], context: LambdaContext, services: Services | None = None
-) -> dict[str, Any]:
-    from outage_comms.workflow.adapters import services as real_services
-    from outage_comms.workflow.steps import render
-
-    return render(event, services or real_services())
+__all__ = ["handler"]

@@ -153,9 +153,9 @@ def test_the_pipeline_itself_is_alarmed(template: dict[str, Any], alarms: dict[s
     assert "handlers.workflow_deliver_channel.handler" in not_alarmed
     for handler in (
         "handlers.workflow_register_incident.handler",
-        "handlers.workflow_render_update.handler",
+        "handlers.workflow_render.handler",
         "handlers.workflow_review_page.handler",
-        "handlers.workflow_remind.handler",
+        "handlers.workflow_notice.handler",
         "handlers.slo_watchdog.handler",
         "handlers.feedback_api.handler",
         "handlers.sms_replies.handler",

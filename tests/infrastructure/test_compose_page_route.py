@@ -77,7 +77,7 @@ def test_reminders_read_the_compose_url_from_its_parameter(core: Any) -> None:
     (parameter,) = _resources(core.raw[INTAKE_STACK_NAME], "AWS::SSM::Parameter").values()
     name = parameter["Properties"]["Name"]
     raw = core.raw[WORKFLOW_STACK_NAME]
-    remind = _function(raw, "handlers.workflow_remind.handler")
+    remind = _function(raw, "handlers.workflow_notice.handler")
     assert remind["Properties"]["Environment"]["Variables"]["COMPOSE_URL_PARAMETER"] == name
     reads = [resource for action, resource in _role_actions(raw, remind) if action == "ssm:GetParameter"]
     assert len(reads) == 1 and f"parameter{name}" in reads[0].replace('"', "")

@@ -160,7 +160,7 @@ def test_redrive_function_reads_the_queues_and_invokes_the_two_delivery_function
 ) -> None:
     _, redrive = _function(template, REDRIVE_HANDLER)
     deliver_id, _ = _function(template, "handlers.workflow_deliver_channel.handler")
-    notify_id, _ = _function(template, "handlers.workflow_notify_internal.handler")
+    notify_id, _ = _function(template, "handlers.workflow_notify_team.handler")
     statements = _statements(template, redrive)
     by_action: dict[str, list[Any]] = {}
     for statement in statements:

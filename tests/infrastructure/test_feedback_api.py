@@ -116,7 +116,7 @@ def test_the_signing_key_is_a_generated_secret_encrypted_with_the_core_key(templ
 
 
 def test_the_render_step_gets_the_base_url_and_may_read_only_the_secret(template: dict[str, Any]) -> None:
-    render = _function(template, "handlers.workflow_render_update.handler")
+    render = _function(template, "handlers.workflow_render.handler")
     feedback = _function(template, "handlers.feedback_api.handler")
     variables = render["Environment"]["Variables"]
     secret_ref = feedback["Environment"]["Variables"]["FEEDBACK_SECRET_ARN"]

@@ -74,9 +74,7 @@ def test_the_render_step_links_to_the_status_domain_and_may_store_short_codes(co
         lid: r["Properties"] for lid, r in raw["Resources"].items() if r["Type"] == "AWS::Lambda::Function"
     }
     (_, render), *_ = [
-        (lid, f)
-        for lid, f in functions.items()
-        if f.get("Handler") == "handlers.workflow_render_update.handler"
+        (lid, f) for lid, f in functions.items() if f.get("Handler") == "handlers.workflow_render.handler"
     ]
     variables = render["Environment"]["Variables"]
     assert variables["FEEDBACK_BASE_URL"] == load_plan(EXAMPLE_PLAN).organization.status_page_url

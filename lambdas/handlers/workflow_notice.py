@@ -1,0 +1,32 @@
+"""Step ``notice``: ``Remind communications manager`` / ``Escalate to incident manager`` /
+``Hold external messages``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from outage_comms.observability import logger, metrics, tracer
+
+# The step's domain code loads on the first invocation (see outage_comms.observability on cold starts).
+if TYPE_CHECKING:
+    from outage_comms.workflow.steps import Services
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(
+    event: dict[str, Any], context: LambdaContext, services: Services | None = None
+) -> dict[str, Any]:
+    from outage_comms import slo
+    from outage_comms.compose.links import with_compose_link
+    from outage_comms.workflow.adapters import services as real_services
+    from outage_comms.workflow.steps import notice
+
+    services = services or real_services()
+    # Reminders, escalations and held notices link to the compose page (when this deployment has one).
+    result = notice(event, with_compose_link(services, str(event.get("incident_id", ""))))
+    slo.record_escalation(event, services)
+    return result
