@@ -1,40 +1,43 @@
 """Drill mode: a game-day incident that only the plan's drill audience ever hears.
 
-A drill incident (``Incident.drill``) runs through the very same workflow as a real one. What
-changes is decided here, in one place:
+A drill incident (``Incident.drill``) runs through the very same workflow as a real one. What changes
+is decided here, once per update, and carried as data (:class:`Reach`, stored on the update record
+by the render step):
 
-* **Marking** (:func:`mark_message`, :func:`mark_fields`, :func:`mark_internal`): every message
-  starts with ``plan.drill.marker[locale]`` — in the subject or title where the format has one, in
-  the body otherwise (SMS, social) — and a voice call *says* it ("This is a drill."). Marking is
-  idempotent, so an edited message is marked again at delivery if a reviewer removed the marker.
-* **Routing** (:func:`drill_channel_adapter`): subscriber channels (email, SMS, voice, push) send
-  only to confirmed subscribers of ``plan.drill.audience``, whatever component they chose (a drill
-  audience member hears every drill); the SNS subscribers channel publishes to the separate drill
-  topic, never the customers' topic; the web channels (Slack, Teams, Mastodon, Bluesky, webhook,
-  support) post with the secret named in ``plan.drill.webhook_secrets`` — no drill secret, no
-  post. The team's own chat topic (Amazon Q Developer in chat applications) is internal: it hears
-  the drill, marked.
-* **Fault injection** (:func:`injected_failure`): a channel listed in ``Incident.drill_failures``
-  fails with ``ChannelPermanentError`` so the fan-out's Catch path is exercised. Only drills.
-* **Status** (:func:`public_incidents`, :func:`drill_incidents`, :func:`drill_site_plan`): drill
-  incidents never enter the public site; a drill publish writes a drill page under
-  ``plan.drill.status_prefix`` built from drill incidents only.
+* ``audience``: ``"public"`` or ``"drill"``.
+* ``marker`` / ``spoken_marker`` (:class:`Marker`): per locale, the words every message starts with
+  (``plan.drill.marker``), in the subject or title where the format has one, in the body otherwise
+  (SMS, social); a voice call *says* it ("This is a drill."). None for a real incident. Marking is
+  idempotent, so delivery marks again with the record's marker: a reviewer who removed it loses nothing.
+* ``recipients``: the audiences every channel delivers to: the incident's, or ``plan.drill.audience``.
+* ``targets``: per channel, the kind of target its adapter is built for: ``"public"`` (the real one)
+  or a drill's (:func:`drill_kind`): ``"audience"`` (subscriber channels send only to confirmed
+  subscribers of the drill audience, whatever component they chose), ``"topic"`` (the separate drill
+  SNS topic, never the customers'), ``"secret"`` (web channels post with the secret named in
+  ``plan.drill.webhook_secrets``: no drill secret, no post), ``"internal"`` (the team's own chat
+  topic hears the drill, marked), ``"none"`` (never sent). :func:`drill_adapters` builds them.
+* ``failures``: channels that fail with ``ChannelPermanentError`` on purpose (``Incident.drill_failures``)
+  so the fan-out's Catch path is exercised. Only drills.
+* ``site_url``: where the messages' links lead (the drill page under ``plan.drill.status_prefix``).
 
-No boto3 at import: AWS-facing pieces come in as arguments.
+Delivery and publishing read that data and hold no drill branch of their own; the status publisher
+asks :func:`audience_of` which site an incident belongs on (a drill is never on the public site).
+
+No boto3 at import, and nothing from the workflow or status packages: AWS-facing pieces come in as
+arguments.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from outage_comms.channels.base import (
     ChannelAdapter,
     ChannelPermanentError,
     ChannelUnavailableError,
-    Delivery,
 )
 from outage_comms.plan import WEB_CHANNELS, Plan
 from outage_comms.vocabulary import CHANNEL_FORMAT, Channel, MessageFormat
@@ -51,9 +54,27 @@ DRILL_ALARM_TAG = "outage-comms-drill"
 INJECTED_FAILURE = "failure injected by the drill"
 #: Why a web channel (or the SNS channel without a drill topic) is skipped in a drill.
 NO_DRILL_TARGET = "no drill target"
-SUBSCRIBER_CHANNELS = frozenset({Channel.EMAIL, Channel.SMS, Channel.VOICE, Channel.PUSH})
+
+#: Who an update reaches.
+PUBLIC, DRILL = "public", "drill"
+#: Target kinds: the channel's real target, and a drill's (the channel registry's ``drill.kind``).
+PUBLIC_TARGET = "public"
+AUDIENCE, TOPIC, SECRET, INTERNAL, NONE = "audience", "topic", "secret", "internal", "none"
+#: The drill target kinds that have an adapter (``"none"``: never sent in a drill).
+DRILL_TARGETS = (AUDIENCE, TOPIC, SECRET, INTERNAL)
+#: Why a channel whose target has no adapter is skipped, by audience.
+_NO_TARGET = {PUBLIC: "no adapter delivers this channel", DRILL: NO_DRILL_TARGET}
+
+#: Each channel's drill target kind (until the channel registry declares it per channel).
+_DRILL_KIND: dict[Channel, str] = {
+    Channel.CHATBOT: INTERNAL,
+    Channel.SNS: TOPIC,
+    **{c: AUDIENCE for c in (Channel.EMAIL, Channel.SMS, Channel.VOICE, Channel.PUSH)},
+    **{c: SECRET for c in WEB_CHANNELS},
+}
+SUBSCRIBER_CHANNELS = frozenset(c for c, kind in _DRILL_KIND.items() if kind == AUDIENCE)
 #: Internal channels whose real target is the team itself: a drill reaches them, marked.
-INTERNAL_CHANNELS = frozenset({Channel.CHATBOT})
+INTERNAL_CHANNELS = frozenset(c for c, kind in _DRILL_KIND.items() if kind == INTERNAL)
 #: The first field of each format that a reader sees first; formats without one mark the body.
 _LEAD_FIELDS = ("subject", "title")
 #: What a voice call says (a bracketed marker read aloud sounds like nothing); by language.
@@ -73,6 +94,11 @@ _SECRET_FIELD: dict[Channel, str] = {
     Channel.WEBHOOK: "signing_secret",
     Channel.SUPPORT: "ticketing_webhook_secret",
 }
+
+
+def drill_kind(channel: Channel) -> str:
+    """How a drill reaches ``channel``: audience, topic, secret, internal or none (never sent)."""
+    return _DRILL_KIND.get(channel, NONE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,53 +131,209 @@ def _prefixed(prefix: str, text: str, limit: int | None = None) -> str:
     return f"{prefix} {text}"
 
 
-def mark_fields(plan: Plan, fmt: MessageFormat, locale: str, fields: Mapping[str, str]) -> dict[str, str]:
-    """``fields`` with the drill marker in front of the subject/title, or of the body when there is none.
+@dataclass(frozen=True)
+class Marker:
+    """The words in front of every message of an update, per locale; empty: the update is not marked."""
 
-    A field with a length limit (push title, SNS and email subjects, social posts) keeps within it:
-    the words after the marker are shortened with "…" (a lock screen would cut them anyway).
-    """
-    from outage_comms.guard import LIMITS  # lazy: intake imports this module and never renders
+    written: Mapping[str, str] = field(default_factory=dict)
+    spoken: Mapping[str, str] = field(default_factory=dict)
 
-    marked = dict(fields)
-    if fmt is MessageFormat.VOICE:
-        if "body" in marked:
-            marked["body"] = _prefixed(spoken_marker(plan, locale), marked["body"])
+    @staticmethod
+    def _word(words: Mapping[str, str], locale: str) -> str:
+        # A locale the marker does not name still gets one: a drill message is never unmarked.
+        return words.get(locale) or next(iter(words.values()), "")
+
+    def fields(self, fmt: MessageFormat, locale: str, fields: Mapping[str, str]) -> dict[str, str]:
+        """``fields`` with the marker in front of the subject/title, or of the body when there is none.
+
+        A field with a length limit (push title, SNS and email subjects, social posts) keeps within it:
+        the words after the marker are shortened with "…" (a lock screen would cut them anyway).
+        """
+        from outage_comms.guard import LIMITS  # lazy: intake imports this module and never renders
+
+        marked = dict(fields)
+        written, spoken = self._word(self.written, locale), self._word(self.spoken, locale)
+        if fmt is MessageFormat.VOICE:
+            if spoken and "body" in marked:
+                marked["body"] = _prefixed(spoken, marked["body"])
+            return marked
+        lead = next((name for name in _LEAD_FIELDS if name in marked), "body")
+        if written and lead in marked:
+            limit = LIMITS.get((fmt, lead))
+            marked[lead] = _prefixed(written, marked[lead], limit[0] if limit else None)
+        if written and fmt is MessageFormat.EMAIL and "body" in marked:
+            # A forwarded email loses its subject line: the words themselves say it is an exercise.
+            marked["body"] = _prefixed(written, marked["body"])
         return marked
-    lead = next((name for name in _LEAD_FIELDS if name in marked), "body")
-    if lead in marked:
-        limit = LIMITS.get((fmt, lead))
-        marked[lead] = _prefixed(marker(plan, locale), marked[lead], limit[0] if limit else None)
-    if fmt is MessageFormat.EMAIL and "body" in marked:
-        # A forwarded email loses its subject line: the words themselves say it is an exercise.
-        marked["body"] = _prefixed(marker(plan, locale), marked["body"])
-    return marked
+
+    def message(self, message: RenderedMessage) -> RenderedMessage:
+        """The rendered message marked (its HTML too). Called before the guard: the marker counts."""
+        fields = self.fields(message.format, message.locale, message.fields)
+        html = message.html
+        if html and "subject" in fields and fields["subject"] != message.fields["subject"]:
+            # The HTML was laid out from the unmarked subject (its <title> and heading): mark those too.
+            from markupsafe import escape  # lazy, as above
+
+            html = html.replace(str(escape(message.fields["subject"])), str(escape(fields["subject"])))
+        return replace(message, fields=fields, html=html)
+
+    def internal(self, text: str, locale: str) -> str:
+        """A subject or title for the team (approval requests, reminders), marked in ``locale``."""
+        word = self._word(self.written, locale)
+        return _prefixed(word, text) if word else text
+
+
+NO_MARKER = Marker()
+
+
+def drill_marker(plan: Plan) -> Marker:
+    """The plan's drill marker in every locale."""
+    codes = plan.locale_codes
+    return Marker({c: marker(plan, c) for c in codes}, {c: spoken_marker(plan, c) for c in codes})
+
+
+def marker_of(plan: Plan, incident: Incident) -> Marker:
+    """How ``incident``'s words are marked: the drill marker for a drill, :data:`NO_MARKER` otherwise."""
+    return drill_marker(plan) if audience_of(incident) == DRILL else NO_MARKER
+
+
+def mark_fields(plan: Plan, fmt: MessageFormat, locale: str, fields: Mapping[str, str]) -> dict[str, str]:
+    """``fields`` as a drill sends them (see :meth:`Marker.fields`)."""
+    return drill_marker(plan).fields(fmt, locale, fields)
 
 
 def mark_message(plan: Plan, incident: Incident, message: RenderedMessage) -> RenderedMessage:
-    """The message as a drill sends it (unchanged for a real incident). Called before the guard."""
-    if not incident.drill:
-        return message
-    fields = mark_fields(plan, message.format, message.locale, message.fields)
-    html = message.html
-    if html and "subject" in fields:
-        # The HTML was laid out from the unmarked subject (its <title> and heading): mark those too.
-        from markupsafe import escape  # lazy, as above
-
-        html = html.replace(str(escape(message.fields["subject"])), str(escape(fields["subject"])))
-    return replace(message, fields=fields, html=html)
+    """The message as ``incident`` sends it: marked for a drill, unchanged for a real incident."""
+    return reach_for(plan, incident).marker.message(message)
 
 
 def mark_internal(plan: Plan, drill: bool, text: str) -> str:
-    """A subject or title for the team (approval requests, reminders): marked in the default locale."""
-    return _prefixed(marker(plan, plan.default_locale), text) if drill else text
+    """A subject or title for the team: marked in the default locale when ``drill``."""
+    return (drill_marker(plan) if drill else NO_MARKER).internal(text, plan.default_locale)
 
 
-def update_fields(incident: Incident) -> dict[str, Any]:
-    """What the workflow stores on a rendered update so delivery knows it is a drill."""
-    if not incident.drill:
-        return {}
-    return {"drill": True, "drill_failures": list(incident.drill_failures)}
+# ---------------------------------------------------------------------------------------------
+# Reach: who an update reaches, decided once when it is rendered
+# ---------------------------------------------------------------------------------------------
+
+
+def audience_of(incident: Incident) -> str:
+    """``"drill"`` for a drill incident, else ``"public"``: which site, audience and targets it gets."""
+    return DRILL if incident.drill else PUBLIC
+
+
+def in_audience(incidents: Iterable[Incident], audience: str) -> list[Incident]:
+    """The incidents of one audience: what its site may show (the public site never shows a drill)."""
+    return [i for i in incidents if audience_of(i) == audience]
+
+
+def drill_site_plan(plan: Plan) -> Plan:
+    """The plan as the drill page sees it: its links and ids point under ``status_prefix``."""
+    return linked_plan(plan, drill_site_url(plan))
+
+
+def drill_site_url(plan: Plan) -> str:
+    base = plan.organization.status_page_url.rstrip("/")
+    return f"{base}/{plan.drill.status_prefix.rstrip('/')}"
+
+
+def linked_plan(plan: Plan, site_url: str) -> Plan:
+    """The plan with its status page at ``site_url`` (the plan itself when it already is)."""
+    if not site_url or site_url == plan.organization.status_page_url:
+        return plan
+    return plan.model_copy(
+        update={"organization": plan.organization.model_copy(update={"status_page_url": site_url})}
+    )
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Who an update reaches and how it is marked: stored on the update record, read by delivery."""
+
+    audience: str
+    marker: Marker
+    #: The audiences every channel delivers to.
+    recipients: tuple[str, ...]
+    #: channel -> target kind; a channel not listed is not sent.
+    targets: Mapping[str, str]
+    #: Channels that fail on purpose.
+    failures: tuple[str, ...] = ()
+    #: Where the messages' links lead.
+    site_url: str = ""
+
+    def target(self, channel: Channel) -> str:
+        return self.targets.get(channel.value, NONE)
+
+    def failure(self, channel: Channel) -> ChannelPermanentError | None:
+        """The failure this update injects on ``channel``, or None."""
+        return ChannelPermanentError(INJECTED_FAILURE) if channel.value in self.failures else None
+
+    @property
+    def no_target(self) -> str:
+        """Why a channel whose target has no adapter is skipped."""
+        return _NO_TARGET.get(self.audience, NO_DRILL_TARGET)
+
+    def deliverable(self, channel: Channel, messages: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+        """The messages of ``channel`` as they go out (marked again: an edit may have dropped the marker)."""
+        fmt = CHANNEL_FORMAT[channel]
+        return {locale: self.marker.fields(fmt, locale, fields) for locale, fields in messages.items()}
+
+    def record(self) -> dict[str, Any]:
+        """The fields the render step stores on the update record."""
+        return {
+            "audience": self.audience,
+            "drill": self.audience == DRILL,  # the SLO metrics and the dead letters keep drills apart
+            "marker": dict(self.marker.written),
+            "spoken_marker": dict(self.marker.spoken),
+            "recipients": list(self.recipients),
+            "targets": dict(self.targets),
+            "failures": list(self.failures),
+            "site_url": self.site_url,
+        }
+
+    @classmethod
+    def of_record(cls, plan: Plan, update: Mapping[str, Any]) -> Reach:
+        """The reach stored on ``update``; for a record rendered before reach was stored, decided now."""
+        if "audience" not in update:
+            return _decide(
+                plan,
+                drill=update.get("drill") is True,
+                failures=update.get("drill_failures") or (),
+                audiences=update.get("audiences") or (),
+            )
+        return cls(
+            audience=str(update["audience"]),
+            marker=Marker(dict(update.get("marker") or {}), dict(update.get("spoken_marker") or {})),
+            recipients=tuple(update.get("recipients") or ()),
+            targets=dict(update.get("targets") or {}),
+            failures=tuple(update.get("failures") or ()),
+            site_url=str(update.get("site_url") or ""),
+        )
+
+
+def reach_for(plan: Plan, incident: Incident) -> Reach:
+    """Who ``incident``'s updates reach: its audiences on every channel's real target, or, for a
+    drill, the drill audience on the drill targets, marked, with its injected failures."""
+    return _decide(plan, drill=incident.drill, failures=incident.drill_failures, audiences=incident.audiences)
+
+
+def _decide(plan: Plan, *, drill: bool, failures: Sequence[str], audiences: Sequence[str]) -> Reach:
+    if not drill:
+        return Reach(
+            audience=PUBLIC,
+            marker=NO_MARKER,
+            recipients=tuple(audiences),
+            targets={c.value: PUBLIC_TARGET for c in Channel},
+            site_url=plan.organization.status_page_url,
+        )
+    return Reach(
+        audience=DRILL,
+        marker=drill_marker(plan),
+        recipients=(plan.drill.audience,),
+        targets={c.value: kind for c in Channel if (kind := drill_kind(c)) != NONE},
+        failures=tuple(failures),
+        site_url=drill_site_url(plan),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -160,10 +342,11 @@ def update_fields(incident: Incident) -> dict[str, Any]:
 
 
 def injectable_channels(plan: Plan) -> list[Channel]:
-    """Channels a drill may fail on purpose: the enabled ones the workflow delivers (not status surfaces)."""
-    from outage_comms.workflow.channels_plan import fanout_channels, team_channels
-
-    return [*team_channels(plan), *fanout_channels(plan)]
+    """Channels a drill may fail on purpose: the enabled ones the workflow delivers (team chats first;
+    never the status surfaces, which are published, not delivered)."""
+    delivered = [c for c in plan.channels.enabled() if drill_kind(c) != NONE]
+    team = [c for c in delivered if CHANNEL_FORMAT[c] is MessageFormat.CHAT]
+    return [*team, *(c for c in delivered if c not in team)]
 
 
 def drill_failures_problem(
@@ -198,27 +381,10 @@ def alarm_is_drill(tags: Mapping[str, str] | None) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Routing
+# A drill's adapters, by target kind
 # ---------------------------------------------------------------------------------------------
 
-
-def injected_failure(update: Mapping[str, Any], channel: Channel) -> ChannelPermanentError | None:
-    """The failure a drill injects on ``channel`` (never for a real incident's update)."""
-    if update.get("drill") is True and channel.value in (update.get("drill_failures") or ()):
-        return ChannelPermanentError(INJECTED_FAILURE)
-    return None
-
-
-def drill_delivery(plan: Plan, delivery: Delivery) -> Delivery:
-    """The delivery as a drill sends it: for the drill audience only, every message marked."""
-    fmt = CHANNEL_FORMAT[delivery.channel]
-    return replace(
-        delivery,
-        audiences=(plan.drill.audience,),
-        messages={
-            locale: mark_fields(plan, fmt, locale, fields) for locale, fields in delivery.messages.items()
-        },
-    )
+AdapterFactory = Callable[[Channel], ChannelAdapter | None]
 
 
 class DrillAudience:
@@ -269,72 +435,55 @@ def drill_web_plan(plan: Plan, channel: Channel, secret: Callable[[str], dict[st
     changes: dict[str, Any] = {_SECRET_FIELD[channel]: name}
     target = _TARGET_FIELDS.get(channel)
     if target is not None:
-        secret_key, settings_key, required = target
-        value = secret(name).get(secret_key)
-        if isinstance(value, str) and value.strip():
-            if value.strip() == str(getattr(settings, settings_key)) and required:
-                raise ChannelUnavailableError(
-                    f"{NO_DRILL_TARGET}: the drill secret '{name}' names the real {settings_key}; give the "
-                    "test account's"
-                )
-            changes[settings_key] = value.strip()
-        elif required:
-            raise ChannelUnavailableError(
-                f"{NO_DRILL_TARGET}: the drill secret '{name}' has no '{secret_key}' (the test "
-                f"{channel.value} target); add it"
-            )
+        changes.update(_drill_target(secret(name), name, channel, settings, target))
     drilled = settings.model_copy(update=changes)
     return plan.model_copy(update={"channels": plan.channels.model_copy(update={channel.value: drilled})})
 
 
-def drill_channel_adapter(
-    channel: Channel,
+def _drill_target(
+    values: Mapping[str, Any], name: str, channel: Channel, settings: Any, target: tuple[str, str, bool]
+) -> dict[str, Any]:
+    """What a drill secret's target fields replace (refused when a required one is missing or real)."""
+    secret_key, settings_key, required = target
+    value = values.get(secret_key)
+    if isinstance(value, str) and value.strip():
+        if value.strip() == str(getattr(settings, settings_key)) and required:
+            raise ChannelUnavailableError(
+                f"{NO_DRILL_TARGET}: the drill secret '{name}' names the real {settings_key}; give the "
+                "test account's"
+            )
+        return {settings_key: value.strip()}
+    if required:
+        raise ChannelUnavailableError(
+            f"{NO_DRILL_TARGET}: the drill secret '{name}' has no '{secret_key}' (the test "
+            f"{channel.value} target); add it"
+        )
+    return {}
+
+
+def drill_web_adapter(channel: Channel, plan: Plan, context: ChannelContext) -> ChannelAdapter | None:
+    """A web channel's adapter built on its drill secret (None: the plan names none)."""
+    from outage_comms.channels import catalog
+
+    drilled = drill_web_plan(plan, channel, context.secrets.get_json)
+    return None if drilled is None else catalog.build(channel, replace(context, plan=drilled))
+
+
+def drill_adapters(
     *,
     plan: Plan,
-    real: Callable[[Channel], ChannelAdapter | None],
+    real: AdapterFactory,
     context: Callable[[], ChannelContext],
     drill_topic: Callable[[], ChannelAdapter | None],
-) -> ChannelAdapter | None:
-    """The adapter that delivers ``channel`` to the drill's targets, or None (``no drill target``).
+) -> dict[str, AdapterFactory]:
+    """The adapter factory of each drill target kind (``"none"`` has none: the channel is skipped).
 
     ``real`` builds the real adapter (only used where the drill redirects it: subscriber channels and
     the team's own chat); ``drill_topic`` builds the SNS adapter for the drill topic (None if none).
     """
-    if channel in INTERNAL_CHANNELS:
-        return real(channel)
-    if channel is Channel.SNS:
-        return drill_topic()
-    if channel in SUBSCRIBER_CHANNELS:
-        return redirect_subscribers(real(channel), plan)
-    if channel in WEB_CHANNELS:
-        from outage_comms.channels import catalog
-
-        ctx = context()
-        drilled = drill_web_plan(plan, channel, ctx.secrets.get_json)
-        if drilled is None:
-            return None
-        return catalog.build(channel, replace(ctx, plan=drilled))
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Status site
-# ---------------------------------------------------------------------------------------------
-
-
-def public_incidents(incidents: Iterable[Incident]) -> list[Incident]:
-    """What the public site, feeds, banner and dashboard may show: never a drill."""
-    return [i for i in incidents if not i.drill]
-
-
-def drill_incidents(incidents: Iterable[Incident]) -> list[Incident]:
-    return [i for i in incidents if i.drill]
-
-
-def drill_site_plan(plan: Plan) -> Plan:
-    """The plan as the drill page sees it: its links and ids point under ``status_prefix``."""
-    base = plan.organization.status_page_url.rstrip("/")
-    url = f"{base}/{plan.drill.status_prefix.rstrip('/')}"
-    return plan.model_copy(
-        update={"organization": plan.organization.model_copy(update={"status_page_url": url})}
-    )
+    return {
+        INTERNAL: real,
+        TOPIC: lambda _channel: drill_topic(),
+        AUDIENCE: lambda channel: redirect_subscribers(real(channel), plan),
+        SECRET: lambda channel: drill_web_adapter(channel, plan, context()),
+    }

@@ -15,13 +15,23 @@ from markupsafe import escape
 
 from outage_comms.channels.base import ChannelPermanentError, Delivery, DeliveryResult
 from outage_comms.drill_mode import (
+    AUDIENCE,
+    DRILL,
+    DRILL_TARGETS,
     INJECTED_FAILURE,
+    INTERNAL,
     NO_DRILL_TARGET,
+    PUBLIC,
+    PUBLIC_TARGET,
+    SECRET,
+    TOPIC,
     DrillAudience,
-    drill_channel_adapter,
+    Reach,
+    drill_adapters,
     drill_web_plan,
     mark_fields,
     mark_internal,
+    reach_for,
 )
 from outage_comms.guard import sms_size
 from outage_comms.incident import Incident
@@ -295,8 +305,7 @@ def update_record(plan: Plan, incident: Incident) -> dict[str, Any]:
         "audiences": list(incident.audiences),
         "messages": messages,
         "blocked": [],
-        "drill": incident.drill,
-        "drill_failures": list(incident.drill_failures),
+        **reach_for(plan, incident).record(),
     }
 
 
@@ -315,7 +324,7 @@ def services(
         signer=None,  # type: ignore[arg-type]
         send_task_success=lambda *_: None,
         execution_running=lambda _: False,
-        drill_channel=lambda c: drill.get(c),
+        targets={kind: drill.get for kind in DRILL_TARGETS},
     )
 
 
@@ -345,12 +354,56 @@ def test_injected_failures_fail_drills_only(plan: Plan) -> None:
     drill = opened(plan, declare("sync", drill=True, request_id="r-3", drill_failures=["sms"]))
     with pytest.raises(ChannelPermanentError, match=INJECTED_FAILURE):
         steps._deliver(services(plan, {}, {}), update_record(plan, drill), Channel.SMS)
-    # A real incident's update never honours a failure list (even one forged into its record)
+    # A real incident's update never carries a failure list (even one forged into the incident)
     real = opened(plan, declare("sync", drill=False, request_id="r-4"))
-    forged = {**update_record(plan, real), "drill_failures": ["sms"]}
+    forged = real.model_copy(update={"drill_failures": ("sms",)})
+    record = update_record(plan, forged)
+    assert record["failures"] == [] and record["audience"] == PUBLIC
     sms = RecordingAdapter(Channel.SMS)
-    assert steps._deliver(services(plan, {Channel.SMS: sms}, {}), forged, Channel.SMS).status == "delivered"
+    assert steps._deliver(services(plan, {Channel.SMS: sms}, {}), record, Channel.SMS).status == "delivered"
     assert tuple(sms.deliveries[0].audiences) == real.audiences
+    # nor does a record rendered before reach was stored (its old drill fields, read the old way)
+    legacy = {k: v for k, v in record.items() if k not in Reach.of_record(plan, record).record()}
+    legacy |= {"drill": False, "drill_failures": ["sms"]}
+    assert steps._deliver(services(plan, {Channel.SMS: sms}, {}), legacy, Channel.SMS).status == "delivered"
+
+
+def test_the_update_record_says_who_it_reaches_decided_when_rendered(plan: Plan) -> None:
+    drill = opened(plan, declare("sync", drill=True, request_id="r-5", drill_failures=["sms"]))
+    real = opened(plan, declare("sync", drill=False, request_id="r-6"))
+    drilled, public = reach_for(plan, drill).record(), reach_for(plan, real).record()
+    assert (drilled["audience"], public["audience"]) == (DRILL, PUBLIC)
+    assert drilled["marker"] == plan.drill.marker and public["marker"] == {}
+    assert drilled["spoken_marker"] == SPOKEN
+    assert (drilled["recipients"], public["recipients"]) == (["drill"], list(real.audiences))
+    assert drilled["failures"] == ["sms"] and public["failures"] == []
+    assert drilled["site_url"].endswith("/drill") and public["site_url"] == plan.organization.status_page_url
+    # every channel of a real update goes to its real target; no channel of a drill's ever does
+    assert set(public["targets"].values()) == {PUBLIC_TARGET}
+    assert PUBLIC_TARGET not in drilled["targets"].values()
+    assert {c: drilled["targets"].get(c) for c in ("email", "sns", "slack", "chatbot", "status_page")} == {
+        "email": AUDIENCE,
+        "sns": TOPIC,
+        "slack": SECRET,
+        "chatbot": INTERNAL,
+        "status_page": None,  # never sent in a drill
+    }
+    # the record survives the workflow table (JSON) and reads back as the same reach
+    stored = json.loads(json.dumps(drilled))
+    assert Reach.of_record(plan, stored).record() == drilled
+
+
+def test_a_drill_update_rendered_before_reach_was_stored_still_reaches_only_the_drill(plan: Plan) -> None:
+    incident = opened(plan, declare("sync", drill=True, request_id="r-7", drill_failures=["sms"]))
+    record = update_record(plan, incident)
+    legacy = {k: v for k, v in record.items() if k not in reach_for(plan, incident).record()}
+    legacy |= {"drill": True, "drill_failures": ["sms"]}
+    email = RecordingAdapter(Channel.EMAIL)
+    svc = services(plan, {}, {Channel.EMAIL: email})
+    assert steps._deliver(svc, legacy, Channel.EMAIL).status == "delivered"
+    assert email.deliveries[0].audiences == ("drill",)
+    with pytest.raises(ChannelPermanentError, match=INJECTED_FAILURE):
+        steps._deliver(svc, legacy, Channel.SMS)
 
 
 class Members:
@@ -411,18 +464,19 @@ def test_the_router_never_hands_out_the_customer_topic_or_an_unredirected_adapte
     def real(channel: Channel) -> Any:
         return real_sns if channel is Channel.SNS else RecordingAdapter(channel)
 
+    adapters = drill_adapters(plan=plan, real=real, context=lambda: None, drill_topic=lambda: None)  # type: ignore[arg-type,return-value]
+    drill = opened(plan, declare("sync", drill=True, request_id="router"))
+    reach = reach_for(plan, drill)
+
     def route(channel: Channel) -> Any:
-        return drill_channel_adapter(
-            channel,
-            plan=plan,
-            real=real,
-            context=lambda: None,
-            drill_topic=lambda: None,  # type: ignore[arg-type,return-value]
-        )
+        factory = adapters.get(reach.target(channel))
+        return factory(channel) if factory else None
 
     assert route(Channel.SNS) is None  # no drill topic: skipped, never the customers' topic
     assert route(Channel.EMAIL) is None  # not a subscriber channel we can redirect: not used
+    assert route(Channel.STATUS_PAGE) is None  # no drill target at all
     assert isinstance(route(Channel.CHATBOT), RecordingAdapter)  # the team's own chat hears the drill
+    assert set(adapters) == set(DRILL_TARGETS)
 
 
 def test_a_drills_links_lead_to_the_drill_page_never_the_public_incident_page(plan: Plan) -> None:

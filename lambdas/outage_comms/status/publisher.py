@@ -16,10 +16,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, ClassVar, Protocol, cast
 
 from outage_comms.clock import now as clock_now
-from outage_comms.drill_mode import drill_incidents, drill_site_plan, public_incidents
+from outage_comms.drill_mode import DRILL, PUBLIC, audience_of, drill_site_plan, in_audience
 from outage_comms.incident import Incident
 from outage_comms.observability import logger
 from outage_comms.plan import Plan
@@ -177,8 +177,14 @@ class StatusPublisher:
                 changed = self._incidents.get(incident_id)  # one GetItem
             except Exception as error:  # an unreadable incident never stops the site: rebuild without it
                 failures.append(SiteFailure(incident_id, "incident", describe(error)))
-        if changed is not None and changed.drill:
-            return self._publish_drill(self._drill_incidents(changed), now, start)
+        # Each audience has its own site: the changed incident's (a full rebuild is the public one's).
+        audience = audience_of(changed) if changed is not None else PUBLIC
+        return self._SITES[audience](self, changed, failures, now, start)
+
+    def _publish_public(
+        self, changed: Incident | None, failures: list[SiteFailure], now: datetime, start: float
+    ) -> PublishResult:
+        """The public site, feeds, banner, dashboard and status metric, from public incidents only."""
         expected = fingerprint(self._plan, self._options)
         memory = self._load_memory(expected, failures) if changed is not None else None
         if memory is None:
@@ -188,7 +194,7 @@ class StatusPublisher:
             memory.incidents[changed.id] = changed
             self._reconcile_open(memory, changed.id, failures)
             incidents, pages = list(memory.incidents.values()), frozenset({changed.id})
-        incidents = public_incidents(incidents)  # a drill is never on the public site, feeds or dashboard
+        incidents = in_audience(incidents, PUBLIC)  # a drill is never on the public site, feeds or dashboard
         state = site_state(self._plan, incidents, (), now, None, self._options, failures, memory)
         site = site_artefacts(state, failures, pages)
         bucket = {k: a for k, a in site.items() if not k.startswith(NOT_IN_BUCKET_PREFIXES)}
@@ -302,15 +308,18 @@ class StatusPublisher:
             return False
         return True
 
-    def _publish_drill(self, incidents: list[Incident], now: datetime, start: float) -> PublishResult:
+    def _publish_drill(
+        self, changed: Incident | None, failures: list[SiteFailure], now: datetime, start: float
+    ) -> PublishResult:
         """The drill page under ``plan.drill.status_prefix``, from drill incidents only.
 
         Nothing outside the prefix is written, the public dashboard and status metric are left alone.
         """
+        assert changed is not None  # only a drill's own publish reaches the drill page
         prefix = self._plan.drill.status_prefix
         plan = drill_site_plan(self._plan)
         options = replace(self._options, subscribe_url=self._options.subscribe_endpoint(self._plan))
-        drills = drill_incidents(incidents)
+        drills = in_audience(self._drill_incidents(changed), DRILL)
         site = {
             prefix + key: artefact
             for key, artefact in build_site(plan, drills, (), now, None, options).items()
@@ -335,6 +344,12 @@ class StatusPublisher:
             indicator=state.indicator.value,
             invalidated=invalidated,
         )
+
+    #: Each audience's site: the public one, or the drill page (written under its prefix only).
+    _SITES: ClassVar[dict[str, Callable[..., PublishResult]]] = {
+        PUBLIC: _publish_public,
+        DRILL: _publish_drill,
+    }
 
 
 def _log(failures: list[SiteFailure]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from jinja2 import StrictUndefined, Template
 from jinja2.sandbox import SandboxedEnvironment
 
-from outage_comms.drill_mode import mark_fields
+from outage_comms.drill_mode import marker_of
 from outage_comms.incident import Incident
 from outage_comms.plan import Plan
 from outage_comms.rendering import UpdateFacts, build_context, join_names, template_sources
@@ -141,6 +141,6 @@ def render_update(
         name: tidy(without_feedback_links(plan, template.render(**context)))
         for name, template in templates.items()
     }
-    if incident.drill:  # only ever on the drill page: the public site never holds a drill
-        rendered = mark_fields(plan, fmt, locale, rendered)
+    # Marked as the incident's updates are (a drill's, only ever on the drill page; nothing else)
+    rendered = marker_of(plan, incident).fields(fmt, locale, rendered)
     return Words(title=rendered["title"], body=rendered["body"])

@@ -23,8 +23,8 @@ from outage_comms.vocabulary import Channel
 from outage_comms.workflow.approval import ReviewSigner, TaskGoneError
 from outage_comms.workflow.approval_store import DynamoApprovalStore
 from outage_comms.workflow.delivery_ledger import DynamoDeliveryLedger
+from outage_comms.workflow.services import AdapterFactory, Services
 from outage_comms.workflow.settings import WorkflowSettings, plan, settings
-from outage_comms.workflow.steps import Services
 from outage_comms.workflow.store import DynamoWorkflowStore
 
 
@@ -72,17 +72,19 @@ def channel_adapter(channel: Channel) -> ChannelAdapter | None:
     return catalog.build(channel, channel_context())
 
 
-def drill_channel_adapter(channel: Channel) -> ChannelAdapter | None:
-    """A drill's adapter for a channel: the drill audience, the drill topic, the drill secrets only."""
+def drill_topic_adapter() -> ChannelAdapter | None:
+    """The SNS subscribers channel on the drill topic (None: no drill topic, or it is the customers')."""
     config = settings()
+    if not config.drill_topic_arn or config.drill_topic_arn == config.subscribers_topic_arn:
+        return None
+    return SnsSubscribersChannel(topic_arn=config.drill_topic_arn, client=client("sns"))
 
-    def drill_topic() -> ChannelAdapter | None:
-        if not config.drill_topic_arn or config.drill_topic_arn == config.subscribers_topic_arn:
-            return None
-        return SnsSubscribersChannel(topic_arn=config.drill_topic_arn, client=client("sns"))
 
-    return drill_mode.drill_channel_adapter(
-        channel, plan=plan(), real=channel_adapter, context=channel_context, drill_topic=drill_topic
+def target_adapters() -> dict[str, AdapterFactory]:
+    """The adapter factory of each target kind an update record may name besides ``"public"``
+    (a drill's: the drill audience, the drill topic, the drill secrets, the team's own chat)."""
+    return drill_mode.drill_adapters(
+        plan=plan(), real=channel_adapter, context=channel_context, drill_topic=drill_topic_adapter
     )
 
 
@@ -151,7 +153,7 @@ def services() -> Services:
         send_task_success=send_task_success,
         execution_running=execution_running,
         review_base_url=config.review_base_url,
-        drill_channel=drill_channel_adapter,
+        targets=target_adapters(),
         feedback_links=feedback_linker,
         feedback_tally=feedback_tally(),
         approvals=DynamoApprovalStore(table_name=config.approval_table, client=client("dynamodb")),

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from outage_comms.channel_markup import active_markup, neutralise
-from outage_comms.drill_mode import drill_site_plan, mark_message
+from outage_comms.drill_mode import Marker, Reach, linked_plan, reach_for
 from outage_comms.feedback.messages import UpdateFeedback, with_feedback
 from outage_comms.guard import LIMITS, Finding, guard_message
 from outage_comms.incident import Incident
@@ -190,6 +190,7 @@ def render_update(
     templates_dir: Path = DEFAULT_TEMPLATES_DIR,
     summary: dict[str, Any] | None = None,
     feedback: UpdateFeedback | None = None,
+    reach: Reach | None = None,
 ) -> tuple[dict[str, dict[str, dict[str, Any]]], list[dict[str, Any]]]:
     """``(messages, blocked)``: messages[channel][locale] = {"fields": ..., "html"?}; blocked lists why.
 
@@ -197,15 +198,20 @@ def render_update(
     the guard blocks is rendered again with the plan's ``guard.fallback`` sentence in place of the
     team's words; if that passes it is sent (and listed in ``blocked`` with ``"fallback": true``),
     else nothing is sent for that channel and locale. The team's chat hears which and why.
+
+    ``reach`` (who the update reaches: :func:`outage_comms.drill_mode.reach_for` when not given) says
+    how every message is marked and where its links lead (a drill's to the drill page).
     """
+    reach = reach or reach_for(plan, incident)
+    site = linked_plan(plan, reach.site_url)
     facts = facts_for(plan, incident, scenario, now, summary)
     messages: dict[str, dict[str, dict[str, Any]]] = {}
     blocked: list[dict[str, Any]] = []
     for locale in plan.locale_codes:
         # A drill's links lead to the drill page (under drill/), never to the public incident page.
-        context = build_context(drill_site_plan(plan) if incident.drill else plan, facts, locale)
+        context = build_context(site, facts, locale)
         for channel in plan.channels_for(scenario):
-            render = _Renderer(plan, incident, scenario, channel, locale, templates_dir, feedback)
+            render = _Renderer(plan, reach.marker, scenario, channel, locale, templates_dir, feedback)
             message, problem = render(context)
             if message is None:
                 blocked.append({"channel": channel.value, "locale": locale, "reasons": [problem]})
@@ -226,19 +232,19 @@ def render_update(
 
 
 class _Renderer:
-    """One channel and locale: template -> drill marker -> feedback links, with the channel's escaping."""
+    """One channel and locale: template -> the update's marker -> feedback links, escaped for the channel."""
 
     def __init__(
         self,
         plan: Plan,
-        incident: Incident,
+        marker: Marker,
         scenario: Scenario,
         channel: Channel,
         locale: str,
         templates_dir: Path,
         feedback: UpdateFeedback | None,
     ) -> None:
-        self.plan, self.incident, self.scenario = plan, incident, scenario
+        self.plan, self.marker, self.scenario = plan, marker, scenario
         self.channel, self.locale = channel, locale
         self.templates_dir, self.feedback = templates_dir, feedback
 
@@ -253,7 +259,7 @@ class _Renderer:
             )
         except TemplateProblem as problem:
             return None, str(problem)
-        message = mark_message(self.plan, self.incident, message)  # a drill's marker counts against limits
+        message = self.marker.message(message)  # a drill's marker counts against limits
         message = with_feedback(self.plan, message, self.channel, self.feedback)  # "Was this helpful?" links
         if message.format in INTERNAL_FORMATS:  # the team's own words: a credential is removed, not sent
             fields = {name: redact_credentials(value) for name, value in message.fields.items()}

@@ -21,6 +21,7 @@ from moto import mock_aws
 
 from outage_comms import slo
 from outage_comms.channels.base import Delivery, DeliveryResult
+from outage_comms.drill_mode import DRILL_TARGETS
 from outage_comms.incident import Incident, IncidentSource
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan, load_plan
@@ -156,7 +157,7 @@ def world(monkeypatch: pytest.MonkeyPatch, plan: Plan) -> Iterator[World]:
             store=DynamoWorkflowStore(table_name=_table(client, "workflow"), client=client),
             notifier=notes,
             channel=lambda channel: channels.get(channel),
-            drill_channel=lambda channel: channels.get(channel),  # a drill's test targets
+            targets={kind: channels.get for kind in DRILL_TARGETS},  # a drill's test targets
             signer=lambda: signer,
             send_task_success=lambda token, output: sent.append((token, output)),
             execution_running=lambda _: False,
