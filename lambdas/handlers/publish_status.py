@@ -37,7 +37,10 @@ def default_publisher() -> StatusPublisher:
     )
     options = SiteOptions(subscribe_url=settings.subscribe_url or None, region=settings.region)
     return StatusPublisher(
-        plan=plan_at(settings.plan_path), incidents=DynamoIncidentRepository(), sink=sink, options=options
+        plan=plan_at(settings.plan_path),
+        incidents=DynamoIncidentRepository(settings.incidents_table),
+        sink=sink,
+        options=options,
     )
 
 

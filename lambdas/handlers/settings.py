@@ -38,6 +38,7 @@ class StatusPublisherSettings(FunctionSettings):
     set_by = "stacks/constructs/status_publisher.py"
 
     plan_path: str = Field(default=PLAN_PATH_DEFAULT, alias="PLAN_PATH", min_length=1)
+    incidents_table: str = Field(alias="INCIDENTS_TABLE_NAME", min_length=1)
     role_arn: str = Field(alias="STATUS_PUBLISHER_ROLE_ARN", min_length=1)
     bucket: str = Field(alias="STATUS_BUCKET", min_length=1)
     dashboard_name: str = Field(alias="STATUS_DASHBOARD_NAME", min_length=1)
