@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from outage_comms.channels.registry import ChannelSet
 from outage_comms.leaks import Finding
 from outage_comms.locale_files import (
     missing_keys,
@@ -28,8 +29,9 @@ from outage_comms.locale_files import (
 from outage_comms.plan import Plan
 from outage_comms.vocabulary import Channel
 
-#: Channels whose subscribers get the confirmation and footer words of subscriptions/<locale>.yaml.
-SUBSCRIPTION_CHANNELS = frozenset({Channel.EMAIL, Channel.SMS, Channel.PUSH})
+#: Channels whose subscribers get the confirmation and footer words of subscriptions/<locale>.yaml:
+#: those customers subscribe to themselves (registry spec ``self_service``).
+SUBSCRIPTION_CHANNELS = ChannelSet(lambda spec: spec.self_service, "self-service channels")
 
 
 def locale_findings(plan: Plan, templates_dir: Path) -> list[Finding]:
