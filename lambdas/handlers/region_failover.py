@@ -1,9 +1,12 @@
 """Lambda handler: the standby region's answer to an engine-health alarm (failover and failback).
 
 Input: the EventBridge ``CloudWatch Alarm State Change`` of an engine-health composite alarm.
-Environment: ``OWNERSHIP_TABLE``, ``HEALTH_ALARMS`` (``name=region,name=region``), and the workflow
-settings (``WORKFLOW_TABLE``, ``INCIDENTS_TABLE_NAME``, ``PLAN_PATH``). Output: per open incident,
-the decision, the new epoch and the resume point (regions/engine.py).
+Environment: ``OWNERSHIP_TABLE``, ``HEALTH_ALARMS`` (``name=region,name=region``), the workflow
+settings (``WORKFLOW_TABLE``, ``INCIDENTS_TABLE_NAME``, ``PLAN_PATH``) and ``STATE_MACHINE_ARN``
+(this region's incident state machine; the other region's has the same name): a taken incident
+continues in an execution started here, a handed-back one in an execution started in the primary.
+Output: per open incident, the decision, the new epoch, the resume point, the route and the started
+execution (regions/engine.py, regions/resume.py).
 """
 
 from __future__ import annotations
@@ -29,17 +32,20 @@ def default_engine() -> RegionEngine:
     from outage_comms.aws_clients import client
     from outage_comms.intake.store import DynamoIncidentRepository
     from outage_comms.regions.engine import RegionEngine
+    from outage_comms.regions.executions import StepFunctionsExecutions
     from outage_comms.regions.lease import DynamoOwnershipStore
     from outage_comms.workflow.settings import plan, settings
     from outage_comms.workflow.store import DynamoWorkflowStore
 
     config = settings()
+    state_machine = os.environ.get("STATE_MACHINE_ARN", "")
     return RegionEngine(
         plan=plan(),
         region=os.environ["AWS_REGION"],
         ownership=DynamoOwnershipStore(table_name=os.environ["OWNERSHIP_TABLE"], client=client("dynamodb")),
         repository=DynamoIncidentRepository(config.incidents_table),
         store=DynamoWorkflowStore(table_name=config.workflow_table, client=client("dynamodb")),
+        executions=StepFunctionsExecutions(state_machine) if state_machine else None,
     )
 
 

@@ -2,6 +2,7 @@
 
 ::
 
+    Resumed from another region? --yes--> Register resumed incident (see "Resumed executions" below)
     Register incident -> Another execution owns this incident? --yes--> Already handled elsewhere
       -> Render update -> Notify team first (Parallel, one branch per team chat, Retry + Catch each)
       -> Approval required?
@@ -28,6 +29,13 @@
            no  -> Wait for next update (.waitForTaskToken, timeout = cadence) -> Render update
                     on timeout: Remind communications manager -> Wait for update after reminder
                        on timeout: Escalate to incident manager (offers the holding update) -> Render update
+
+Resumed executions (issue 17): when the standby region takes an incident, its failover function
+starts this state machine with ``$.resume`` (``outage_comms.regions.resume``). ``Register resumed
+incident`` claims the incident for the new execution (result kept apart in ``$.registered``), then
+``Where does the resumed incident continue?`` enters it at ``Wait for next update`` (the remaining
+time), ``Wait for approval`` (requested again with a fresh link), ``Fan out to channels`` (an approved
+update that was going out; the delivery ledger skips what already went) or ``Render update``.
 
 The execution keeps its claim on the incident (one execution per incident) until ``Release
 incident``, after the summary's approval gate.
@@ -57,20 +65,426 @@ from outage_comms_cdk.settings import physical_name
 
 STATE_MACHINE_NAME = "outage-comms-incident"
 
+INCIDENT = sfn.JsonPath.string_at("$.incident_id")
+UPDATE_ID = sfn.JsonPath.string_at("$.render.update_id")
+CLOCK = sfn.JsonPath.object_at("$.clock")
+IS_SUMMARY = sfn.Condition.string_equals("$.render.scenario", "post_incident_summary")
+#: Lambda's own transient errors: the status publisher's plain Task retries them.
+LAMBDA_TRANSIENT = ["Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.SdkClientException"]
+
 
 @dataclass(frozen=True, kw_only=True)
 class WorkflowFunctions:
-    register: lambda_.IFunction
+    register_incident: lambda_.IFunction
     render: lambda_.IFunction
     notify_team: lambda_.IFunction
     request_approval: lambda_.IFunction
-    deliver: lambda_.IFunction
+    deliver_channel: lambda_.IFunction
     record_failure: lambda_.IFunction
     await_update: lambda_.IFunction
     notice: lambda_.IFunction
     resolve: lambda_.IFunction
     draft_summary: lambda_.IFunction
     record_postmortem: lambda_.IFunction
+
+
+def call(
+    scope: Construct, state_id: str, function: lambda_.IFunction, payload: dict[str, Any], **kwargs: Any
+) -> tasks.LambdaInvoke:
+    """A Lambda task whose result is the function's own answer."""
+    return tasks.LambdaInvoke(
+        scope,
+        state_id,
+        lambda_function=function,
+        payload=sfn.TaskInput.from_object(payload),
+        payload_response_only=True,
+        **kwargs,
+    )
+
+
+def wait_for_token(
+    scope: Construct,
+    state_id: str,
+    function: lambda_.IFunction,
+    payload: dict[str, Any],
+    timeout_path: str,
+    **kwargs: Any,
+) -> tasks.LambdaInvoke:
+    """A ``.waitForTaskToken`` task whose timeout is read from the state."""
+    return tasks.LambdaInvoke(
+        scope,
+        state_id,
+        lambda_function=function,
+        integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        payload=sfn.TaskInput.from_object({"token": sfn.JsonPath.task_token, **payload}),
+        task_timeout=sfn.Timeout.at(timeout_path),
+        **kwargs,
+    )
+
+
+def retry_concurrent_update(task: tasks.LambdaInvoke) -> None:
+    """Intake may touch the incident at the same moment."""
+    task.add_retry(
+        errors=["ConcurrentUpdateError"],
+        interval=Duration.seconds(1),
+        max_attempts=3,
+        backoff_rate=2,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+
+
+def publish_state(
+    scope: Construct, status_publisher: lambda_.IFunction | None
+) -> tuple[sfn.State, sfn.Pass | None]:
+    """``Publish status surfaces`` and, with a publisher, the state its failure goes to."""
+    if status_publisher is None:
+        return sfn.Pass(
+            scope, "Publish status surfaces", comment="No status publisher is attached to this deployment."
+        ), None
+    # A plain Task (not LambdaInvoke) so the role may invoke exactly this function, not "<arn>:*".
+    publish = sfn.CustomState(
+        scope,
+        "Publish status surfaces",
+        state_json={
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {
+                "FunctionName": status_publisher.function_arn,
+                "Payload": {
+                    "incident_id.$": "$.incident_id",
+                    "update_id.$": "$.render.update_id",
+                    "scenario.$": "$.render.scenario",
+                },
+            },
+            # Not None: a None here is dropped from the JSON, and without a ResultPath the
+            # publisher's result would replace the whole state ($.render is read after it).
+            "ResultPath": "$.status_publish",
+        },
+    )
+    publish.add_retry(
+        errors=LAMBDA_TRANSIENT,
+        interval=Duration.seconds(2),
+        max_attempts=3,
+        backoff_rate=2,
+        jitter_strategy=sfn.JitterType.FULL,
+    )
+    publish_failed = sfn.Pass(scope, "Status surfaces not published", result_path=sfn.JsonPath.DISCARD)
+    publish.add_catch(publish_failed, errors=[sfn.Errors.ALL], result_path="$.publish_error")
+    return publish, publish_failed
+
+
+class _States:
+    """Every state of the definition, built in groups and wired; ``start`` is the first state."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        plan: Plan,
+        functions: WorkflowFunctions,
+        key: kms.IKey,
+        status_publisher: lambda_.IFunction | None,
+    ) -> None:
+        self.scope, self.plan, self.f = scope, plan, functions
+        self._entry(key)
+        self._approval()
+        self._delivery(status_publisher)
+        self._summary()
+        self._waits()
+        self._wire_approval()
+        self._wire()
+        self.start: sfn.IChainable = self._resume()
+
+    def _entry(self, key: kms.IKey) -> None:
+        scope, f = self.scope, self.f
+        self.register = call(
+            scope,
+            "Register incident",
+            f.register_incident,
+            {"input": sfn.JsonPath.entire_payload, "execution_arn": sfn.JsonPath.execution_id},
+            comment="Find (or, from the runbook, open) the incident; claim it: one execution per incident.",
+        )
+        self.rejected = sfn.Fail(
+            scope,
+            "Runbook input rejected",
+            error="IncidentRejected",
+            cause="The input names no usable incident.",
+        )
+        self.register.add_catch(self.rejected, errors=["IncidentRejectedError", "IncidentNotFoundError"])
+        self.already = sfn.Succeed(
+            scope, "Already handled by another execution", comment="Another running execution speaks for it."
+        )
+        self.render = call(
+            scope,
+            "Render update",
+            f.render,
+            {"incident_id": INCIDENT, "clock": CLOCK, "update": sfn.JsonPath.object_at("$.update")},
+            result_path="$.render",
+            comment="Every message: scenario x channel x locale, guarded; stored for the review page.",
+        )
+        # Failed deliveries wait in their channel's queue for `outage-comms redrive` (never dropped).
+        self.dead_letters = DeliveryDeadLetters(scope, "DeliveryDeadLetters", plan=self.plan, key=key)
+        self.notify = team_state(
+            scope,
+            plan=self.plan,
+            notify=f.notify_team,
+            record_failure=f.record_failure,
+            dead_letters=self.dead_letters,
+        )
+
+    def _approval(self) -> None:
+        scope, f = self.scope, self.f
+        approval_payload = {
+            "incident_id": INCIDENT,
+            "update_id": UPDATE_ID,
+            "clock": CLOCK,
+            "timeout_seconds": sfn.JsonPath.number_at("$.render.timing.approval_timeout_seconds"),
+            # When this task's timeout started: the review link dies no later than the task.
+            "entered_at": sfn.JsonPath.string_at("$$.State.EnteredTime"),
+        }
+        self.wait_for_approval = wait_for_token(
+            scope,
+            "Wait for approval",
+            f.request_approval,
+            {**approval_payload, "role": "communications_manager"},
+            "$.render.timing.approval_timeout_seconds",
+            result_path="$.approval",
+            comment="The communications manager reviews every message on a POST-only signed page.",
+        )
+        self.escalate_approval = wait_for_token(
+            scope,
+            "Escalate approval to incident manager",
+            f.request_approval,
+            {**approval_payload, "role": "incident_manager"},
+            "$.render.timing.approval_timeout_seconds",
+            result_path="$.approval",
+        )
+        self.holding_instead = call(
+            scope,
+            "Send holding statement instead",
+            f.render,
+            {
+                "incident_id": INCIDENT,
+                "clock": CLOCK,
+                "update": {"holding_reason": "approval_timeout", "pre_approved": True},
+            },
+            result_path="$.render",
+            comment="The plan's pre-approved holding statement goes out when approval times out.",
+        )
+        self.hold = call(
+            scope,
+            "Hold external messages",
+            f.notice,
+            {"incident_id": INCIDENT, "update_id": UPDATE_ID, "kind": "held", "why": "not approved"},
+            result_path=sfn.JsonPath.DISCARD,
+        )
+
+    def _delivery(self, status_publisher: lambda_.IFunction | None) -> None:
+        scope, f = self.scope, self.f
+        self.fanout = fanout_state(
+            scope,
+            plan=self.plan,
+            deliver=f.deliver_channel,
+            record_failure=f.record_failure,
+            dead_letters=self.dead_letters,
+        )
+        self.publish, self.publish_failed = publish_state(scope, status_publisher)
+        # The words that went out become the only public words (status site, feeds, banner, dashboard).
+        self.record_published = call(
+            scope,
+            "Record published words",
+            f.record_postmortem,  # the function that already writes approved words onto the incident
+            {"incident_id": INCIDENT, "update_id": UPDATE_ID, "record": "published"},
+            result_path=sfn.JsonPath.DISCARD,
+            comment="The status page's words of this update, exactly as approved and sent.",
+        )
+        retry_concurrent_update(self.record_published)
+        self.record_published.add_catch(
+            self.publish, errors=[sfn.Errors.ALL], result_path="$.record_published_error"
+        )
+        self.resolved = sfn.Choice(scope, "Resolved?")
+
+    def _summary(self) -> None:
+        """After resolution: the post-incident summary, through the same render/approval/fan-out states."""
+        scope, f = self.scope, self.f
+        self.draft_summary = call(
+            scope,
+            "Draft post-incident summary",
+            f.draft_summary,
+            {"incident_id": INCIDENT},
+            result_path="$.update",
+            comment="What happened, when, what was done, what will change: drafted from the timeline and "
+            "the customers' feedback; rendered, approved and sent like any update.",
+        )
+        self.record_postmortem = call(
+            scope,
+            "Record postmortem",
+            f.record_postmortem,
+            {"incident_id": INCIDENT, "update_id": UPDATE_ID},
+            result_path=sfn.JsonPath.DISCARD,
+            comment="The approved status-page words become the incident's postmortem.",
+        )
+        retry_concurrent_update(self.record_postmortem)
+        self.summary_not_published = sfn.Pass(
+            scope,
+            "Post-incident summary not published",
+            comment="Rejected, not approved in time, or the request failed: no public summary.",
+        )
+        self.release = call(
+            scope,
+            "Release incident",
+            f.resolve,
+            {"incident_id": INCIDENT, "execution_arn": sfn.JsonPath.execution_id},
+            result_path="$.summary",
+            comment="Tell the team how the summary ended; give up the claim on the incident.",
+        )
+        self.closed = sfn.Succeed(scope, "Incident closed")
+        self.summary_drafted = (
+            sfn.Choice(scope, "Post-incident summary drafted?")
+            .when(sfn.Condition.boolean_equals("$.update.post_incident_summary", True), self.render)
+            .otherwise(self.release)
+        )
+        self.not_approved = (
+            sfn.Choice(scope, "Not approved: post-incident summary?")
+            .when(IS_SUMMARY, self.summary_not_published)
+            .otherwise(self.hold)
+        )
+
+    def _waits(self) -> None:
+        scope, f = self.scope, self.f
+        update_payload = {"incident_id": INCIDENT, "update_id": UPDATE_ID}
+        self.wait_for_update = wait_for_token(
+            scope,
+            "Wait for next update",
+            f.await_update,
+            update_payload,
+            "$.render.timing.cadence_seconds",
+            result_path="$.update",
+            comment="Intake hands the next update to this task token; the timeout is the plan's cadence.",
+        )
+        self.remind = call(
+            scope,
+            "Remind communications manager",
+            f.notice,
+            {"incident_id": INCIDENT, "kind": "reminder"},
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        self.wait_after_reminder = wait_for_token(
+            scope,
+            "Wait for update after reminder",
+            f.await_update,
+            update_payload,
+            "$.render.timing.reminder_grace_seconds",
+            result_path="$.update",
+        )
+        self.escalate = call(
+            scope,
+            "Escalate to incident manager",
+            f.notice,
+            {"incident_id": INCIDENT, "kind": "escalation"},
+            result_path="$.update",
+            comment="The update was missed after a reminder: the holding update is offered next.",
+        )
+
+    def _wire_approval(self) -> None:
+        on_timeout = (
+            sfn.Choice(self.scope, "Approval timed out: what does the plan say?")
+            .when(IS_SUMMARY, self.summary_not_published)
+            .when(
+                sfn.Condition.string_equals("$.render.timing.on_approval_timeout", "escalate"),
+                self.escalate_approval,
+            )
+            .when(
+                sfn.Condition.string_equals("$.render.timing.on_approval_timeout", "send_holding_statement"),
+                self.holding_instead,
+            )
+            .otherwise(self.hold)
+        )
+        wait, escalate = self.wait_for_approval, self.escalate_approval
+        wait.add_catch(on_timeout, errors=[sfn.Errors.TIMEOUT], result_path="$.approval_timeout")
+        wait.add_catch(self.not_approved, errors=[sfn.Errors.ALL], result_path="$.approval_error")
+        escalate.add_catch(self.not_approved, errors=[sfn.Errors.ALL], result_path="$.approval_timeout")
+        is_approved = sfn.Condition.string_equals("$.approval.decision", "approved")
+        approved = (
+            sfn.Choice(self.scope, "Approved?")
+            .when(sfn.Condition.and_(is_approved, IS_SUMMARY), self.record_postmortem)
+            .when(is_approved, self.fanout)
+            .otherwise(self.not_approved)
+        )
+        self.record_postmortem.next(self.fanout)
+        self.summary_not_published.next(self.release)
+        wait.next(approved)
+        escalate.next(approved)
+        self.holding_instead.next(self.fanout)
+        self.hold.next(self.wait_for_update)
+
+    def _wire(self) -> None:
+        self.wait_for_update.add_catch(
+            self.remind, errors=[sfn.Errors.TIMEOUT], result_path=sfn.JsonPath.DISCARD
+        )
+        self.wait_for_update.next(self.render)
+        self.remind.next(self.wait_after_reminder)
+        self.wait_after_reminder.add_catch(
+            self.escalate, errors=[sfn.Errors.TIMEOUT], result_path=sfn.JsonPath.DISCARD
+        )
+        self.wait_after_reminder.next(self.render)
+        self.escalate.next(self.render)
+        needs_approval = (
+            sfn.Choice(self.scope, "Approval required?")
+            .when(sfn.Condition.boolean_equals("$.render.needs_approval", True), self.wait_for_approval)
+            .otherwise(self.fanout)
+        )
+        self.render.next(self.notify).next(needs_approval)
+        self.fanout.next(self.record_published).next(self.publish)
+        self.release.next(self.closed)
+        self.resolved.when(IS_SUMMARY, self.release).when(
+            sfn.Condition.boolean_equals("$.render.resolved", True),
+            self.draft_summary.next(self.summary_drafted),
+        ).otherwise(self.wait_for_update)
+        self.publish.next(self.resolved)
+        if self.publish_failed is not None:
+            self.publish_failed.next(self.resolved)
+        owned = (
+            sfn.Choice(self.scope, "Another execution owns this incident?")
+            .when(sfn.Condition.boolean_equals("$.duplicate", True), self.already)
+            .otherwise(self.render)
+        )
+        self.register.next(owned)
+
+    def _resume(self) -> sfn.IChainable:
+        """The standby's failover function starts an execution with ``$.resume`` (regions/resume.py)."""
+        scope = self.scope
+        register = call(
+            scope,
+            "Register resumed incident",
+            self.f.register_incident,
+            {"input": sfn.JsonPath.entire_payload, "execution_arn": sfn.JsonPath.execution_id},
+            result_path="$.registered",
+            comment="Claim the incident for this execution: ownership of the incident moved to this region.",
+        )
+        register.add_catch(self.rejected, errors=["IncidentRejectedError", "IncidentNotFoundError"])
+        route = sfn.JsonPath.string_at("$.resume.route")
+        continues = (
+            sfn.Choice(
+                scope,
+                "Where does the resumed incident continue?",
+                comment="regions/resume.py chose it from the incident's last recorded step.",
+            )
+            .when(sfn.Condition.string_equals(route, "wait"), self.wait_for_update)
+            .when(sfn.Condition.string_equals(route, "approve"), self.wait_for_approval)
+            .when(sfn.Condition.string_equals(route, "deliver"), self.fanout)
+            .otherwise(self.render)
+        )
+        register.next(
+            sfn.Choice(scope, "Another execution owns the resumed incident?")
+            .when(sfn.Condition.boolean_equals("$.registered.duplicate", True), self.already)
+            .otherwise(continues)
+        )
+        return (
+            sfn.Choice(scope, "Resumed from another region?")
+            .when(sfn.Condition.is_present("$.resume"), register)
+            .otherwise(self.register)
+        )
 
 
 class IncidentWorkflow(Construct):
@@ -85,318 +499,8 @@ class IncidentWorkflow(Construct):
         status_publisher: lambda_.IFunction | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        f = functions
-
-        def call(
-            state_id: str, function: lambda_.IFunction, payload: dict[str, Any], **kwargs: Any
-        ) -> tasks.LambdaInvoke:
-            return tasks.LambdaInvoke(
-                self,
-                state_id,
-                lambda_function=function,
-                payload=sfn.TaskInput.from_object(payload),
-                payload_response_only=True,
-                **kwargs,
-            )
-
-        def wait_for_token(
-            state_id: str,
-            function: lambda_.IFunction,
-            payload: dict[str, Any],
-            timeout_path: str,
-            **kwargs: Any,
-        ) -> tasks.LambdaInvoke:
-            return tasks.LambdaInvoke(
-                self,
-                state_id,
-                lambda_function=function,
-                integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-                payload=sfn.TaskInput.from_object({"token": sfn.JsonPath.task_token, **payload}),
-                task_timeout=sfn.Timeout.at(timeout_path),
-                **kwargs,
-            )
-
-        incident = sfn.JsonPath.string_at("$.incident_id")
-        update_id = sfn.JsonPath.string_at("$.render.update_id")
-        clock = sfn.JsonPath.object_at("$.clock")
-
-        register = call(
-            "Register incident",
-            f.register,
-            {"input": sfn.JsonPath.entire_payload, "execution_arn": sfn.JsonPath.execution_id},
-            comment="Find (or, from the runbook, open) the incident; claim it: one execution per incident.",
-        )
-        rejected = sfn.Fail(
-            self,
-            "Runbook input rejected",
-            error="IncidentRejected",
-            cause="The input names no usable incident.",
-        )
-        register.add_catch(rejected, errors=["IncidentRejectedError", "IncidentNotFoundError"])
-        already = sfn.Succeed(
-            self, "Already handled by another execution", comment="Another running execution speaks for it."
-        )
-        render_payload = {
-            "incident_id": incident,
-            "clock": clock,
-            "update": sfn.JsonPath.object_at("$.update"),
-        }
-        render = call(
-            "Render update",
-            f.render,
-            render_payload,
-            result_path="$.render",
-            comment="Every message: scenario x channel x locale, guarded; stored for the review page.",
-        )
-        # Failed deliveries wait in their channel's queue for `outage-comms redrive` (never dropped).
-        self.dead_letters = DeliveryDeadLetters(self, "DeliveryDeadLetters", plan=plan, key=key)
-        notify = team_state(
-            self,
-            plan=plan,
-            notify=f.notify_team,
-            record_failure=f.record_failure,
-            dead_letters=self.dead_letters,
-        )
-        approval_payload = {
-            "incident_id": incident,
-            "update_id": update_id,
-            "clock": clock,
-            "timeout_seconds": sfn.JsonPath.number_at("$.render.timing.approval_timeout_seconds"),
-            # When this task's timeout started: the review link dies no later than the task.
-            "entered_at": sfn.JsonPath.string_at("$$.State.EnteredTime"),
-        }
-        wait_for_approval = wait_for_token(
-            "Wait for approval",
-            f.request_approval,
-            {**approval_payload, "role": "communications_manager"},
-            "$.render.timing.approval_timeout_seconds",
-            result_path="$.approval",
-            comment="The communications manager reviews every message on a POST-only signed page.",
-        )
-        escalate_approval = wait_for_token(
-            "Escalate approval to incident manager",
-            f.request_approval,
-            {**approval_payload, "role": "incident_manager"},
-            "$.render.timing.approval_timeout_seconds",
-            result_path="$.approval",
-        )
-        holding_instead = call(
-            "Send holding statement instead",
-            f.render,
-            {
-                "incident_id": incident,
-                "clock": clock,
-                "update": {"holding_reason": "approval_timeout", "pre_approved": True},
-            },
-            result_path="$.render",
-            comment="The plan's pre-approved holding statement goes out when approval times out.",
-        )
-        hold = call(
-            "Hold external messages",
-            f.notice,
-            {"incident_id": incident, "update_id": update_id, "kind": "held", "why": "not approved"},
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        fanout = fanout_state(
-            self,
-            plan=plan,
-            deliver=f.deliver,
-            record_failure=f.record_failure,
-            dead_letters=self.dead_letters,
-        )
-        publish: sfn.State
-        publish_failed: sfn.Pass | None = None
-        if status_publisher is not None:
-            # A plain Task (not LambdaInvoke) so the role may invoke exactly this function, not "<arn>:*".
-            publish = sfn.CustomState(
-                self,
-                "Publish status surfaces",
-                state_json={
-                    "Type": "Task",
-                    "Resource": "arn:aws:states:::lambda:invoke",
-                    "Parameters": {
-                        "FunctionName": status_publisher.function_arn,
-                        "Payload": {
-                            "incident_id.$": "$.incident_id",
-                            "update_id.$": "$.render.update_id",
-                            "scenario.$": "$.render.scenario",
-                        },
-                    },
-                    # Not None: a None here is dropped from the JSON, and without a ResultPath the
-                    # publisher's result would replace the whole state ($.render is read after it).
-                    "ResultPath": "$.status_publish",
-                },
-            )
-            publish.add_retry(
-                errors=[
-                    "Lambda.ServiceException",
-                    "Lambda.TooManyRequestsException",
-                    "Lambda.SdkClientException",
-                ],
-                interval=Duration.seconds(2),
-                max_attempts=3,
-                backoff_rate=2,
-                jitter_strategy=sfn.JitterType.FULL,
-            )
-            publish_failed = sfn.Pass(self, "Status surfaces not published", result_path=sfn.JsonPath.DISCARD)
-            publish.add_catch(publish_failed, errors=[sfn.Errors.ALL], result_path="$.publish_error")
-        else:
-            publish = sfn.Pass(
-                self, "Publish status surfaces", comment="No status publisher is attached to this deployment."
-            )
-        # The words that went out become the only public words (status site, feeds, banner, dashboard).
-        record_published = call(
-            "Record published words",
-            f.record_postmortem,  # the function that already writes approved words onto the incident
-            {"incident_id": incident, "update_id": update_id, "record": "published"},
-            result_path=sfn.JsonPath.DISCARD,
-            comment="The status page's words of this update, exactly as approved and sent.",
-        )
-        record_published.add_retry(
-            errors=["ConcurrentUpdateError"],
-            interval=Duration.seconds(1),
-            max_attempts=3,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        record_published.add_catch(publish, errors=[sfn.Errors.ALL], result_path="$.record_published_error")
-        resolved = sfn.Choice(self, "Resolved?")
-        # -- after resolution: the post-incident summary, through the same render/approval/fan-out states
-        is_summary = sfn.Condition.string_equals("$.render.scenario", "post_incident_summary")
-        draft_summary = call(
-            "Draft post-incident summary",
-            f.draft_summary,
-            {"incident_id": incident},
-            result_path="$.update",
-            comment="What happened, when, what was done, what will change: drafted from the timeline and "
-            "the customers' feedback; rendered, approved and sent like any update.",
-        )
-        record_postmortem = call(
-            "Record postmortem",
-            f.record_postmortem,
-            {"incident_id": incident, "update_id": update_id},
-            result_path=sfn.JsonPath.DISCARD,
-            comment="The approved status-page words become the incident's postmortem.",
-        )
-        record_postmortem.add_retry(  # intake may touch the incident at the same moment
-            errors=["ConcurrentUpdateError"],
-            interval=Duration.seconds(1),
-            max_attempts=3,
-            backoff_rate=2,
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        summary_not_published = sfn.Pass(
-            self,
-            "Post-incident summary not published",
-            comment="Rejected, not approved in time, or the request failed: no public summary.",
-        )
-        release = call(
-            "Release incident",
-            f.resolve,
-            {"incident_id": incident, "execution_arn": sfn.JsonPath.execution_id},
-            result_path="$.summary",
-            comment="Tell the team how the summary ended; give up the claim on the incident.",
-        )
-        closed = sfn.Succeed(self, "Incident closed")
-        summary_drafted = (
-            sfn.Choice(self, "Post-incident summary drafted?")
-            .when(sfn.Condition.boolean_equals("$.update.post_incident_summary", True), render)
-            .otherwise(release)
-        )
-        not_approved = (
-            sfn.Choice(self, "Not approved: post-incident summary?")
-            .when(is_summary, summary_not_published)
-            .otherwise(hold)
-        )
-        update_payload = {"incident_id": incident, "update_id": update_id}
-        wait_for_update = wait_for_token(
-            "Wait for next update",
-            f.await_update,
-            update_payload,
-            "$.render.timing.cadence_seconds",
-            result_path="$.update",
-            comment="Intake hands the next update to this task token; the timeout is the plan's cadence.",
-        )
-        remind = call(
-            "Remind communications manager",
-            f.notice,
-            {"incident_id": incident, "kind": "reminder"},
-            result_path=sfn.JsonPath.DISCARD,
-        )
-        wait_after_reminder = wait_for_token(
-            "Wait for update after reminder",
-            f.await_update,
-            update_payload,
-            "$.render.timing.reminder_grace_seconds",
-            result_path="$.update",
-        )
-        escalate = call(
-            "Escalate to incident manager",
-            f.notice,
-            {"incident_id": incident, "kind": "escalation"},
-            result_path="$.update",
-            comment="The update was missed after a reminder: the holding update is offered next.",
-        )
-
-        on_timeout = (
-            sfn.Choice(self, "Approval timed out: what does the plan say?")
-            .when(is_summary, summary_not_published)
-            .when(
-                sfn.Condition.string_equals("$.render.timing.on_approval_timeout", "escalate"),
-                escalate_approval,
-            )
-            .when(
-                sfn.Condition.string_equals("$.render.timing.on_approval_timeout", "send_holding_statement"),
-                holding_instead,
-            )
-            .otherwise(hold)
-        )
-        wait_for_approval.add_catch(on_timeout, errors=[sfn.Errors.TIMEOUT], result_path="$.approval_timeout")
-        wait_for_approval.add_catch(not_approved, errors=[sfn.Errors.ALL], result_path="$.approval_error")
-        escalate_approval.add_catch(not_approved, errors=[sfn.Errors.ALL], result_path="$.approval_timeout")
-        is_approved = sfn.Condition.string_equals("$.approval.decision", "approved")
-        approved = (
-            sfn.Choice(self, "Approved?")
-            .when(sfn.Condition.and_(is_approved, is_summary), record_postmortem)
-            .when(is_approved, fanout)
-            .otherwise(not_approved)
-        )
-        record_postmortem.next(fanout)
-        summary_not_published.next(release)
-        wait_for_approval.next(approved)
-        escalate_approval.next(approved)
-        holding_instead.next(fanout)
-        hold.next(wait_for_update)
-
-        wait_for_update.add_catch(remind, errors=[sfn.Errors.TIMEOUT], result_path=sfn.JsonPath.DISCARD)
-        wait_for_update.next(render)
-        remind.next(wait_after_reminder)
-        wait_after_reminder.add_catch(escalate, errors=[sfn.Errors.TIMEOUT], result_path=sfn.JsonPath.DISCARD)
-        wait_after_reminder.next(render)
-        escalate.next(render)
-
-        needs_approval = (
-            sfn.Choice(self, "Approval required?")
-            .when(sfn.Condition.boolean_equals("$.render.needs_approval", True), wait_for_approval)
-            .otherwise(fanout)
-        )
-        render.next(notify).next(needs_approval)
-        fanout.next(record_published).next(publish)
-        release.next(closed)
-        resolved.when(is_summary, release).when(
-            sfn.Condition.boolean_equals("$.render.resolved", True), draft_summary.next(summary_drafted)
-        ).otherwise(wait_for_update)
-        publish.next(resolved)
-        if publish_failed is not None:
-            publish_failed.next(resolved)
-
-        owned = (
-            sfn.Choice(self, "Another execution owns this incident?")
-            .when(sfn.Condition.boolean_equals("$.duplicate", True), already)
-            .otherwise(render)
-        )
-        definition = register.next(owned)
-
+        states = _States(self, plan=plan, functions=functions, key=key, status_publisher=status_publisher)
+        self.dead_letters = states.dead_letters
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -411,7 +515,7 @@ class IncidentWorkflow(Construct):
             state_machine_name=physical_name(self, STATE_MACHINE_NAME),
             state_machine_type=sfn.StateMachineType.STANDARD,
             query_language=sfn.QueryLanguage.JSON_PATH,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            definition_body=sfn.DefinitionBody.from_chainable(states.start),
             comment="Outage Comms: one incident, from first notice to post-incident summary",
             tracing_enabled=True,
             logs=sfn.LogOptions(

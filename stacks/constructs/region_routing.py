@@ -29,6 +29,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from outage_comms.plan import Plan
@@ -40,6 +41,7 @@ from outage_comms_cdk.constructs.data_store import (
 )
 from outage_comms_cdk.constructs.event_archive import EVENT_BUS_NAME
 from outage_comms_cdk.constructs.health_trigger import ANNOUNCED_CATEGORIES, health_services
+from outage_comms_cdk.constructs.incident_workflow import STATE_MACHINE_NAME
 from outage_comms_cdk.constructs.intake import intake_target
 from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime
 from outage_comms_cdk.quality_gates import acknowledge
@@ -317,8 +319,14 @@ class RegionFailover(Construct):
         queue_dead_letters: sqs.IQueue,
         rule_dead_letters: sqs.IQueue,
         health_alarms: dict[str, str],
+        state_machine: sfn.IStateMachine | None = None,
+        engine_regions: Sequence[str] = (),
     ) -> None:
+        """``state_machine``: this engine's incident state machine (default: the one beside
+        ``workflow_table``); ``engine_regions``: where it may start and stop executions (default: its
+        own region and the regions its health alarms judge)."""
         super().__init__(scope, construct_id)
+        state_machine = state_machine or _incident_state_machine(workflow_table)
         self.function = runtime.new_function(
             self,
             "Function",
@@ -329,6 +337,7 @@ class RegionFailover(Construct):
                 "HEALTH_ALARMS": ",".join(f"{name}={region}" for name, region in health_alarms.items()),
                 "INCIDENTS_TABLE_NAME": data.incidents.table_name,
                 "WORKFLOW_TABLE": workflow_table.table_name,
+                **({"STATE_MACHINE_ARN": state_machine.state_machine_arn} if state_machine else {}),
             },
             reserved_concurrent_executions=1,
             on_failure=destinations.SqsDestination(queue_dead_letters),
@@ -354,6 +363,8 @@ class RegionFailover(Construct):
             )
         key.grant_encrypt_decrypt(function)
         self.function.acknowledge_key_grants()
+        if state_machine is not None:
+            self._grant_executions(engine_regions or sorted({Stack.of(self).region, *health_alarms.values()}))
         self.rules = [
             events.Rule(
                 self,
@@ -373,3 +384,50 @@ class RegionFailover(Construct):
             for alarm in health_alarms
             for name, event_bus in (("FromBus", bus), ("FromDefaultBus", None))
         ]
+
+    def _grant_executions(self, regions: Sequence[str]) -> None:
+        """Start the incident state machine in each engine region (a taken incident continues here, a
+        handed-back one in the primary); look up and stop that state machine's executions only."""
+        stack, name = Stack.of(self), physical_name(self, STATE_MACHINE_NAME)
+
+        def arn(region: str, resource: str, resource_name: str) -> str:
+            return stack.format_arn(
+                service="states",
+                region=region,
+                account=Aws.ACCOUNT_ID,
+                resource=resource,
+                resource_name=resource_name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                partition=Aws.PARTITION,
+            )
+
+        function = self.function.function
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:StartExecution"],
+                resources=[arn(region, "stateMachine", name) for region in regions],
+            )
+        )
+        function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"],
+                resources=[arn(region, "execution", f"{name}:*") for region in regions],
+            )
+        )
+        for region in regions:
+            acknowledge(
+                self.function.role,
+                f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:{region}:<AWS::AccountId>:execution:"
+                f"{name}:*]",
+                "The failover function stops the execution that no longer speaks for a moved incident; "
+                "executions are named per incident at run time, so the ARN ends in '*' — scoped to the "
+                "incident state machine of one engine region.",
+            )
+
+
+def _incident_state_machine(workflow_table: dynamodb.ITable) -> sfn.IStateMachine | None:
+    """The incident state machine beside the workflow table (the same engine's workflow stack)."""
+    from outage_comms_cdk.constructs.incident_workflow import IncidentWorkflow
+
+    found = [c for c in Stack.of(workflow_table).node.find_all() if isinstance(c, IncidentWorkflow)]
+    return found[0].state_machine if len(found) == 1 else None

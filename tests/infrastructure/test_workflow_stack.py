@@ -70,7 +70,8 @@ def test_standard_jsonpath_named_traced_and_logged(
 
 def test_states_read_like_the_plan(definition: dict[str, Any]) -> None:
     names = set(all_states(definition["States"]))
-    assert definition["StartAt"] == "Register incident"
+    assert definition["StartAt"] == "Resumed from another region?"
+    assert definition["States"]["Resumed from another region?"]["Default"] == "Register incident"
     for expected in (
         "Register incident",
         "Render update",
@@ -97,6 +98,36 @@ def test_states_read_like_the_plan(definition: dict[str, Any]) -> None:
         "Incident closed",
     ):
         assert expected in names, expected
+
+
+def test_a_resumed_execution_registers_then_enters_the_state_its_route_names(
+    definition: dict[str, Any],
+) -> None:
+    states = definition["States"]
+    start = states[definition["StartAt"]]
+    assert start["Choices"] == [
+        {"Variable": "$.resume", "IsPresent": True, "Next": "Register resumed incident"}
+    ]
+    register, normal = states["Register resumed incident"], states["Register incident"]
+    # The same function claims the incident, but its answer is kept apart: $.render / $.resume stay.
+    assert register["Resource"] == normal["Resource"] and register["ResultPath"] == "$.registered"
+    assert register["Catch"] == normal["Catch"]
+    owned = states[register["Next"]]
+    assert owned["Choices"] == [
+        {
+            "Variable": "$.registered.duplicate",
+            "BooleanEquals": True,
+            "Next": "Already handled by another execution",
+        }
+    ]
+    routes = {c["StringEquals"]: c["Next"] for c in states[owned["Default"]]["Choices"]}
+    assert routes == {
+        "wait": "Wait for next update",
+        "approve": "Wait for approval",
+        "deliver": "Fan out to channels",
+    }
+    assert all(c["Variable"] == "$.resume.route" for c in states[owned["Default"]]["Choices"])
+    assert states[owned["Default"]]["Default"] == "Render update"
 
 
 def test_one_parallel_branch_per_channel_each_task_retried_and_caught(
@@ -264,7 +295,7 @@ def test_delivery_reads_the_channel_catalog_configuration_and_gets_the_channels_
 
 
 def test_team_notification_reads_only_the_team_chat_webhook_secrets(template: dict[str, Any]) -> None:
-    _, notify = _function_by_handler(template, "handlers.workflow_notify_internal.handler")
+    _, notify = _function_by_handler(template, "handlers.workflow_notify_team.handler")
     statements = _role_statements(template, notify)
     secrets = [s for s in statements if "secretsmanager:GetSecretValue" in as_list(s["Action"])]
     (statement,) = secrets

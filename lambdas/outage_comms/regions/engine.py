@@ -1,14 +1,16 @@
-"""The standby's reaction to a health signal: decide per open incident, move ownership, record it."""
+"""The standby's reaction to a health signal: decide per open incident, move ownership, record it,
+and start the execution that continues the incident in this region (``regions/resume.py``)."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
+from outage_comms.clock import now as clock_now
+from outage_comms.incident import Incident
 from outage_comms.plan import Plan
 from outage_comms.ports import ConcurrentUpdateError, IncidentRepository
+from outage_comms.regions.executions import Executions
 from outage_comms.regions.failover import (
     Action,
     HealthSignal,
@@ -17,7 +19,15 @@ from outage_comms.regions.failover import (
     resume_point,
     update_in_flight,
 )
-from outage_comms.regions.lease import OwnershipHeldError, OwnershipStore, StaleOwnerError, scope_for
+from outage_comms.regions.lease import (
+    Ownership,
+    OwnershipHeldError,
+    OwnershipStore,
+    StaleOwnerError,
+    plan_time,
+    scope_for,
+)
+from outage_comms.regions.resume import execution_name, resume_input
 from outage_comms.workflow.store import WorkflowStore
 
 
@@ -28,56 +38,112 @@ class RegionEngine:
     ownership: OwnershipStore
     repository: IncidentRepository
     store: WorkflowStore
-    clock: Any = time.time
-    now: Any = field(default=lambda: datetime.now(UTC))
+    #: Lease time (epoch seconds); the plan clock in an embedded drill, like the lease store's.
+    clock: Any = plan_time
+    #: The time people read (the plan clock in an embedded drill): resume points and timeline entries.
+    now: Any = field(default=clock_now)
+    #: None: ownership moves but no execution is started or stopped (the caller drives the incident).
+    executions: Executions | None = None
 
     def on_signal(self, signal: HealthSignal) -> list[dict[str, Any]]:
-        """One entry per open incident: what was decided and, for a move, where the new owner resumes."""
-        regions = self.plan.regions
-        if regions is None:
+        """One entry per open incident (and open drill): what was decided and, for a move, where the
+        new owner resumes and which execution it started."""
+        if self.plan.regions is None:
             return []
-        results = []
-        for incident in self.repository.list_open():
-            scope = scope_for(incident.id)
-            owner = self.ownership.current(scope)
-            decision = decide(
-                regions,
-                self.region,
-                signal,
-                owner,
-                now=float(self.clock()),
-                between_updates=not update_in_flight(self.store, incident.id),
+        return [self._one(incident, signal) for incident in self._open()]
+
+    def _open(self) -> list[Incident]:
+        found = {i.id: i for i in [*self.repository.list_open(), *self.repository.list_open(drill=True)]}
+        return sorted(found.values(), key=lambda i: (i.started_at, i.id))
+
+    def _one(self, incident: Incident, signal: HealthSignal) -> dict[str, Any]:
+        regions = self.plan.regions
+        assert regions is not None
+        scope = scope_for(incident.id)
+        owner = self.ownership.current(scope)
+        decision = decide(
+            regions,
+            self.region,
+            signal,
+            owner,
+            now=float(self.clock()),
+            between_updates=not update_in_flight(self.store, incident.id),
+        )
+        result: dict[str, Any] = {
+            "incident_id": incident.id,
+            "action": decision.action.value,
+            "reason": decision.reason,
+        }
+        try:
+            if decision.action is Action.TAKE_OVER:
+                new = self.ownership.acquire(scope, self.region, reason=decision.reason, take=True)
+                point = resume_point(self.plan, incident, self.store)
+                result["resume"] = point.as_dict()
+                why = f"{decision.reason}; next update due {point.next_update_due:%H:%M} UTC" + (
+                    f"; approval of {point.reapprove_update} to be requested again"
+                    if point.reapprove_update
+                    else ""
+                )
+            elif decision.action is Action.HAND_BACK and owner is not None:
+                new = self.ownership.hand_over(owner, regions.primary, reason=decision.reason)
+                why = f"{decision.reason}; between updates"
+            else:
+                if decision.action is Action.WAIT:
+                    result["retry_after_seconds"] = decision.retry_after_seconds
+                elif self._taken_over(owner) and not signal.healthy:
+                    # A failover retried after its move: make sure the resumed execution runs (same name).
+                    assert owner is not None
+                    result.update(self._resume(incident, owner, from_region=regions.primary))
+                return result
+        except (OwnershipHeldError, StaleOwnerError) as error:  # another move won the race
+            return {**result, "action": Action.NONE.value, "reason": str(error)}
+        result["epoch"] = new.epoch
+        self._record(incident.id, moved_entry(owner, new, at=self.now(), alarm=signal.alarm, why=why))
+        if decision.action is Action.TAKE_OVER:
+            result.update(self._resume(incident, new, from_region=owner.region if owner else regions.primary))
+        elif owner is not None:
+            result.update(self._hand_back(incident, owner, new))
+        return result
+
+    def _taken_over(self, owner: Ownership | None) -> bool:
+        """This region drives the incident because it took it (an incident it opened has epoch 1)."""
+        return owner is not None and owner.region == self.region and owner.epoch > 1
+
+    def _resume(self, incident: Incident, owner: Ownership, *, from_region: str) -> dict[str, Any]:
+        """Start the new owner's execution at the incident's last recorded step (once per epoch)."""
+        if self.executions is None:
+            return {}
+        payload = resume_input(
+            self.plan,
+            self.repository.get(incident.id),
+            self.store,
+            resume_point(self.plan, incident, self.store),
+            now=self.now(),
+            from_region=from_region,
+            epoch=owner.epoch,
+        )
+        arn = self.executions.start(owner.region, execution_name(incident.id, owner.epoch), payload)
+        route = payload["resume"]["route"]
+        self.store.add_event(
+            incident.id, "region", f"{owner.region} resumed the incident ({route}): {arn.rsplit(':', 1)[-1]}"
+        )
+        return {"execution_arn": arn, "route": route}
+
+    def _hand_back(self, incident: Incident, held: Ownership, new: Ownership) -> dict[str, Any]:
+        """Failback between updates: stop this region's execution and the primary's stale one (started
+        before the outage), then continue in a new execution in the primary."""
+        if self.executions is None:
+            return {}
+        why = f"ownership of {incident.id} went back to {new.region} (epoch {new.epoch})"
+        stopped = [
+            name
+            for region, name in (
+                (self.region, execution_name(incident.id, held.epoch)),
+                (new.region, incident.id),  # the execution intake started (named after the incident)
             )
-            result: dict[str, Any] = {
-                "incident_id": incident.id,
-                "action": decision.action.value,
-                "reason": decision.reason,
-            }
-            try:
-                if decision.action is Action.TAKE_OVER:
-                    new = self.ownership.acquire(scope, self.region, reason=decision.reason, take=True)
-                    point = resume_point(self.plan, incident, self.store)
-                    result["resume"] = point.as_dict()
-                    why = f"{decision.reason}; next update due {point.next_update_due:%H:%M} UTC" + (
-                        f"; approval of {point.reapprove_update} to be requested again"
-                        if point.reapprove_update
-                        else ""
-                    )
-                elif decision.action is Action.HAND_BACK and owner is not None:
-                    new = self.ownership.hand_over(owner, regions.primary, reason=decision.reason)
-                    why = f"{decision.reason}; between updates"
-                else:
-                    if decision.action is Action.WAIT:
-                        result["retry_after_seconds"] = decision.retry_after_seconds
-                    results.append(result)
-                    continue
-            except (OwnershipHeldError, StaleOwnerError) as error:  # another move won the race
-                results.append({**result, "action": Action.NONE.value, "reason": str(error)})
-                continue
-            result["epoch"] = new.epoch
-            self._record(incident.id, moved_entry(owner, new, at=self.now(), alarm=signal.alarm, why=why))
-            results.append(result)
-        return results
+            if self.executions.stop(region, name, why)
+        ]
+        return {"stopped": stopped, **self._resume(incident, new, from_region=self.region)}
 
     def _record(self, incident_id: str, entry: Any) -> None:
         for _ in range(3):  # optimistic locking: read, add the entry, write on the version read

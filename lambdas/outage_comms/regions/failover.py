@@ -111,6 +111,9 @@ def update_in_flight(store: WorkflowStore, incident_id: str) -> bool:
     sent = store.last_customer_update(incident_id)
     if sent is not None and sent.update_id == latest.get("update_id"):
         return False
+    approval = latest.get("approval")
+    if isinstance(approval, dict) and approval.get("decision") == "rejected" and approval.get("sent"):
+        return False  # the approver's rejection reached the workflow: held, nothing is on its way
     return str(latest.get("outcome", "")) not in ("rejected", "held", "timed_out", "skipped")
 
 

@@ -10,7 +10,6 @@ Both tables must be in the same region for the transaction (they are: each regio
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -21,6 +20,7 @@ from outage_comms.regions.lease import (
     OwnershipHeldError,
     OwnershipStore,
     StaleOwnerError,
+    plan_time,
     scope_for,
 )
 from outage_comms.workflow.delivery_ledger import Claim, ClaimResult, DeliveryLedger, DynamoDeliveryLedger
@@ -48,7 +48,7 @@ class RegionFence:
 class FencedDeliveryLedger(DynamoDeliveryLedger):
     """The delivery ledger, claimed only in a transaction with the ownership fence."""
 
-    def __init__(self, *, table_name: str, client: Any, fence: RegionFence, clock: Any = time.time) -> None:
+    def __init__(self, *, table_name: str, client: Any, fence: RegionFence, clock: Any = plan_time) -> None:
         super().__init__(table_name=table_name, client=client, clock=clock)
         if not isinstance(fence.store, DynamoOwnershipStore):
             raise TypeError("FencedDeliveryLedger needs the DynamoDB ownership store")

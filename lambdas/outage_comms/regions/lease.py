@@ -29,6 +29,14 @@ LEASE_SECONDS = 60
 MARGIN_SECONDS = 15
 
 
+def plan_time() -> float:
+    """Lease time in epoch seconds: real UTC in Lambda, the plan clock in an embedded drill (whose
+    compressed minutes would otherwise make a 60-second lease last hours of the story)."""
+    from outage_comms.clock import now
+
+    return now().timestamp()
+
+
 def scope_for(incident_id: str) -> str:
     """The lease that guards one incident's side effects."""
     return f"INCIDENT#{incident_id}"
@@ -93,7 +101,7 @@ class DynamoOwnershipStore:
         *,
         table_name: str,
         client: Any,
-        clock: Any = time.time,
+        clock: Any = plan_time,
         lease_seconds: float = LEASE_SECONDS,
         margin_seconds: float = MARGIN_SECONDS,
     ) -> None:
