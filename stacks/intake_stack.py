@@ -47,62 +47,36 @@ class OutageCommsIntakeStack(Stack):
         )
         super().__init__(scope, construct_id, **kwargs)
         Tags.of(self).add(*PROJECT_TAG)
-        runtime, key, bus = core.lambda_runtime, core.encryption.key, core.events.bus
-        incidents, idempotency = core.data.incidents, core.data.idempotency
-        dead_letter_queue = core.events.dead_letter_queue
-        self.intake = Intake(
-            self,
-            "Intake",
-            runtime=runtime,
-            key=key,
-            incidents=incidents,
-            idempotency=idempotency,
-            bus=bus,
-            dead_letter_queue=dead_letter_queue,
-            state_machine=state_machine,
-        )
+        #: What every function on the incident path is built with (tables, key, bus, workflow).
+        path: dict[str, Any] = {
+            "runtime": core.lambda_runtime,
+            "key": core.encryption.key,
+            "incidents": core.data.incidents,
+            "idempotency": core.data.idempotency,
+            "bus": core.events.bus,
+            "state_machine": state_machine,
+        }
+        self.intake = Intake(self, "Intake", dead_letter_queue=core.events.dead_letter_queue, **path)
         queue, undeliverable = self.intake.queue, self.intake.rule_dead_letter_queue
         #: One rule per registered intake source (by source name), straight in this stack's scope.
         self.source_rules = source_rules(self, plan, queue=queue, dead_letter_queue=undeliverable)
-        self.api = IncidentApi(
-            self,
-            "Api",
-            runtime=runtime,
-            key=key,
-            incidents=incidents,
-            idempotency=idempotency,
-            bus=bus,
-            state_machine=state_machine,
-            intake_queue=self.intake.queue,
-            workflow_table=workflow_table,
-        )
+        self.api = IncidentApi(self, "Api", intake_queue=queue, workflow_table=workflow_table, **path)
         self.maintenance = MaintenanceScheduler(
             self,
             "Maintenance",
-            runtime=runtime,
-            key=key,
-            incidents=incidents,
-            idempotency=idempotency,
-            bus=bus,
-            state_machine=state_machine,
             schedule_creator=self.api.function,
             status_publisher=status_publisher,
+            **path,
         )
-
         # The compose page (links in reminders): the incident API's path, links signed with the review key.
         self.compose = (
             ComposePageApi(
                 self,
                 "ComposePage",
-                runtime=runtime,
-                key=key,
-                incidents=incidents,
-                idempotency=idempotency,
-                bus=bus,
-                state_machine=state_machine,
-                intake_queue=self.intake.queue,
+                intake_queue=queue,
                 signing_key=review_signing_key,
                 web_acl=web_acl,
+                **path,
             )
             if review_signing_key is not None
             else None

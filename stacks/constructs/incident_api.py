@@ -29,8 +29,8 @@ from constructs import Construct
 from outage_comms_cdk.constructs.data_store import INCIDENTS_RECENT_INDEX, incident_index_arns
 from outage_comms_cdk.constructs.encryption import LOG_GROUP_PREFIX
 from outage_comms_cdk.constructs.intake import grant_incident_path, incident_path_environment
-from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime
-from outage_comms_cdk.constructs.rest_api import regional_rest_api
+from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
+from outage_comms_cdk.constructs.rest_api import RegionalRestApi, regional_rest_api
 from outage_comms_cdk.quality_gates import acknowledge
 from outage_comms_cdk.settings import physical_name
 
@@ -87,25 +87,13 @@ class IncidentApi(Construct):
         workflow_table: dynamodb.ITable | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.function = runtime.new_function(
-            self,
-            "Function",
-            handler="handlers.incident_api.handler",
-            description="Outage Comms incident API: people declare, update, resolve and read incidents",
-            service_name="incident-api",
-            # Always this much for the people declaring and updating incidents (plan's edge section).
-            reserved_concurrent_executions=runtime.plan.edge.reserved_concurrency.incident_api,
-            environment={
-                **incident_path_environment(
-                    incidents=incidents, idempotency=idempotency, bus=bus, state_machine=state_machine
-                ),
-                "WORKFLOW_HANDOFF_QUEUE_URL": intake_queue.queue_url,
-                **({"WORKFLOW_TABLE": workflow_table.table_name} if workflow_table else {}),
-            },
-            synchronous_only_reason=(
-                "invoked synchronously by API Gateway; the caller (the outage-comms CLI) sees the error "
-                "and retries"
+        self.function = self._function(
+            runtime,
+            incident_path_environment(
+                incidents=incidents, idempotency=idempotency, bus=bus, state_machine=state_machine
             ),
+            intake_queue,
+            workflow_table,
         )
         grant_incident_path(
             self.function, key=key, incidents=incidents, idempotency=idempotency, bus=bus, state_machine=None
@@ -120,7 +108,37 @@ class IncidentApi(Construct):
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [ACTIVITY_PARTITIONS]}},
             )
         )
+        rest = self._rest_api(key)
+        self._routes(rest.validator, incidents)
+        self._acknowledge()
 
+    def _function(
+        self,
+        runtime: LambdaRuntime,
+        environment: dict[str, str],
+        intake_queue: sqs.IQueue,
+        workflow_table: dynamodb.ITable | None,
+    ) -> OutageCommsFunction:
+        return runtime.new_function(
+            self,
+            "Function",
+            handler="handlers.incident_api.handler",
+            description="Outage Comms incident API: people declare, update, resolve and read incidents",
+            service_name="incident-api",
+            # Always this much for the people declaring and updating incidents (plan's edge section).
+            reserved_concurrent_executions=runtime.plan.edge.reserved_concurrency.incident_api,
+            environment={
+                **environment,
+                "WORKFLOW_HANDOFF_QUEUE_URL": intake_queue.queue_url,
+                **({"WORKFLOW_TABLE": workflow_table.table_name} if workflow_table else {}),
+            },
+            synchronous_only_reason=(
+                "invoked synchronously by API Gateway; the caller (the outage-comms CLI) sees the error "
+                "and retries"
+            ),
+        )
+
+    def _rest_api(self, key: kms.IKey) -> RegionalRestApi:
         rest = regional_rest_api(
             self,
             validator_id="BodyValidator",
@@ -144,7 +162,10 @@ class IncidentApi(Construct):
                 )
             },
         )
-        body_validator = rest.validator
+        return rest
+
+    def _routes(self, body_validator: apigw.RequestValidator, incidents: dynamodb.ITable) -> None:
+        """/incidents (POST, GET), /incidents/{id} (GET, activity, updates, resolve), /maintenances."""
         params_validator = self.api.add_request_validator(
             "ParametersValidator", validate_request_body=False, validate_request_parameters=True
         )
@@ -193,6 +214,7 @@ class IncidentApi(Construct):
                 request_parameters=path_parameter,
             )
 
+    def _acknowledge(self) -> None:
         acknowledge(
             self.api,
             "AwsSolutions-APIG3",

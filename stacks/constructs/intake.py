@@ -17,6 +17,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -217,57 +218,15 @@ class Intake(Construct):
         state_machine: sfn.IStateMachine,
     ) -> None:
         super().__init__(scope, construct_id)
-        timeout = DEFAULT_TIMEOUT
-        self.queue = sqs.Queue(
-            self,
-            "Queue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key,
-            enforce_ssl=True,
-            # AWS's guidance for Lambda event sources: at least six times the function timeout.
-            visibility_timeout=Duration.seconds(timeout.to_seconds() * 6),
-            retention_period=Duration.days(4),
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=dead_letter_queue, max_receive_count=MAX_RECEIVE_COUNT
+        self.queue = self._queue(key, dead_letter_queue)
+        self.function = self._function(
+            runtime,
+            incident_path_environment(
+                incidents=incidents, idempotency=idempotency, bus=bus, state_machine=state_machine
             ),
+            dead_letter_queue,
         )
-        self.function = runtime.new_function(
-            self,
-            "Function",
-            handler="handlers.intake.handler",
-            description="Outage Comms intake: EventBridge events -> incidents (once), workflow started",
-            service_name="intake",
-            timeout=timeout,
-            environment={
-                **incident_path_environment(
-                    incidents=incidents, idempotency=idempotency, bus=bus, state_machine=state_machine
-                ),
-                "REJECTED_QUEUE_URL": dead_letter_queue.queue_url,
-                # On the last receive a failing event is archived with its reason, not dead-lettered bare.
-                "MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
-            },
-            synchronous_only_reason=(
-                "invoked only by its SQS event source mapping; a failed record returns to the intake "
-                f"queue and, after {MAX_RECEIVE_COUNT} receives, the queue's redrive policy moves it to the "
-                "dead-letter queue"
-            ),
-        )
-        self.event_source = self.function.function.add_event_source_mapping(
-            "IntakeQueue",
-            event_source_arn=self.queue.queue_arn,
-            batch_size=BATCH_SIZE,
-            max_batching_window=Duration.seconds(1),
-            report_batch_item_failures=True,
-            max_concurrency=MAX_CONCURRENCY,
-        )
-        self.queue.grant_consume_messages(self.function.role)
-        acknowledge(
-            self.event_source,
-            "Serverless-LambdaEventSourceMappingDestination",
-            "SQS event source mappings take no on-failure destination; a record that keeps failing is moved "
-            f"to the dead-letter queue by the intake queue's redrive policy (maxReceiveCount "
-            f"{MAX_RECEIVE_COUNT}).",
-        )
+        self.event_source = self._read_queue()
         grant_incident_path(
             self.function,
             key=key,
@@ -286,3 +245,61 @@ class Intake(Construct):
             queue_url=dead_letter_queue.queue_url,
             key_arn=key.key_arn,
         )
+
+    def _queue(self, key: kms.IKey, dead_letter_queue: sqs.IQueue) -> sqs.Queue:
+        return sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            # AWS's guidance for Lambda event sources: at least six times the function timeout.
+            visibility_timeout=Duration.seconds(DEFAULT_TIMEOUT.to_seconds() * 6),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=dead_letter_queue, max_receive_count=MAX_RECEIVE_COUNT
+            ),
+        )
+
+    def _function(
+        self, runtime: LambdaRuntime, environment: dict[str, str], dead_letter_queue: sqs.IQueue
+    ) -> OutageCommsFunction:
+        return runtime.new_function(
+            self,
+            "Function",
+            handler="handlers.intake.handler",
+            description="Outage Comms intake: EventBridge events -> incidents (once), workflow started",
+            service_name="intake",
+            timeout=DEFAULT_TIMEOUT,
+            environment={
+                **environment,
+                "REJECTED_QUEUE_URL": dead_letter_queue.queue_url,
+                # On the last receive a failing event is archived with its reason, not dead-lettered bare.
+                "MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT),
+            },
+            synchronous_only_reason=(
+                "invoked only by its SQS event source mapping; a failed record returns to the intake "
+                f"queue and, after {MAX_RECEIVE_COUNT} receives, the queue's redrive policy moves it to the "
+                "dead-letter queue"
+            ),
+        )
+
+    def _read_queue(self) -> lambda_.EventSourceMapping:
+        """The function's event source mapping on the queue (batches, partial failures, few at once)."""
+        mapping = self.function.function.add_event_source_mapping(
+            "IntakeQueue",
+            event_source_arn=self.queue.queue_arn,
+            batch_size=BATCH_SIZE,
+            max_batching_window=Duration.seconds(1),
+            report_batch_item_failures=True,
+            max_concurrency=MAX_CONCURRENCY,
+        )
+        self.queue.grant_consume_messages(self.function.role)
+        acknowledge(
+            mapping,
+            "Serverless-LambdaEventSourceMappingDestination",
+            "SQS event source mappings take no on-failure destination; a record that keeps failing is moved "
+            f"to the dead-letter queue by the intake queue's redrive policy (maxReceiveCount "
+            f"{MAX_RECEIVE_COUNT}).",
+        )
+        return mapping

@@ -88,10 +88,13 @@ class MaintenanceScheduler(Construct):
                     actions=["lambda:InvokeFunction"], resources=[status_publisher.function_arn]
                 )
             )
-
         self.group = scheduler.CfnScheduleGroup(self, "Group", name=physical_name(self, SCHEDULE_GROUP))
-        group_arn = self.group.attr_arn
-        self.role = iam.Role(
+        self.role = self._scheduler_role(key)
+        self._let_create_schedules(schedule_creator, key)
+
+    def _scheduler_role(self, key: kms.IKey) -> iam.Role:
+        """The role the schedules run as: invoke the tick function, dead-letter, nothing else."""
+        role = iam.Role(
             self,
             "SchedulerRole",
             description="Outage Comms maintenance schedules: invoke the tick function, nothing else",
@@ -99,22 +102,25 @@ class MaintenanceScheduler(Construct):
                 "scheduler.amazonaws.com",
                 conditions={
                     "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
-                    "ArnLike": {"aws:SourceArn": group_arn},
+                    "ArnLike": {"aws:SourceArn": self.group.attr_arn},
                 },
             ),
         )
-        self.role.add_to_principal_policy(
+        role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["lambda:InvokeFunction"], resources=[self.function.function.function_arn]
             )
         )
-        self.role.add_to_principal_policy(
+        role.add_to_principal_policy(
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.dead_letter_queue.queue_arn])
         )
-        self.role.add_to_principal_policy(
+        role.add_to_principal_policy(
             iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
         )
+        return role
 
+    def _let_create_schedules(self, schedule_creator: OutageCommsFunction, key: kms.IKey) -> None:
+        """The incident API creates and deletes the group's schedules, passing the scheduler role."""
         creator = schedule_creator.role
         creator.add_to_principal_policy(
             iam.PolicyStatement(
