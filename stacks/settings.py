@@ -40,7 +40,7 @@ def cdk_json_path() -> Path:
     local = Path.cwd() / "cdk.json"
     if local.is_file():
         return local
-    from outage_comms_cli.shipped import shipped_path
+    from outage_comms.shipped import shipped_path
 
     return shipped_path("cdk.json")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from aws_cdk import ArnFormat, CfnOutput, Stack, Tags
@@ -89,12 +89,7 @@ EMAIL_SENDERS = ("request_approval", "notice", "resolve")
 
 def workflow_functions(functions: Mapping[str, OutageCommsFunction]) -> WorkflowFunctions:
     """The state machine's functions by key (the key is the step's name)."""
-    keys = {field.name for field in fields(WorkflowFunctions)}
-    # Until incident_workflow.py spells the two renamed keys the new way (requested from its owner).
-    older = {"register_incident": "register", "deliver_channel": "deliver"}
-    return WorkflowFunctions(
-        **{(name if name in keys else older[name]): built.function for name, built in functions.items()}
-    )
+    return WorkflowFunctions(**{name: built.function for name, built in functions.items()})
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,12 @@ if TYPE_CHECKING:
 @functools.cache
 def default_publisher() -> StatusPublisher:
     """Built once per execution environment: the repository and the status-account clients."""
-    from handlers.settings import StatusPublisherSettings
     from outage_comms.intake.store import DynamoIncidentRepository  # lazy: boto3 only when deployed
     from outage_comms.plan import plan_at
     from outage_comms.status.publisher import Boto3StatusSink, StatusPublisher
     from outage_comms.status.site import SiteOptions
+
+    from .settings import StatusPublisherSettings
 
     settings = StatusPublisherSettings.from_environment()
     sink = Boto3StatusSink.assuming_role(

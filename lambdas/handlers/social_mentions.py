@@ -19,9 +19,10 @@ from outage_comms.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from handlers.settings import SocialMentionsSettings
     from outage_comms.perception import measure, sources_for
     from outage_comms.plan import plan_at
+
+    from .settings import SocialMentionsSettings
 
     settings = SocialMentionsSettings.from_environment()
     plan = plan_at(settings.plan_path)

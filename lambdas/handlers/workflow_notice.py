@@ -11,7 +11,7 @@ from outage_comms.observability import logger, metrics, tracer
 
 # The step's domain code loads on the first invocation (see outage_comms.observability on cold starts).
 if TYPE_CHECKING:
-    from outage_comms.workflow.steps import Services
+    from outage_comms.workflow.services import Services
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -23,7 +23,7 @@ def handler(
     from outage_comms import slo
     from outage_comms.compose.links import with_compose_link
     from outage_comms.workflow.adapters import services as real_services
-    from outage_comms.workflow.steps import notice
+    from outage_comms.workflow.step_notice import notice
 
     services = services or real_services()
     # Reminders, escalations and held notices link to the compose page (when this deployment has one).

@@ -10,7 +10,7 @@ from outage_comms.observability import logger, metrics, tracer
 
 # The step's domain code loads on the first invocation (see outage_comms.observability on cold starts).
 if TYPE_CHECKING:
-    from outage_comms.workflow.steps import Services
+    from outage_comms.workflow.services import Services
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -21,7 +21,7 @@ def handler(
 ) -> dict[str, Any]:
     from outage_comms import slo
     from outage_comms.workflow.adapters import services as real_services
-    from outage_comms.workflow.steps import record_failure
+    from outage_comms.workflow.step_deliver import record_failure
 
     services = services or real_services()
     result = record_failure(event, services)

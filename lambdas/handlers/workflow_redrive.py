@@ -22,7 +22,7 @@ from outage_comms.workflow.redrive import (
 )
 
 if TYPE_CHECKING:
-    from handlers.settings import RedriveSettings
+    from .settings import RedriveSettings
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -55,7 +55,7 @@ def handler(
 
 def _settings() -> RedriveSettings:
     """The function's environment (a missing or invalid variable raises ``SettingsError``)."""
-    from handlers.settings import RedriveSettings
+    from .settings import RedriveSettings
 
     return RedriveSettings.from_environment()
 

@@ -10,7 +10,7 @@ from outage_comms.observability import logger, metrics, tracer
 
 # The step's domain code loads on the first invocation (see outage_comms.observability on cold starts).
 if TYPE_CHECKING:
-    from outage_comms.workflow.steps import Services
+    from outage_comms.workflow.services import Services
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -20,6 +20,6 @@ def handler(
     event: dict[str, Any], context: LambdaContext, services: Services | None = None
 ) -> dict[str, Any]:
     from outage_comms.workflow.adapters import services as real_services
-    from outage_comms.workflow.steps import request_approval
+    from outage_comms.workflow.step_approval import request_approval
 
     return request_approval(event, services or real_services())

@@ -11,7 +11,7 @@ from outage_comms.observability import logger, metrics, tracer
 
 # The step's domain code loads on the first invocation (see outage_comms.observability on cold starts).
 if TYPE_CHECKING:
-    from outage_comms.workflow.steps import Services
+    from outage_comms.workflow.services import Services
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,0 +1,52 @@
+"""Names agree (issue 16.6): handler module ``handlers.workflow_<name>`` = step function ``<name>`` in
+``outage_comms.workflow.steps`` = state machine function key (``WorkflowFunctions.<name>``) = key of the
+workflow stack's ``functions``."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from outage_comms.workflow import steps
+from outage_comms_cdk.constructs.incident_workflow import WorkflowFunctions
+from outage_comms_cdk.workflow_stack import STEP_FUNCTIONS
+
+HANDLERS = Path(__file__).resolve().parents[3] / "lambdas" / "handlers"
+
+
+def _step_called_by(module: Path) -> set[str]:
+    """The names the handler imports from a stage module (``outage_comms.workflow.step_*``): its step."""
+    return {
+        alias.name
+        for node in ast.walk(ast.parse(module.read_text()))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("outage_comms.workflow.step_")
+        for alias in node.names
+    }
+
+
+#: Step functions still to be renamed in outage_comms.workflow (requested in requests.md: DD).
+_PENDING = {"resolve": "create_summary_task", "draft_summary": "draft_post_incident_summary"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=f"step still named {_PENDING[name]}"))
+        if name in _PENDING
+        else name
+        for name in sorted(STEP_FUNCTIONS)
+    ],
+)
+def test_handler_module_runs_the_step_of_its_name(name: str) -> None:
+    module = HANDLERS / f"workflow_{name}.py"
+    assert STEP_FUNCTIONS[name].handler(name) == f"handlers.workflow_{name}.handler"
+    assert module.exists(), f"{name}: no handler module {module.name}"
+    assert callable(getattr(steps, name, None)), f"outage_comms.workflow.steps has no step {name}"
+    assert _step_called_by(module) == {name}
+
+
+def test_the_state_machine_keys_are_the_step_names() -> None:
+    assert [field.name for field in fields(WorkflowFunctions)] == list(STEP_FUNCTIONS)
