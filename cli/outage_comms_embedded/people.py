@@ -69,13 +69,16 @@ def review(
     caller_arn: str,
     decision: str,
     edits: Mapping[str, str] | None = None,
+    region: str | None = None,
 ) -> ReviewOutcome:
-    """Open the page, then press a button: GET, read the CSRF token, POST the decision."""
-    function = aws.function_name("workflow_review_page")
-    page = aws.invoke(function, api_event("GET", incident_id, reference, caller_arn))
+    """Open the page, then press a button: GET, read the CSRF token, POST the decision. ``region``: whose
+    review page the link names (default: the home region's); a region that is down does not answer
+    (botocore's ``EndpointConnectionError``)."""
+    function = aws.function_name("workflow_review_page", region=region)
+    page = aws.invoke(function, api_event("GET", incident_id, reference, caller_arn), region=region)
     token = _CSRF.search(page.get("body", ""))
     form = {"csrf": token.group(1) if token else "", "decision": decision, **(edits or {})}
-    posted = aws.invoke(function, api_event("POST", incident_id, reference, caller_arn, form))
+    posted = aws.invoke(function, api_event("POST", incident_id, reference, caller_arn, form), region=region)
     for answer in (page, posted):
         if "statusCode" not in answer:  # the function failed: say how, not KeyError
             raise RuntimeError(

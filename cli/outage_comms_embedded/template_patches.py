@@ -22,16 +22,25 @@ of patches applied (the harness records them).
   other than the incident workflow that moto's Step Functions parser refuses — the channels stack's
   Distributed Map — is left in moto's non-executing backend instead of being re-registered for
   execution. The incident workflow is always re-registered, unchanged, or the harness fails.
+* ``global-table-as-table``: moto's CloudFormation has no ``AWS::DynamoDB::GlobalTable`` (and moto does not
+  replicate): the global table becomes an ``AWS::DynamoDB::Table`` of the same name, keys, indexes, billing,
+  stream and TTL, with the deploying region's replica settings (encryption, point-in-time recovery, tags).
+  The harness then makes that one table the replica of every other region the template lists
+  (``global-table-shared``): each region reaches it through its own endpoint, so a region outage cuts that
+  region off from it, and replication is instant and strongly consistent (real global tables replicate
+  asynchronously, typically within a second: docs/regions-runtime.md covers that lag).
 * ``drop-unsupported``: resource types moto's CloudFormation cannot create and nothing in the
   run depends on (listed in :data:`UNSUPPORTED_TYPES`) are removed, with the references to them:
   a ``Ref`` / ``Fn::GetAtt`` to a removed resource becomes the string
   ``not-created-in-moto:<logical id>[.<attribute>]`` (moto would fail the stack on the ``GetAtt``
   in an output), and ``DependsOn`` entries naming it are dropped. Today these are the status
-  stack's CloudFront pieces: the status publisher writes the bucket, the public dashboard and the
-  status metric through the ``OutageCommsStatusPublisherAccess`` role, none of which moto lacks; it
-  invalidates the distribution only when ``STATUS_DISTRIBUTION_ID`` is set (context
-  ``status_distribution_id``), never in the embedded AWS. So the IAM statement allowing
-  ``cloudfront:CreateInvalidation`` keeps its meaning and names a distribution that does not exist.
+  stack's CloudFront pieces, and for two regions the EventBridge global endpoint and the standby's
+  Synthetics canary (the drill plays their failover and alarm). The status publisher writes the
+  bucket, the public dashboard and the status metric through the
+  ``OutageCommsStatusPublisherAccess`` role, none of which moto lacks; it invalidates the
+  distribution only when ``STATUS_DISTRIBUTION_ID`` is set (context ``status_distribution_id``),
+  never in the embedded AWS. So the IAM statement allowing ``cloudfront:CreateInvalidation`` keeps
+  its meaning and names a distribution that does not exist.
   (moto also skips ``AWS::S3::BucketPolicy``, with a warning, unpatched: the TLS-only policies
   are not evaluated by moto in any case.)
 """
@@ -55,6 +64,14 @@ UNSUPPORTED_TYPES: dict[str, str] = {
         "AWS::CloudFront::Function",
     )
 }
+UNSUPPORTED_TYPES.update(
+    {
+        "AWS::Events::Endpoint": "the EventBridge global endpoint (two regions): the embedded drill puts "
+        "events on each region's bus itself and plays its health check's failover",
+        "AWS::Synthetics::Canary": "the standby's synthetic check of the public product: the embedded drill "
+        "plays its alarm",
+    }
+)
 #: What a reference to a resource removed by ``drop-unsupported`` becomes.
 NOT_CREATED = "not-created-in-moto:"
 
@@ -66,11 +83,48 @@ SecretFactory = Callable[[str, Mapping[str, Any]], str]
 GroupFactory = Callable[[str, Mapping[str, Any]], tuple[str, str]]
 
 
+#: Table-level properties a global table shares with a plain table.
+_TABLE_FIELDS = (
+    "TableName",
+    "KeySchema",
+    "AttributeDefinitions",
+    "BillingMode",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "StreamSpecification",
+    "TimeToLiveSpecification",
+)
+
+
+def global_table_replicas(resource: Mapping[str, Any]) -> list[str]:
+    """The regions a synthesized ``AWS::DynamoDB::GlobalTable`` has replicas in."""
+    if resource.get("Type") != "AWS::DynamoDB::GlobalTable":
+        return []
+    return [str(r["Region"]) for r in resource.get("Properties", {}).get("Replicas", []) if "Region" in r]
+
+
+def _as_table(props: Mapping[str, Any], region: str) -> dict[str, Any]:
+    """A global table's properties as a plain table in ``region`` (patch ``global-table-as-table``)."""
+    table = {k: copy.deepcopy(props[k]) for k in _TABLE_FIELDS if k in props}
+    replicas = props.get("Replicas", [])
+    replica = next((r for r in replicas if r.get("Region") == region), replicas[0] if replicas else {})
+    sse = props.get("SSESpecification") or {}
+    if sse.get("SSEEnabled") or replica.get("SSESpecification"):
+        table["SSESpecification"] = {"SSEEnabled": True, "SSEType": sse.get("SSEType", "KMS")}
+        if (replica.get("SSESpecification") or {}).get("KMSMasterKeyId"):
+            table["SSESpecification"]["KMSMasterKeyId"] = replica["SSESpecification"]["KMSMasterKeyId"]
+    for key in ("PointInTimeRecoverySpecification", "Tags", "DeletionProtectionEnabled", "TableClass"):
+        if key in replica:
+            table[key] = copy.deepcopy(replica[key])
+    return table
+
+
 def patch_template(
     template: Mapping[str, Any],
     outputs: OutputLookup,
     create_secret: SecretFactory,
     create_schedule_group: GroupFactory | None = None,
+    region: str = "",
 ) -> tuple[dict[str, Any], list[str]]:
     patched = copy.deepcopy(dict(template))
     applied: list[str] = []
@@ -103,6 +157,9 @@ def patch_template(
         if kind == "AWS::Events::Archive" and isinstance(props.get("EventPattern"), dict):
             props["EventPattern"] = json.dumps(props["EventPattern"])
             applied.append(f"archive-event-pattern:{logical_id}")
+        if kind == "AWS::DynamoDB::GlobalTable":
+            resource["Type"], resource["Properties"] = "AWS::DynamoDB::Table", _as_table(props, region)
+            applied.append(f"global-table-as-table:{logical_id}")
         if kind in UNSUPPORTED_TYPES:
             del resources[logical_id]
             dropped.add(logical_id)
