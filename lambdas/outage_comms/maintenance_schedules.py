@@ -14,12 +14,13 @@ import json
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from outage_comms.aws_clients import client
+from outage_comms.function_settings import FunctionSettings
 from outage_comms.maintenance import SCHEDULE_GROUP, Tick
 
 logger = logging.getLogger(__name__)
@@ -39,10 +40,10 @@ class MaintenanceSchedules(Protocol):
         """Delete the named schedules that still exist; return the names deleted."""
 
 
-class SchedulerSettings(BaseModel):
+class SchedulerSettings(FunctionSettings):
     """Environment of the function that creates schedules (the incident API)."""
 
-    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore", populate_by_name=True)
+    set_by: ClassVar[str] = "stacks/constructs/maintenance_scheduler.py (on the incident API function)"
 
     group: str = Field(default=SCHEDULE_GROUP, alias="MAINTENANCE_SCHEDULE_GROUP", min_length=1)
     target_arn: str = Field(alias="MAINTENANCE_TICK_FUNCTION_ARN", pattern=r"^arn:aws[a-z-]*:lambda:")
@@ -55,7 +56,7 @@ def scheduler_settings_from_environment() -> SchedulerSettings | None:
     """The settings, or None when this deployment has no maintenance scheduler."""
     if not os.environ.get("MAINTENANCE_TICK_FUNCTION_ARN"):
         return None
-    return SchedulerSettings.model_validate(dict(os.environ))
+    return SchedulerSettings.from_environment()
 
 
 def create_schedule_request(settings: SchedulerSettings, tick: Tick) -> dict[str, Any]:
@@ -141,7 +142,15 @@ class LambdaStatusRefresh:
         )
 
 
+class StatusRefreshSettings(FunctionSettings):
+    """Environment of the maintenance tick function: the status publisher to ask, if there is one."""
+
+    set_by: ClassVar[str] = "stacks/constructs/maintenance_scheduler.py"
+
+    status_publisher_function: str = Field(default="", alias="STATUS_PUBLISHER_FUNCTION")
+
+
 def status_refresh_from_environment() -> LambdaStatusRefresh | None:
     """The status publisher named by ``STATUS_PUBLISHER_FUNCTION``, if this deployment has one."""
-    name = os.environ.get("STATUS_PUBLISHER_FUNCTION")
+    name = StatusRefreshSettings.from_environment().status_publisher_function
     return LambdaStatusRefresh(name) if name else None

@@ -10,7 +10,6 @@ the reads through the indexes are in :mod:`outage_comms.intake.store_queries`.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +21,6 @@ from outage_comms.intake.store_items import (
     _HEAD_ATTRIBUTES,
     DRILL_LOCK_SK,
     HEAD_SK,
-    INCIDENTS_TABLE_ENV,
     LOCK_SK,
     MAINTENANCE_KEY,
     MAINTENANCE_LOCK_SK,
@@ -83,15 +81,14 @@ class DynamoIncidentRepository(IncidentTable):
 
     def __init__(
         self,
-        table_name: str | None = None,
+        table_name: str,
         *,
         dynamodb: Any | None = None,
         severity_rank: SeverityRank | None = None,
     ) -> None:
-        name = table_name or os.environ.get(INCIDENTS_TABLE_ENV)
-        if not name:
-            raise ValueError(f"no incidents table: pass table_name or set {INCIDENTS_TABLE_ENV}")
-        super().__init__(name, dynamodb=dynamodb)
+        if not table_name:
+            raise ValueError("no incidents table: pass its name (each function's settings carry it)")
+        super().__init__(table_name, dynamodb=dynamodb)
         self._severity_rank = severity_rank
 
     # -- reads through the component locks and references (strongly consistent) ----------------

@@ -78,7 +78,6 @@ from outage_comms.incident import Incident, TimelineEntry
 
 logger = logging.getLogger(__name__)
 
-INCIDENTS_TABLE_ENV = "INCIDENTS_TABLE_NAME"
 HEAD_SK = "INCIDENT"
 LOCK_SK = "OPEN"
 #: Drills lock components apart from real incidents: a drill never blocks (or joins) a real incident.
