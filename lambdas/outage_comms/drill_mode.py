@@ -34,12 +34,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from outage_comms.channels import registry
 from outage_comms.channels.base import (
     ChannelAdapter,
     ChannelPermanentError,
     ChannelUnavailableError,
 )
-from outage_comms.plan import WEB_CHANNELS, Plan
+from outage_comms.plan import Plan
 from outage_comms.vocabulary import CHANNEL_FORMAT, Channel, MessageFormat
 
 if TYPE_CHECKING:
@@ -65,40 +66,16 @@ DRILL_TARGETS = (AUDIENCE, TOPIC, SECRET, INTERNAL)
 #: Why a channel whose target has no adapter is skipped, by audience.
 _NO_TARGET = {PUBLIC: "no adapter delivers this channel", DRILL: NO_DRILL_TARGET}
 
-#: Each channel's drill target kind (until the channel registry declares it per channel).
-_DRILL_KIND: dict[Channel, str] = {
-    Channel.CHATBOT: INTERNAL,
-    Channel.SNS: TOPIC,
-    **{c: AUDIENCE for c in (Channel.EMAIL, Channel.SMS, Channel.VOICE, Channel.PUSH)},
-    **{c: SECRET for c in WEB_CHANNELS},
-}
-SUBSCRIBER_CHANNELS = frozenset(c for c, kind in _DRILL_KIND.items() if kind == AUDIENCE)
-#: Internal channels whose real target is the team itself: a drill reaches them, marked.
-INTERNAL_CHANNELS = frozenset(c for c, kind in _DRILL_KIND.items() if kind == INTERNAL)
 #: The first field of each format that a reader sees first; formats without one mark the body.
 _LEAD_FIELDS = ("subject", "title")
 #: What a voice call says (a bracketed marker read aloud sounds like nothing); by language.
 _SPOKEN = {"en": "This is a drill.", "pt": "Isto é uma simulação."}
-#: Fields of a web channel's drill secret that name the drill target besides the credential.
-_TARGET_FIELDS: dict[Channel, tuple[str, str, bool]] = {
-    # channel: (secret field, plan settings field, required)
-    Channel.BLUESKY: ("handle", "handle", True),
-    Channel.WEBHOOK: ("url", "url", True),
-    Channel.MASTODON: ("instance_url", "instance_url", False),
-}
-_SECRET_FIELD: dict[Channel, str] = {
-    Channel.SLACK: "webhook_url_secret",
-    Channel.TEAMS: "webhook_url_secret",
-    Channel.MASTODON: "access_token_secret",
-    Channel.BLUESKY: "app_password_secret",
-    Channel.WEBHOOK: "signing_secret",
-    Channel.SUPPORT: "ticketing_webhook_secret",
-}
 
 
 def drill_kind(channel: Channel) -> str:
-    """How a drill reaches ``channel``: audience, topic, secret, internal or none (never sent)."""
-    return _DRILL_KIND.get(channel, NONE)
+    """How a drill reaches ``channel`` (its registry spec's ``drill.kind``): audience, topic, secret,
+    internal or none (never sent; also for a name no channel registered)."""
+    return registry.spec(channel).drill.kind if registry.is_registered(channel) else NONE
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,6 +204,17 @@ def in_audience(incidents: Iterable[Incident], audience: str) -> list[Incident]:
     return [i for i in incidents if audience_of(i) == audience]
 
 
+#: A real minute: an update rendered on a shorter one ran on a drill's compressed clock.
+REAL_SECONDS_PER_MINUTE = 60.0
+
+
+def is_drill(update: Mapping[str, Any]) -> bool:
+    """A drill's update (its record's audience), or one rendered on a compressed (drill) clock: shown as a
+    drill and kept out of the production SLOs. An update record without these fields is production's."""
+    compressed = float(update.get("seconds_per_minute") or REAL_SECONDS_PER_MINUTE) < REAL_SECONDS_PER_MINUTE
+    return update.get("audience") == DRILL or bool(update.get("drill")) or compressed
+
+
 def drill_site_plan(plan: Plan) -> Plan:
     """The plan as the drill page sees it: its links and ids point under ``status_prefix``."""
     return linked_plan(plan, drill_site_url(plan))
@@ -323,14 +311,14 @@ def _decide(plan: Plan, *, drill: bool, failures: Sequence[str], audiences: Sequ
             audience=PUBLIC,
             marker=NO_MARKER,
             recipients=tuple(audiences),
-            targets={c.value: PUBLIC_TARGET for c in Channel},
+            targets={c.value: PUBLIC_TARGET for c in registry.channels()},
             site_url=plan.organization.status_page_url,
         )
     return Reach(
         audience=DRILL,
         marker=drill_marker(plan),
         recipients=(plan.drill.audience,),
-        targets={c.value: kind for c in Channel if (kind := drill_kind(c)) != NONE},
+        targets={c.value: kind for c in registry.channels() if (kind := drill_kind(c)) != NONE},
         failures=tuple(failures),
         site_url=drill_site_url(plan),
     )
@@ -344,9 +332,8 @@ def _decide(plan: Plan, *, drill: bool, failures: Sequence[str], audiences: Sequ
 def injectable_channels(plan: Plan) -> list[Channel]:
     """Channels a drill may fail on purpose: the enabled ones the workflow delivers (team chats first;
     never the status surfaces, which are published, not delivered)."""
-    delivered = [c for c in plan.channels.enabled() if drill_kind(c) != NONE]
-    team = [c for c in delivered if CHANNEL_FORMAT[c] is MessageFormat.CHAT]
-    return [*team, *(c for c in delivered if c not in team)]
+    enabled = plan.channels.enabled()
+    return [c for reach in ("team", "customer") for c in enabled if registry.spec(c).reach == reach]
 
 
 def drill_failures_problem(
@@ -424,18 +411,18 @@ def drill_web_plan(plan: Plan, channel: Channel, secret: Callable[[str], dict[st
     """
     name = plan.drill.webhook_secrets.get(channel)
     settings = getattr(plan.channels, channel.value, None)
-    if name is None or settings is None or channel not in _SECRET_FIELD:
+    drill = registry.spec(channel).drill if registry.is_registered(channel) else None
+    if name is None or settings is None or drill is None or drill.secret_field is None:
         return None
-    real_name = getattr(settings, _SECRET_FIELD[channel])
-    if name == real_name:
+    if name == getattr(settings, drill.secret_field):
         raise ChannelUnavailableError(
             f"{NO_DRILL_TARGET}: drill.webhook_secrets.{channel.value} is the real channel's secret; name "
             "a secret that holds the test target"
         )
-    changes: dict[str, Any] = {_SECRET_FIELD[channel]: name}
-    target = _TARGET_FIELDS.get(channel)
-    if target is not None:
-        changes.update(_drill_target(secret(name), name, channel, settings, target))
+    changes: dict[str, Any] = {drill.secret_field: name}
+    values = secret(name) if drill.target_fields else {}  # read only where the secret names a target
+    for target in drill.target_fields:
+        changes.update(_drill_target(values, name, channel, settings, target))
     drilled = settings.model_copy(update=changes)
     return plan.model_copy(update={"channels": plan.channels.model_copy(update={channel.value: drilled})})
 

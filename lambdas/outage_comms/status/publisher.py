@@ -470,21 +470,3 @@ class Boto3StatusSink:
                 "CallerReference": f"outage-comms-{time.time_ns()}",
             },
         )
-
-
-def settings_from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The publisher's deployment settings (set by the StatusPublisher construct)."""
-    missing = [
-        name
-        for name in ("STATUS_PUBLISHER_ROLE_ARN", "STATUS_BUCKET", "STATUS_DASHBOARD_NAME", "STATUS_REGION")
-        if not environ.get(name)
-    ]
-    if missing:
-        raise StatusPublishError(f"environment variables not set: {', '.join(missing)}")
-    return {
-        "role_arn": environ["STATUS_PUBLISHER_ROLE_ARN"],
-        "bucket": environ["STATUS_BUCKET"],
-        "dashboard_name": environ["STATUS_DASHBOARD_NAME"],
-        "region": environ["STATUS_REGION"],
-        "distribution_id": environ.get("STATUS_DISTRIBUTION_ID") or None,
-    }

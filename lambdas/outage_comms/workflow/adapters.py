@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from outage_comms import drill_mode
 from outage_comms.aws_clients import client
-from outage_comms.channels import catalog
+from outage_comms.channels import catalog, registry
 from outage_comms.channels.base import ChannelAdapter
 from outage_comms.channels.internal_chat import InternalChatChannel
 from outage_comms.channels.sns_subscribers import SnsSubscribersChannel
@@ -67,7 +66,7 @@ def channel_adapter(channel: Channel) -> ChannelAdapter | None:
         return SnsSubscribersChannel(topic_arn=config.subscribers_topic_arn, client=client("sns"))
     if channel is Channel.CHATBOT and config.internal_chat_topic_arn:
         return InternalChatChannel(topic_arn=config.internal_chat_topic_arn, client=client("sns"))
-    if channel not in catalog.FACTORIES:
+    if not registry.is_registered(channel) or registry.spec(channel).adapter is None:
         return None
     return catalog.build(channel, channel_context())
 
@@ -128,7 +127,7 @@ def execution_running(execution_arn: str) -> bool:
 
 def feedback_tally() -> FeedbackTally | None:
     """The customers' answers (``FEEDBACK_TABLE``, set for the summary's draft step), else None."""
-    table = os.environ.get("FEEDBACK_TABLE", "")
+    table = settings().feedback_table
     if not table:
         return None
     from outage_comms.feedback.store import DynamoFeedbackStore
@@ -165,11 +164,11 @@ def services() -> Services:
 
 def region_fenced(ledger: DynamoDeliveryLedger) -> Any:
     """Two-region engine (``OWNERSHIP_TABLE`` set): only the region owning an incident claims its sends."""
-    table = os.environ.get("OWNERSHIP_TABLE", "")
+    table = settings().ownership_table
     if not table:
         return ledger
     from outage_comms.regions.fence import RegionFence, fenced
     from outage_comms.regions.lease import DynamoOwnershipStore
 
     store = DynamoOwnershipStore(table_name=table, client=client("dynamodb"))
-    return fenced(ledger, RegionFence(store, os.environ["AWS_REGION"]))
+    return fenced(ledger, RegionFence(store, settings().aws_region))

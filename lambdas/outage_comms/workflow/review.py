@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from outage_comms.compose.pages import render_page
-from outage_comms.compose.previews import channel_previews
+from outage_comms.drill_mode import is_drill
 from outage_comms.human_text import HumanTextError, check_text
 from outage_comms.plan import Plan
 from outage_comms.postmortem import gap_lines
-from outage_comms.slo import is_drill
+from outage_comms.previews import channel_previews
 from outage_comms.social_text import retargeted_links
+from outage_comms.team_pages import render_page
 from outage_comms.vocabulary import Channel, Scenario
 from outage_comms.workflow.approval import (
     ReferenceError_,
