@@ -249,8 +249,18 @@ def _list(name: str, default: list[str]) -> list[str]:
     return [str(v) for v in values] if isinstance(values, list) else default
 
 
-def sources_for(plan: Plan, *, secrets: Any = None) -> list[MentionSource]:
-    """The enabled networks of the plan, with the keywords and hashtags from the environment."""
+def sources_for(
+    plan: Plan,
+    *,
+    secrets: Any = None,
+    keywords: list[str] | None = None,
+    hashtags: list[str] | None = None,
+) -> list[MentionSource]:
+    """The enabled networks of the plan, searching ``keywords`` (Bluesky) and ``hashtags`` (Mastodon).
+
+    None: what ``PERCEPTION_KEYWORDS`` / ``PERCEPTION_HASHTAGS`` say (JSON lists), else the organization's
+    name. The handler is to pass its settings' values (the environment read here goes then).
+    """
     from outage_comms.channels.secrets import default_cache
 
     organization = plan.organization.name
@@ -262,7 +272,9 @@ def sources_for(plan: Plan, *, secrets: Any = None) -> list[MentionSource]:
                 service_url=bluesky.service_url,
                 handle=bluesky.handle,
                 app_password_secret=bluesky.app_password_secret,
-                keywords=_list("PERCEPTION_KEYWORDS", default_keywords(organization)),
+                keywords=keywords
+                if keywords is not None
+                else _list("PERCEPTION_KEYWORDS", default_keywords(organization)),
                 secrets=secrets or default_cache(),
             )
         )
@@ -271,7 +283,9 @@ def sources_for(plan: Plan, *, secrets: Any = None) -> list[MentionSource]:
         sources.append(
             MastodonHashtags(
                 instance_url=mastodon.instance_url,
-                hashtags=_list("PERCEPTION_HASHTAGS", default_hashtags(organization)),
+                hashtags=hashtags
+                if hashtags is not None
+                else _list("PERCEPTION_HASHTAGS", default_hashtags(organization)),
             )
         )
     return sources

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,7 +28,6 @@ from outage_comms.incident import Incident
 
 logger = logging.getLogger(__name__)
 
-STATE_MACHINE_ARN_ENV = "STATE_MACHINE_ARN"
 STALE_TOKEN_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
 
 
@@ -41,11 +39,10 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
 class StepFunctionsWorkflowGateway:
     """Start and feed the ``outage-comms-incident`` state machine."""
 
-    def __init__(self, state_machine_arn: str | None = None, *, stepfunctions: Any | None = None) -> None:
-        arn = state_machine_arn or os.environ.get(STATE_MACHINE_ARN_ENV)
-        if not arn:
-            raise ValueError(f"no state machine: pass state_machine_arn or set {STATE_MACHINE_ARN_ENV}")
-        self.state_machine_arn = arn
+    def __init__(self, state_machine_arn: str, *, stepfunctions: Any | None = None) -> None:
+        if not state_machine_arn:  # callers pass their settings' STATE_MACHINE_ARN (validated there)
+            raise ValueError("no state machine: pass the state machine's ARN")
+        self.state_machine_arn = state_machine_arn
         self._stepfunctions = stepfunctions
 
     @property

@@ -18,13 +18,15 @@ import dataclasses
 import functools
 import logging
 import math
-import os
 import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from pydantic import Field
+
 from outage_comms.aws_clients import client
+from outage_comms.function_settings import FunctionSettings
 from outage_comms.incident import Incident
 from outage_comms.plan import Plan
 from outage_comms.workflow.approval import Reference, ReferenceError_, ReviewSigner
@@ -69,20 +71,36 @@ def compose_path(incident_id: str, reference: str) -> str:
     return f"incidents/{incident_id}/compose/{reference}"
 
 
+class ComposeLinkSettings(FunctionSettings):
+    """Where this deployment's compose page is: its URL, or the SSM parameter that holds it."""
+
+    set_by = "stacks/constructs/compose_page.py (grant_read_compose_url)"
+
+    base_url: str = Field(default="", alias=COMPOSE_BASE_URL_ENV)
+    url_parameter: str = Field(default="", alias=COMPOSE_URL_PARAMETER_ENV)
+
+
+#: The compose page's URL changes only with a deploy; Powertools Parameters keeps it this long.
+URL_MAX_AGE_SECONDS = 3600
+
+
 @functools.cache
-def _parameter_value(name: str) -> str:
-    return str(client("ssm").get_parameter(Name=name)["Parameter"]["Value"])
+def _parameters() -> Any:
+    """Powertools' SSM provider (its cache, TTL) on the shared SSM client; imported on first use."""
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    return SSMProvider(boto3_client=client("ssm"))
 
 
 def compose_base_url() -> str:
     """This deployment's compose page, or "" when it has none (or its URL cannot be read now)."""
-    if os.environ.get(COMPOSE_BASE_URL_ENV):
-        return os.environ[COMPOSE_BASE_URL_ENV]
-    name = os.environ.get(COMPOSE_URL_PARAMETER_ENV, "")
-    if not name:
+    settings = ComposeLinkSettings.from_environment()
+    if settings.base_url:
+        return settings.base_url
+    if not settings.url_parameter:
         return ""
     try:
-        return _parameter_value(name)
+        return str(_parameters().get(settings.url_parameter, max_age=URL_MAX_AGE_SECONDS))
     except Exception as error:  # a reminder is sent without the link rather than not at all
         _log.warning("compose page URL unreadable (%s): reminders go without a link", type(error).__name__)
         return ""

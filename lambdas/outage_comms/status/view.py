@@ -11,7 +11,6 @@ import functools
 import gzip
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -83,13 +82,6 @@ class SiteOptions:
         to the subscribe API), or the API's own URL when ``STATUS_SUBSCRIBE_URL`` names one."""
         del plan  # the same path on every status domain: a root-relative action needs no host
         return self.subscribe_url or SUBSCRIBE_PATH
-
-    @classmethod
-    def from_environment(cls) -> SiteOptions:
-        return cls(
-            subscribe_url=os.environ.get("STATUS_SUBSCRIBE_URL") or None,
-            region=os.environ.get("STATUS_REGION") or os.environ.get("AWS_REGION", "us-east-1"),
-        )
 
 
 def locale_prefix(plan: Plan, locale: str) -> str:
