@@ -30,7 +30,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from outage_comms.channels import registry
+from outage_comms.channel_specs import registry
 from outage_comms.plan import Plan
 from outage_comms.vocabulary import Channel
 from outage_comms_cdk.constructs.bulk_delivery import BulkDelivery, SendQuotas

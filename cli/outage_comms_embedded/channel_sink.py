@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 
 def _registered(name: str) -> bool:
-    from outage_comms.channels import registry
+    from outage_comms.channel_specs import registry
 
     return registry.is_registered(name)
 
@@ -43,7 +43,7 @@ def channel_secrets(plan_channels: Mapping[str, Any], sink: ChannelSink) -> dict
     """Secret name -> value, as an operator would store them, for every enabled channel of the plan's
     ``channels`` section (plain data) whose spec has a ``local`` target; routes its plan hosts to the sink.
     """
-    from outage_comms.channels import registry
+    from outage_comms.channel_specs import registry
 
     values: dict[str, dict[str, str]] = {}
     for name, settings in plan_channels.items():
@@ -66,7 +66,7 @@ def channel_secrets(plan_channels: Mapping[str, Any], sink: ChannelSink) -> dict
 
 def drill_secret(channel: str, sink: ChannelSink) -> dict[str, str] | None:
     """The value of ``channel``'s drill target secret (a test target on the sink), None if it has none."""
-    from outage_comms.channels import registry
+    from outage_comms.channel_specs import registry
 
     local = registry.spec(channel).local if registry.is_registered(channel) else None
     if local is None or not local.drill_secret:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
 from outage_comms import social_text
-from outage_comms.channels import registry
+from outage_comms.channel_specs import registry
 from outage_comms.leaks import Finding as Finding
 from outage_comms.leaks import find_credentials
 from outage_comms.leaks import find_identifiers as find_identifiers

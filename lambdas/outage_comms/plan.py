@@ -29,7 +29,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_core.core_schema import ErrorType
 
-from outage_comms.channels import registry
+from outage_comms.channel_specs import registry
 from outage_comms.secret_names import (
     SECRET_NAME,
     looks_secret,
@@ -247,7 +247,7 @@ class Channels(PlanModel):
     """``channels.<name>``: one entry per channel, each validated by its registry spec's settings model.
 
     The built-in channels are fields (typed access, e.g. ``plan.channels.email.from_address``); a channel
-    registered from outside the product (``outage_comms.channels.registry.register``) is accepted under
+    registered from outside the product (``outage_comms.channel_specs.registry.register``) is accepted under
     its name and read the same way (``plan.channels.discord``). An unregistered name is an error naming
     the registered ones.
     """

@@ -69,7 +69,7 @@ class _ChannelNames(type):
 class Channel(str, metaclass=_ChannelNames):
     """A delivery channel's name, as the plan writes it (``channels.<name>``).
 
-    An open set: the channel registry (``outage_comms.channels.registry``) admits each channel it
+    An open set: the channel registry (``outage_comms.channel_specs.registry``) admits each channel it
     registers, so a channel added by its own module is a ``Channel`` like the built-in ones below.
     ``Channel("email") is Channel.EMAIL``; ``Channel("nope")`` raises ``ValueError`` naming the choices.
     It reads like the enum it replaces: ``.value`` and ``.name``, iteration in registration order.
@@ -163,7 +163,7 @@ class Channel(str, metaclass=_ChannelNames):
         return {"enum": list(cls._known), "title": "Channel", "type": "string"}
 
 
-# The built-in channels' names (their specs: outage_comms/channels/specs/). Order is the registry's.
+# The built-in channels' names (their specs: outage_comms/channel_specs/builtin/). Order is the registry's.
 for _name in (
     "sns",
     "email",

@@ -20,7 +20,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from outage_comms.channels import registry
+from outage_comms.channel_specs import registry
 from outage_comms.channels.base import RETRYABLE_ERRORS
 from outage_comms.plan import Plan
 from outage_comms.vocabulary import Channel

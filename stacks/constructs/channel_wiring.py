@@ -1,6 +1,6 @@
 """Each channel's CDK wiring: what its spec's ``cdk`` hook adds to the channels stack.
 
-A channel spec (``outage_comms.channels.specs.<name>``) names its wiring as ``"module:attr"``; the
+A channel spec (``outage_comms.channel_specs.builtin.<name>``) names its wiring as ``"module:attr"``; the
 channels stack resolves it at synth (``registry.cdk_hook``) and calls, for every enabled channel:
 
 - :meth:`ChannelWiring.set_up` once, when the stack is built (SES configuration set and suppression);

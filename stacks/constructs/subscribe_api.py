@@ -15,7 +15,7 @@ from aws_cdk import Aws, Names, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_dynamodb as dynamodb
 
-from outage_comms.channels import registry
+from outage_comms.channel_specs import registry
 from outage_comms_cdk.constructs.encryption import LOG_GROUP_PREFIX
 from outage_comms_cdk.constructs.rest_api import regional_rest_api
 from outage_comms_cdk.quality_gates import acknowledge

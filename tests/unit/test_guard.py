@@ -187,7 +187,7 @@ def _templates_with(tmp_path, scenario: str, fmt: str, field: str, value: str): 
 
 
 def test_lint_finds_a_key_in_a_template_branch_the_samples_never_take(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from outage_comms_cli.lint import lint_plan
+    from outage_comms.plan_lint import lint_plan
 
     body = (
         "{{ impact }}.{% if maintenance.cancelled %} Ask ops (AKIAIOSFODNN7EXAMPLE).{% endif %} "
@@ -202,7 +202,7 @@ def test_lint_finds_a_key_in_a_template_branch_the_samples_never_take(tmp_path) 
 
 
 def test_lint_checks_the_fallback_in_every_template(write_plan) -> None:  # type: ignore[no-untyped-def]
-    from outage_comms_cli.lint import lint_plan
+    from outage_comms.plan_lint import lint_plan
 
     def change(data: dict) -> None:  # type: ignore[type-arg]
         data["guard"]["fallback"] = {"en": "Everything is slow " * 10, "pt-BR": "Tudo está lento"}

@@ -1,4 +1,4 @@
-"""Channel -> adapter, through the channel registry (``outage_comms.channels.registry``).
+"""Channel -> adapter, through the channel registry (``outage_comms.channel_specs.registry``).
 
     adapter = catalog.build(Channel.EMAIL, ChannelContext.from_environment(plan))
 
@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from outage_comms.channels import registry
+from outage_comms.channel_specs import registry
 from outage_comms.channels.base import ChannelAdapter, ChannelUnavailableError
 from outage_comms.channels.secrets import SecretCache, default_cache
 from outage_comms.channels.settings import ChannelSettings, channel_settings

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from outage_comms.channels import registry
+from outage_comms.channel_specs import registry
 from outage_comms.vocabulary import Channel, Scenario
 
 VERSION = 2

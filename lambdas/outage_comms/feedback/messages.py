@@ -42,7 +42,7 @@ from datetime import datetime
 
 from markupsafe import Markup
 
-from outage_comms.channels import registry
+from outage_comms.channel_specs import registry
 from outage_comms.feedback.links import FeedbackLinker, FeedbackUrls, LinkSigner
 from outage_comms.guard import guard_message, sms_size
 from outage_comms.plan import Plan

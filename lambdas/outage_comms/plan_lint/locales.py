@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from outage_comms.channels.registry import ChannelSet
+from outage_comms.channel_specs.registry import ChannelSet
 from outage_comms.leaks import Finding
 from outage_comms.locale_files import (
     missing_keys,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from outage_comms.channels.registry import ChannelSet
+from outage_comms.channel_specs.registry import ChannelSet
 from outage_comms.plan import Plan
 from outage_comms.vocabulary import Channel
 

@@ -383,7 +383,7 @@ def _no_op(_: Any) -> None:
 def test_lint_checks_messages_with_a_realistic_link_and_stays_clean(
     write_plan: Callable[[Callable[[dict[str, Any]], None]], Path],
 ) -> None:
-    from outage_comms_cli.lint import lint_plan
+    from outage_comms.plan_lint import lint_plan
 
     report = lint_plan(write_plan(_no_op))
     assert report.exit_code == 0, [f.as_dict() for f in report.findings]
@@ -418,7 +418,7 @@ def test_lint_prints_feedback_coverage_per_channel_and_locale_and_a_short_domain
 ) -> None:
     from typer.testing import CliRunner
 
-    from outage_comms_cli.lint import lint_plan
+    from outage_comms.plan_lint import lint_plan
     from outage_comms_cli.main import app
 
     default_url = write_plan(_no_op)

@@ -1,6 +1,6 @@
 """The public CloudWatch dashboard: the status page's words, no template of its own."""
 
-from outage_comms.channels.spec import ChannelSpec, DrillSpec
+from outage_comms.channel_specs.spec import ChannelSpec, DrillSpec
 from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(

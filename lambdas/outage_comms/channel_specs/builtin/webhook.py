@@ -1,6 +1,6 @@
 """A signed JSON POST to the customer's (or partner's) own endpoint."""
 
-from outage_comms.channels.spec import ChannelSpec, DrillSpec, LocalTarget
+from outage_comms.channel_specs.spec import ChannelSpec, DrillSpec, LocalTarget
 from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(

@@ -1,6 +1,6 @@
 """Public posts on the organization's Mastodon account."""
 
-from outage_comms.channels.spec import ChannelSpec, DrillSpec, LocalTarget
+from outage_comms.channel_specs.spec import ChannelSpec, DrillSpec, LocalTarget
 from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(

@@ -1,6 +1,6 @@
 """The public status page (published by the status site)."""
 
-from outage_comms.channels.spec import ChannelSpec, DrillSpec
+from outage_comms.channel_specs.spec import ChannelSpec, DrillSpec
 from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(

@@ -1,6 +1,6 @@
 """Email to subscribers through Amazon SES (bulk through the batch state machine)."""
 
-from outage_comms.channels.spec import ChannelSpec, DrillSpec
+from outage_comms.channel_specs.spec import ChannelSpec, DrillSpec
 from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(

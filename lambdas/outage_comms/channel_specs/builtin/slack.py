@@ -1,6 +1,6 @@
 """The team's Slack channel, through an incoming webhook whose URL is a secret."""
 
-from outage_comms.channels.spec import ChannelSpec, DrillSpec, LocalTarget
+from outage_comms.channel_specs.spec import ChannelSpec, DrillSpec, LocalTarget
 from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(

@@ -1,6 +1,6 @@
 """Voice calls to the critical audiences through AWS End User Messaging (it cannot carry a link)."""
 
-from outage_comms.channels.spec import ChannelSpec, DrillSpec
+from outage_comms.channel_specs.spec import ChannelSpec, DrillSpec
 from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(

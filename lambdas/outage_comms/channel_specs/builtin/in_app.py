@@ -1,6 +1,6 @@
 """The in-app banner, published by the status site (no adapter: the publisher writes it)."""
 
-from outage_comms.channels.spec import ChannelSpec, DrillSpec
+from outage_comms.channel_specs.spec import ChannelSpec, DrillSpec
 from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(

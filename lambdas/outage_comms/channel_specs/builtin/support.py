@@ -1,6 +1,6 @@
 """The support desk's macro (ticketing webhook): the words agents answer customers with."""
 
-from outage_comms.channels.spec import ChannelSpec, DrillSpec, LocalTarget
+from outage_comms.channel_specs.spec import ChannelSpec, DrillSpec, LocalTarget
 from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(

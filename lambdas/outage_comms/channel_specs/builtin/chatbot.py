@@ -1,6 +1,6 @@
 """The team's chat through Amazon Q Developer in chat applications (an SNS topic the workflow owns)."""
 
-from outage_comms.channels.spec import ChannelSpec, DrillSpec
+from outage_comms.channel_specs.spec import ChannelSpec, DrillSpec
 from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(

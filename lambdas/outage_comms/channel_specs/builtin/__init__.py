@@ -2,10 +2,10 @@
 
 Their order here is the registry's order: the plan lists enabled channels, and the workflow branches on
 them, in this order. A new built-in channel adds its module here; a channel from outside the product
-calls ``outage_comms.channels.registry.register`` instead.
+calls ``outage_comms.channel_specs.registry.register`` instead.
 """
 
-from outage_comms.channels.specs import (
+from outage_comms.channel_specs.builtin import (
     bluesky,
     chatbot,
     dashboard,

@@ -1,6 +1,6 @@
 """SMS to subscribers through AWS End User Messaging SMS."""
 
-from outage_comms.channels.spec import ChannelSpec, DrillSpec
+from outage_comms.channel_specs.spec import ChannelSpec, DrillSpec
 from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(
