@@ -25,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import App, Environment
+from aws_cdk import App, CfnOutput, Environment
 
 from outage_comms.plan import Plan, PlanError, load_plan
 from outage_comms.templates_location import templates_dir_for
@@ -177,32 +177,11 @@ def add_region_routing(app: App, names: dict[str, str], *, plan: Plan, engines: 
     engine's intake, the global endpoint (primary) and the synthetic check (standby). docs/regions.md."""
     if len(engines) < 2 or plan.regions is None:
         return
-    from aws_cdk import CfnOutput, Stack, Tags
-    from aws_cdk import aws_lambda as lambda_
-    from aws_cdk import aws_sqs as sqs
-
-    from outage_comms_cdk.constructs.region_routing import (
-        EventForwarding,
-        ForwardedEventIntake,
-        GlobalEndpoint,
-        RegionFailover,
-        engine_health_alarm_name,
-        engine_health_pattern,
-    )
+    from outage_comms_cdk.constructs.region_routing import ForwardedEventIntake, GlobalEndpoint
     from outage_comms_cdk.constructs.synthetic_check import SyntheticCheckCanary
-    from outage_comms_cdk.core_stack import PROJECT_TAG
-    from outage_comms_cdk.quality_gates import acknowledge
 
     primary, standby = engines[0], engines[1]
-    primary_region = plan.regions.primary
-    # Every workflow and status-publisher function checks the incident's owner before it sends or
-    # publishes (the runtime's fence reads OWNERSHIP_TABLE).
-    for engine in engines:
-        for stack in (engine.workflow, engine.publisher):
-            for construct in stack.node.find_all():
-                if isinstance(construct, lambda_.Function):
-                    engine.core.data.grant_ownership(construct, engine.core.encryption.key)
-    by_region = {str(engine.env.region): engine for engine in engines if engine.env is not None}
+    _fence_every_sender(engines)
     for engine in engines:
         intake = engine.intake
         ForwardedEventIntake(
@@ -214,46 +193,7 @@ def add_region_routing(app: App, names: dict[str, str], *, plan: Plan, engines: 
             dead_letter_queue=intake.intake.rule_dead_letter_queue,
         )
         CfnOutput(intake, "EngineRegionRole", value=str(engine.role).lower())
-    for region in plan.regions.workload_regions:
-        target_regions = [r for r in by_region if r != region]
-        if region in by_region:
-            intake = by_region[region].intake
-            # The primary also forwards its engine-health alarm: the standby's failover function hears it.
-            health = (
-                {"EngineHealth": engine_health_pattern(engine_health_alarm_name(intake))}
-                if region == primary_region
-                else {}
-            )
-            EventForwarding(
-                intake,
-                "Forwarding",
-                plan=plan,
-                target_regions=target_regions,
-                dead_letter_queue=intake.intake.rule_dead_letter_queue,
-                extra_patterns=health,
-            )
-            continue
-        # A workload region with no engine: a small stack there forwards to both engines.
-        account = primary.env.account if primary.env else None
-        stack = Stack(
-            app,
-            names[ROUTING_STACK_NAME] + "".join(part.capitalize() for part in region.split("-")),
-            env=Environment(account=account, region=region),
-            description=f"Outage Comms: forward {region}'s alarm and AWS Health events to both engines",
-        )
-        Tags.of(stack).add(*PROJECT_TAG)
-        undeliverable = sqs.Queue(
-            stack, "Undeliverable", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True
-        )
-        acknowledge(
-            undeliverable,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the forwarding rules (events EventBridge "
-            "could not deliver to either engine after 24 hours of retries).",
-        )
-        EventForwarding(
-            stack, "Forwarding", plan=plan, target_regions=target_regions, dead_letter_queue=undeliverable
-        )
+    _forward_workload_regions(app, names, plan=plan, engines=engines)
     assert standby.env is not None and standby.env.region is not None
     GlobalEndpoint(
         primary.intake,
@@ -261,7 +201,98 @@ def add_region_routing(app: App, names: dict[str, str], *, plan: Plan, engines: 
         intake_queue=primary.intake.intake.queue,
         standby_region=standby.env.region,
     )
-    # Both engines run the failover function: the standby takes over, and either hands back on failback.
+    _add_region_failover(plan, engines)
+    check = plan.regions.synthetic_check
+    if check is not None:
+        SyntheticCheckCanary(standby.intake, "SyntheticCheck", check=check, key=standby.core.encryption.key)
+
+
+def _fence_every_sender(engines: list[Engine]) -> None:
+    """Every workflow and status-publisher function checks the incident's owner before it sends or
+    publishes (the runtime's fence reads OWNERSHIP_TABLE)."""
+    from aws_cdk import aws_lambda as lambda_
+
+    for engine in engines:
+        for stack in (engine.workflow, engine.publisher):
+            for construct in stack.node.find_all():
+                if isinstance(construct, lambda_.Function):
+                    engine.core.data.grant_ownership(construct, engine.core.encryption.key)
+
+
+def _forward_workload_regions(app: App, names: dict[str, str], *, plan: Plan, engines: list[Engine]) -> None:
+    """Each workload region's alarm and AWS Health events reach the engines in the other regions: from an
+    engine's own intake stack, or from a small forwarding stack where no engine runs."""
+    from outage_comms_cdk.constructs.region_routing import (
+        EventForwarding,
+        engine_health_alarm_name,
+        engine_health_pattern,
+    )
+
+    assert plan.regions is not None
+    by_region = {str(engine.env.region): engine for engine in engines if engine.env is not None}
+    for region in plan.regions.workload_regions:
+        target_regions = [r for r in by_region if r != region]
+        if region not in by_region:
+            _forwarding_stack(
+                app, names, plan=plan, region=region, target_regions=target_regions, primary=engines[0]
+            )
+            continue
+        intake = by_region[region].intake
+        # The primary also forwards its engine-health alarm: the standby's failover function hears it.
+        health = (
+            {"EngineHealth": engine_health_pattern(engine_health_alarm_name(intake))}
+            if region == plan.regions.primary
+            else {}
+        )
+        EventForwarding(
+            intake,
+            "Forwarding",
+            plan=plan,
+            target_regions=target_regions,
+            dead_letter_queue=intake.intake.rule_dead_letter_queue,
+            extra_patterns=health,
+        )
+
+
+def _forwarding_stack(
+    app: App, names: dict[str, str], *, plan: Plan, region: str, target_regions: list[str], primary: Engine
+) -> None:
+    """A workload region with no engine: a small stack there forwards to both engines."""
+    from aws_cdk import Stack, Tags
+    from aws_cdk import aws_sqs as sqs
+
+    from outage_comms_cdk.constructs.region_routing import EventForwarding
+    from outage_comms_cdk.core_stack import PROJECT_TAG
+    from outage_comms_cdk.quality_gates import acknowledge
+
+    account = primary.env.account if primary.env else None
+    stack = Stack(
+        app,
+        names[ROUTING_STACK_NAME] + "".join(part.capitalize() for part in region.split("-")),
+        env=Environment(account=account, region=region),
+        description=f"Outage Comms: forward {region}'s alarm and AWS Health events to both engines",
+    )
+    Tags.of(stack).add(*PROJECT_TAG)
+    undeliverable = sqs.Queue(
+        stack, "Undeliverable", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True
+    )
+    acknowledge(
+        undeliverable,
+        "AwsSolutions-SQS3",
+        "This queue is itself the dead-letter queue of the forwarding rules (events EventBridge "
+        "could not deliver to either engine after 24 hours of retries).",
+    )
+    EventForwarding(
+        stack, "Forwarding", plan=plan, target_regions=target_regions, dead_letter_queue=undeliverable
+    )
+
+
+def _add_region_failover(plan: Plan, engines: list[Engine]) -> None:
+    """Both engines run the failover function: the standby takes over, and either hands back on failback."""
+    from outage_comms_cdk.constructs.region_routing import RegionFailover, engine_health_alarm_name
+
+    assert plan.regions is not None
+    primary = engines[0]
     for engine in engines:
         RegionFailover(
             engine.intake,
@@ -273,11 +304,8 @@ def add_region_routing(app: App, names: dict[str, str], *, plan: Plan, engines: 
             bus=engine.core.events.bus,
             queue_dead_letters=engine.core.events.dead_letter_queue,
             rule_dead_letters=engine.intake.intake.rule_dead_letter_queue,
-            health_alarms={engine_health_alarm_name(primary.intake): primary_region},
+            health_alarms={engine_health_alarm_name(primary.intake): plan.regions.primary},
         )
-    check = plan.regions.synthetic_check
-    if check is not None:
-        SyntheticCheckCanary(standby.intake, "SyntheticCheck", check=check, key=standby.core.encryption.key)
 
 
 def add_incident_manager(app: App, names: dict[str, str], *, plan: Plan, engines: list[Engine]) -> None:

@@ -162,12 +162,18 @@ class OutageCommsWorkflowStack(Stack):
         self.sms_replies = self._sms_replies(plan, channels)
         self._grant_email(plan)
         self._grant_state_machine(arns)
+        self._incident_workflow(plan, status_publisher)
+        self.slo = self._slo(plan, incidents_table)
+        self._outputs()
+
+    def _incident_workflow(self, plan: Plan, status_publisher: lambda_.IFunction | None) -> None:
+        """The state machine over the step functions, its redrive and the runbook that starts it."""
         self.workflow = IncidentWorkflow(
             self,
             "Workflow",
             plan=plan,
             functions=workflow_functions(self.functions),
-            key=key,
+            key=self.key,
             status_publisher=status_publisher,
         )
         self.state_machine = self.workflow.state_machine
@@ -175,8 +181,8 @@ class OutageCommsWorkflowStack(Stack):
         self.redrive = DeliveryRedrive(
             self,
             "DeliveryRedrive",
-            runtime=lambda_runtime,
-            key=key,
+            runtime=self.lambda_runtime,
+            key=self.key,
             dead_letters=self.workflow.dead_letters,
             deliver=self.functions["deliver_channel"].function,
             notify=self.functions["notify_team"].function,
@@ -188,8 +194,6 @@ class OutageCommsWorkflowStack(Stack):
             state_machine=self.state_machine,
             state_machine_name=physical_name(self, STATE_MACHINE_NAME),
         )
-        self.slo = self._slo(plan, incidents_table)
-        self._outputs()
 
     def _feedback_api(self, plan: Plan) -> FeedbackApi | None:
         """ "Was this update helpful?": the public API the render step's links point at (None: turned off).

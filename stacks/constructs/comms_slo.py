@@ -31,6 +31,7 @@ silence means the one check that does not depend on the workflow is itself down,
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -44,7 +45,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from outage_comms import slo
-from outage_comms.plan import Plan
+from outage_comms.plan import Plan, Severity
 from outage_comms.workflow.channels_plan import fanout_channels
 from outage_comms_cdk.constructs.data_store import INCIDENTS_OPEN_BY_COMPONENT_INDEX, incident_index_arns
 from outage_comms_cdk.constructs.dead_letters import dead_letter_queue
@@ -102,24 +103,7 @@ class CommsSlo(Construct):
             "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
             "ArnLike": {"aws:SourceArn": alarms_arn},
         }
-        self.paging_key = kms.Key(
-            self,
-            "PagingKey",
-            alias=physical_name(self, "alias/outage-comms-paging"),
-            description="Outage Comms paging topic only: independent of the core key it may report on",
-            enable_key_rotation=True,
-            pending_window=Duration.days(30),
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        self.paging_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchAlarmsPublishToThePagingTopic",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions=from_our_alarms,
-            )
-        )
+        self.paging_key = self._paging_key(from_our_alarms)
         topic = sns.Topic(
             self,
             "PagingTopic",
@@ -147,6 +131,33 @@ class CommsSlo(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
             )
         )
+        self._page_the_incident_manager(topic)
+        return topic
+
+    def _paging_key(self, from_our_alarms: dict[str, Any]) -> kms.Key:
+        """The paging topic's own key: independent of the core key it may report on."""
+        key = kms.Key(
+            self,
+            "PagingKey",
+            alias=physical_name(self, "alias/outage-comms-paging"),
+            description="Outage Comms paging topic only: independent of the core key it may report on",
+            enable_key_rotation=True,
+            pending_window=Duration.days(30),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsPublishToThePagingTopic",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions=from_our_alarms,
+            )
+        )
+        return key
+
+    def _page_the_incident_manager(self, topic: sns.Topic) -> None:
+        """The incident manager's phone (SMS) and email, as the plan's slo.paging chooses."""
         self.undelivered_pages = dead_letter_queue(
             self,
             "UndeliveredPages",
@@ -169,7 +180,6 @@ class CommsSlo(Construct):
                     endpoint=endpoint,
                     dead_letter_queue=self.undelivered_pages,
                 )
-        return topic
 
     def _alarm(
         self,
@@ -251,48 +261,57 @@ class CommsSlo(Construct):
 
     # -- communication SLOs ------------------------------------------------------------------------
     def _slo_alarms(self) -> None:
-        plan = self.plan
-        tolerance = plan.slo.update_gap_tolerance_percent
-        approval_target = slo.approval_target_seconds(plan)
-        for severity in plan.severities:
-            sev = severity.id
+        for severity in self.plan.severities:
+            self._severity_alarms(severity)
+        self._delivery_alarms()
+        self._paging_and_watchdog_alarms()
+
+    def _severity_alarms(self, severity: Severity) -> None:
+        """One severity's promises: first message, cadence, escalation, approval latency."""
+        tolerance = self.plan.slo.update_gap_tolerance_percent
+        approval_target = slo.approval_target_seconds(self.plan)
+        sev = severity.id
+        self._alarm(
+            f"FirstMessageLate{sev}",
+            name=f"FirstMessageLate-{sev}",
+            description=f"{sev}: the first customer message went out later than "
+            f"{severity.first_message_minutes} minutes after the incident started.",
+            metric=slo_metric(slo.FIRST_MESSAGE_TARGET_MISSED, "Maximum", SHORT_PERIOD, severity=sev),
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        )
+        self._alarm(
+            f"UpdateGap{sev}",
+            name=f"UpdateGap-{sev}",
+            description=f"{sev}: customers waited more than {100 + tolerance}% of the promised "
+            f"{severity.cadence_minutes}-minute cadence between two updates.",
+            metric=slo_metric(slo.UPDATE_GAP_RATIO, "Maximum", SHORT_PERIOD, severity=sev),
+            threshold=100 + tolerance,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
+        self._alarm(
+            f"UpdateOverdue{sev}",
+            name=f"UpdateOverdue-{sev}",
+            description=f"{sev}: a customer update was missed even after the reminder; the workflow "
+            "escalated to the incident manager.",
+            metric=slo_metric(slo.UPDATE_OVERDUE, "Sum", SHORT_PERIOD, severity=sev),
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        )
+        if severity.approval.required:
             self._alarm(
-                f"FirstMessageLate{sev}",
-                name=f"FirstMessageLate-{sev}",
-                description=f"{sev}: the first customer message went out later than "
-                f"{severity.first_message_minutes} minutes after the incident started.",
-                metric=slo_metric(slo.FIRST_MESSAGE_TARGET_MISSED, "Maximum", SHORT_PERIOD, severity=sev),
-                threshold=1,
-                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            )
-            self._alarm(
-                f"UpdateGap{sev}",
-                name=f"UpdateGap-{sev}",
-                description=f"{sev}: customers waited more than {100 + tolerance}% of the promised "
-                f"{severity.cadence_minutes}-minute cadence between two updates.",
-                metric=slo_metric(slo.UPDATE_GAP_RATIO, "Maximum", SHORT_PERIOD, severity=sev),
-                threshold=100 + tolerance,
+                f"ApprovalLatency{sev}",
+                name=f"ApprovalLatency-{sev}",
+                description=f"{sev}: approvals take longer than {approval_target / 60:.0f} minutes "
+                "(90th percentile).",
+                metric=slo_metric(slo.APPROVAL_LATENCY, "p90", LONG_PERIOD, severity=sev),
+                threshold=approval_target,
                 comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             )
-            self._alarm(
-                f"UpdateOverdue{sev}",
-                name=f"UpdateOverdue-{sev}",
-                description=f"{sev}: a customer update was missed even after the reminder; the workflow "
-                "escalated to the incident manager.",
-                metric=slo_metric(slo.UPDATE_OVERDUE, "Sum", SHORT_PERIOD, severity=sev),
-                threshold=1,
-                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            )
-            if severity.approval.required:
-                self._alarm(
-                    f"ApprovalLatency{sev}",
-                    name=f"ApprovalLatency-{sev}",
-                    description=f"{sev}: approvals take longer than {approval_target / 60:.0f} minutes "
-                    "(90th percentile).",
-                    metric=slo_metric(slo.APPROVAL_LATENCY, "p90", LONG_PERIOD, severity=sev),
-                    threshold=approval_target,
-                    comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                )
+
+    def _delivery_alarms(self) -> None:
+        """Per customer-facing channel: the delivery success rate after retries."""
+        plan = self.plan
         target = plan.slo.delivery_success_percent
         for channel in fanout_channels(plan):
             if not slo.customer_facing(channel.value):
@@ -314,6 +333,9 @@ class CommsSlo(Construct):
                 threshold=target,
                 comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
             )
+
+    def _paging_and_watchdog_alarms(self) -> None:
+        """A page that could not be delivered, and updates owed (or a silent watchdog)."""
         self._alarm(
             "UndeliveredPagesAlarm",
             name="UndeliveredPages",

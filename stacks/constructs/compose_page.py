@@ -93,6 +93,18 @@ class ComposePageApi(Construct):
         )
         intake_queue.grant_send_messages(self.function.role)
         signing_key.grant_read(self.function.role)
+        self.api = self._api(key, web_acl)
+        self.url_parameter = ssm.StringParameter(
+            self,
+            "UrlParameter",
+            parameter_name=compose_url_parameter_name(self),
+            string_value=self.api.url,
+            description="Outage Comms: the compose page's base URL, for the links in reminders",
+        )
+        self._acknowledge_api(web_acl)
+
+    def _api(self, key: kms.IKey, web_acl: PublicWebAcl | None) -> apigw.RestApi:
+        """``GET``/``POST /incidents/{incident_id}/compose/{reference}``: throttled, IAM-authorized."""
         rest = regional_rest_api(
             self,
             validator_id="PathValidator",
@@ -107,9 +119,9 @@ class ComposePageApi(Construct):
             metrics_enabled=False,
             web_acl=web_acl,
         )
-        self.api = rest.api
+        api = rest.api
         compose = (
-            self.api.root.add_resource("incidents")
+            api.root.add_resource("incidents")
             .add_resource("{incident_id}")
             .add_resource("compose")
             .add_resource("{reference}")
@@ -125,13 +137,9 @@ class ComposePageApi(Construct):
                     "method.request.path.reference": True,
                 },
             )
-        self.url_parameter = ssm.StringParameter(
-            self,
-            "UrlParameter",
-            parameter_name=compose_url_parameter_name(self),
-            string_value=self.api.url,
-            description="Outage Comms: the compose page's base URL, for the links in reminders",
-        )
+        return api
+
+    def _acknowledge_api(self, web_acl: PublicWebAcl | None) -> None:
         reasons = {
             "AwsSolutions-APIG3": "Every method requires SigV4 (IAM) and the function admits only the plan's "
             "communications and incident managers; the stage is throttled. The plan's edge.waf attaches a "

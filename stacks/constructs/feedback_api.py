@@ -130,7 +130,15 @@ class FeedbackApi(Construct):
         super().__init__(scope, construct_id)
         self._key = key
         self.domain: apigw.DomainName | None = None
-        self.table = dynamodb.Table(
+        self.table = self._table(key)
+        self.signing_key = feedback_signing_key(self, "SigningKey", key=key)
+        self.handler = self._function(lambda_runtime, key, workflow_table, reserved_concurrency)
+        self.api = self._api(key, web_acl)
+        self._custom_domain(domain)
+
+    def _table(self, key: kms.IKey) -> dynamodb.Table:
+        """Answers, comments, click records and short links, on the workload key."""
+        return dynamodb.Table(
             self,
             "Table",
             partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
@@ -146,8 +154,16 @@ class FeedbackApi(Construct):
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.signing_key = feedback_signing_key(self, "SigningKey", key=key)
-        self.handler: OutageCommsFunction = lambda_runtime.new_function(
+
+    def _function(
+        self,
+        lambda_runtime: LambdaRuntime,
+        key: kms.IKey,
+        workflow_table: dynamodb.ITable,
+        reserved_concurrency: int,
+    ) -> OutageCommsFunction:
+        """The API's function: the feedback table, one GetItem on the workflow table, the signing key."""
+        handler = lambda_runtime.new_function(
             self,
             "Function",
             handler="handlers.feedback_api.handler",
@@ -161,7 +177,7 @@ class FeedbackApi(Construct):
             reserved_concurrent_executions=reserved_concurrency,
             synchronous_only_reason="invoked synchronously by API Gateway; the customer sees the error page",
         )
-        role = self.handler.role
+        role = handler.role
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=FEEDBACK_TABLE_ACTIONS, resources=[self.table.table_arn])
         )
@@ -177,7 +193,9 @@ class FeedbackApi(Construct):
             )
         )
         self.signing_key.grant_read(role)
-        self.api = self._api(key, web_acl)
+        return handler
+
+    def _custom_domain(self, domain: FeedbackDomain | None) -> None:
         self._domain_name = domain.domain_name if domain else None
         if domain is not None:
             self.domain = apigw.DomainName(
@@ -231,6 +249,11 @@ class FeedbackApi(Construct):
         elsewhere = api.root.add_resource("{proxy+}")
         for method in ("GET", "POST"):
             elsewhere.add_method(method, integration)
+        self._acknowledge_public(api, web_acl)
+        return api
+
+    @staticmethod
+    def _acknowledge_public(api: apigw.RestApi, web_acl: PublicWebAcl | None) -> None:
         public = (
             "Public by design: customers answer from a link in an email, SMS or post, without an account. "
             "Abuse is bounded by stage throttling (25 rps, burst 50), reserved concurrency, signed expiring "
@@ -252,7 +275,6 @@ class FeedbackApi(Construct):
             "Execution logging needs the account-wide API Gateway CloudWatch role, which this stack does "
             "not own (cloudWatchRole is off). JSON access logs with the source IP and status are on.",
         )
-        return api
 
     @property
     def url(self) -> str:
