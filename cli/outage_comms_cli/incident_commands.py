@@ -156,7 +156,7 @@ def request_body(
     noncharacters, per-field limits), so a refusal shows here, with the API's words, before any call.
     """
     from outage_comms.human_text import HumanTextError, check_text
-    from outage_comms.intake.events import TITLE_LIMIT, human_note
+    from outage_comms.intake.sources.human import TITLE_LIMIT, human_note
 
     note: dict[str, str] = {}
     for item in notes or []:
@@ -289,10 +289,10 @@ def resolution_body(
 ) -> dict[str, Any]:
     """``cause`` / ``fix`` / ``impact`` for the resolve body: one text, or one per LOCALE=TEXT.
 
-    Checked by the API's own rule (``outage_comms.intake.events.human_detail``) before any call.
+    Checked by the API's own rule (``outage_comms.intake.sources.human.human_detail``) before any call.
     """
     from outage_comms.human_text import HumanTextError
-    from outage_comms.intake.events import human_detail
+    from outage_comms.intake.sources.human import human_detail
 
     body: dict[str, Any] = {}
     for option, items in (("cause", cause), ("fix", fix), ("impact", impact)):

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from outage_comms.drill_mode import is_drill
 from outage_comms.incident import Incident
 from outage_comms.plan import Plan
 from outage_comms.vocabulary import Channel, Scenario
@@ -89,12 +90,6 @@ REAL_SECONDS_PER_MINUTE = 60.0
 # ---------------------------------------------------------------------------------------------
 # Pure computations
 # ---------------------------------------------------------------------------------------------
-
-
-def is_drill(update: Mapping[str, Any]) -> bool:
-    """A drill incident's update, or one rendered on a compressed (drill) clock."""
-    compressed = float(update.get("seconds_per_minute") or REAL_SECONDS_PER_MINUTE) < REAL_SECONDS_PER_MINUTE
-    return bool(update.get("drill")) or compressed
 
 
 def on_cadence(scenario: str) -> bool:

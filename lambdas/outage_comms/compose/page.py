@@ -29,9 +29,9 @@ from typing import Any
 from outage_comms.compose.links import COMPOSE_PREFIX, verify_compose_reference
 from outage_comms.incident import Incident
 from outage_comms.intake.coalesce import decide
-from outage_comms.intake.events import HumanRequest
 from outage_comms.intake.normalise import Rejection, Signal, to_signal
 from outage_comms.intake.service import IntakeConflictError, open_incidents_for
+from outage_comms.intake.sources.human import HumanRequest
 from outage_comms.plan import Plan
 from outage_comms.ports import IncidentNotFoundError, IncidentRepository
 from outage_comms.previews import ChannelPreview, channel_previews
