@@ -76,4 +76,4 @@ def test_importing_the_dispatcher_loads_no_source_module() -> None:
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=LAMBDAS, capture_output=True, text=True, check=True
     ).stdout
-    assert out.strip() == "['outage_comms.intake.sources.registry']"
+    assert out.strip() == "['outage_comms.intake.sources.registry', 'outage_comms.intake.sources.spec']"

@@ -1,6 +1,6 @@
 """Intake sources: one module per trigger (``alarm``, ``health``, ``incident_manager``, ``opsitem``,
 ``human``), each holding its Powertools Parser event model, its mapping to a Signal and its
-:class:`~outage_comms.intake.sources.registry.SourceSpec`, found through
+:class:`~outage_comms.intake.sources.spec.SourceSpec`, found through
 :mod:`outage_comms.intake.sources.registry`. Importing this package loads no source module.
 """
 

@@ -22,7 +22,7 @@ from pydantic import ConfigDict, Field
 from outage_comms.incident import IncidentSource, IncidentStatus
 from outage_comms.intake.signal import MAX_DETAIL, MAX_TITLE, Intent, Rejection, Signal, default_severity
 from outage_comms.intake.sources.common import EventDetail, clip, parse_event, utc
-from outage_comms.intake.sources.registry import EventRule, RulePattern, SourceSpec
+from outage_comms.intake.sources.spec import EventRule, RulePattern, SourceSpec
 from outage_comms.plan import Plan, Severity
 from outage_comms.vocabulary import Impact, Scenario
 

@@ -27,7 +27,7 @@ from outage_comms.intake.sources.common import (
     utc,
 )
 from outage_comms.intake.sources.human_maintenance import maintenance_signal
-from outage_comms.intake.sources.registry import SourceSpec
+from outage_comms.intake.sources.spec import SourceSpec
 from outage_comms.plan import Plan
 from outage_comms.vocabulary import Scenario
 

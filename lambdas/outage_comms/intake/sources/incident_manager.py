@@ -35,7 +35,7 @@ from outage_comms.intake.sources.common import (
     unknown_components,
     utc,
 )
-from outage_comms.intake.sources.registry import EventRule, RulePattern, SourceSpec
+from outage_comms.intake.sources.spec import EventRule, RulePattern, SourceSpec
 from outage_comms.plan import Plan
 
 INCIDENT_MANAGER_CALLS = ("StartIncident", "UpdateIncidentRecord", "CreateTimelineEvent")
