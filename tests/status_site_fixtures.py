@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from outage_comms.drill_mode import mark_fields
+from outage_comms.drill_mode import drill_marker
 from outage_comms.incident import Incident, IncidentSource, PublishedUpdate, PublishedWords, TimelineEntry
 from outage_comms.plan import Plan, load_plan
 from outage_comms.rendering import UpdateFacts, build_context, render_message
@@ -74,7 +74,7 @@ def sent(
             for code in plan.locale_codes
         }
         if incident.drill:  # the workflow marks a drill's words (mark_message)
-            rendered = {code: mark_fields(plan, fmt, code, f) for code, f in rendered.items()}
+            rendered = {code: drill_marker(plan).fields(fmt, code, f) for code, f in rendered.items()}
         return {
             code: PublishedWords(title=f.get("title", ""), body=f["body"]) for code, f in rendered.items()
         }

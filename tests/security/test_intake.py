@@ -101,7 +101,7 @@ UNSAFE = {
 
 def human_fields(plan: Plan) -> dict[str, int]:
     """Every text field a person fills in, with its limit (notes: one per plan locale)."""
-    from outage_comms.intake.events import ID_LIMIT, NOTE_LIMIT, REQUEST_ID_LIMIT, TITLE_LIMIT
+    from outage_comms.intake.sources.human import ID_LIMIT, NOTE_LIMIT, REQUEST_ID_LIMIT, TITLE_LIMIT
 
     fields = {
         "title": TITLE_LIMIT,
