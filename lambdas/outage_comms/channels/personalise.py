@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import html
 import logging
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -130,7 +129,9 @@ def _feedback_signer(secret_arn: str) -> LinkSigner | None:
 
 def deployed_feedback_signer() -> LinkSigner | None:
     """The feedback signer of this deployment (``FEEDBACK_SECRET_ARN``), or None without one."""
-    secret_arn = os.environ.get("FEEDBACK_SECRET_ARN", "")
+    from outage_comms.channels.settings import channel_settings
+
+    secret_arn = channel_settings().feedback_secret_arn
     return _feedback_signer(secret_arn) if secret_arn else None
 
 

@@ -29,11 +29,9 @@ class RateLimiter:
 
     @classmethod
     def named(cls, table_name: str) -> RateLimiter:
-        import boto3
+        from outage_comms.aws_clients import resource  # the shared session: no second model parse
 
-        from outage_comms.aws_clients import SDK_CONFIG
-
-        return cls(boto3.resource("dynamodb", config=SDK_CONFIG).Table(table_name))
+        return cls(resource("dynamodb").Table(table_name))
 
     def allow(self, scope: str, key: str, *, limit: int, window_seconds: int) -> bool:
         now = int(self._clock())

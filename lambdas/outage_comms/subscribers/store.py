@@ -123,11 +123,9 @@ class SubscriberStore:
 
     @classmethod
     def named(cls, table_name: str) -> SubscriberStore:
-        import boto3
+        from outage_comms.aws_clients import resource  # the shared session: no second model parse
 
-        from outage_comms.aws_clients import SDK_CONFIG
-
-        return cls(boto3.resource("dynamodb", config=SDK_CONFIG).Table(table_name))
+        return cls(resource("dynamodb").Table(table_name))
 
     def get(self, sid: str) -> Subscriber | None:
         item = self._table.get_item(Key={"pk": f"SUB#{sid}", "sk": "PROFILE"}, ConsistentRead=True).get(
