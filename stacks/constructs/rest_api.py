@@ -76,23 +76,12 @@ def regional_rest_api(
         default_method_options=(
             apigw.MethodOptions(authorization_type=apigw.AuthorizationType.IAM) if iam_authorization else None
         ),
-        deploy_options=apigw.StageOptions(
+        deploy_options=_stage_options(
             stage_name=stage_name,
-            access_log_destination=apigw.LogGroupLogDestination(access_logs),
-            access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                caller=log_caller_identity,
-                http_method=True,
-                ip=True,
-                protocol=True,
-                request_time=True,
-                resource_path=True,
-                response_length=True,
-                status=True,
-                user=log_caller_identity,
-            ),
+            access_logs=access_logs,
+            log_caller_identity=log_caller_identity,
             throttling_rate_limit=throttling_rate_limit,
             throttling_burst_limit=throttling_burst_limit,
-            tracing_enabled=True,
             metrics_enabled=metrics_enabled,
         ),
     )
@@ -102,3 +91,34 @@ def regional_rest_api(
     if web_acl is not None:
         web_acl.protect_stage(api.deployment_stage)
     return RegionalRestApi(api=api, access_logs=access_logs, validator=validator)
+
+
+def _stage_options(
+    *,
+    stage_name: str,
+    access_logs: logs.LogGroup,
+    log_caller_identity: bool,
+    throttling_rate_limit: int,
+    throttling_burst_limit: int,
+    metrics_enabled: bool,
+) -> apigw.StageOptions:
+    """The stage: JSON access logs (the caller's identity only when asked), throttling, X-Ray."""
+    return apigw.StageOptions(
+        stage_name=stage_name,
+        access_log_destination=apigw.LogGroupLogDestination(access_logs),
+        access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+            caller=log_caller_identity,
+            http_method=True,
+            ip=True,
+            protocol=True,
+            request_time=True,
+            resource_path=True,
+            response_length=True,
+            status=True,
+            user=log_caller_identity,
+        ),
+        throttling_rate_limit=throttling_rate_limit,
+        throttling_burst_limit=throttling_burst_limit,
+        tracing_enabled=True,
+        metrics_enabled=metrics_enabled,
+    )

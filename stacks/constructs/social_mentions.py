@@ -69,6 +69,28 @@ class SocialMentions(Construct):
             },
             on_failure=destinations.SqsDestination(failures),
         )
+        self._read_bluesky_password(plan)
+        # Imported, so CDK adds no per-rule statement to the core queue's policy (the core stack would
+        # depend on this one): EventBridge's right to it is the account-scoped statement the intake adds.
+        rule_dead_letters = sqs.Queue.from_queue_attributes(
+            self,
+            "RuleDeadLetterQueue",
+            queue_arn=failures.queue_arn,
+            queue_url=failures.queue_url,
+            key_arn=runtime.key.key_arn,
+        )
+        # A sample that cannot be taken is not retried: the next one, 5 minutes on, supersedes it.
+        self.rule = every(
+            self,
+            "Schedule",
+            function=self.function.function,
+            interval=interval,
+            description="Outage Comms: count social mentions for the internal dashboard",
+            dead_letter_queue=rule_dead_letters,
+        )
+
+    def _read_bluesky_password(self, plan: Plan) -> None:
+        """The plan's Bluesky app password, by its secret's name (Mastodon reads public timelines)."""
         bluesky = plan.channels.bluesky
         if bluesky is not None and bluesky.enabled:
             name = bluesky.app_password_secret
@@ -88,21 +110,3 @@ class SocialMentions(Construct):
                 "A secret's ARN ends in - and 6 random characters; this matches the plan's Bluesky app "
                 "password by its name only.",
             )
-        # Imported, so CDK adds no per-rule statement to the core queue's policy (the core stack would
-        # depend on this one): EventBridge's right to it is the account-scoped statement the intake adds.
-        rule_dead_letters = sqs.Queue.from_queue_attributes(
-            self,
-            "RuleDeadLetterQueue",
-            queue_arn=failures.queue_arn,
-            queue_url=failures.queue_url,
-            key_arn=runtime.key.key_arn,
-        )
-        # A sample that cannot be taken is not retried: the next one, 5 minutes on, supersedes it.
-        self.rule = every(
-            self,
-            "Schedule",
-            function=self.function.function,
-            interval=interval,
-            description="Outage Comms: count social mentions for the internal dashboard",
-            dead_letter_queue=rule_dead_letters,
-        )

@@ -84,6 +84,10 @@ class StatusPublisher(Construct):
         cfn_role = self.published.role.node.default_child
         assert isinstance(cfn_role, iam.CfnRole)
         cfn_role.role_name = publisher_function_role_name(stack.region, deployment_of(self))
+        self._grant_reads_and_status_access(incidents, key)
+        self.failure_alarm = self._failure_alarm(alarm_topic)
+
+    def _grant_reads_and_status_access(self, incidents: dynamodb.ITable, key: kms.IKey) -> None:
         # The repository reads heads by key (GetItem, BatchGetItem) and queries the recent and open
         # indexes (list_recent, list_open); never a scan, never a write.
         self.published.role.add_to_principal_policy(
@@ -108,8 +112,6 @@ class StatusPublisher(Construct):
                 resources=[self.access_role_arn],
             )
         )
-
-        self.failure_alarm = self._failure_alarm(alarm_topic)
 
     def _failure_alarm(self, topic: sns.ITopic | None) -> cloudwatch.Alarm:
         """Any incident, artefact or object the publisher could not publish (the rest still was)."""
