@@ -7,7 +7,7 @@ their first invocation, never at init (pydantic is not a cold-start import of th
 
 from __future__ import annotations
 
-from pydantic import Field, Json
+from pydantic import Field, Json, field_validator
 
 from outage_comms.function_settings import PLAN_PATH_DEFAULT, FunctionSettings
 
@@ -30,6 +30,15 @@ class SocialMentionsSettings(FunctionSettings):
 
     plan_path: str = Field(default=PLAN_PATH_DEFAULT, alias="PLAN_PATH", min_length=1)
     window_seconds: int = Field(default=300, alias="PERCEPTION_WINDOW_SECONDS", gt=0)
+    #: Bluesky search terms, a JSON list (unset or empty: the organization's name)
+    keywords: Json[list[str]] | None = Field(default=None, alias="PERCEPTION_KEYWORDS")
+    #: Mastodon hashtags, a JSON list (unset or empty: from the organization's name)
+    hashtags: Json[list[str]] | None = Field(default=None, alias="PERCEPTION_HASHTAGS")
+
+    @field_validator("keywords", "hashtags", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 class StatusPublisherSettings(FunctionSettings):

@@ -26,4 +26,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
     settings = SocialMentionsSettings.from_environment()
     plan = plan_at(settings.plan_path)
-    return measure(sources_for(plan), window=timedelta(seconds=settings.window_seconds))
+    sources = sources_for(plan, keywords=settings.keywords, hashtags=settings.hashtags)
+    return measure(sources, window=timedelta(seconds=settings.window_seconds))

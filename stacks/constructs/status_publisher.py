@@ -26,12 +26,20 @@ from outage_comms_cdk.constructs.data_store import (
 from outage_comms_cdk.constructs.lambda_runtime import METRICS_NAMESPACE, LambdaRuntime, OutageCommsFunction
 from outage_comms_cdk.constructs.status_site import PUBLISHER_ACCESS_ROLE_NAME, status_bucket_name
 from outage_comms_cdk.settings import deployment_of, physical_name
-from outage_comms_cdk.status_stack import publisher_function_role_name
 
 INCIDENTS_TABLE_ENV = "INCIDENTS_TABLE_NAME"
 INCIDENT_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem")
 SERVICE_NAME = "status-publisher"
 FAILURE_ALARM_NAME = "OutageComms-StatusSurfaceFailures"
+PUBLISHER_FUNCTION_ROLE_NAME = "outage-comms-status-publisher"
+
+
+def publisher_function_role_name(region: str, deployment: str | None = None) -> str:
+    """``outage-comms-status-publisher-<region>``; with a deployment id
+    ``outage-comms-<id>-publisher-<region>`` (role names: 64 characters). The status account trusts it."""
+    if deployment:
+        return f"outage-comms-{deployment}-publisher-{region}"
+    return f"{PUBLISHER_FUNCTION_ROLE_NAME}-{region}"
 
 
 class StatusPublisher(Construct):

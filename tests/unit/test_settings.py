@@ -82,6 +82,9 @@ def test_values_are_read_from_their_variables_and_typed() -> None:
     assert channels.confirm_url == "https://api.example/v1/subscriptions/confirm"
     assert channels.inline_limit == 10
     assert SocialMentionsSettings.from_environment({}).window_seconds == 300
+    social = SocialMentionsSettings.from_environment({"PERCEPTION_KEYWORDS": '["Acme", "acme.io"]'})
+    assert (social.keywords, social.hashtags) == (["Acme", "acme.io"], None)
+    assert SocialMentionsSettings.from_environment({"PERCEPTION_HASHTAGS": ""}).hashtags is None  # the defaults
     workflow = WorkflowSettings.from_environment({"WORKFLOW_TABLE": "wf", "OWNERSHIP_TABLE": "own"})
     assert (workflow.workflow_table, workflow.ownership_table, workflow.approval_table) == ("wf", "own", "")
 
