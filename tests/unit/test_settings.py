@@ -84,7 +84,7 @@ def test_values_are_read_from_their_variables_and_typed() -> None:
     assert SocialMentionsSettings.from_environment({}).window_seconds == 300
     social = SocialMentionsSettings.from_environment({"PERCEPTION_KEYWORDS": '["Acme", "acme.io"]'})
     assert (social.keywords, social.hashtags) == (["Acme", "acme.io"], None)
-    assert SocialMentionsSettings.from_environment({"PERCEPTION_HASHTAGS": ""}).hashtags is None  # the defaults
+    assert SocialMentionsSettings.from_environment({"PERCEPTION_HASHTAGS": ""}).hashtags is None  # defaults
     workflow = WorkflowSettings.from_environment({"WORKFLOW_TABLE": "wf", "OWNERSHIP_TABLE": "own"})
     assert (workflow.workflow_table, workflow.ownership_table, workflow.approval_table) == ("wf", "own", "")
 
