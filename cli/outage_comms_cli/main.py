@@ -6,7 +6,7 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -14,7 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from outage_comms.guard import guard_message, sms_size
-from outage_comms.plan import PlanError, load_plan
+from outage_comms.plan import Plan, PlanError, load_plan
 from outage_comms.plan_lint import EXIT_FINDINGS, EXIT_UNUSABLE, LintReport, lint_plan
 from outage_comms.rendering import TemplateProblem, build_context, render_message
 from outage_comms.sample import sample_facts
@@ -23,6 +23,9 @@ from outage_comms.vocabulary import CHANNEL_FORMAT, Channel, Scenario
 from outage_comms_cli import breakglass, incident_commands, incident_reads, preflight, redrive, triage_command
 from outage_comms_cli import init as init_command
 from outage_comms_cli.local import command as local_command
+
+if TYPE_CHECKING:
+    from outage_comms.drill_scenario import DrillScenario
 
 
 def _version(value: bool) -> None:
@@ -233,9 +236,19 @@ def drill(
     templates: TemplatesOpt = None,
 ) -> None:
     """Run a game-day scenario: on the embedded AWS, or (--target deployed) on the real deployment."""
-    import os as _os
     import sys as _sys
 
+    loaded, story = _drill_story(plan, scenario)
+    live = Console(
+        file=_sys.__stdout__, soft_wrap=True
+    )  # handlers' stdout is captured while they run; progress is not
+    if target is DrillTarget.deployed:
+        _deployed_drill(loaded, story, out_dir, api_url, region, time_scale, live)
+    _embedded_drill(loaded, story, out_dir, plan, templates, seconds_per_minute, live)
+
+
+def _drill_story(plan: Path, scenario: str | None) -> tuple[Plan, DrillScenario]:
+    """The plan and the scenario to play: a scenario file, or the default story opening as ``scenario``."""
     from outage_comms_cli.drills.scenario import ScenarioError, default_scenario, load_scenario
 
     try:
@@ -258,39 +271,59 @@ def drill(
         raise typer.Exit(EXIT_UNUSABLE) from None
     if opening is not None:
         story = story.model_copy(update={"opening": opening})
-    live = Console(
-        file=_sys.__stdout__, soft_wrap=True
-    )  # handlers' stdout is captured while they run; progress is not
-    if target is DrillTarget.deployed:
-        from outage_comms_cli.drills.deployed import DeployedDrillError, api_caller, run_deployed_drill
-        from outage_comms_cli.drills.report import measures, score
-        from outage_comms_cli.incident_commands import API_URL_ENV
+    return loaded, story
 
-        url = api_url or _os.environ.get(API_URL_ENV)
-        if not url:
-            err.print(f"no API URL: pass --api-url or set {API_URL_ENV}", highlight=False)
-            raise typer.Exit(EXIT_UNUSABLE)
-        if not 0 < time_scale <= 1:
-            err.print("--time-scale must be above 0 and at most 1 (e.g. 0.1)", highlight=False)
-            raise typer.Exit(EXIT_UNUSABLE)
-        try:
-            record = run_deployed_drill(
-                loaded,
-                story,
-                out_dir,
-                call=api_caller(url, region),
-                time_scale=time_scale,
-                progress=lambda line: live.print(line, highlight=False),
-            )
-        except DeployedDrillError as exc:
-            err.print(f"[red]✘[/red] {exc}", highlight=False)
-            raise typer.Exit(1) from None
-        out.print(
-            f"Deployed drill {record.status}: incident {record.incident_id}, score "
-            f"{score(measures(record))}/100; report in {out_dir}/ (report.md, report.html, timeline.svg)"
+
+def _deployed_drill(
+    loaded: Plan,
+    story: DrillScenario,
+    out_dir: Path,
+    api_url: str | None,
+    region: str | None,
+    time_scale: float,
+    live: Console,
+) -> NoReturn:
+    import os as _os
+
+    from outage_comms_cli.api_call import API_URL_ENV
+    from outage_comms_cli.drills.deployed import DeployedDrillError, api_caller, run_deployed_drill
+    from outage_comms_cli.drills.report import measures, score
+
+    url = api_url or _os.environ.get(API_URL_ENV)
+    if not url:
+        err.print(f"no API URL: pass --api-url or set {API_URL_ENV}", highlight=False)
+        raise typer.Exit(EXIT_UNUSABLE)
+    if not 0 < time_scale <= 1:
+        err.print("--time-scale must be above 0 and at most 1 (e.g. 0.1)", highlight=False)
+        raise typer.Exit(EXIT_UNUSABLE)
+    try:
+        record = run_deployed_drill(
+            loaded,
+            story,
+            out_dir,
+            call=api_caller(url, region),
+            time_scale=time_scale,
+            progress=lambda line: live.print(line, highlight=False),
         )
-        raise typer.Exit(0 if record.status == "SUCCEEDED" else 1)
+    except DeployedDrillError as exc:
+        err.print(f"[red]✘[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    out.print(
+        f"Deployed drill {record.status}: incident {record.incident_id}, score "
+        f"{score(measures(record))}/100; report in {out_dir}/ (report.md, report.html, timeline.svg)"
+    )
+    raise typer.Exit(0 if record.status == "SUCCEEDED" else 1)
 
+
+def _embedded_drill(
+    loaded: Plan,
+    story: DrillScenario,
+    out_dir: Path,
+    plan: Path,
+    templates: Path | None,
+    seconds_per_minute: float,
+    live: Console,
+) -> NoReturn:
     from outage_comms_cli.drills.embedded import run_embedded_drill
 
     summary = run_embedded_drill(
