@@ -195,7 +195,7 @@ def test_the_intake_stack_synthesizes_its_rule_next_to_the_built_in_ones(
     stack = Stack(App(), "Rules")
     queue, dead_letters = sqs.Queue(stack, "Queue"), sqs.Queue(stack, "DeadLetters")
     rules = source_rules(stack, plan, queue=queue, dead_letter_queue=dead_letters)
-    assert list(rules) == ["alarm", "health", "incident_manager", "opsitem", NAME]
+    assert list(rules) == [*sources.built_in(), NAME]
     template = Template.from_stack(stack)
     template.resource_count_is("AWS::Events::Rule", 5)
     template.has_resource_properties(
@@ -215,10 +215,9 @@ def test_the_intake_stack_synthesizes_its_rule_next_to_the_built_in_ones(
 def test_the_intake_functions_assets_ship_every_built_in_source() -> None:
     """The registry imports its built-in sources inside a function (cheap cold import): the asset builder
     must still see them, or the deployed intake could read no event."""
-    from outage_comms.intake.sources.registry import BUILT_IN
     from outage_comms_cdk.lambda_asset import handler_closure
 
     for entry in ("handlers.intake.handler", "handlers.incident_api.handler"):
         shipped = {path for path, _ in handler_closure(entry).own_files}
-        missing = [n for n in BUILT_IN if f"outage_comms/intake/sources/{n}.py" not in shipped]
+        missing = [n for n in sources.built_in() if f"outage_comms/intake/sources/{n}.py" not in shipped]
         assert not missing, (entry, missing)

@@ -7,6 +7,7 @@
 from outage_comms.intake.sources.registry import (
     EventRule,
     SourceSpec,
+    built_in,
     event_sources,
     find,
     for_event_source,
@@ -19,6 +20,7 @@ from outage_comms.intake.sources.registry import (
 __all__ = [
     "EventRule",
     "SourceSpec",
+    "built_in",
     "event_sources",
     "find",
     "for_event_source",

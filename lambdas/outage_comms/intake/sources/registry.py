@@ -17,10 +17,8 @@ from outage_comms.intake.sources.spec import EventRule, Normaliser, RulePattern,
 
 __all__ = ["EventRule", "Normaliser", "RulePattern", "SourceSpec"]
 
-#: The built-in sources, in dispatch order (modules of this package, each with a ``SPEC``).
-BUILT_IN = ("alarm", "health", "incident_manager", "opsitem", "human")
-
 _specs: dict[str, SourceSpec] = {}
+_built_in: list[str] = []
 _loaded = False
 
 
@@ -33,8 +31,15 @@ def _load_built_in() -> None:
     _loaded = True
     from outage_comms.intake.sources import alarm, health, human, incident_manager, opsitem
 
+    # The built-in sources (modules of this package, each with a ``SPEC``), in dispatch order.
     for module in (alarm, health, incident_manager, opsitem, human):
-        _add(module.SPEC)
+        _built_in.append(_add(module.SPEC).name)
+
+
+def built_in() -> tuple[str, ...]:
+    """The names of the built-in sources, in dispatch order."""
+    _load_built_in()
+    return tuple(_built_in)
 
 
 def _add(spec: SourceSpec) -> SourceSpec:
@@ -63,7 +68,7 @@ def register(spec: SourceSpec) -> SourceSpec:
 
 def unregister(name: str) -> None:
     """Remove a source added with :func:`register` (tests); built-in sources stay."""
-    if name in BUILT_IN:
+    if name in built_in():
         raise ValueError(f"{name} is a built-in source")
     _specs.pop(name, None)
 
