@@ -159,7 +159,10 @@ def measure(root: Path) -> dict:
     modules: list[tuple[int, str]] = []
     in_function = 0
     for name, path in known.items():
-        source = path.read_text(encoding="utf-8")
+        try:
+            source = path.read_text(encoding="utf-8")
+        except FileNotFoundError:  # deleted while we measured (someone is editing the tree)
+            continue
         tree = ast.parse(source)
         rel = str(path.relative_to(root))
         modules.append((len(source.splitlines()), rel))
