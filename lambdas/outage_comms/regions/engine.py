@@ -122,7 +122,11 @@ class RegionEngine:
             from_region=from_region,
             epoch=owner.epoch,
         )
-        arn = self.executions.start(owner.region, execution_name(incident.id, owner.epoch), payload)
+        name = execution_name(incident.id, owner.epoch)
+        # The workflow's claim follows the lease: the old owner's execution no longer speaks for the
+        # incident, whether or not it still runs (a region that lost the lease is fenced out anyway).
+        self.store.claim(incident.id, self.executions.arn(owner.region, name), lambda _old: False)
+        arn = self.executions.start(owner.region, name, payload)
         route = payload["resume"]["route"]
         self.store.add_event(
             incident.id, "region", f"{owner.region} resumed the incident ({route}): {arn.rsplit(':', 1)[-1]}"

@@ -14,6 +14,9 @@ from typing import Any, Protocol
 
 
 class Executions(Protocol):
+    def arn(self, region: str, name: str) -> str:
+        """The ARN the named execution has (or will have) in ``region``."""
+
     def start(self, region: str, name: str, payload: dict[str, Any]) -> str:
         """Start (once: a name already used is "already started") and return the execution's ARN."""
 
@@ -38,6 +41,11 @@ class StepFunctionsExecutions:
         from outage_comms.aws_clients import sdk_config, session
 
         return session().client("stepfunctions", region_name=region, config=sdk_config())
+
+    def arn(self, region: str, name: str) -> str:
+        from outage_comms.workflow_gateway import execution_arn
+
+        return execution_arn(in_region(self.state_machine_arn, region), name)
 
     def start(self, region: str, name: str, payload: dict[str, Any]) -> str:
         from botocore.exceptions import ClientError
