@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from outage_comms import clock
 from outage_comms.aws_clients import client
 from outage_comms.incident import Incident
 from outage_comms.intake.store_items import (
@@ -38,8 +39,6 @@ from outage_comms.ports import IncidentNotFoundError
 def _latest_now() -> datetime:
     """The later of real UTC and a drill's plan clock (which may run ahead), plus a month of margin:
     :meth:`DynamoIncidentRepository.list_recent` reads up to its year."""
-    from outage_comms import clock
-
     return max(datetime.now(UTC), clock.now()) + timedelta(days=31)
 
 
