@@ -386,41 +386,12 @@ class Deployment:
         return dict(yaml.safe_load(plan_file.read_text()))
 
     def _create_channel_secrets(self) -> None:
-        """The plan's channel secrets, as an operator would store them, aimed at the local sink.
+        """The plan's channel secrets, as an operator would store them, aimed at the local sink (each
+        channel's spec says how: :func:`.channel_sink.channel_secrets`). Secrets are regional: each
+        engine region gets the same ones."""
+        from outage_comms_embedded.channel_sink import channel_secrets
 
-        Slack, Teams and the support desk read their URL from the secret (the sink's, on 127.0.0.1);
-        Mastodon, Bluesky and the webhook keep the plan's https URL, whose host is routed to the sink.
-        Tokens, app passwords and signing keys are generated. Secrets are regional: each engine region
-        gets the same ones.
-        """
-        import secrets as random
-
-        channels = self._plan_document().get("channels") or {}
-        sink = self.sink.url
-
-        def enabled(name: str) -> dict[str, Any] | None:
-            settings = channels.get(name)
-            return settings if isinstance(settings, dict) and settings.get("enabled", True) else None
-
-        values: dict[str, dict[str, str]] = {}
-        if slack := enabled("slack"):
-            values[slack["webhook_url_secret"]] = {"url": f"{sink}/slack/services/T000/B000/embedded"}
-        if teams := enabled("teams"):
-            values[teams["webhook_url_secret"]] = {"url": f"{sink}/teams/webhookb2/embedded"}
-        if support := enabled("support"):
-            values[support["ticketing_webhook_secret"]] = {
-                "url": f"{sink}/support/api/v2/tickets",
-                "token": random.token_urlsafe(24),
-            }
-        if mastodon := enabled("mastodon"):
-            values[mastodon["access_token_secret"]] = {"access_token": random.token_urlsafe(24)}
-            self.sink.route_host(str(mastodon["instance_url"]), "mastodon")
-        if bluesky := enabled("bluesky"):
-            values[bluesky["app_password_secret"]] = {"app_password": random.token_urlsafe(16)}
-            self.sink.route_host(str(bluesky.get("service_url") or "https://bsky.social"), "bluesky")
-        if webhook := enabled("webhook"):
-            values[webhook["signing_secret"]] = {"signing_key": random.token_urlsafe(32)}
-            self.sink.route_host(str(webhook["url"]), "webhook")
+        values = channel_secrets(self._plan_document().get("channels") or {}, self.sink)
         for region in self._deployed_regions():
             client = self.client("secretsmanager", region=region)
             for name, value in values.items():

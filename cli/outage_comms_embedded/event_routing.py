@@ -83,6 +83,18 @@ def _sqs_record(message: Mapping[str, Any], queue_arn: str) -> dict[str, Any]:
     }
 
 
+def as_delivered(event: Mapping[str, Any]) -> dict[str, Any]:
+    """moto's event as EventBridge hands it to a target: ``time`` as ISO 8601 (moto keeps epoch seconds),
+    without moto's ``ingestion-time``."""
+    delivered = {k: v for k, v in dict(event).items() if k != "ingestion-time"}
+    moment = delivered.get("time")
+    if isinstance(moment, int | float) or (isinstance(moment, str) and moment.isdigit()):
+        from datetime import UTC, datetime
+
+        delivered["time"] = datetime.fromtimestamp(float(moment), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return delivered
+
+
 def arn_region(arn: str, default: str) -> str:
     """The region field of an ARN (``default`` when it has none)."""
     parts = str(arn).split(":")
@@ -245,8 +257,9 @@ class EventRouting:
                 arn = str(target["Arn"])
                 name = arn.split(":function:", 1)[1].split(":", 1)[0]
                 region = arn_region(arn, harness.region)
+                delivered = as_delivered(event)
                 threading.Thread(
-                    target=harness.invoke, args=(name, dict(event)), kwargs={"region": region}, daemon=True
+                    target=harness.invoke, args=(name, delivered), kwargs={"region": region}, daemon=True
                 ).start()
             plain = [t for t in others if not t.get("InputTransformer")]
             shaped = [t for t in others if t.get("InputTransformer")]

@@ -47,6 +47,8 @@ class Invocation:
     region: str = ""
     #: The plan-clock time it ran at (a drill's; None without a plan clock).
     plan_time: Any = None
+    #: What the handler returned (None when it failed).
+    result: Any = None
 
 
 class _Context:
@@ -120,6 +122,7 @@ class LambdaRouting:
             started = time.perf_counter()
             error: str | None = None
             message = ""
+            result: Any = None
             fault = self.faults.get(handler_path)
             try:
                 injected = fault(event) if fault else None
@@ -148,6 +151,7 @@ class LambdaRouting:
                     message,
                     region or self.region,
                     plan_time,
+                    result,
                 )
             )
         return payload

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from outage_comms.channel_specs import registry
 from outage_comms_embedded.harness import EmbeddedAws
 
 _LINK = re.compile(r"https?://\S+/incidents/(?P<incident>inc-[\w-]+)/review/(?P<reference>[\w.-]+)")
@@ -106,8 +107,11 @@ def approve_latest(
 # The drill's customers: every locale of the plan on every subscriber channel
 # ---------------------------------------------------------------------------------------------
 
-#: Subscriber channels of the subscribers table (the others have no per-person subscription).
-SUBSCRIBER_CHANNELS = ("email", "sms", "voice", "push")
+
+def subscriber_channels() -> tuple[str, ...]:
+    """Subscriber channels of the subscribers table (a drill reaches their drill audience), from the
+    registry when asked (a channel registered later counts)."""
+    return tuple(str(c) for c in registry.channels(drill="audience"))
 
 
 def _made_up_address(channel: str, locale: str, index: int, drill: bool) -> dict[str, Any]:
@@ -119,7 +123,9 @@ def _made_up_address(channel: str, locale: str, index: int, drill: bool) -> dict
         "sms": {"address": number},
         "voice": {"address": number},
         "push": {"address": f"drill-{'test-' if drill else ''}device-{slug}", "platform": "GCM"},
-    }[channel] | {"locale": locale}
+    }.get(channel, {"address": f"{'game-day' if drill else 'customer'}.{slug}@{channel}.example"}) | {
+        "locale": locale
+    }
 
 
 def drill_subscribers(
@@ -134,7 +140,7 @@ def drill_subscribers(
     subscriber channel: a German plan's drill sends German email and SMS to someone.
     """
     result: dict[str, list[dict[str, Any]]] = {}
-    for channel in SUBSCRIBER_CHANNELS:
+    for channel in subscriber_channels():
         people = [p for p in built_in.get(channel, []) if p["locale"] in locales]
         covered = {p["locale"] for p in people}
         missing = [code for code in locales if code not in covered]

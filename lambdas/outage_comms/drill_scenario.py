@@ -251,12 +251,6 @@ class DrillScenario(ScenarioModel):
     #: Where it was read from (not part of the YAML).
     source: str = Field(default="<scenario>", exclude=True)
 
-    @property
-    def opening_step(self) -> AlarmStep | DeclareStep | MaintenanceStep:
-        first = self.events[0]
-        assert isinstance(first, OPENING_STEPS)
-        return first
-
     def approval_for(self, update_scenario: str) -> ApprovalExpectation | None:
         """The first expectation matching an update's scenario (``any`` matches every update)."""
         for expectation in self.approvals:
@@ -266,11 +260,6 @@ class DrillScenario(ScenarioModel):
 
     def injected(self, how: tuple[str, ...] = ("drill", "provider", "both")) -> list[str]:
         return [i.channel.value for i in self.inject if i.how in how]
-
-    @property
-    def region_events(self) -> list[RegionOutageStep | RegionRecoveryStep]:
-        """The story's region outages and recoveries, in time order."""
-        return [e for e in self.events if isinstance(e, REGION_STEPS)]
 
 
 class ScenarioError(Exception):

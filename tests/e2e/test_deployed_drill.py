@@ -176,7 +176,7 @@ class Approvers:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        from outage_comms_embedded.people import review, session_arn
+        from outage_comms_embedded import review, session_arn
 
         roles = self._plan.roles
         principals = [

@@ -142,7 +142,7 @@ def plan_data_prefix() -> str:
 @pytest.mark.parametrize("channels", [("status_page",), ("email", "in_app")])
 def test_a_plan_with_few_channels_synthesizes_without_their_outputs(tmp_path: Path, channels) -> None:
     """Only what the plan switches on: no subscriber or drill topic output without SNS, no SMS replies."""
-    from outage_comms_embedded.harness import synthesize_app
+    from outage_comms_embedded import synthesize_app
 
     plan = write_plan_folder(tmp_path / "team", PlanSpec(locales=("en",), channels=channels))
     cdk_out = synthesize_app(tmp_path / "cdk.out", plan)

@@ -10,6 +10,7 @@ import pytest
 from outage_comms.plan import Plan, load_plan
 from outage_comms_cli.drills.scenario import (
     DEFAULT_SCENARIO,
+    REGION_STEPS,
     RegionOutageStep,
     RegionRecoveryStep,
     ScenarioError,
@@ -51,7 +52,7 @@ def problems(data: dict[str, Any], plan: Plan | None = None) -> list[tuple[str, 
 
 def test_the_default_story_with_an_outage_at_10_and_recovery_at_40_validates(two_regions: Plan) -> None:
     scenario = parse_scenario(default_with(OUTAGE, RECOVERY), "game.yaml", two_regions)
-    outage, recovery = scenario.region_events
+    outage, recovery = [e for e in scenario.events if isinstance(e, REGION_STEPS)]
     assert isinstance(outage, RegionOutageStep) and isinstance(recovery, RegionRecoveryStep)
     assert (outage.at, recovery.at) == (10.0, 40.0)
     assert region_name(two_regions, outage.region) == "eu-west-1"

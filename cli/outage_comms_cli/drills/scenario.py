@@ -36,7 +36,7 @@ from outage_comms.drill_scenario import (
     scenario_files,
     story_problems,
 )
-from outage_comms_cli.shipped import shipped_path
+from outage_comms.shipped import shipped_path
 
 __all__ = [
     "DEFAULT_SCENARIO",

@@ -14,13 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from outage_comms.vocabulary import Channel
 from outage_comms.workflow.channels_plan import STATUS_SURFACES, TEAM_CHANNELS
 from outage_comms_cli.drills.scenario import DrillScenario
 
 #: How long past its offset an event waits for its ``after`` condition before going ahead anyway.
 PATIENCE_MINUTES = 60.0
-_NOT_CUSTOMER = {c.value for c in TEAM_CHANNELS | STATUS_SURFACES}
+
+
+def _customer(channel: str) -> bool:
+    """Not a team channel or status surface (live registry sets: a channel registered later counts)."""
+    return channel not in TEAM_CHANNELS and channel not in STATUS_SURFACES
 
 
 def progress_counts(activity: dict[str, Any]) -> dict[str, int]:
@@ -28,7 +31,7 @@ def progress_counts(activity: dict[str, Any]) -> dict[str, int]:
     delivered = {
         str(d["update_id"])
         for d in activity.get("deliveries", [])
-        if d.get("status") == "delivered" and str(d.get("channel")) not in _NOT_CUSTOMER
+        if d.get("status") == "delivered" and _customer(str(d.get("channel")))
     }
     kinds = [str(e.get("kind")) for e in activity.get("events", [])]
     return {
@@ -37,10 +40,6 @@ def progress_counts(activity: dict[str, Any]) -> dict[str, int]:
         "reminder": kinds.count("reminder"),
         "escalation": kinds.count("escalation"),
     }
-
-
-def is_customer_channel(channel: str) -> bool:
-    return Channel(channel).value not in _NOT_CUSTOMER
 
 
 @dataclass

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from outage_comms.plan import Plan, load_plan
-from outage_comms_embedded.regions import StoryResult, run_failover_story
+from outage_comms_embedded import StoryResult, run_failover_story
 from tests.status_site_fixtures import EXAMPLE_PLAN
 
 PRIMARY, STANDBY = "eu-west-1", "eu-central-1"
