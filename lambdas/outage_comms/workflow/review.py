@@ -23,10 +23,7 @@ from typing import Any
 from outage_comms.drill_mode import is_drill
 from outage_comms.human_text import HumanTextError, check_text
 from outage_comms.plan import Plan
-from outage_comms.postmortem import gap_lines
-from outage_comms.previews import channel_previews
 from outage_comms.social_text import retargeted_links
-from outage_comms.team_pages import render_page
 from outage_comms.vocabulary import Channel, Scenario
 from outage_comms.workflow.approval import (
     ReferenceError_,
@@ -46,6 +43,17 @@ from outage_comms.workflow.approval_store import (
     ApprovalStore,
     TextChangedError,
 )
+from outage_comms.workflow.review_pages import (
+    SECURITY_HEADERS,
+    ReviewResponse,
+    already_decided_page,
+    bad_request,
+    closed_page,
+    message_page,
+    review_html,
+    text_changed_page,
+    too_late_page,
+)
 from outage_comms.workflow.review_request import BadReviewRequestError, ReviewRequest
 from outage_comms.workflow.store import WorkflowStore
 from outage_comms.workflow.updates import guard_edited
@@ -54,42 +62,17 @@ _log = logging.getLogger(__name__)
 #: The longest text box an edit may send (the longest channel, email, is far shorter in practice).
 MAX_EDIT_CHARS = 20_000
 
-__all__ = ["BadReviewRequestError", "ReviewRequest", "ReviewResponse", "bad_request", "handle_review"]
-
-SECURITY_HEADERS = {
-    "Content-Type": "text/html; charset=utf-8",
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-    "frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
-
-
-@dataclass(frozen=True)
-class ReviewResponse:
-    status: int
-    body: str
-    decided: str | None = None
-    approval_latency_seconds: float | None = None
-    #: The decided update's severity, scenario and drill flag, for the communication SLO metrics.
-    severity: str | None = None
-    scenario: str | None = None
-    drill: bool = False
-
-    def as_api_response(self) -> dict[str, Any]:
-        headers = dict(SECURITY_HEADERS)
-        if self.status == 503:
-            headers["Retry-After"] = "5"
-        return {"statusCode": self.status, "headers": headers, "body": self.body}
+__all__ = [
+    "SECURITY_HEADERS",
+    "BadReviewRequestError",
+    "ReviewRequest",
+    "ReviewResponse",
+    "bad_request",
+    "handle_review",
+]
 
 
 TaskSuccess = Callable[[str, dict[str, Any]], None]
-
-
-def bad_request(problem: BadReviewRequestError) -> ReviewResponse:
-    """The page's answer to a request it cannot read."""
-    return _page(problem.status, "Request not accepted", problem.text)
 
 
 @dataclass(frozen=True)
@@ -132,27 +115,31 @@ def handle_review(
 ) -> ReviewResponse:
     """Verify the link and the caller, then show (GET) or decide (POST). Refuses with 4xx otherwise."""
     if request.method not in ("GET", "POST"):
-        return _page(405, "Method not allowed", "Open the link to review; decide with the page's buttons.")
+        return message_page(
+            405, "Method not allowed", "Open the link to review; decide with the page's buttons."
+        )
     try:
         reference = signer.verify(request.reference, incident_id=request.incident_id, now=now)
     except ReferenceExpiredError:
-        return _too_late()
+        return too_late_page()
     except ReferenceError_ as problem:
-        return _page(403, "This review link cannot be used", f"{problem}. Ask for a new link.")
+        return message_page(403, "This review link cannot be used", f"{problem}. Ask for a new link.")
     record = approvals.get(reference.request_id)
     if record is None or record["incident_id"] != request.incident_id:
-        return _page(404, "No such review", "This review request does not exist.")
+        return message_page(404, "No such review", "This review request does not exist.")
     principal = principal_arn(request.caller_arn or "")
     if principal not in record["allowed_principals"]:
-        return _page(403, "Not an approver", "Only the approvers listed in the plan may review this update.")
+        return message_page(
+            403, "Not an approver", "Only the approvers listed in the plan may review this update."
+        )
     if record["state"] == SENDING and float(record["claimed_at"]) < now.timestamp() - STALE_CLAIM_SECONDS:
         with contextlib.suppress(ApprovalClosedError):  # its caller died between claim and finalise
             approvals.release(record["request_id"], str(record["claim_id"]))
         record = approvals.get(reference.request_id) or record
     if record["state"] == DECIDED:
-        return _already_decided()
+        return already_decided_page()
     if record["state"] == TOO_LATE or now.timestamp() >= int(record["expires_at"]):
-        return _too_late()
+        return too_late_page()
     update = store.get_update(request.incident_id, record["update_id"])
     # The form's token names the exact text shown: a decision on older text is refused (409).
     csrf = signer.csrf_token(record["request_id"], principal, record["content_hash"])
@@ -164,14 +151,16 @@ def handle_review(
         return ReviewResponse(200, _review_html(review))
     form_hash = signer.csrf_content_hash(request.form.get("csrf"), record["request_id"], principal)
     if form_hash is None:
-        return _page(403, "Form expired", "The form's security token is missing or wrong. Reload the page.")
+        return message_page(
+            403, "Form expired", "The form's security token is missing or wrong. Reload the page."
+        )
     decision = request.form.get("decision", "")
     if decision not in ("approve", "edit", "reject", "check"):
-        return _page(400, "Unknown decision", "Use the Approve, Edit or Reject button.")
+        return message_page(400, "Unknown decision", "Use the Approve, Edit or Reject button.")
     if decision == "reject":
         return _finalise(review, "rejected", [principal], record["content_hash"])
     if form_hash != record["content_hash"]:
-        return _text_changed()
+        return text_changed_page()
     if decision == "check":
         return _check(review)
     return _approve(review, form_hash, edit=decision == "edit")
@@ -213,9 +202,9 @@ def _approve(review: _Review, form_hash: str, *, edit: bool) -> ReviewResponse:
         else:
             approvers = review.approvals.approve(request_id, principal, text_hash)
     except TextChangedError:
-        return _text_changed()
+        return text_changed_page()
     except ApprovalClosedError as closed:
-        return _closed(closed.state)
+        return closed_page(closed.state)
     if review.record.get("dual") and len(approvers) < 2:
         what = "edited the text (a second approver must approve the new text)" if changes else "approved"
         review.store.add_event(
@@ -224,7 +213,7 @@ def _approve(review: _Review, form_hash: str, *, edit: bool) -> ReviewResponse:
         text = "A second, different approver must approve this exact text too."
         if changes:
             text = "Your edit counts as your approval of the new text. " + text
-        return _page(202, "Your approval is recorded", text)
+        return message_page(202, "Your approval is recorded", text)
     return _finalise(review, "approved", approvers, text_hash, edited=bool(changes))
 
 
@@ -238,9 +227,9 @@ def _finalise(
         review.approvals.claim(request_id, claim, text_hash if decision == "approved" else None,
                                review.now.timestamp())  # fmt: skip
     except TextChangedError:
-        return _text_changed()
+        return text_changed_page()
     except ApprovalClosedError as closed:
-        return _closed(closed.state)
+        return closed_page(closed.state)
     edited = edited or bool(record.get("messages"))
     outcome = decision_output(record, decision, approvers, edited, text_hash)
     pending = {
@@ -260,13 +249,17 @@ def _finalise(
         store.add_event(
             incident_id, "approval", f"{decision} by {', '.join(approvers)} came too late: not sent"
         )
-        return _too_late(uncertain=bool(record.get("uncertain")))
+        return too_late_page(uncertain=bool(record.get("uncertain")))
     except Exception as error:  # whatever failed, the request must stay decidable
         _log.warning("SendTaskSuccess failed for %s: %s", request_id, type(error).__name__)
         review.approvals.release(request_id, claim)
         store.merge_update(incident_id, record["update_id"], {"approval": None})
-        return _page(503, "Not sent: try again", "The decision could not be handed to the workflow just now, "
-                     "so nothing was approved or sent. Press the button again in a few seconds.")  # fmt: skip
+        return message_page(
+            503,
+            "Not sent: try again",
+            "The decision could not be handed to the workflow just now, "
+            "so nothing was approved or sent. Press the button again in a few seconds.",
+        )
     review.approvals.finish(request_id, claim, DECIDED, outcome)
     store.merge_update(incident_id, record["update_id"], {"approval": {**pending, "sent": True}})
     store.add_event(incident_id, "approval", f"{decision} by {', '.join(approvers)} (text {text_hash[:12]})")
@@ -282,7 +275,7 @@ def _decided(review: _Review, outcome: dict[str, Any]) -> ReviewResponse:
         latency = None  # the summary has days to be reviewed: not an approval-latency SLO sample
     return ReviewResponse(
         200,
-        _page(200, f"Update {outcome['decision']}", "Thank you.").body,
+        message_page(200, f"Update {outcome['decision']}", "Thank you.").body,
         outcome["decision"],
         latency,
         severity=update.get("severity"),
@@ -351,106 +344,15 @@ def _edits(
     return changes, problems
 
 
-def _too_late(*, uncertain: bool = False) -> ReviewResponse:
-    text = (
-        "The workflow no longer waits for this decision (its approval time is over, or the incident moved "
-        "on), so nothing was approved or sent from this page. Follow the newer request or the incident's "
-        "timeline."
-    )
-    if uncertain:
-        text += " An earlier press of the button may have reached the workflow: check the timeline."
-    return _page(410, "Too late: nothing was sent", text)
-
-
-def _already_decided() -> ReviewResponse:
-    return _page(410, "Already decided", "This update was already approved, edited or rejected.")
-
-
-def _text_changed() -> ReviewResponse:
-    return _page(
-        409,
-        "The text changed: review again",
-        "Someone edited the messages after this page was shown, so your decision was not recorded. "
-        "Reload the page, read the new text, and decide again.",
-    )
-
-
-def _closed(state: str) -> ReviewResponse:
-    if state == TOO_LATE:
-        return _too_late()
-    if state == SENDING:
-        return _page(
-            409, "Being decided", "Another approver's decision is being sent right now. Reload soon."
-        )
-    return _already_decided()
-
-
-def _page(status: int, title: str, text: str) -> ReviewResponse:
-    return ReviewResponse(status, render_page("review/message.html.j2", title=title, text=text, link=None))
-
-
-_TIMEOUT_ACTIONS = {
-    "escalate": "then it goes to the incident manager",
-    "send_holding_statement": "then the holding statement is sent",
-    "hold": "then nothing is sent (held)",
-}
-
-
-def _time_left(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return "less than a minute left"
-    if minutes < 120:
-        return f"{minutes} min left"
-    hours = minutes // 60
-    return f"{hours} h left" if hours < 48 else f"{hours // 24} days left"
-
-
-def _who(principal: str) -> str:
-    """A readable approver name: the role (or user) name of an IAM ARN."""
-    return principal.rsplit("/", 1)[-1] if principal.startswith("arn:") else principal
-
-
 def _review_html(review: _Review, *, problems: list[str] | None = None, checked: bool = False) -> str:
-    record, update, plan = review.record, review.update, review.plan
-    scenario = Scenario(update["scenario"])
-    summary = scenario is Scenario.POST_INCIDENT_SUMMARY
-    severity_name, then = str(update.get("severity", "")), ""
-    with contextlib.suppress(StopIteration, KeyError):
-        severity = plan.severity(str(update.get("severity")))
-        severity_name = severity.name.get(plan.default_locale) or next(iter(severity.name.values()))
-        then = _TIMEOUT_ACTIONS.get(severity.approval.on_timeout.value, "")
-    if summary:
-        then = "then the incident closes without a public summary"
-    seconds = int(record["expires_at"]) - review.now.timestamp()
-    approvers = [_who(str(a)) for a in record.get("approvers") or []]
-    if record.get("dual"):
-        approvals = f"Approvals {min(len(approvers), 2)} of 2" + (
-            f": {', '.join(approvers)}" if approvers else ""
-        )
-    else:
-        approvals = "One approval needed"
-    rendered = update["messages"]
-    return render_page(
-        "review/review.html.j2",
-        title=f"Review {review.request.incident_id} · {update['scenario']}",
-        org=plan.organization.name,
+    return review_html(
+        plan=review.plan,
         incident_id=review.request.incident_id,
-        update_id=update["update_id"],
-        drill=is_drill(update),
-        what=scenario.value.replace("_", " "),
-        severity_name=severity_name,
-        time_left=_time_left(seconds) + (f", {then}" if then else ""),
-        urgent=seconds < 300,
-        approvals_text=approvals,
-        dual=bool(record.get("dual")),
+        record=review.record,
+        update=review.update,
+        shown=review.shown,
         csrf=review.csrf,
-        channels=channel_previews(
-            plan, scenario, review.shown, rendered=rendered, blocked=list(update.get("blocked") or [])
-        ),
-        locales=plan.locale_codes,
-        problems=problems or [],
-        problems_title="These edits cannot be sent as they are:",
+        now=review.now,
+        problems=problems,
         checked=checked,
-        gaps=gap_lines(update.get("summary_gaps") or {}) if summary else [],
     )
