@@ -22,7 +22,7 @@ from outage_comms.vocabulary import Channel
 from outage_comms.workflow.approval import ReviewSigner, TaskGoneError
 from outage_comms.workflow.approval_store import DynamoApprovalStore
 from outage_comms.workflow.delivery_ledger import DynamoDeliveryLedger
-from outage_comms.workflow.services import AdapterFactory, Services
+from outage_comms.workflow.services import Services
 from outage_comms.workflow.settings import WorkflowSettings, plan, settings
 from outage_comms.workflow.store import DynamoWorkflowStore
 
@@ -79,7 +79,7 @@ def drill_topic_adapter() -> ChannelAdapter | None:
     return SnsSubscribersChannel(topic_arn=config.drill_topic_arn, client=client("sns"))
 
 
-def target_adapters() -> dict[str, AdapterFactory]:
+def target_adapters() -> dict[str, drill_mode.AdapterFactory]:
     """The adapter factory of each target kind an update record may name besides ``"public"``
     (a drill's: the drill audience, the drill topic, the drill secrets, the team's own chat)."""
     return drill_mode.drill_adapters(

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from outage_comms.channels.base import ChannelAdapter
 from outage_comms.clock import now as clock_now
-from outage_comms.drill_mode import PUBLIC_TARGET
+from outage_comms.drill_mode import PUBLIC_TARGET, AdapterFactory
 from outage_comms.feedback.links import FeedbackLinker
 from outage_comms.plan import Plan
 from outage_comms.ports import FeedbackTally, IncidentRepository
@@ -18,9 +18,6 @@ from outage_comms.workflow.approval import ReviewSigner
 from outage_comms.workflow.approval_store import ApprovalStore, InMemoryApprovalStore
 from outage_comms.workflow.delivery_ledger import DeliveryLedger
 from outage_comms.workflow.store import WorkflowStore
-
-#: Builds the adapter of one channel (None: no adapter delivers it).
-AdapterFactory = Callable[[Channel], ChannelAdapter | None]
 
 
 class Notifier(Protocol):

@@ -18,7 +18,7 @@ import a stage's module directly, to load only what their step needs):
 from __future__ import annotations
 
 from outage_comms.workflow.services import Notifier, Services
-from outage_comms.workflow.step_approval import request_approval, summary_gaps_text, summary_request_text
+from outage_comms.workflow.step_approval import request_approval
 from outage_comms.workflow.step_deliver import (
     ALREADY_DELIVERED,
     FENCED_OUT,
@@ -31,7 +31,7 @@ from outage_comms.workflow.step_deliver import (
 )
 from outage_comms.workflow.step_notice import await_update, notice
 from outage_comms.workflow.step_register import IncidentRejectedError, register_incident
-from outage_comms.workflow.step_render import render, summary_timing
+from outage_comms.workflow.step_render import render
 from outage_comms.workflow.step_summary import (
     create_summary_task,
     draft_post_incident_summary,
@@ -58,7 +58,4 @@ __all__ = [
     "register_incident",
     "render",
     "request_approval",
-    "summary_gaps_text",
-    "summary_request_text",
-    "summary_timing",
 ]
