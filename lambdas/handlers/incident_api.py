@@ -75,6 +75,37 @@ def _human_request(
             "The request carries no IAM identity. Call the API with SigV4-signed requests "
             "(outage-comms declare/update/resolve do this).",
         )
+    body = _request_body(principal, incident_id)
+    if not isinstance(body, dict):  # the error response
+        return body
+    request = {
+        **body,
+        "action": action,
+        "principal": principal,
+        "request_id": body.get("request_id") or app.current_event.request_context.request_id,
+    }
+    if incident_id is not None:
+        request["incident_id"] = incident_id
+    dependencies = _dependencies()
+    signal = to_signal(request, dependencies.plan)
+    if isinstance(signal, Rejection):
+        logger.info("human request rejected", code=signal.code, reason=signal.reason, caller=principal)
+        return _error(HTTPStatus.BAD_REQUEST, signal.code, signal.reason)
+    try:
+        outcome = dependencies.apply(signal=signal)
+    except IntakeConflictError as exc:
+        return _error(HTTPStatus.CONFLICT, "concurrent_update", f"{exc}. Send the same request again.")
+    logger.info("human request applied", action=action, caller=principal, outcome=outcome)
+    if outcome["incident_id"] is None and incident_id is not None:
+        return _not_open(incident_id, dependencies)
+    created = action in ("declare", "schedule_maintenance") and outcome["kind"] == "open"
+    if after is not None and outcome["incident_id"] is not None:
+        outcome = {**outcome, **after(outcome)}
+    return _json(HTTPStatus.CREATED if created else HTTPStatus.OK, outcome)
+
+
+def _request_body(principal: str, incident_id: str | None) -> dict[str, Any] | Response[str]:
+    """The request's JSON object, or the error response that says what is wrong with it."""
     raw_body = app.current_event.body or "{}"
     try:
         body = json.loads(raw_body)
@@ -108,30 +139,7 @@ def _human_request(
             f"'incident_id' in the body ({body['incident_id']!r}) differs from the path ({incident_id!r}); "
             "leave it out of the body.",
         )
-    request = {
-        **body,
-        "action": action,
-        "principal": principal,
-        "request_id": body.get("request_id") or app.current_event.request_context.request_id,
-    }
-    if incident_id is not None:
-        request["incident_id"] = incident_id
-    dependencies = _dependencies()
-    signal = to_signal(request, dependencies.plan)
-    if isinstance(signal, Rejection):
-        logger.info("human request rejected", code=signal.code, reason=signal.reason, caller=principal)
-        return _error(HTTPStatus.BAD_REQUEST, signal.code, signal.reason)
-    try:
-        outcome = dependencies.apply(signal=signal)
-    except IntakeConflictError as exc:
-        return _error(HTTPStatus.CONFLICT, "concurrent_update", f"{exc}. Send the same request again.")
-    logger.info("human request applied", action=action, caller=principal, outcome=outcome)
-    if outcome["incident_id"] is None and incident_id is not None:
-        return _not_open(incident_id, dependencies)
-    created = action in ("declare", "schedule_maintenance") and outcome["kind"] == "open"
-    if after is not None and outcome["incident_id"] is not None:
-        outcome = {**outcome, **after(outcome)}
-    return _json(HTTPStatus.CREATED if created else HTTPStatus.OK, outcome)
+    return body
 
 
 def _not_open(incident_id: str, dependencies: IntakeDependencies) -> Response[str]:
