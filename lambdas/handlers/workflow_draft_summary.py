@@ -20,6 +20,6 @@ def handler(
     event: dict[str, Any], context: LambdaContext, services: Services | None = None
 ) -> dict[str, Any]:
     from outage_comms.workflow.adapters import services as real_services
-    from outage_comms.workflow.step_summary import draft_post_incident_summary
+    from outage_comms.workflow.step_summary import draft_summary
 
-    return draft_post_incident_summary(event, services or real_services())
+    return draft_summary(event, services or real_services())

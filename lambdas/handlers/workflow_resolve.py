@@ -20,6 +20,6 @@ def handler(
     event: dict[str, Any], context: LambdaContext, services: Services | None = None
 ) -> dict[str, Any]:
     from outage_comms.workflow.adapters import services as real_services
-    from outage_comms.workflow.step_summary import create_summary_task
+    from outage_comms.workflow.step_summary import resolve
 
-    return create_summary_task(event, services or real_services())
+    return resolve(event, services or real_services())

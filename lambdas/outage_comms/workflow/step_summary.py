@@ -13,13 +13,14 @@ from outage_comms.workflow.services import Services
 from outage_comms.workflow.step_deliver import record_published
 
 
-def draft_post_incident_summary(event: dict[str, Any], services: Services) -> dict[str, Any]:
+def draft_summary(event: dict[str, Any], services: Services) -> dict[str, Any]:
     """Draft the customer-facing summary of a resolved incident (maintenance gets none).
 
     Returns what ``Render update`` takes as ``update``: ``post_incident_summary`` says whether there
     is a summary to render and approve.
     """
-    from outage_comms.postmortem import draft_summary, feedback_counts, guard_draft
+    from outage_comms.postmortem import draft_summary as drafted_from
+    from outage_comms.postmortem import feedback_counts, guard_draft
     from outage_comms.status.model import is_maintenance
 
     plan = services.plan
@@ -33,7 +34,7 @@ def draft_post_incident_summary(event: dict[str, Any], services: Services) -> di
     except Exception as error:  # a failing tally never keeps the summary from being written
         services.store.add_event(incident_id, "summary_feedback_unavailable", f"{type(error).__name__}")
         counts = None
-    draft = draft_summary(plan, incident, services.now(), feedback=counts)
+    draft = drafted_from(plan, incident, services.now(), feedback=counts)
     findings = guard_draft(plan, draft)
     services.store.add_event(
         incident_id,
@@ -98,7 +99,7 @@ def record_postmortem(event: dict[str, Any], services: Services) -> dict[str, An
     return {"postmortem_locales": sorted(postmortem)}
 
 
-def create_summary_task(event: dict[str, Any], services: Services) -> dict[str, Any]:
+def resolve(event: dict[str, Any], services: Services) -> dict[str, Any]:
     """``Release incident``: tell the team how the post-incident summary ended; release the incident.
 
     Published, rejected, not approved in time, or none (maintenance): the one execution that spoke

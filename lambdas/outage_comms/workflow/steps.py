@@ -33,9 +33,9 @@ from outage_comms.workflow.step_notice import await_update, notice
 from outage_comms.workflow.step_register import IncidentRejectedError, register_incident
 from outage_comms.workflow.step_render import render
 from outage_comms.workflow.step_summary import (
-    create_summary_task,
-    draft_post_incident_summary,
+    draft_summary,
     record_postmortem,
+    resolve,
 )
 
 __all__ = [
@@ -47,9 +47,8 @@ __all__ = [
     "_deliver",
     "_send_once",
     "await_update",
-    "create_summary_task",
     "deliver_channel",
-    "draft_post_incident_summary",
+    "draft_summary",
     "notice",
     "notify_team",
     "record_failure",
@@ -58,4 +57,5 @@ __all__ = [
     "register_incident",
     "render",
     "request_approval",
+    "resolve",
 ]

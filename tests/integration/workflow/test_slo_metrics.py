@@ -286,7 +286,7 @@ def test_a_compressed_clock_run_counts_as_a_drill(world: World, capsys: pytest.C
 def test_a_branch_that_failed_after_retries_counts_a_delivery_failure(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from handlers.workflow_record_delivery_failure import handler
+    from handlers.workflow_record_failure import handler
 
     incident = world.open()
     update_id = world.render(incident)
@@ -309,7 +309,7 @@ def test_a_branch_that_failed_after_retries_counts_a_delivery_failure(
 def test_an_escalated_missed_cadence_counts_update_overdue(
     world: World, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from handlers.workflow_remind import handler
+    from handlers.workflow_notice import handler
 
     incident = world.open(severity="sev3")
     world.render(incident)

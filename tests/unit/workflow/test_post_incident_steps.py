@@ -14,9 +14,9 @@ from outage_comms.ports import ConcurrentUpdateError
 from outage_comms.vocabulary import Scenario
 from outage_comms.workflow.steps import (
     Services,
-    create_summary_task,
-    draft_post_incident_summary,
+    draft_summary,
     record_postmortem,
+    resolve,
 )
 from outage_comms.workflow.store import InMemoryWorkflowStore
 
@@ -121,7 +121,7 @@ def kinds(s: Services) -> list[str]:
 
 def test_the_draft_step_hands_render_the_summary_with_the_feedback(plan: Plan) -> None:
     s = services(plan, resolved(), Tally({"yes": 4, "no": 1, "comments": 0}))
-    update = draft_post_incident_summary({"incident_id": INCIDENT}, s)
+    update = draft_summary({"incident_id": INCIDENT}, s)
     assert update["post_incident_summary"] is True
     summary = update["summary"]
     assert set(summary["text"]) == {"en", "pt-BR"}
@@ -132,7 +132,7 @@ def test_the_draft_step_hands_render_the_summary_with_the_feedback(plan: Plan) -
 
 def test_a_failing_tally_never_keeps_the_summary_from_being_drafted(plan: Plan) -> None:
     s = services(plan, resolved(), Tally(error=RuntimeError("table unreachable")))
-    update = draft_post_incident_summary({"incident_id": INCIDENT}, s)
+    update = draft_summary({"incident_id": INCIDENT}, s)
     assert update["post_incident_summary"] is True
     assert update["summary"]["facts"]["feedback"] == {}
     assert "summary_feedback_unavailable" in kinds(s)
@@ -141,7 +141,7 @@ def test_a_failing_tally_never_keeps_the_summary_from_being_drafted(plan: Plan) 
 def test_maintenance_gets_no_summary(plan: Plan) -> None:
     done = resolved(scenario=Scenario.MAINTENANCE_COMPLETED, maintenance_phase="completed")
     s = services(plan, done)
-    assert draft_post_incident_summary({"incident_id": INCIDENT}, s) == {
+    assert draft_summary({"incident_id": INCIDENT}, s) == {
         "post_incident_summary": False,
         "reason": "maintenance",
     }
@@ -206,7 +206,7 @@ def test_release_tells_the_team_the_outcome_and_gives_up_the_claim(
     if decision:
         record["approval"] = {"decision": decision, "approvers": [APPROVER]}
     s.store.put_update(INCIDENT, "004-post_incident_summary", record)
-    result = create_summary_task({"incident_id": INCIDENT, "execution_arn": EXECUTION}, s)
+    result = resolve({"incident_id": INCIDENT, "execution_arn": EXECUTION}, s)
     notifier: Notifier = s.notifier  # type: ignore[assignment]
     (email,) = notifier.emails
     assert email[0] == plan.roles.communications_manager.email
