@@ -197,7 +197,7 @@ class PushWiring(ChannelWiring):
     def grant_subscribe(
         self, stack: OutageCommsChannelsStack, function: OutageCommsFunction, settings: Any
     ) -> None:
-        """The subscribe API's silent confirmation push (``subscribers/notifier.py``), via the plan's app."""
+        """The subscribe API's silent confirmation push (channels/confirmations.py), via the plan's app."""
         function.role.add_to_policy(self._send(stack, settings, "SendPushConfirmations"))
 
 

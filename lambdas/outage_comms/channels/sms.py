@@ -29,6 +29,7 @@ from outage_comms.channels.catalog import settings_of
 from outage_comms.channels.subscriber_channel import SubscriberChannel
 from outage_comms.guard import sms_size
 from outage_comms.plan import Plan, SmsSettings
+from outage_comms.subscribers.phone import InvalidPhoneNumberError, e164
 from outage_comms.subscribers.store import Member
 from outage_comms.vocabulary import Channel
 
@@ -39,23 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 OPTED_OUT = "DESTINATION_PHONE_NUMBER_OPTED_OUT"
 _THROTTLED = frozenset({"ThrottlingException", "ServiceQuotaExceededException", "TooManyRequestsException"})
-
-
-class InvalidPhoneNumberError(ValueError):
-    """Not a valid E.164 phone number."""
-
-
-def e164(number: str, *, default_region: str | None = None) -> str:
-    """``number`` as E.164 (``+14155550100``), or InvalidPhoneNumberError."""
-    import phonenumbers  # vendored; lazy so channels that never text don't pay for its metadata
-
-    try:
-        parsed = phonenumbers.parse(number, default_region)
-    except phonenumbers.NumberParseException as error:
-        raise InvalidPhoneNumberError(f"'{number}' is not a phone number: {error}") from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise InvalidPhoneNumberError(f"'{number}' is not a valid phone number")
-    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
 def sms_voice_error(error: ClientError, what: str) -> Exception:

@@ -13,9 +13,10 @@ from botocore.exceptions import ClientError
 
 from outage_comms.channels.base import ChannelPermanentError, Delivery
 from outage_comms.channels.catalog import settings_of
-from outage_comms.channels.sms import InvalidPhoneNumberError, e164, sms_voice_error
+from outage_comms.channels.sms import sms_voice_error
 from outage_comms.channels.subscriber_channel import SubscriberChannel
 from outage_comms.plan import Plan, VoiceSettings
+from outage_comms.subscribers.phone import InvalidPhoneNumberError, e164
 from outage_comms.subscribers.store import Member
 from outage_comms.vocabulary import Channel
 

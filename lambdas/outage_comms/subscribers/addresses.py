@@ -77,7 +77,7 @@ def valid_email(address: str) -> str:
 
 def valid_phone(number: str) -> str:
     """``number`` in E.164, or SubscriptionError with the form we expect."""
-    from outage_comms.channels.sms import InvalidPhoneNumberError, e164
+    from outage_comms.subscribers.phone import InvalidPhoneNumberError, e164  # phonenumbers: lazy
 
     if has_control_characters(number) or len(number) > 64:
         raise SubscriptionError("write the phone number in international form, e.g. +14155550100")

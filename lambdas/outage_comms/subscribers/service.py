@@ -209,28 +209,23 @@ class SubscriptionService:
         return Outcome("confirmation_sent", sid)
 
     def _send_confirmation(self, pending: Subscriber, now: int) -> Subscriber:
-        """Send the confirmation of ``pending``; return the record to store (with its code digest)."""
-        from outage_comms.channels.base import ChannelPermanentError, ChannelRetryableError
+        """Send the confirmation of ``pending``; return the record to store (with its code digest).
 
-        try:
-            if pending.channel == "email":
-                token = self.signer.sign("confirm", pending.id, ttl_seconds=CONFIRM_TTL_SECONDS, now=now)
-                url = f"{self.confirm_url_base}?token={token}"
-                self.sender.confirm_email(to=pending.address, locale=pending.locale, confirm_url=url)
-                return pending
-            if pending.channel == "sms":
-                code = f"{secrets.randbelow(1_000_000):06d}"
-                minutes = CODE_TTL_SECONDS // 60
-                self.sender.confirm_sms(to=pending.address, locale=pending.locale, code=code, minutes=minutes)
-            else:  # push: the app reads the code from the silent push; nobody types it
-                code = secrets.token_urlsafe(18)
-                self.sender.confirm_push(to=pending.address, platform=pending.platform, code=code)
-        except ChannelPermanentError:
-            raise UndeliverableError(
-                "we could not send a confirmation to this address: check it, or use another one"
-            ) from None
-        except ChannelRetryableError:
-            raise ProviderUnavailableError("we cannot send confirmations now; try again later") from None
+        The sender raises ``UndeliverableError`` when the provider refuses the address and
+        ``ProviderUnavailableError`` when it cannot take the message now (nothing is stored then).
+        """
+        if pending.channel == "email":
+            token = self.signer.sign("confirm", pending.id, ttl_seconds=CONFIRM_TTL_SECONDS, now=now)
+            url = f"{self.confirm_url_base}?token={token}"
+            self.sender.confirm_email(to=pending.address, locale=pending.locale, confirm_url=url)
+            return pending
+        if pending.channel == "sms":
+            code = f"{secrets.randbelow(1_000_000):06d}"
+            minutes = CODE_TTL_SECONDS // 60
+            self.sender.confirm_sms(to=pending.address, locale=pending.locale, code=code, minutes=minutes)
+        else:  # push: the app reads the code from the silent push; nobody types it
+            code = secrets.token_urlsafe(18)
+            self.sender.confirm_push(to=pending.address, platform=pending.platform, code=code)
         return replace(
             pending,
             code_digest=code_digest(self.code_key, pending.id, code),

@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from outage_comms.channels.confirmations import ConfirmationMessages
 from outage_comms.plan import Plan
 from outage_comms.subscribers.audiences import AudienceResolver
 from outage_comms.subscribers.limits import RateLimiter
-from outage_comms.subscribers.notifier import ConfirmationMessages
 from outage_comms.subscribers.service import SubscriptionService
 from outage_comms.subscribers.store import SubscriberStore, subscriber_id
 from outage_comms.subscribers.tokens import TokenSigner

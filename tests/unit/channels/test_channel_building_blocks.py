@@ -10,10 +10,11 @@ from outage_comms.channels.bluesky import link_facets
 from outage_comms.channels.http import check_url
 from outage_comms.channels.personalise import FEEDBACK, UNSUBSCRIBE, compile_slots
 from outage_comms.channels.rate import TokenBucket
-from outage_comms.channels.sms import InvalidPhoneNumberError, e164, fit_segments
+from outage_comms.channels.sms import fit_segments
 from outage_comms.channels.teams import teams_markdown
 from outage_comms.channels.webhook import sign, verify_signature
 from outage_comms.guard import sms_size
+from outage_comms.subscribers.phone import InvalidPhoneNumberError, e164
 from outage_comms.subscribers.tokens import InvalidTokenError, TokenSigner
 
 pytestmark = pytest.mark.unit
