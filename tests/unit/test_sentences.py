@@ -127,7 +127,7 @@ def test_every_template_sentence_written_as_the_note_is_read_once(plan: Plan, lo
 
 
 def test_lint_reports_a_template_sentence_that_a_sample_note_repeats(tmp_path: Path, plan: Plan) -> None:
-    from outage_comms_cli.sentence_lint import repeat_findings
+    from outage_comms.plan_lint.sentences import repeat_findings
 
     # Given a template whose SMS says the plan's own fallback sentence (a note lint tries)
     templates = tmp_path / "templates"
