@@ -293,7 +293,7 @@ class ColdStarts:
     ) -> bytes:
         name = function.function_name
         self.seen.add(name)
-        from outage_comms_embedded.harness import Invocation
+        from outage_comms_embedded import Invocation
 
         layout = self.layouts.for_function(synthesized)
         module, attribute = function.handler.rsplit(".", 1)
@@ -376,11 +376,7 @@ class ColdStarts:
 
 def _alarm(plan: Any) -> dict[str, Any]:
     from outage_comms.vocabulary import Scenario
-
-    try:  # where the drill's inputs live (the drill's entry module imports the whole embedded runner)
-        from outage_comms_cli.drills.embedded_inputs import alarm_event
-    except ImportError:
-        from outage_comms_cli.drill import alarm_event
+    from outage_comms_cli.drills.embedded import alarm_event
 
     event = alarm_event(plan, Scenario.INVESTIGATING)  # auto-send severity in the example plan: no approval
     unique = f"cold{time.time_ns()}"

@@ -175,7 +175,7 @@ def source_dirs(templates_dir: Path | None = None) -> dict[str, Path]:
     """Asset directory -> where it comes from: the installed packages and the plan's templates folder."""
     import outage_comms
     import outage_comms_handlers
-    from outage_comms_cli.shipped import shipped_path
+    from outage_comms.shipped import shipped_path
 
     return {
         "outage_comms": Path(outage_comms.__file__).resolve().parent,
@@ -186,7 +186,7 @@ def source_dirs(templates_dir: Path | None = None) -> dict[str, Path]:
 
 def vendored_requirements(constraints: Path | None = None) -> list[str]:
     """``name==version`` for every vendored package, sorted, as constraints.txt pins them."""
-    from outage_comms_cli.shipped import shipped_path
+    from outage_comms.shipped import shipped_path
 
     constraints = constraints or shipped_path("constraints.txt")
     pins: dict[str, str] = {}

@@ -20,14 +20,14 @@ pytestmark = pytest.mark.infrastructure
 
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 CATALOG = "outage_comms.channels.catalog"
-#: Modules that call ``catalog.build`` only inside the functions ``Services.channel`` /
-#: ``Services.drill_channel`` are wired to (workflow.adapters.services), so only a step calling those
-#: fields builds an adapter through them.
-THROUGH_SERVICES = {"outage_comms/workflow/adapters.py", "outage_comms/drill_mode.py"}
+#: Modules that call ``catalog.build`` only inside the factories ``Services.adapter`` is wired to
+#: (workflow.adapters.services, a drill's ``Services.targets``), so only a step calling that field builds
+#: an adapter through them.
+THROUGH_SERVICES = {"outage_comms/workflow/adapters.py", "outage_comms/drill_mode/targets.py"}
 
 
 #: ``Services`` fields that build a channel adapter (workflow/services.py, wired in workflow/adapters.py).
-ADAPTER_FIELDS = ("adapter", "channel", "drill_channel")
+ADAPTER_FIELDS = ("adapter", "channel")
 
 
 def _public_functions_reaching_an_adapter(path: Path) -> set[str]:
