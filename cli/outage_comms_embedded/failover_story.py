@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from botocore.exceptions import EndpointConnectionError
 
-from outage_comms_embedded.regions import (
+from outage_comms_embedded.failover_parts import (
     GLOBAL_REGION,
     STATUS_REGION,
     RegionOutage,
