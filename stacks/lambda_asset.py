@@ -372,13 +372,36 @@ def _reached_by_name(seen: set[str], expanded: set[str], plan: Plan | None) -> l
     return found
 
 
+def _source_root(top: str) -> Path | None:
+    """Where a top-level package or module loaded by name lives, when it is source outside the installed
+    packages (a team's own channel adapter, a test's fake channel); None for an installed distribution
+    (vendored, runtime or layer: handled as third party) or the standard library."""
+    import importlib.util
+    import sysconfig
+
+    if top in sys.stdlib_module_names:
+        return None
+    spec = importlib.util.find_spec(top)
+    if spec is None:
+        return None
+    locations = list(spec.submodule_search_locations or [])
+    origin = Path(locations[0]) if locations else Path(spec.origin) if spec.origin else None
+    if origin is None:
+        return None
+    installed = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib", "stdlib")}
+    if any(origin.resolve().is_relative_to(root) for root in installed):
+        return None
+    return origin if locations else origin.with_suffix("")
+
+
 def handler_closure(
     handler: str, roots: Mapping[str, Path] | None = None, *, plan: Plan | None = None
 ) -> ImportClosure:
     """The import closure of ``handler`` (``handlers.<module>.<function>``) through our packages.
 
     ``plan`` narrows the modules loaded by name (:data:`DYNAMIC_IMPORTS`) to those it needs; without a
-    plan every one is included.
+    plan every one is included. A module loaded by name from outside our packages (a channel a team
+    registers from its own package) ships as source beside ours, closed over the same way.
 
     Third-party names are returned as imported (top level), without the standard library, the runtime's
     and the layer's packages and :data:`NEVER_AT_RUNTIME`; :data:`IMPLICIT_IMPORTS` are added.
@@ -395,6 +418,7 @@ def handler_closure(
     queue = [module]
     seen: set[str] = set()
     expanded: set[str] = set()
+    external: set[str] = set()
     while queue:
         while queue:
             name = queue.pop()
@@ -402,7 +426,7 @@ def handler_closure(
                 continue
             seen.add(name)
             top = name.split(".")[0]
-            if top not in OWN_PACKAGES:
+            if top not in OWN_PACKAGES and top not in external:
                 outside.add(top)
                 continue
             path = _module_file(roots, name)
@@ -425,7 +449,15 @@ def handler_closure(
             package = name if path.name == "__init__.py" else ".".join(parts[:-1])
             queue.extend(_imports(path, package))
         # the static closure is complete: add what it loads by name, and close over that too
-        queue.extend(_reached_by_name(seen, expanded, plan))
+        reached = _reached_by_name(seen, expanded, plan)
+        for name in reached:  # a module loaded by name from outside our packages ships as our own files
+            top = name.split(".")[0]
+            if top not in OWN_PACKAGES and top not in external:
+                where = _source_root(top)
+                if where is not None:
+                    external.add(top)
+                    roots[top] = where
+        queue.extend(reached)
     stdlib = set(sys.stdlib_module_names)
     third = {name for name in outside if name not in stdlib and not name.startswith("_")}
     for trigger, implied in IMPLICIT_IMPORTS.items():

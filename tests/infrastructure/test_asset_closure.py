@@ -128,3 +128,36 @@ def test_closures_give_adapters_and_phonenumbers_to_delivering_functions_only() 
     # A closure that reaches no entry gets no adapter: the by-name loading is added only on an entry
     redrive = handler_closure("handlers.workflow_redrive.handler", plan=plan)
     assert "outage_comms/channels/sms.py" not in dict(redrive.own_files)
+
+
+def test_an_adapter_module_from_outside_our_packages_ships_as_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from outage_comms.channels import catalog
+
+    # Given a channel whose adapter lives in a team's own package (not installed, not ours)
+    package = tmp_path / "pf_team_channels"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "pager.py").write_text(
+        "import json\nfrom outage_comms.vocabulary import Channel\nfrom pf_team_channels import helpers\n"
+    )
+    (package / "helpers.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "pf_team_channels", raising=False)
+    built_in = catalog.adapter_modules
+    monkeypatch.setattr(
+        catalog, "adapter_modules", lambda plan=None: [*built_in(plan), "pf_team_channels.pager"]
+    )
+    plan = load_plan(EXAMPLE_PLAN)
+    # When the delivery step's closure is computed, the module, its package and what it imports ship
+    closure = handler_closure("handlers.workflow_deliver_channel.handler", plan=plan)
+    own = dict(closure.own_files)
+    assert own["pf_team_channels/pager.py"] == package / "pager.py"
+    assert "pf_team_channels/__init__.py" in own and "pf_team_channels/helpers.py" in own
+    assert "pf_team_channels" not in closure.third_party
+    # and a step that builds no adapter ships none of it
+    render = handler_closure("handlers.workflow_render.handler", plan=plan)
+    assert "pf_team_channels/pager.py" not in dict(render.own_files)
