@@ -39,6 +39,7 @@ from outage_comms.rendering import DEFAULT_TEMPLATES_DIR
 from outage_comms.team_pages import render_page
 from outage_comms.vocabulary import Scenario
 from outage_comms.workflow.approval import (
+    Reference,
     ReferenceError_,
     ReferenceExpiredError,
     ReviewSigner,
@@ -123,6 +124,24 @@ def handle_compose(
         return _message(
             405, "Method not allowed", "Open the link to write the update; post with the page's buttons."
         )
+    opened = _open(request, plan=plan, incidents=incidents, signer=signer, now=now)
+    if isinstance(opened, ComposeResponse):
+        return opened
+    reference, incident, caller = opened
+    nonce = reference.request_id.removeprefix(COMPOSE_PREFIX)
+    csrf = signer.csrf_token(reference.request_id, caller, _form_hash(incident))
+    page = _Compose(request, incident, plan, nonce, csrf, now, templates_dir, incidents)
+    if request.method == "GET":
+        return ComposeResponse(200, _page(page, _defaults(page)))
+    return _submit(
+        page, signer.csrf_content_hash(request.form.get("csrf"), reference.request_id, caller), apply
+    )
+
+
+def _open(
+    request: ReviewRequest, *, plan: Plan, incidents: IncidentRepository, signer: ReviewSigner, now: datetime
+) -> tuple[Reference, Incident, str] | ComposeResponse:
+    """The link's reference, the open incident and the caller's principal; or the page saying why not."""
     try:
         reference = verify_compose_reference(
             signer, request.reference, incident_id=request.incident_id, now=now
@@ -133,8 +152,8 @@ def handle_compose(
         )
     except ReferenceError_ as problem:
         return _message(403, "This link cannot be used", f"{problem}. Use the link in the newest reminder.")
-    caller = request.caller_arn or ""
-    if principal_arn(caller) not in approvers_for(plan, "communications_manager"):
+    caller = principal_arn(request.caller_arn or "")
+    if caller not in approvers_for(plan, "communications_manager"):
         return _message(
             403, "Not allowed", "Only the plan's communications and incident managers may post updates."
         )
@@ -146,12 +165,12 @@ def handle_compose(
         return _message(
             410, "Already resolved", f"{incident.id} is resolved; declare a new incident if needed."
         )
-    nonce = reference.request_id.removeprefix(COMPOSE_PREFIX)
-    csrf = signer.csrf_token(reference.request_id, principal_arn(caller), _form_hash(incident))
-    page = _Compose(request, incident, plan, nonce, csrf, now, templates_dir, incidents)
-    if request.method == "GET":
-        return ComposeResponse(200, _page(page, _defaults(page)))
-    shown = signer.csrf_content_hash(request.form.get("csrf"), reference.request_id, principal_arn(caller))
+    return reference, incident, caller
+
+
+def _submit(page: _Compose, shown: str | None, apply: ApplyFunction) -> ComposeResponse:
+    """A POST: the form's token must match the incident as shown; then preview, post or resolve."""
+    request, incident = page.request, page.incident
     if shown is None:
         return _message(
             403, "Form expired", "The form's security token is missing or wrong. Reload the page."
@@ -168,7 +187,7 @@ def handle_compose(
         return _message(400, "Unknown action", "Use the Preview, Post update or Resolve button.")
     values = _values(page, request.form, resolve=action == "resolve")
     human = _human_request(page, values, resolve=action == "resolve")
-    signal = to_signal(human, plan) if not isinstance(human, str) else Rejection("invalid_form", human)
+    signal = to_signal(human, page.plan) if not isinstance(human, str) else Rejection("invalid_form", human)
     if isinstance(signal, Rejection):
         return ComposeResponse(422, _page(page, values, problems=[signal.reason]))
     if action == "preview":
