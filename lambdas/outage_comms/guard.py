@@ -266,12 +266,3 @@ def guard_message(plan: Plan, message: RenderedMessage, channel: Channel | None 
     if not internal:
         findings += find_jargon(text, plan.guard.jargon)
     return findings
-
-
-class UnsafeMessageError(Exception):
-    """A rendered message failed the guard; it must not be sent as is."""
-
-    def __init__(self, message: RenderedMessage, findings: list[Finding]) -> None:
-        self.findings = findings
-        detail = "; ".join(f.message for f in findings)
-        super().__init__(f"{message.format.value}/{message.scenario.value}/{message.locale}: {detail}")

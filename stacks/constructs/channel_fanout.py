@@ -83,7 +83,8 @@ class ChannelTopics(Construct):
 
 def channel_label(channel: Channel) -> str:
     """The channel's human name (its registry spec's label), e.g. "team Slack"."""
-    return registry.spec(channel).label
+    label: str = registry.spec(channel).label
+    return label
 
 
 class DeliveryDeadLetters(Construct):
@@ -273,7 +274,7 @@ def team_state(
 
     The team hears before any customer (the Parallel ends before the approval gate and the fan-out);
     branches run side by side, so one team chat failing never keeps the others waiting, and its
-    retries wait at most :func:`retry_wait_seconds` before the failure is dead-lettered.
+    retries back off (DELIVERY_RETRY_INTERVAL, DELIVERY_BACKOFF_RATE, capped) before it is dead-lettered.
     """
     channels = team_channels(plan)
     if not channels:
@@ -296,16 +297,6 @@ def team_state(
             )
         )
     return parallel
-
-
-def retry_wait_seconds() -> float:
-    """The longest a failing channel waits between its attempts in total (before full jitter)."""
-    interval, rate, cap = (
-        DELIVERY_RETRY_INTERVAL.to_seconds(),
-        DELIVERY_BACKOFF_RATE,
-        DELIVERY_MAX_DELAY.to_seconds(),
-    )
-    return float(sum(min(interval * rate**n, cap) for n in range(DELIVERY_MAX_ATTEMPTS)))
 
 
 class DeliveryRedrive(Construct):

@@ -26,7 +26,6 @@ from botocore.exceptions import ClientError
 from outage_comms.channels.base import ChannelPermanentError, ChannelRetryableError
 from outage_comms.channels.catalog import settings_of
 from outage_comms.channels.personalise import (
-    FEEDBACK,
     UNSUBSCRIBE,
     RecipientLinks,
     SlotTemplate,
@@ -186,7 +185,6 @@ class EmailChannel(SubscriberChannel):
             links=RecipientLinks(
                 signer=self.signer,
                 unsubscribe_base=self.unsubscribe_base,
-                feedback_base=generic_links(self.plan)[FEEDBACK],
                 incident_id=incident_id,
             ),
             default_locale=self.plan.default_locale,

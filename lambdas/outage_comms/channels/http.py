@@ -46,11 +46,6 @@ class HttpResponse:
         return json.loads(self.body.decode("utf-8")) if self.body else None
 
 
-def failure_kind(error: BaseException) -> str:
-    """The kind word (``throttled``, ``timeout``…) an error from this module starts with."""
-    return str(error).split(":", 1)[0]
-
-
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None  # a 3xx surfaces as an HTTPError and becomes "rejected"

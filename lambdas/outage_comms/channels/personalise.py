@@ -22,7 +22,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from outage_comms.plan import Plan
 from outage_comms.subscribers.tokens import TokenSigner
@@ -32,9 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-UNSUBSCRIBE, FEEDBACK = 0, 1
-#: Written into rendered text where the recipient's unsubscribe link goes.
-UNSUBSCRIBE_SLOT = "\x00unsubscribe\x00"
+#: The slot of the recipient's own unsubscribe link in a compiled text.
+UNSUBSCRIBE = 0
 #: A feedback token in a rendered link: ``…/f/<token>`` followed by ``/y``, ``/n`` or the link's end.
 FEEDBACK_TOKEN = re.compile(r"(?<=/f/)[A-Za-z0-9_-]{24,96}(?![A-Za-z0-9_-])")
 
@@ -112,7 +110,7 @@ def compile_slots(text: str, markers: Mapping[int, str]) -> SlotTemplate:
 def generic_links(plan: Plan) -> dict[int, str]:
     """The links ``rendering.build_context`` gives every template, which we personalise."""
     base = plan.organization.status_page_url.rstrip("/")
-    return {UNSUBSCRIBE: f"{base}/unsubscribe", FEEDBACK: f"{base}/feedback"}
+    return {UNSUBSCRIBE: f"{base}/unsubscribe"}
 
 
 @functools.cache
@@ -147,12 +145,11 @@ def recipient_token(signer: LinkSigner, token: str, subscriber_id: str) -> str:
 
 @dataclass(frozen=True)
 class RecipientLinks:
-    """Builds one recipient's links: unsubscribe (signed token), feedback (incident + recipient) and
-    their own "Was this update helpful?" token (``feedback_signer``: the deployment's, by default)."""
+    """Builds one recipient's links: unsubscribe (signed token) and their own "Was this update helpful?"
+    token (``feedback_signer``: the deployment's, by default)."""
 
     signer: TokenSigner
     unsubscribe_base: str
-    feedback_base: str
     incident_id: str
     feedback_signer: LinkSigner | None = field(default_factory=deployed_feedback_signer)
 
@@ -160,10 +157,7 @@ class RecipientLinks:
         token = self.signer.sign("unsubscribe", subscriber_id)
         signer = self.feedback_signer
         return RecipientValues.of(
-            (
-                f"{self.unsubscribe_base}?token={token}",
-                f"{self.feedback_base}?incident={quote(self.incident_id)}&ref={quote(subscriber_id)}",
-            ),
+            (f"{self.unsubscribe_base}?token={token}",),
             (lambda shared: recipient_token(signer, shared, subscriber_id)) if signer else None,
         )
 

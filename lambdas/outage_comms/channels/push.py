@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from outage_comms.channels.catalog import ChannelContext
 
 MAX_ADDRESSES = 100
-PLATFORMS = ("APNS", "GCM")
 _DROP = frozenset({"PERMANENT_FAILURE", "OPT_OUT"})
 _RETRY = frozenset({"THROTTLED", "TEMPORARY_FAILURE", "UNKNOWN_FAILURE"})
 

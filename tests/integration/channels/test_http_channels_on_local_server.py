@@ -14,7 +14,6 @@ import pytest
 
 from outage_comms.channels.base import ChannelPermanentError, ChannelRetryableError, ChannelUnavailableError
 from outage_comms.channels.bluesky import BlueskyChannel
-from outage_comms.channels.http import failure_kind
 from outage_comms.channels.mastodon import MastodonChannel
 from outage_comms.channels.secrets import SecretCache
 from outage_comms.channels.slack import SlackChannel
@@ -24,6 +23,12 @@ from outage_comms.channels.webhook import WebhookChannel, verify_signature
 from outage_comms.plan import BlueskySettings, MastodonSettings, Plan
 from outage_comms.vocabulary import Channel
 from tests.channels_fixtures import LocalServer, Reply, delivery
+
+
+def failure_kind(error: BaseException) -> str:
+    """The kind word (``throttled``, ``timeout``…) a channel error's message starts with."""
+    return str(error).split(":", 1)[0]
+
 
 pytestmark = pytest.mark.integration
 

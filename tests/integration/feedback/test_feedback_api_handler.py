@@ -232,7 +232,6 @@ def test_each_email_recipient_answers_once_with_their_own_link(
         links=RecipientLinks(
             signer=TokenSigner(b"t" * 32),
             unsubscribe_base="https://api.example/v1/unsubscribe",
-            feedback_base="https://status.example/feedback",
             incident_id=INCIDENT,
         ),
         default_locale="en",

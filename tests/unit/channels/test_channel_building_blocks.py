@@ -8,7 +8,7 @@ from outage_comms.channels.base import ChannelPermanentError, ChannelRetryableEr
 from outage_comms.channels.batch import RecipientSkipped, send_each
 from outage_comms.channels.bluesky import link_facets
 from outage_comms.channels.http import check_url
-from outage_comms.channels.personalise import FEEDBACK, UNSUBSCRIBE, compile_slots
+from outage_comms.channels.personalise import UNSUBSCRIBE, compile_slots
 from outage_comms.channels.rate import TokenBucket
 from outage_comms.channels.sms import fit_segments
 from outage_comms.channels.teams import teams_markdown
@@ -50,12 +50,12 @@ def test_token_bucket_charges_multi_part_sms_by_parts() -> None:
 
 
 def test_personalisation_fills_every_slot_and_nothing_else() -> None:
-    text = "Fixed. Feedback: https://s.example/feedback\n-- \nUnsubscribe: https://s.example/unsubscribe"
-    template = compile_slots(
-        text, {UNSUBSCRIBE: "https://s.example/unsubscribe", FEEDBACK: "https://s.example/feedback"}
+    text = (
+        "Fixed. Unsubscribe: https://s.example/unsubscribe\n-- \nUnsubscribe: https://s.example/unsubscribe"
     )
-    filled = template.fill(("U?token=1", "F?ref=1"))
-    assert filled == "Fixed. Feedback: F?ref=1\n-- \nUnsubscribe: U?token=1"
+    template = compile_slots(text, {UNSUBSCRIBE: "https://s.example/unsubscribe"})
+    filled = template.fill(("U?token=1",))
+    assert filled == "Fixed. Unsubscribe: U?token=1\n-- \nUnsubscribe: U?token=1"
 
 
 def test_tokens_refuse_forgery_other_purposes_and_expiry() -> None:

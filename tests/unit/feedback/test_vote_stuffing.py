@@ -106,7 +106,6 @@ def test_each_email_recipient_gets_their_own_feedback_token() -> None:
     links = RecipientLinks(
         signer=TokenSigner(b"k" * 32),
         unsubscribe_base="https://api.example/unsubscribe",
-        feedback_base="https://status.example/feedback",
         incident_id="inc-1",
         feedback_signer=LinkSigner(SECRET),
     )
@@ -118,7 +117,6 @@ def test_each_email_recipient_gets_their_own_feedback_token() -> None:
     without = RecipientLinks(
         signer=TokenSigner(b"k" * 32),
         unsubscribe_base="https://api.example/unsubscribe",
-        feedback_base="https://status.example/feedback",
         incident_id="inc-1",
         feedback_signer=None,
     )
