@@ -30,6 +30,7 @@ from rich.console import Console
 
 from outage_comms.guard import guard_message
 from outage_comms.human_text import HumanTextError, check_text
+from outage_comms.incident import Incident, PublishedUpdate, PublishedWords
 from outage_comms.plan import Plan, PlanError, load_plan
 from outage_comms.rendering import RenderedMessage
 from outage_comms.vocabulary import CHANNEL_FORMAT, Channel, Scenario
@@ -99,39 +100,18 @@ def publish_update(
 ) -> Outcome:
     """Append the update to the incident the status site shows and publish its pages (``sink``: the
     status account's bucket through the publisher role: ``Boto3StatusSink`` or a fake)."""
-    from outage_comms.incident import PublishedUpdate, PublishedWords
     from outage_comms.status.publisher import StatusPublisher
-    from outage_comms.status.state import SiteMemory, fingerprint
     from outage_comms.status.view import Artefact
 
     if status not in STATUSES:
         raise BreakGlassError(f"--status must be one of {', '.join(STATUSES)}")
-    scenario = Scenario(status)
-    guarded_words(plan, Channel.STATUS_PAGE, scenario, locale, title, body)
-    stored = sink.read_state()
-    memory = SiteMemory.from_bytes(stored, fingerprint(plan, options)) if stored else None
-    if memory is None:
-        raise BreakGlassError(
-            "the status bucket holds no site state of this plan and version: run the same outage-comms "
-            "version and plan as the deployment (the state is written by every publish)"
-        )
-    incident = memory.incidents.get(incident_id)
-    if incident is None:
-        raise BreakGlassError(f"the status site does not show {incident_id}; pass an incident it shows")
+    guarded_words(plan, Channel.STATUS_PAGE, Scenario(status), locale, title, body)
+    incident = _shown_incident(plan, sink, options, incident_id)
     update_id = breakglass_update_id(incident_id, key, status, title, body, locale)
     if any(p.update_id == update_id for p in incident.published):
         return Outcome(update_id, False, "already on the status site; not published again")
     at = now or datetime.now(UTC)
-    words = {locale: PublishedWords(title=title, body=body)}
-    published = PublishedUpdate(update_id=update_id, at=at, status=status, scenario=scenario, text=words)
-    changes: dict[str, Any] = {
-        "published": (*incident.published, published),
-        "status": status,
-        "updated_at": at,
-    }
-    if status == "resolved" and incident.resolved_at is None:
-        changes["resolved_at"] = at
-    updated = incident.evolve(**changes)
+    updated = _with_update(incident, update_id, at, status, {locale: (title, body)})
     publisher = StatusPublisher(
         plan=plan,
         incidents=cast(Any, _OneIncident(updated)),
@@ -157,6 +137,41 @@ def publish_update(
         ),
     )
     return Outcome(update_id, True, f"published ({len(result.written)} objects written)")
+
+
+def _shown_incident(plan: Plan, sink: Any, options: Any, incident_id: str) -> Incident:
+    """The incident as the status site last published it (the publisher's state in the bucket)."""
+    from outage_comms.status.state import SiteMemory, fingerprint
+
+    stored = sink.read_state()
+    memory = SiteMemory.from_bytes(stored, fingerprint(plan, options)) if stored else None
+    if memory is None:
+        raise BreakGlassError(
+            "the status bucket holds no site state of this plan and version: run the same outage-comms "
+            "version and plan as the deployment (the state is written by every publish)"
+        )
+    incident = memory.incidents.get(incident_id)
+    if incident is None:
+        raise BreakGlassError(f"the status site does not show {incident_id}; pass an incident it shows")
+    return incident
+
+
+def _with_update(
+    incident: Incident, update_id: str, at: datetime, status: str, words: dict[str, tuple[str, str]]
+) -> Incident:
+    """The incident with one more published update (``words``: locale -> title, body) and its status."""
+    text = {locale: PublishedWords(title=title, body=body) for locale, (title, body) in words.items()}
+    published = PublishedUpdate(
+        update_id=update_id, at=at, status=status, scenario=Scenario(status), text=text
+    )
+    changes: dict[str, Any] = {
+        "published": (*incident.published, published),
+        "status": status,
+        "updated_at": at,
+    }
+    if status == "resolved" and incident.resolved_at is None:
+        changes["resolved_at"] = at
+    return incident.evolve(**changes)
 
 
 class _OneIncident:
