@@ -20,8 +20,8 @@ import typer
 import yaml
 
 from outage_comms.plan import DEPLOYMENT_ID_PATTERN
+from outage_comms.shipped import shipped_path
 from outage_comms.vocabulary import Channel
-from outage_comms_cli.shipped import shipped_path
 
 DEFAULT_CHANNELS = ("email", "slack", "status_page")
 SOURCE_LOCALE = "en"

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from outage_comms.channels.bluesky import post_record
-from outage_comms.drill_mode import mark_message
+from outage_comms.drill_mode import marker_of
 from outage_comms.feedback.links import FeedbackLinker, LinkSigner
 from outage_comms.feedback.messages import LINKS, UpdateFeedback, feedback_form
 from outage_comms.guard import guard_message
@@ -173,7 +173,9 @@ def test_a_drill_bluesky_post_keeps_its_marker_and_gets_the_linked_words(plan: P
         message = render_message(
             scenario=Scenario.INVESTIGATING, fmt=MessageFormat.SOCIAL, locale=locale, context=context
         )
-        linked, form = feedback_form(plan, mark_message(plan, incident, message), Channel.BLUESKY, feedback)
+        linked, form = feedback_form(
+            plan, marker_of(plan, incident).message(message), Channel.BLUESKY, feedback
+        )
         assert form == LINKS
         record = post_record(linked.fields["body"], locale=locale, now=NOW)
         assert record["text"].startswith(f"{marker} ") and "](" not in record["text"]

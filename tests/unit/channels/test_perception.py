@@ -192,13 +192,11 @@ def test_a_failing_network_gets_no_count_and_the_other_is_still_counted(
 
 
 def test_the_plan_enables_both_networks_and_default_keywords_come_from_the_organization(
-    monkeypatch: pytest.MonkeyPatch, secrets: SecretCache
+    secrets: SecretCache,
 ) -> None:
-    monkeypatch.delenv("PERCEPTION_KEYWORDS", raising=False)
-    monkeypatch.setenv("PERCEPTION_HASHTAGS", '["nimbusdown"]')
     plan = load_plan("plans/example.yaml")
 
-    sources = sources_for(plan, secrets=secrets)
+    sources = sources_for(plan, secrets=secrets, hashtags=["nimbusdown"])
 
     assert [s.network for s in sources] == ["bluesky", "mastodon"]
     assert default_hashtags("Nimbus Notes") == ["nimbusnotesstatus"]
