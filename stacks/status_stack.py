@@ -42,6 +42,13 @@ def publisher_function_role_arn(account: str, region: str, deployment: str | Non
     return f"arn:{Aws.PARTITION}:iam::{account}:role/{publisher_function_role_name(region, deployment)}"
 
 
+def publisher_regions(plan: Plan, workload_region: str) -> list[str]:
+    """Where a status publisher runs: the workload's region, and with ``regions`` every engine region
+    (the standby publishes while it drives an incident)."""
+    engines = plan.regions.engine_regions if plan.regions is not None else []
+    return list(dict.fromkeys([workload_region, *engines]))
+
+
 def dashboard_name(plan: Plan, deployment: str | None = None) -> str:
     settings = plan.channels.dashboard
     name = settings.dashboard_name if settings is not None else "outage-comms-public-status"
@@ -141,9 +148,10 @@ class OutageCommsStatusStack(Stack):
         self.publisher_access = PublisherAccessRole(
             self,
             "PublisherAccess",
-            trusted_role_arn=publisher_function_role_arn(
-                workload_account, workload_region, deployment_of(self)
-            ),
+            trusted_role_arns=[
+                publisher_function_role_arn(workload_account, region, deployment_of(self))
+                for region in publisher_regions(plan, workload_region)
+            ],
             workload_account=workload_account,
             bucket=self.site.bucket,
             dashboard_name=self.dashboard_name,

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -387,14 +388,15 @@ class StatusSite(Construct):
 
 
 class PublisherAccessRole(Construct):
-    """The only way into the status account: trusted by exactly one role of the workload account."""
+    """The only way into the status account: trusted by exactly the workload's publisher roles (one per
+    engine region: with a standby, the standby's publisher publishes while it drives an incident)."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        trusted_role_arn: str,
+        trusted_role_arns: Sequence[str],
         workload_account: str,
         bucket: s3.IBucket,
         dashboard_name: str,
@@ -407,7 +409,13 @@ class PublisherAccessRole(Construct):
             role_name=physical_name(self, PUBLISHER_ACCESS_ROLE_NAME),
             description="Outage Comms status publisher (workload account) writes the site and dashboard",
             assumed_by=iam.AccountPrincipal(workload_account).with_conditions(
-                {"ArnEquals": {"aws:PrincipalArn": trusted_role_arn}}
+                {
+                    "ArnEquals": {
+                        "aws:PrincipalArn": trusted_role_arns[0]
+                        if len(trusted_role_arns) == 1
+                        else list(trusted_role_arns)
+                    }
+                }
             ),
             max_session_duration=Duration.hours(1),
         )

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aws_cdk.assertions import Match
 from synthesized_apps import REPO_ROOT, Synthesized, new_app, synthesize
+from template_reading import as_list
 
 from outage_comms.plan import Plan, incident_manager_impact, load_plan
 
@@ -383,3 +384,70 @@ def test_both_engines_run_the_failover_function_on_the_primary_engine_health_ala
         and "to the engines in" in r["Properties"].get("Description", "")
     ]
     assert len(forwarded) == 1 and f":events:{STANDBY}:" in flat(forwarded[0]["Targets"][0]["Arn"])
+
+
+def _role_statements(synth: Synthesized, stack: str, role_logical_id: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in resources(synth, stack, "AWS::IAM::Policy").values()
+        if {"Ref": role_logical_id} in policy["Properties"]["Roles"]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_the_failover_function_starts_only_the_incident_state_machines_and_stops_only_their_executions(
+    two_regions: Synthesized,
+) -> None:
+    for role in ("Primary", "Standby"):
+        stack = f"OutageCommsIntake{role}"
+        function = next(
+            f
+            for f in resources(two_regions, stack, "AWS::Lambda::Function").values()
+            if f["Properties"]["Handler"] == "handlers.region_failover.handler"
+        )
+        environment = function["Properties"]["Environment"]["Variables"]
+        # its own region's incident state machine (the workflow stack's, by reference)
+        assert "StateMachine" in flat(environment["STATE_MACHINE_ARN"]), environment
+        statements = _role_statements(two_regions, stack, function["Properties"]["Role"]["Fn::GetAtt"][0])
+        by_action: dict[str, list[str]] = {}
+        for statement in statements:
+            for action in as_list(statement["Action"]):
+                if str(action).startswith("states:"):
+                    by_action.setdefault(action, []).extend(flat(r) for r in as_list(statement["Resource"]))
+        assert set(by_action) == {"states:StartExecution", "states:DescribeExecution", "states:StopExecution"}
+        # the standby: a taken incident continues there, a handed-back one in the primary (both regions);
+        # the primary's function never moves an incident, so it reaches its own region only
+        regions = (PRIMARY, STANDBY) if role == "Standby" else (PRIMARY,)
+        assert sorted(by_action["states:StartExecution"]) == sorted(
+            f"arn:<AWS::Partition>:states:{region}:<AWS::AccountId>:stateMachine:outage-comms-incident"
+            for region in regions
+        )
+        for action in ("states:DescribeExecution", "states:StopExecution"):
+            assert sorted(by_action[action]) == sorted(
+                f"arn:<AWS::Partition>:states:{region}:<AWS::AccountId>:execution:outage-comms-incident:*"
+                for region in regions
+            )
+
+
+def test_the_status_site_trusts_the_publisher_role_of_each_engine_region(two_regions: Synthesized) -> None:
+    (role,) = [
+        r["Properties"]
+        for r in resources(two_regions, "OutageCommsStatus", "AWS::IAM::Role").values()
+        if "StatusPublisherAccess" in str(r["Properties"].get("RoleName", ""))
+    ]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    trusted = sorted(flat(arn) for arn in statement["Condition"]["ArnEquals"]["aws:PrincipalArn"])
+    assert trusted == sorted(
+        f"arn:<AWS::Partition>:iam::<AWS::AccountId>:role/outage-comms-status-publisher-{region}"
+        for region in (PRIMARY, STANDBY)
+    ), trusted
+    assert flat(statement["Principal"]["AWS"]) == "arn:aws:iam::<AWS::AccountId>:root"
+    # and each engine's publisher function runs as exactly that role
+    for region_role, region in (("Primary", PRIMARY), ("Standby", STANDBY)):
+        names = [
+            r["Properties"].get("RoleName")
+            for r in resources(
+                two_regions, f"OutageCommsStatusPublisher{region_role}", "AWS::IAM::Role"
+            ).values()
+        ]
+        assert f"outage-comms-status-publisher-{region}" in names, names
