@@ -5,7 +5,9 @@ not. Rendering passes every typed value through :func:`neutralise` for the chann
 the way an HTML template autoescapes. The template's own markup (``*bold*`` in chat, a feedback
 link in a Bluesky post) keeps working; a note can never ping a channel or disguise a link.
 
-What each platform treats as markup, and how a value is neutralised:
+A channel's registry spec names the markup its text is read as (``ChannelSpec.markup``), so a channel
+added later picks one of these dialects (a Discord channel reads Markdown and ``@everyone``: "chatbot"
+neutralises both) without a line here. What each dialect treats as markup, and how a value is neutralised:
 
 * **Slack** (mrkdwn, "Formatting text for app surfaces"): ``&``, ``<`` and ``>`` are control
   characters and must be sent as ``&amp;`` ``&lt;`` ``&gt;`` (and nothing else entity-encoded).
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import re
 
+from outage_comms.channel_specs import registry
 from outage_comms.vocabulary import Channel
 
 WORD_JOINER = "\u2060"
@@ -65,26 +68,46 @@ def break_markdown_links(text: str) -> str:
     return _LINK_CLOSE.sub("]" + WORD_JOINER, text)
 
 
+def _slack(text: str) -> str:
+    return break_mentions(slack_escape(text))
+
+
+def _teams(text: str) -> str:
+    return _CARD_FUNCTION.sub("{" + WORD_JOINER + "{", break_markdown_links(text))
+
+
+def _chatbot(text: str) -> str:  # shown in Slack or Teams: neither one's markup may work
+    text = _CARD_FUNCTION.sub("{" + WORD_JOINER + "{", text.replace("<", "<" + WORD_JOINER))
+    return break_mentions(break_markdown_links(text))
+
+
+def _mastodon(text: str) -> str:
+    return break_mentions(text, hashtags=True)
+
+
+#: Markup dialect (a channel spec's ``markup``) -> how a typed value is made inert in it.
+NEUTRALISERS = {
+    "slack": _slack,
+    "teams": _teams,
+    "chatbot": _chatbot,
+    "mastodon": _mastodon,
+    "bluesky": break_markdown_links,
+}
+
+
+def markup_of(channel: Channel | str) -> str | None:
+    """The markup dialect the channel's text is read as (its registry spec's ``markup``), None: plain text."""
+    return registry.spec(channel).markup if registry.is_registered(channel) else None
+
+
 def neutralise(channel: Channel, text: str) -> str:
     """``text`` typed by a person, made inert for ``channel`` (unchanged for plain-text channels)."""
-    if channel is Channel.SLACK:
-        return break_mentions(slack_escape(text))
-    if channel is Channel.TEAMS:
-        return _CARD_FUNCTION.sub("{" + WORD_JOINER + "{", break_markdown_links(text))
-    if channel is Channel.CHATBOT:  # shown in Slack or Teams: neither one's markup may work
-        text = _CARD_FUNCTION.sub("{" + WORD_JOINER + "{", text.replace("<", "<" + WORD_JOINER))
-        return break_mentions(break_markdown_links(text))
-    if channel is Channel.MASTODON:
-        return break_mentions(text, hashtags=True)
-    if channel is Channel.BLUESKY:
-        return break_markdown_links(text)
-    return text
+    dialect = markup_of(channel)
+    return NEUTRALISERS[dialect](text) if dialect else text
 
 
 #: Channels whose text is markup (the others carry plain text and need no escaping).
-MARKUP_CHANNELS = frozenset(
-    {Channel.SLACK, Channel.TEAMS, Channel.CHATBOT, Channel.MASTODON, Channel.BLUESKY}
-)
+MARKUP_CHANNELS = registry.ChannelSet(lambda spec: spec.markup is not None, "markup channels")
 
 # ---------------------------------------------------------------------------------------------
 # Active markup in a whole message (for reviewer edits, which are not escaped)
@@ -100,15 +123,16 @@ _BROADCAST = re.compile(r"(?<![\w/=.+-])@(?:here|channel|everyone|all)\b", re.IG
 def active_markup(channel: Channel, text: str) -> list[str]:
     """What in ``text`` the platform would turn into a mention or a disguised link (empty when none)."""
     found: list[str] = []
-    if channel is Channel.SLACK:
+    dialect = markup_of(channel)
+    if dialect == "slack":
         found += [f"Slack markup '{m.group()}'" for m in _SLACK_ACTIVE.finditer(text)]
         found += [f"a mention '{m.group()}'" for m in _BROADCAST.finditer(text)]
-    if channel in (Channel.TEAMS, Channel.CHATBOT):
+    if dialect in ("teams", "chatbot"):
         found += [f"a Markdown link '{m.group()}'" for m in _MARKDOWN_LINK.finditer(text)]
-    if channel is Channel.CHATBOT:
+    if dialect == "chatbot":
         found += [f"Slack markup '{m.group()}'" for m in _SLACK_ACTIVE.finditer(text)]
         found += [f"a mention '{m.group()}'" for m in _BROADCAST.finditer(text)]
-    if channel is Channel.MASTODON:
+    if dialect == "mastodon":
         found += [f"a mention '{m.group()}'" for m in _ACTIVE_MENTION.finditer(text)]
         found += [f"a hashtag '{m.group()}'" for m in _ACTIVE_HASHTAG.finditer(text)]
     return found

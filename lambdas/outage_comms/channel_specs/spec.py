@@ -20,6 +20,8 @@ Reach = Literal["customer", "team", "public"]
 #: secret: a web channel, a drill posts with the secret ``plan.drill.webhook_secrets`` names; internal: the
 #: team's own channel, hears the drill (marked); none: never sent in a drill.
 DrillKind = Literal["audience", "topic", "secret", "internal", "none"]
+#: The markup dialects ``outage_comms.channel_markup`` neutralises typed words for.
+Markup = Literal["slack", "teams", "chatbot", "mastodon", "bluesky"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,9 @@ class ChannelSpec:
     region_identity: tuple[str, str] | None = None
     #: customers subscribe to it themselves through the subscribe API
     self_service: bool = False
+    #: the markup its text is read as (``outage_comms.channel_markup``: slack, teams, chatbot, mastodon,
+    #: bluesky): what people type is neutralised for it; None: plain text, nothing to neutralise
+    markup: Markup | None = None
     #: a channel-specific guard rule ``"module:function"`` (plan, message) -> findings, after the format's
     guard_rule: str | None = None
     #: the embedded AWS's stand-in for the channel's secrets (None: it needs none)

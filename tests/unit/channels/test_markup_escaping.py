@@ -84,3 +84,34 @@ def test_plain_text_channels_are_left_as_typed(channel: Channel) -> None:
 def test_escaping_cannot_hide_an_identifier_from_the_guard() -> None:
     escaped = neutralise(Channel.SLACK, "@ip-10-0-3-17 & <10.0.3.17>")
     assert "10.0.3.17" in scan_text(escaped) and "@ip-10-0-3-17" in scan_text(escaped)
+
+
+def test_every_markup_a_spec_may_name_has_a_neutraliser_and_a_new_channel_picks_one() -> None:
+    from typing import get_args
+
+    from outage_comms.channel_markup import MARKUP_CHANNELS, NEUTRALISERS, active_markup, neutralise
+    from outage_comms.channel_specs import registry
+    from outage_comms.channel_specs.spec import ChannelSpec, DrillSpec, Markup
+    from outage_comms.vocabulary import Channel, MessageFormat
+
+    assert set(NEUTRALISERS) == set(get_args(Markup))
+    registry.register(
+        ChannelSpec(
+            name="forum",
+            format=MessageFormat.CHAT,
+            reach="team",
+            label="forum",
+            settings="outage_comms.plan:ChatbotSettings",
+            drill=DrillSpec("none"),
+            markup="chatbot",
+        )
+    )
+    try:
+        forum = Channel("forum")
+        assert forum in MARKUP_CHANNELS
+        typed = "ping @everyone [here](https://evil.example) {{DATE(x)}}"
+        assert neutralise(forum, typed) == neutralise(Channel.CHATBOT, typed) != typed
+        assert active_markup(forum, typed) == active_markup(Channel.CHATBOT, typed) != []
+    finally:
+        registry.unregister("forum")
+    assert "forum" not in Channel

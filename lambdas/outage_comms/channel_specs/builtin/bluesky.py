@@ -5,6 +5,7 @@ from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(
     name="bluesky",
+    markup="bluesky",
     format=MessageFormat.SOCIAL,
     reach="customer",
     label="Bluesky",

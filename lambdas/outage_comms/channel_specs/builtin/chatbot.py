@@ -5,6 +5,7 @@ from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(
     name="chatbot",
+    markup="chatbot",
     format=MessageFormat.CHAT,
     reach="team",
     label="team chat (Amazon Q)",

@@ -5,6 +5,7 @@ from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(
     name="mastodon",
+    markup="mastodon",
     format=MessageFormat.SOCIAL,
     reach="customer",
     label="Mastodon",

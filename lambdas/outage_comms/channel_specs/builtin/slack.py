@@ -5,6 +5,7 @@ from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(
     name="slack",
+    markup="slack",
     format=MessageFormat.CHAT,
     reach="team",
     label="team Slack",

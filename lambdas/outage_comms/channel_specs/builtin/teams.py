@@ -5,6 +5,7 @@ from outage_comms.vocabulary import MessageFormat
 
 SPEC = ChannelSpec(
     name="teams",
+    markup="teams",
     format=MessageFormat.CHAT,
     reach="team",
     label="team Microsoft Teams",
