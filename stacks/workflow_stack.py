@@ -24,72 +24,26 @@ from outage_comms_cdk.constructs.feedback_api import CERTIFICATE_CONTEXT_KEY, Fe
 from outage_comms_cdk.constructs.incident_workflow import (
     STATE_MACHINE_NAME,
     IncidentWorkflow,
-    WorkflowFunctions,
 )
 from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
 from outage_comms_cdk.constructs.runbook import IncidentRunbook
 from outage_comms_cdk.constructs.sms_replies import SmsReplies
 from outage_comms_cdk.constructs.web_acl import PublicWebAcl
+from outage_comms_cdk.constructs.workflow_functions import (
+    EMAIL_SENDERS,
+    INCIDENT_ACCESS,
+    REVIEW_PAGE,
+    STEP_FUNCTIONS,
+    TEAM_CHAT_PUBLISHERS,
+    StepFunction,
+    workflow_functions,
+)
 from outage_comms_cdk.constructs.workflow_state import ApprovalRequestsTable, WorkflowStateTable
 from outage_comms_cdk.quality_gates import acknowledge
 from outage_comms_cdk.settings import DeploymentSettings, physical_name
 
 PROJECT_TAG = ("project", "outage-comms")
 SYNCHRONOUS = "invoked synchronously by the incident-comms state machine, whose Retry/Catch handle failures"
-
-
-@dataclass(frozen=True)
-class StepFunction:
-    """One workflow step's function. Its name is the step (``outage_comms.workflow.steps``), the handler
-    module (``handlers.workflow_<name>``), the state machine's key (:class:`WorkflowFunctions`) and the
-    key of :attr:`OutageCommsWorkflowStack.functions`; ``construct_id`` stays what it was deployed as."""
-
-    construct_id: str
-    description: str
-
-    def handler(self, name: str) -> str:
-        return f"handlers.workflow_{name}.handler"
-
-
-#: The state machine's step functions, by name (the review page's function is built apart: it is public).
-STEP_FUNCTIONS: dict[str, StepFunction] = {
-    "register_incident": StepFunction("RegisterIncident", "Register incident"),
-    "render": StepFunction("RenderUpdate", "Render update"),
-    "notify_team": StepFunction("NotifyInternal", "Notify team first"),
-    "request_approval": StepFunction("RequestApproval", "Wait for approval: send the signed review link"),
-    "deliver_channel": StepFunction("DeliverChannel", "Deliver via one channel"),
-    "record_failure": StepFunction("RecordDeliveryFailure", "Record a channel failure"),
-    "await_update": StepFunction("AwaitUpdate", "Wait for next update"),
-    "notice": StepFunction("Remind", "Remind, escalate, hold"),
-    "resolve": StepFunction("Resolve", "Release incident: the summary's outcome"),
-    "draft_summary": StepFunction("DraftSummary", "Draft post-incident summary"),
-    "record_postmortem": StepFunction("RecordPostmortem", "Record postmortem on the incident"),
-}
-REVIEW_PAGE = StepFunction("ReviewPageFunction", "Review page: shows an update, decides on POST")
-
-#: The incident repository's calls (outage_comms/intake/store.py), per step, on the table only: it reads
-#: no index. TransactWriteItems is authorized per contained action.
-_READ_WRITE = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-INCIDENT_ACCESS: dict[str, list[str]] = {
-    "register_incident": [*_READ_WRITE, "dynamodb:ConditionCheckItem"],
-    "render": ["dynamodb:GetItem"],
-    "await_update": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    "notice": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    "resolve": ["dynamodb:GetItem"],
-    "draft_summary": ["dynamodb:GetItem"],
-    "record_postmortem": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-    "deliver_channel": ["dynamodb:PutItem"],
-    "record_failure": ["dynamodb:PutItem"],
-}
-#: Steps that post to the team's internal chat topic.
-TEAM_CHAT_PUBLISHERS = ("notify_team", "request_approval", "deliver_channel", "notice", "resolve")
-#: Steps that send email themselves (approval links, reminders, the summary request).
-EMAIL_SENDERS = ("request_approval", "notice", "resolve")
-
-
-def workflow_functions(functions: Mapping[str, OutageCommsFunction]) -> WorkflowFunctions:
-    """The state machine's functions by key (the key is the step's name)."""
-    return WorkflowFunctions(**{name: built.function for name, built in functions.items()})
 
 
 @dataclass(frozen=True)

@@ -62,12 +62,6 @@ def build_dependencies(
     rejected: RejectedEvents | None = None,
 ) -> IntakeDependencies:
     """Real adapters unless given; the persistence layer always uses the idempotency table."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer,
-        IdempotencyConfig,
-        idempotent_function,
-    )
-
     plan = plan or plan_at(settings.plan_path)
     ranks = {s.id: severity_rank(s) for s in plan.severities}
     incidents = incidents or DynamoIncidentRepository(
@@ -81,31 +75,9 @@ def build_dependencies(
     changes = changes or EventBridgeIncidentChanges(settings.event_bus_name)
     if rejected is None and settings.rejected_queue_url:
         rejected = SqsRejectedEvents(settings.rejected_queue_url)
-    config = IdempotencyConfig(
-        event_key_jmespath="event_id",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=settings.idempotency_ttl_seconds,
+    config, idempotent_apply = _idempotent_apply(
+        settings, plan=plan, incidents=incidents, workflow=workflow, changes=changes
     )
-    persistence = DynamoDBPersistenceLayer(
-        table_name=settings.idempotency_table, boto3_client=client("dynamodb")
-    )
-    bound_plan, bound_incidents, bound_workflow, bound_changes = plan, incidents, workflow, changes
-
-    def apply(signal: Signal) -> dict[str, Any]:
-        return apply_signal(
-            signal,
-            plan=bound_plan,
-            incidents=bound_incidents,
-            workflow=bound_workflow,
-            changes=bound_changes,
-        ).as_dict()
-
-    idempotent_apply: ApplyFunction = idempotent_function(
-        data_keyword_argument="signal",
-        persistence_store=persistence,
-        config=config,
-        key_prefix=IDEMPOTENCY_KEY_PREFIX,
-    )(apply)
     return IntakeDependencies(
         plan=plan,
         incidents=incidents,
@@ -116,6 +88,43 @@ def build_dependencies(
         max_receive_count=settings.max_receive_count,
         apply=idempotent_apply,
     )
+
+
+def _idempotent_apply(
+    settings: IntakeSettings,
+    *,
+    plan: Plan,
+    incidents: IncidentRepository,
+    workflow: WorkflowGateway,
+    changes: IncidentChanges,
+) -> tuple[IdempotencyConfig, ApplyFunction]:
+    """:func:`apply_signal` behind Powertools Idempotency (key: the signal's event id), and its config."""
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    config = IdempotencyConfig(
+        event_key_jmespath="event_id",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=settings.idempotency_ttl_seconds,
+    )
+    persistence = DynamoDBPersistenceLayer(
+        table_name=settings.idempotency_table, boto3_client=client("dynamodb")
+    )
+
+    def apply(signal: Signal) -> dict[str, Any]:
+        outcome = apply_signal(signal, plan=plan, incidents=incidents, workflow=workflow, changes=changes)
+        return outcome.as_dict()
+
+    idempotent_apply: ApplyFunction = idempotent_function(
+        data_keyword_argument="signal",
+        persistence_store=persistence,
+        config=config,
+        key_prefix=IDEMPOTENCY_KEY_PREFIX,
+    )(apply)
+    return config, idempotent_apply
 
 
 @functools.cache
