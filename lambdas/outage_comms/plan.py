@@ -1056,14 +1056,40 @@ def scenario_channel_problems(plan: Plan, file: str) -> list[PlanProblem]:
     return problems
 
 
-def cross_reference_problems(plan: Plan, file: str) -> list[PlanProblem]:
-    """Everything a schema alone cannot see: ids that must exist, be unique, cover every locale."""
-    problems: list[PlanProblem] = []
-    codes = plan.locale_codes
+class _Problems:
+    """Collects the problems of one plan file (the cross-reference checks below add to it)."""
 
-    def add(path: str, message: str, fix: str) -> None:
-        problems.append(PlanProblem(file, path, message, fix))
+    def __init__(self, plan: Plan, file: str) -> None:
+        self.plan, self.file, self.found = plan, file, list[PlanProblem]()
 
+    def add(self, path: str, message: str, fix: str) -> None:
+        self.found.append(PlanProblem(self.file, path, message, fix))
+
+    def localized(self, path: str, text: LocalizedText) -> None:
+        """Every declared locale has words here, and no undeclared locale does."""
+        codes = self.plan.locale_codes
+        for code in codes:
+            if not text.get(code, "").strip():
+                self.add(f"{path}.{code}", f"no text for locale '{code}'", f"add the '{code}' wording")
+        for code in text:
+            if code not in codes:
+                self.add(
+                    f"{path}.{code}",
+                    f"locale '{code}' is not declared in 'locales'",
+                    "declare it under 'locales' or remove this text",
+                )
+
+    def known(self, path: str, kind: str, value: str, known: set[str], *, close_match: bool = True) -> None:
+        """``value`` is one of ``known`` ids (``kind``: group, audience), else a problem naming them."""
+        if value in known:
+            return
+        close = difflib.get_close_matches(value, sorted(known), n=1) if close_match else []
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        self.add(path, f"unknown {kind} '{value}'", f"use one of {sorted(known)}{hint}")
+
+
+def _unique_ids(problems: _Problems) -> None:
+    plan = problems.plan
     for section, items in (
         ("groups", plan.groups),
         ("components", plan.components),
@@ -1074,118 +1100,109 @@ def cross_reference_problems(plan: Plan, file: str) -> list[PlanProblem]:
         keys = [str(getattr(item, "code", None) or getattr(item, "id", "")) for item in items]
         for dup in _duplicates(keys):
             index = [i for i, k in enumerate(keys) if k == dup][1]
-            add(f"{section}[{index}]", f"duplicate id '{dup}'", f"give each entry of '{section}' its own id")
+            problems.add(
+                f"{section}[{index}]", f"duplicate id '{dup}'", f"give each entry of '{section}' its own id"
+            )
 
-    if plan.default_locale not in codes:
-        add(
+
+def _locales_and_components(problems: _Problems) -> None:
+    plan = problems.plan
+    if plan.default_locale not in plan.locale_codes:  # any set of locales: only the default one is required
+        problems.add(
             "default_locale",
-            f"'{plan.default_locale}' is not one of the plan's locales {codes}",
+            f"'{plan.default_locale}' is not one of the plan's locales {plan.locale_codes}",
             "add it to 'locales' or pick one listed there",
         )
-    # Any set of locales: only the default locale is required (checked above).
-
-    group_ids = {g.id for g in plan.groups}
-    audience_ids = {a.id for a in plan.audiences}
-
-    def check_localized(path: str, text: LocalizedText) -> None:
-        for code in codes:
-            if not text.get(code, "").strip():
-                add(f"{path}.{code}", f"no text for locale '{code}'", f"add the '{code}' wording")
-        for code in text:
-            if code not in codes:
-                add(
-                    f"{path}.{code}",
-                    f"locale '{code}' is not declared in 'locales'",
-                    "declare it under 'locales' or remove this text",
-                )
-
     if plan.guard.fallback is not None:
-        check_localized("guard.fallback", plan.guard.fallback)
+        problems.localized("guard.fallback", plan.guard.fallback)
     for i, group in enumerate(plan.groups):
-        check_localized(f"groups[{i}].name", group.name)
+        problems.localized(f"groups[{i}].name", group.name)
+    group_ids, audience_ids = {g.id for g in plan.groups}, {a.id for a in plan.audiences}
     for i, comp in enumerate(plan.components):
-        check_localized(f"components[{i}].name", comp.name)
-        check_localized(f"components[{i}].description", comp.description)
-        if comp.group not in group_ids:
-            close = difflib.get_close_matches(comp.group, sorted(group_ids), n=1)
-            add(
-                f"components[{i}].group",
-                f"unknown group '{comp.group}'",
-                f"use one of {sorted(group_ids)}" + (f"; did you mean '{close[0]}'?" if close else ""),
-            )
+        problems.localized(f"components[{i}].name", comp.name)
+        problems.localized(f"components[{i}].description", comp.description)
+        problems.known(f"components[{i}].group", "group", comp.group, group_ids)
         for j, aud in enumerate(comp.audiences):
-            if aud not in audience_ids:
-                close = difflib.get_close_matches(aud, sorted(audience_ids), n=1)
-                add(
-                    f"components[{i}].audiences[{j}]",
-                    f"unknown audience '{aud}'",
-                    f"use one of {sorted(audience_ids)}" + (f"; did you mean '{close[0]}'?" if close else ""),
-                )
+            problems.known(f"components[{i}].audiences[{j}]", "audience", aud, audience_ids)
+
+
+def _severities_and_scenarios(problems: _Problems) -> None:
+    plan = problems.plan
     for i, sev in enumerate(plan.severities):
-        check_localized(f"severities[{i}].name", sev.name)
+        problems.localized(f"severities[{i}].name", sev.name)
         if sev.default_scenario not in plan.scenarios:
-            add(
+            problems.add(
                 f"severities[{i}].default_scenario",
                 f"scenario '{sev.default_scenario}' is not in 'scenarios'",
                 "add it under 'scenarios' or pick another",
             )
     im_impacts = [v for s in plan.severities for v in s.incident_manager_impact]
     for dup in _duplicates(str(v) for v in im_impacts):
-        add(
+        problems.add(
             "severities",
             f"Incident Manager impact {dup} maps to more than one severity",
             "list each impact value (1-5) under one severity only",
         )
-
     for scenario in Scenario:
         if scenario not in plan.scenarios:
-            add(
+            problems.add(
                 f"scenarios.{scenario.value}",
                 f"scenario '{scenario.value}' is missing",
                 "every scenario needs words before an incident needs them: add it",
             )
+
+
+def _channels_drill_and_feedback(problems: _Problems) -> None:
+    plan = problems.plan
     voice = plan.channels.voice
     if voice is not None and voice.enabled:
+        audience_ids = {a.id for a in plan.audiences}
         for j, aud in enumerate(voice.audiences):
-            if aud not in audience_ids:
-                add(
-                    f"channels.voice.audiences[{j}]",
-                    f"unknown audience '{aud}'",
-                    f"use one of {sorted(audience_ids)}",
-                )
+            problems.known(f"channels.voice.audiences[{j}]", "audience", aud, audience_ids, close_match=False)
         for code in voice.voice_ids:
-            if code not in codes:
-                add(
+            if code not in plan.locale_codes:
+                problems.add(
                     f"channels.voice.voice_ids.{code}",
                     f"locale '{code}' is not declared",
                     "declare it or remove it",
                 )
     drill_audience = next((a for a in plan.audiences if a.id == plan.drill.audience), None)
     if drill_audience is None or drill_audience.kind != "drill":
-        add(
+        problems.add(
             "drill.audience",
             f"'{plan.drill.audience}' is not an audience of kind 'drill'",
             "add an audience with 'kind: drill' (test addresses only) and name it here",
         )
     if "marker" in plan.drill.model_fields_set:  # the built-in default falls back per locale (drill_mode)
-        check_localized("drill.marker", plan.drill.marker)
+        problems.localized("drill.marker", plan.drill.marker)
     for channel in plan.drill.webhook_secrets:
         if channel not in WEB_CHANNELS:
-            add(
+            problems.add(
                 f"drill.webhook_secrets.{channel.value}",
                 f"'{channel.value}' is not a web channel",
                 f"only {', '.join(sorted(c.value for c in WEB_CHANNELS))} take a drill webhook secret",
             )
     for j, channel in enumerate(plan.feedback.channels):
         if not registry.spec(channel).carries_links:
-            add(
+            problems.add(
                 f"feedback.channels[{j}]",
                 f"a {registry.spec(channel).label} message cannot carry a link",
                 f"remove '{channel.value}' from feedback.channels",
             )
     if not plan.channels.enabled():
-        add("channels", "no channel is enabled", "enable at least one channel: customers must hear from you")
-    return problems
+        problems.add(
+            "channels", "no channel is enabled", "enable at least one channel: customers must hear from you"
+        )
+
+
+def cross_reference_problems(plan: Plan, file: str) -> list[PlanProblem]:
+    """Everything a schema alone cannot see: ids that must exist, be unique, cover every locale."""
+    problems = _Problems(plan, file)
+    _unique_ids(problems)
+    _locales_and_components(problems)
+    _severities_and_scenarios(problems)
+    _channels_drill_and_feedback(problems)
+    return problems.found
 
 
 def parse_plan(data: Any, file: str = "<plan>") -> Plan:
