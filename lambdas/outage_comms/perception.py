@@ -17,7 +17,6 @@ its reason and gets **no** count (never a fake 0), the others are still counted.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -241,14 +240,6 @@ SERVICE = "social-mentions"
 NAMESPACE = "OutageComms"  # what the Lambda factory sets as POWERTOOLS_METRICS_NAMESPACE
 
 
-def _list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name, "")
-    if not raw:
-        return default
-    values = json.loads(raw)
-    return [str(v) for v in values] if isinstance(values, list) else default
-
-
 def sources_for(
     plan: Plan,
     *,
@@ -258,8 +249,8 @@ def sources_for(
 ) -> list[MentionSource]:
     """The enabled networks of the plan, searching ``keywords`` (Bluesky) and ``hashtags`` (Mastodon).
 
-    None: what ``PERCEPTION_KEYWORDS`` / ``PERCEPTION_HASHTAGS`` say (JSON lists), else the organization's
-    name. The handler is to pass its settings' values (the environment read here goes then).
+    None: the organization's name (:func:`default_keywords`, :func:`default_hashtags`). The handler passes
+    its settings' values (``PERCEPTION_KEYWORDS`` / ``PERCEPTION_HASHTAGS``).
     """
     from outage_comms.channels.secrets import default_cache
 
@@ -272,9 +263,7 @@ def sources_for(
                 service_url=bluesky.service_url,
                 handle=bluesky.handle,
                 app_password_secret=bluesky.app_password_secret,
-                keywords=keywords
-                if keywords is not None
-                else _list("PERCEPTION_KEYWORDS", default_keywords(organization)),
+                keywords=keywords if keywords is not None else default_keywords(organization),
                 secrets=secrets or default_cache(),
             )
         )
@@ -283,9 +272,7 @@ def sources_for(
         sources.append(
             MastodonHashtags(
                 instance_url=mastodon.instance_url,
-                hashtags=hashtags
-                if hashtags is not None
-                else _list("PERCEPTION_HASHTAGS", default_hashtags(organization)),
+                hashtags=hashtags if hashtags is not None else default_hashtags(organization),
             )
         )
     return sources
