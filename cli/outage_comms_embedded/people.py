@@ -88,21 +88,6 @@ def review(
     return ReviewOutcome(page["statusCode"], posted["statusCode"], posted.get("body", ""))
 
 
-def approve_latest(
-    aws: EmbeddedAws,
-    incident_id: str,
-    *,
-    approver_role_arn: str,
-    to: str | None = None,
-    decision: str = "approve",
-) -> ReviewOutcome:
-    links = review_links(aws, incident_id, to)
-    if not links:
-        raise LookupError(f"no review link was emailed for {incident_id}")
-    _, reference = links[-1]
-    return review(aws, incident_id, reference, caller_arn=session_arn(approver_role_arn), decision=decision)
-
-
 # ---------------------------------------------------------------------------------------------
 # The drill's customers: every locale of the plan on every subscriber channel
 # ---------------------------------------------------------------------------------------------
