@@ -28,12 +28,12 @@ def _load_built_in() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
     from outage_comms.intake.sources import alarm, health, human, incident_manager, opsitem
 
     # The built-in sources (modules of this package, each with a ``SPEC``), in dispatch order.
     for module in (alarm, health, incident_manager, opsitem, human):
         _built_in.append(_add(module.SPEC).name)
+    _loaded = True
 
 
 def built_in() -> tuple[str, ...]:
