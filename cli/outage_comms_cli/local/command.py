@@ -6,12 +6,17 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from outage_comms.plan import PlanError
+
+if TYPE_CHECKING:
+    from http.server import ThreadingHTTPServer
+
+    from outage_comms_cli.local.runtime import LocalDeployment
 
 err = Console(stderr=True)
 #: A team's repository (outage-comms init) has plan.yaml; this repository has plans/example.yaml.
@@ -37,12 +42,19 @@ def local(
 ) -> None:
     """Run the whole app on the embedded AWS, served on 127.0.0.1: index, inbox, status site, review
     and compose pages, and the incident API for the CLI (OUTAGE_COMMS_API_URL=http://127.0.0.1:PORT/api)."""
-    from outage_comms_cli.local.runtime import LocalDeployment
-    from outage_comms_cli.local.server import attach, base_url, bind
-
     live = Console(file=sys.__stdout__, soft_wrap=True)
+    deployment = _deployment(plan, state_dir, reset, seconds_per_minute, live)
+    server = _bind(port)
+    _serve(server, deployment, live, state_dir)
+
+
+def _deployment(
+    plan: Path, state_dir: Path, reset: bool, seconds_per_minute: float | None, live: Console
+) -> LocalDeployment:
+    from outage_comms_cli.local.runtime import LocalDeployment
+
     try:
-        deployment = LocalDeployment(
+        return LocalDeployment(
             plan,
             state_dir,
             reset=reset,
@@ -53,11 +65,22 @@ def local(
         for problem in exc.problems:
             err.print(str(problem), highlight=False)
         raise typer.Exit(2) from None
+
+
+def _bind(port: int) -> ThreadingHTTPServer:
+    from outage_comms_cli.local.server import bind
+
     try:
-        server = bind(port)
+        return bind(port)
     except OSError as error:
         err.print(f"[red]✘[/red] cannot listen on 127.0.0.1:{port} ({error.strerror}); pick another --port")
         raise typer.Exit(2) from None
+
+
+def _serve(server: ThreadingHTTPServer, deployment: LocalDeployment, live: Console, state_dir: Path) -> None:
+    """Start the deployment, serve it until Ctrl-C (or SIGTERM), then stop it and keep its state."""
+    from outage_comms_cli.local.server import attach, base_url
+
     url = base_url(server)
     stopping = threading.Event()
 
