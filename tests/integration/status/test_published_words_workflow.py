@@ -22,8 +22,8 @@ from outage_comms.intake.coalesce import decide
 from outage_comms.intake.normalise import Signal, to_signal
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan, load_plan
-from outage_comms_embedded import EmbeddedAws, synthesize_app
-from outage_comms_embedded.people import approve_latest, review, review_links, session_arn
+from outage_comms_embedded import EmbeddedAws, review, review_links, session_arn, synthesize_app
+from tests.embedded_helpers import approve_latest
 
 pytestmark = pytest.mark.integration
 

@@ -20,8 +20,7 @@ import pytest
 from workflow_helpers import COMMS_DEPUTY_ROLE, COMMS_MANAGER_ROLE, OpenIncident, start, subscriber_messages
 
 from outage_comms.workflow.approval import content_hash
-from outage_comms_embedded import EmbeddedAws
-from outage_comms_embedded.people import api_event, review_links, session_arn
+from outage_comms_embedded import EmbeddedAws, api_event, review_links, session_arn
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,7 @@ from urllib.parse import urlencode
 import pytest
 from workflow_helpers import COMMS_MANAGER_ROLE, OpenIncident, start, subscriber_messages
 
-from outage_comms_embedded import EmbeddedAws
-from outage_comms_embedded.people import session_arn
+from outage_comms_embedded import EmbeddedAws, session_arn
 
 pytestmark = pytest.mark.integration
 

@@ -21,8 +21,8 @@ from outage_comms.intake.coalesce import decide
 from outage_comms.intake.normalise import Signal, to_signal
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan
-from outage_comms_embedded import EmbeddedAws
-from outage_comms_embedded.people import approve_latest, review_links
+from outage_comms_embedded import EmbeddedAws, review_links
+from tests.embedded_helpers import approve_latest
 
 pytestmark = pytest.mark.integration
 

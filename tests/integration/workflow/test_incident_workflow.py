@@ -21,8 +21,8 @@ from outage_comms.channels.base import ChannelPermanentError
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan
 from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
-from outage_comms_embedded import EmbeddedAws
-from outage_comms_embedded.people import approve_latest, review_links
+from outage_comms_embedded import EmbeddedAws, review_links
+from tests.embedded_helpers import approve_latest, synthesized_definition, wait_for_end
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +55,7 @@ def test_the_executed_definition_is_byte_identical_to_the_synthesized_one(aws: E
     stack = aws.workflow_stack  # the channels stack holds another (bulk delivery) state machine
     functions = aws.client("lambda").list_functions()["Functions"]
     arns = {f["FunctionName"]: f["FunctionArn"] for f in functions}
-    expected = resolve_join(aws.synthesized_definition(), aws.stacks[stack], arns, aws.outputs)
+    expected = resolve_join(synthesized_definition(aws), aws.stacks[stack], arns, aws.outputs)
     executing = aws.client("stepfunctions").describe_state_machine(stateMachineArn=aws.state_machine_arn)
     assert executing["definition"] == expected
     assert "Fan out to channels" in json.loads(executing["definition"])["States"]
@@ -106,7 +106,7 @@ def test_a_whole_incident_approval_fanout_reminder_update_resolution_summary(
     aws.wait_until(lambda: len(review_links(aws, incident.id, COMMS)) >= 3, what="summary review email")
     assert any("post-incident summary" in m.subject for m in aws.sent_emails() if incident.id in m.subject)
     approve_latest(aws, incident.id, approver_role_arn=COMMS_MANAGER_ROLE, to=COMMS)
-    final = aws.wait_for_end(arn)
+    final = wait_for_end(aws, arn)
     assert final["status"] == "SUCCEEDED"
     states = aws.states_entered(arn)
     assert states[-2:] == ["Release incident", "Incident closed"]
@@ -146,7 +146,7 @@ def test_rejected_update_is_held_and_never_reaches_customers(
 def test_edited_text_is_what_customers_receive_and_is_recorded(
     aws: EmbeddedAws, open_incident: OpenIncident
 ) -> None:
-    from outage_comms_embedded.people import review, session_arn
+    from outage_comms_embedded import review, session_arn
 
     incident = open_incident("attachments", "sev2")
     arn = start(aws, incident, 1.0)
@@ -251,7 +251,7 @@ def test_one_execution_per_incident(aws: EmbeddedAws, open_incident: OpenInciden
     aws.wait_for_state(first, "Wait for next update")
     # A second execution for the same incident (e.g. the runbook after intake started one) ends at once.
     second = aws.start_execution({"incident_id": incident.id}, name=f"{incident.id}-again")
-    assert aws.wait_for_end(second)["status"] == "SUCCEEDED"
+    assert wait_for_end(aws, second)["status"] == "SUCCEEDED"
     assert aws.states_entered(second)[-1] == "Already handled by another execution"
     assert "Render update" not in aws.states_entered(second)
     aws.client("stepfunctions").stop_execution(executionArn=first)

@@ -19,6 +19,7 @@ from outage_comms.maintenance import Tick, apply_tick
 from outage_comms.plan import Plan
 from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
 from outage_comms_embedded import EmbeddedAws
+from tests.embedded_helpers import wait_for_end
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +96,7 @@ def test_a_maintenance_window_runs_through_its_phases(
 
     # When the completion tick fires, "completed" goes out and the execution ends without a summary
     assert tick("complete", datetime.now(UTC))["workflow"] == "update_delivered"
-    final = aws.wait_for_end(arn)
+    final = wait_for_end(aws, arn)
     assert final["status"] == "SUCCEEDED"
     sent = deliveries(aws, window.id)
     assert sent["003-maintenance_completed#sns"]["status"] == "delivered"

@@ -20,8 +20,8 @@ from outage_comms.intake.normalise import Signal, to_signal
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan
 from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
-from outage_comms_embedded import EmbeddedAws
-from outage_comms_embedded.people import review, session_arn
+from outage_comms_embedded import EmbeddedAws, review, session_arn
+from tests.embedded_helpers import wait_for_end
 
 pytestmark = pytest.mark.integration
 
@@ -150,7 +150,7 @@ def test_resolution_drafts_the_summary_which_is_edited_approved_sent_and_publish
     )
     assert (outcome.get_status, outcome.post_status) == (200, 200), outcome.body
     # Then the summary goes out through its channels, becomes the postmortem, and the execution ends
-    final = aws.wait_for_end(arn)
+    final = wait_for_end(aws, arn)
     assert final["status"] == "SUCCEEDED"
     states = aws.states_entered(arn)
     assert states[-2:] == ["Release incident", "Incident closed"]
@@ -186,7 +186,7 @@ def test_a_rejected_summary_closes_the_incident_without_a_postmortem(
         aws, incident.id, reference, caller_arn=session_arn(COMMS_MANAGER_ROLE), decision="reject"
     )
     assert outcome.post_status == 200, outcome.body
-    assert aws.wait_for_end(arn)["status"] == "SUCCEEDED"
+    assert wait_for_end(aws, arn)["status"] == "SUCCEEDED"
     states = aws.states_entered(arn)
     assert "Post-incident summary not published" in states
     assert "Record postmortem" not in states
@@ -213,7 +213,7 @@ def test_an_unedited_summary_is_true_as_drafted_and_can_be_approved(
         aws, incident.id, reference, caller_arn=session_arn(COMMS_MANAGER_ROLE), decision="approve"
     )
     assert outcome.post_status == 200, outcome.body
-    assert aws.wait_for_end(arn)["status"] == "SUCCEEDED"
+    assert wait_for_end(aws, arn)["status"] == "SUCCEEDED"
     published = repository.get(incident.id).postmortem
     assert set(published) == {"en", "pt-BR"}
     for text in published.values():
@@ -231,7 +231,7 @@ def test_a_summary_nobody_approves_in_time_closes_without_a_postmortem(
     resolve(aws, repository, plan, incident)
     aws.wait_until(lambda: bool(summary_links(aws, incident.id)), what="the summary's review email")
     # When nobody decides, the wait times out: no escalation, no postmortem, the team is told
-    assert aws.wait_for_end(arn, timeout=60)["status"] == "SUCCEEDED"
+    assert wait_for_end(aws, arn, timeout=60)["status"] == "SUCCEEDED"
     states = aws.states_entered(arn)
     after_draft = states[states.index("Draft post-incident summary") :]
     assert after_draft[-4:] == [
