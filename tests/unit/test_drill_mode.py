@@ -21,6 +21,7 @@ from outage_comms.drill_mode import (
     INJECTED_FAILURE,
     INTERNAL,
     NO_DRILL_TARGET,
+    NO_MARKER,
     PUBLIC,
     PUBLIC_TARGET,
     SECRET,
@@ -28,9 +29,8 @@ from outage_comms.drill_mode import (
     DrillAudience,
     Reach,
     drill_adapters,
+    drill_marker,
     drill_web_plan,
-    mark_fields,
-    mark_internal,
     reach_for,
 )
 from outage_comms.guard import sms_size
@@ -185,18 +185,20 @@ def test_sms_parts_with_the_marker_measured_on_the_example_plan(plan: Plan) -> N
 
 
 def test_marking_is_idempotent_and_voice_says_the_word(plan: Plan) -> None:
-    once = mark_fields(plan, MessageFormat.SMS, "pt-BR", {"body": "Sincronização lenta."})
+    once = drill_marker(plan).fields(MessageFormat.SMS, "pt-BR", {"body": "Sincronização lenta."})
     assert once == {"body": "[SIMULAÇÃO] Sincronização lenta."}
-    assert mark_fields(plan, MessageFormat.SMS, "pt-BR", once) == once
-    voice = mark_fields(plan, MessageFormat.VOICE, "en", {"body": "Sync is slow."})
+    assert drill_marker(plan).fields(MessageFormat.SMS, "pt-BR", once) == once
+    voice = drill_marker(plan).fields(MessageFormat.VOICE, "en", {"body": "Sync is slow."})
     assert voice == {"body": "This is a drill. Sync is slow."}
-    email = mark_fields(plan, MessageFormat.EMAIL, "en", {"subject": "Sync is slow", "body": "Details."})
+    email = drill_marker(plan).fields(
+        MessageFormat.EMAIL, "en", {"subject": "Sync is slow", "body": "Details."}
+    )
     assert email == {"subject": "[DRILL] Sync is slow", "body": "[DRILL] Details."}
 
 
 def test_internal_words_are_marked_only_for_drills(plan: Plan) -> None:
-    assert mark_internal(plan, True, "Approve the update") == "[DRILL] Approve the update"
-    assert mark_internal(plan, False, "Approve the update") == "Approve the update"
+    assert drill_marker(plan).internal("Approve the update", "en") == "[DRILL] Approve the update"
+    assert NO_MARKER.internal("Approve the update", "en") == "Approve the update"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,8 +40,6 @@ from outage_comms.drill_mode.marking import (
     NO_MARKER,
     Marker,
     drill_marker,
-    mark_fields,
-    mark_internal,
     marker,
     spoken_marker,
 )
@@ -66,7 +64,6 @@ from outage_comms.drill_mode.reach import (
     in_audience,
     is_drill,
     linked_plan,
-    mark_message,
     marker_of,
     reach_for,
 )
@@ -112,9 +109,6 @@ __all__ = [
     "injectable_channels",
     "is_drill",
     "linked_plan",
-    "mark_fields",
-    "mark_internal",
-    "mark_message",
     "marker",
     "marker_of",
     "reach_for",

@@ -102,13 +102,3 @@ def drill_marker(plan: Plan) -> Marker:
     """The plan's drill marker in every locale."""
     codes = plan.locale_codes
     return Marker({c: marker(plan, c) for c in codes}, {c: spoken_marker(plan, c) for c in codes})
-
-
-def mark_fields(plan: Plan, fmt: MessageFormat, locale: str, fields: Mapping[str, str]) -> dict[str, str]:
-    """``fields`` as a drill sends them (see :meth:`Marker.fields`)."""
-    return drill_marker(plan).fields(fmt, locale, fields)
-
-
-def mark_internal(plan: Plan, drill: bool, text: str) -> str:
-    """A subject or title for the team: marked in the default locale when ``drill``."""
-    return (drill_marker(plan) if drill else NO_MARKER).internal(text, plan.default_locale)

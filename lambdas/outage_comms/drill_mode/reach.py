@@ -14,7 +14,6 @@ from outage_comms.vocabulary import CHANNEL_FORMAT, Channel
 
 if TYPE_CHECKING:
     from outage_comms.incident import Incident
-    from outage_comms.rendering import RenderedMessage
 
 #: What an injected failure says (the drill report reads it back from the delivery record).
 INJECTED_FAILURE = "failure injected by the drill"
@@ -171,8 +170,3 @@ def _decide(plan: Plan, *, drill: bool, failures: Sequence[str], audiences: Sequ
 def marker_of(plan: Plan, incident: Incident) -> Marker:
     """How ``incident``'s words are marked: the drill marker for a drill, :data:`NO_MARKER` otherwise."""
     return drill_marker(plan) if audience_of(incident) == DRILL else NO_MARKER
-
-
-def mark_message(plan: Plan, incident: Incident, message: RenderedMessage) -> RenderedMessage:
-    """The message as ``incident`` sends it: marked for a drill, unchanged for a real incident."""
-    return marker_of(plan, incident).message(message)
