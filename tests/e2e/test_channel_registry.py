@@ -81,6 +81,7 @@ SPEC = ChannelSpec(
     format=MessageFormat.CHAT,
     reach="team",
     label="team Discord",
+    markup="chatbot",  # Markdown links and @everyone: typed words are neutralised for both
     settings=f"{PACKAGE}:DiscordSettings",
     drill=DrillSpec("secret", secret_field="webhook_url_secret"),
     adapter=f"{PACKAGE}:build",
@@ -171,7 +172,6 @@ def test_the_registered_channel_is_rendered_delivered_by_the_state_machine_and_r
 ) -> None:
     from outage_comms.plan import load_plan
     from outage_comms.workflow.channels_plan import fanout_channels, team_channels
-    from outage_comms_cdk import lambda_asset
     from outage_comms_cli.drills.embedded import run_embedded_drill
     from outage_comms_cli.drills.scenario import DEFAULT_SCENARIO, load_scenario
 
@@ -180,13 +180,7 @@ def test_the_registered_channel_is_rendered_delivered_by_the_state_machine_and_r
     assert Channel("discord") in team_channels(plan) and Channel("discord") not in fanout_channels(plan)
     assert plan.channels.discord.username == "Outage Comms"  # its own settings model, defaults applied
 
-    # The channel's package ships in the delivering functions' assets like the team's own code.
-    # (until the asset builder ships a module outside our packages by itself: requested from its owner)
-    sources = lambda_asset.source_dirs
-    monkeypatch.setattr(lambda_asset, "OWN_PACKAGES", (*lambda_asset.OWN_PACKAGES, PACKAGE))
-    monkeypatch.setattr(
-        lambda_asset, "source_dirs", lambda templates_dir=None: {**sources(templates_dir), PACKAGE: discord}
-    )
+    # The channel's package ships in the delivering functions' assets like a team's own code would.
     monkeypatch.delenv("OUTAGE_COMMS_EMBEDDED_CDK_OUT", raising=False)  # synthesize this plan's app
     os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
