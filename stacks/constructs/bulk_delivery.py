@@ -81,6 +81,15 @@ class BulkDelivery(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.quotas = quotas
+        self._send_batch_function(runtime, key, bucket, environment)
+        send_all = self._send_to_recipients(bucket, self._send_task())
+        choose = self._choose_batching(quotas, send_all)
+        self._state_machine(runtime, key, choose)
+        self._acknowledge_scoped_wildcards(bucket)
+
+    def _send_batch_function(
+        self, runtime: LambdaRuntime, key: kms.IKey, bucket: s3.IBucket, environment: dict[str, str] | None
+    ) -> None:
         self.send_batch: OutageCommsFunction = runtime.new_function(
             self,
             "SendBatch",
@@ -101,6 +110,62 @@ class BulkDelivery(Construct):
             iam.PolicyStatement(actions=["kms:Decrypt"], resources=[key.key_arn])
         )
 
+    def _send_task(self) -> tasks.LambdaInvoke:
+        send = tasks.LambdaInvoke(
+            self,
+            "SendBatchTask",
+            state_name="SendBatch",
+            lambda_function=self.send_batch.function,
+            payload_response_only=True,
+            retry_on_service_exceptions=False,
+        )
+        send.add_retry(
+            errors=[
+                "ChannelRetryableError",
+                "Lambda.ServiceException",
+                "Lambda.AWSLambdaException",
+                "Lambda.SdkClientException",
+                "Lambda.TooManyRequestsException",
+                "States.Timeout",
+            ],
+            interval=Duration.seconds(2),
+            max_attempts=4,
+            backoff_rate=2.0,
+            max_delay=Duration.seconds(60),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        return send
+
+    def _send_to_recipients(self, bucket: s3.IBucket, send: tasks.LambdaInvoke) -> sfn.DistributedMap:
+        self.results_prefix = "bulk-results"
+        send_all = sfn.DistributedMap(
+            self,
+            "SendToRecipients",
+            state_name="SendToRecipients",
+            item_reader=sfn.S3JsonLItemReader(bucket=bucket, key=sfn.JsonPath.string_at("$.recipients.key")),
+            item_batcher=sfn.ItemBatcher(
+                max_items_per_batch_path="$.batching.max_items",
+                max_input_bytes_per_batch=MAX_INPUT_BYTES_PER_BATCH,
+                batch_input={
+                    "channel.$": "$.channel",
+                    "incident_id.$": "$.incident_id",
+                    "update_id.$": "$.update_id",
+                    "messages.$": "$.messages",
+                    "rate_per_second.$": "$.batching.rate_per_second",
+                },
+            ),
+            max_concurrency_path="$.batching.max_concurrency",
+            tolerated_failure_percentage=100,
+            result_writer_v2=sfn.ResultWriterV2(bucket=bucket, prefix=self.results_prefix),
+            result_path="$.results",
+            # Each batch is seconds long: Express children cost per request, not per state transition.
+            map_execution_type=sfn.StateMachineType.EXPRESS,
+        )
+        send_all.item_processor(send)
+        return send_all
+
+    def _choose_batching(self, quotas: SendQuotas, send_all: sfn.DistributedMap) -> sfn.Choice:
+        """Email and SMS batch by their providers' quotas; anything else has no bulk path."""
         email_batching = sfn.Pass(
             self,
             "EmailBatching",
@@ -127,56 +192,6 @@ class BulkDelivery(Construct):
             ),
             result_path="$.batching",
         )
-
-        send = tasks.LambdaInvoke(
-            self,
-            "SendBatchTask",
-            state_name="SendBatch",
-            lambda_function=self.send_batch.function,
-            payload_response_only=True,
-            retry_on_service_exceptions=False,
-        )
-        send.add_retry(
-            errors=[
-                "ChannelRetryableError",
-                "Lambda.ServiceException",
-                "Lambda.AWSLambdaException",
-                "Lambda.SdkClientException",
-                "Lambda.TooManyRequestsException",
-                "States.Timeout",
-            ],
-            interval=Duration.seconds(2),
-            max_attempts=4,
-            backoff_rate=2.0,
-            max_delay=Duration.seconds(60),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        self.results_prefix = "bulk-results"
-        send_all = sfn.DistributedMap(
-            self,
-            "SendToRecipients",
-            state_name="SendToRecipients",
-            item_reader=sfn.S3JsonLItemReader(bucket=bucket, key=sfn.JsonPath.string_at("$.recipients.key")),
-            item_batcher=sfn.ItemBatcher(
-                max_items_per_batch_path="$.batching.max_items",
-                max_input_bytes_per_batch=MAX_INPUT_BYTES_PER_BATCH,
-                batch_input={
-                    "channel.$": "$.channel",
-                    "incident_id.$": "$.incident_id",
-                    "update_id.$": "$.update_id",
-                    "messages.$": "$.messages",
-                    "rate_per_second.$": "$.batching.rate_per_second",
-                },
-            ),
-            max_concurrency_path="$.batching.max_concurrency",
-            tolerated_failure_percentage=100,
-            result_writer_v2=sfn.ResultWriterV2(bucket=bucket, prefix=self.results_prefix),
-            result_path="$.results",
-            # Each batch is seconds long: Express children cost per request, not per state transition.
-            map_execution_type=sfn.StateMachineType.EXPRESS,
-        )
-        send_all.item_processor(send)
-
         choose = (
             sfn.Choice(self, "ChooseBatching", state_name="ChooseBatching")
             .when(sfn.Condition.string_equals("$.channel", "email"), email_batching)
@@ -189,7 +204,9 @@ class BulkDelivery(Construct):
         )
         email_batching.next(send_all)
         sms_batching.next(send_all)
+        return choose
 
+    def _state_machine(self, runtime: LambdaRuntime, key: kms.IKey, choose: sfn.Choice) -> None:
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -215,7 +232,6 @@ class BulkDelivery(Construct):
         self.state_machine.add_to_role_policy(
             iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[key.key_arn])
         )
-        self._acknowledge_scoped_wildcards(bucket)
 
     def _acknowledge_scoped_wildcards(self, bucket: s3.IBucket) -> None:
         """Name each wildcard the state machine's and the batch function's policies hold, and why."""
