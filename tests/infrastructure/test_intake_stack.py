@@ -346,4 +346,4 @@ def test_the_asset_holds_both_handlers(core: Any, raw: dict[str, Any]) -> None:
         asset = core.outdir / manifest["files"][key]["source"]["path"]
         module, _ = props["Handler"].rsplit(".", 1)
         assert (asset / (module.replace(".", "/") + ".py")).is_file(), props["Handler"]
-        assert (asset / "outage_comms" / "intake" / "store.py").is_file()
+        assert any((asset / "outage_comms" / "intake" / name).is_file() for name in ("store.py", "store.pyc"))
