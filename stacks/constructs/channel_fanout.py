@@ -155,22 +155,10 @@ def channel_branch(
         "update_id": sfn.JsonPath.string_at("$.render.update_id"),
     }
 
-    def invoke(
-        state_id: str, function: lambda_.IFunction, payload: dict[str, object], result_path: str | None = None
-    ) -> tasks.LambdaInvoke:
-        return tasks.LambdaInvoke(
-            scope,
-            state_id,
-            lambda_function=function,
-            payload=sfn.TaskInput.from_object(payload),
-            payload_response_only=True,
-            retry_on_service_exceptions=False,
-            result_path=result_path,
-        )
-
-    deliver_task = invoke(f"{verb} {label}", deliver, ids)
+    deliver_task = _invoke(scope, f"{verb} {label}", deliver, ids)
     _retry_like_a_channel(deliver_task, list(RETRYABLE_ERRORS))
-    record_task = invoke(
+    record_task = _invoke(
+        scope,
         f"Record {label} failure",
         record_failure,
         {**ids, "error": sfn.JsonPath.object_at("$.error")},
@@ -191,10 +179,40 @@ def channel_branch(
         },
         result_path="$.failure",
     )
+    dead_letter = _dead_letter(scope, label, ids, dead_letters)
+    record_task.add_catch(not_recorded, errors=[sfn.Errors.ALL], result_path="$.record_error")
+    record_task.next(dead_letter)
+    not_recorded.next(dead_letter)
+    deliver_task.add_catch(record_task, errors=[sfn.Errors.ALL], result_path="$.error")
+    return deliver_task
+
+
+def _invoke(
+    scope: Construct,
+    state_id: str,
+    function: lambda_.IFunction,
+    payload: dict[str, object],
+    result_path: str | None = None,
+) -> tasks.LambdaInvoke:
+    return tasks.LambdaInvoke(
+        scope,
+        state_id,
+        lambda_function=function,
+        payload=sfn.TaskInput.from_object(payload),
+        payload_response_only=True,
+        retry_on_service_exceptions=False,
+        result_path=result_path,
+    )
+
+
+def _dead_letter(
+    scope: Construct, label: str, ids: dict[str, str], queue: sqs.IQueue
+) -> tasks.SqsSendMessage:
+    """``Dead-letter <channel>`` (retried; if the queue still refuses, ``<channel> not dead-lettered``)."""
     dead_letter = tasks.SqsSendMessage(
         scope,
         f"Dead-letter {label}",
-        queue=dead_letters,
+        queue=queue,
         message_body=sfn.TaskInput.from_object(
             {
                 **ids,
@@ -217,11 +235,7 @@ def channel_branch(
         output_path="$.failure",
     )
     dead_letter.add_catch(not_dead_lettered, errors=[sfn.Errors.ALL], result_path="$.dead_letter_error")
-    record_task.add_catch(not_recorded, errors=[sfn.Errors.ALL], result_path="$.record_error")
-    record_task.next(dead_letter)
-    not_recorded.next(dead_letter)
-    deliver_task.add_catch(record_task, errors=[sfn.Errors.ALL], result_path="$.error")
-    return deliver_task
+    return dead_letter
 
 
 def fanout_state(
