@@ -17,6 +17,7 @@ from constructs import Construct
 
 from outage_comms.plan import Plan
 from outage_comms.status.site import SUBSCRIBE_PATH
+from outage_comms_cdk.constructs.status_publisher import publisher_function_role_name
 from outage_comms_cdk.constructs.status_site import (
     STATUS_METRIC_NAMESPACE,
     PublisherAccessRole,
@@ -25,17 +26,6 @@ from outage_comms_cdk.constructs.status_site import (
 )
 from outage_comms_cdk.constructs.web_acl import PublicWebAcl
 from outage_comms_cdk.settings import SettingsError, deployment_in, deployment_of, name_for, stack_name
-
-#: The workload-side publisher function's role name (see stacks/constructs/status_publisher.py).
-PUBLISHER_FUNCTION_ROLE_NAME = "outage-comms-status-publisher"
-
-
-def publisher_function_role_name(region: str, deployment: str | None = None) -> str:
-    """``outage-comms-status-publisher-<region>``; with a deployment id
-    ``outage-comms-<id>-publisher-<region>`` (role names: 64 characters)."""
-    if deployment:
-        return f"outage-comms-{deployment}-publisher-{region}"
-    return f"{PUBLISHER_FUNCTION_ROLE_NAME}-{region}"
 
 
 def publisher_function_role_arn(account: str, region: str, deployment: str | None = None) -> str:

@@ -12,7 +12,6 @@ execution (regions/engine.py, regions/resume.py).
 from __future__ import annotations
 
 import functools
-import os
 from typing import TYPE_CHECKING, Any
 
 from outage_comms.observability import logger, metrics, tracer
@@ -33,16 +32,17 @@ def default_engine() -> RegionEngine:
     from outage_comms.intake.store import DynamoIncidentRepository
     from outage_comms.regions.engine import RegionEngine
     from outage_comms.regions.executions import StepFunctionsExecutions
+    from outage_comms.regions.fence import FailoverSettings
     from outage_comms.regions.lease import DynamoOwnershipStore
     from outage_comms.workflow.settings import plan, settings
     from outage_comms.workflow.store import DynamoWorkflowStore
 
-    config = settings()
-    state_machine = os.environ.get("STATE_MACHINE_ARN", "")
+    config, regional = settings(), FailoverSettings.from_environment()
+    state_machine = regional.state_machine_arn
     return RegionEngine(
         plan=plan(),
-        region=os.environ["AWS_REGION"],
-        ownership=DynamoOwnershipStore(table_name=os.environ["OWNERSHIP_TABLE"], client=client("dynamodb")),
+        region=regional.aws_region,
+        ownership=DynamoOwnershipStore(table_name=regional.ownership_table, client=client("dynamodb")),
         repository=DynamoIncidentRepository(config.incidents_table),
         store=DynamoWorkflowStore(table_name=config.workflow_table, client=client("dynamodb")),
         executions=StepFunctionsExecutions(state_machine) if state_machine else None,
@@ -54,9 +54,10 @@ def default_engine() -> RegionEngine:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: Any, engine: RegionEngine | None = None) -> dict[str, Any]:
     from outage_comms.regions.failover import signal_from_alarm_event
+    from outage_comms.regions.fence import RegionSettings
 
     signal = signal_from_alarm_event(
-        event, region_of_alarm=health_alarms(os.environ.get("HEALTH_ALARMS", ""))
+        event, region_of_alarm=health_alarms(RegionSettings.from_environment().health_alarms)
     )
     if signal is None:
         logger.info("not an engine-health alarm; ignored")

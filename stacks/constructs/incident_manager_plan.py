@@ -25,7 +25,7 @@ from aws_cdk import aws_ssmcontacts as contacts
 from aws_cdk import aws_ssmincidents as incidents
 from constructs import Construct
 
-from outage_comms.plan import IncidentManagerSettings, Plan, incident_manager_impact
+from outage_comms.plan import IncidentManagerSettings, Plan, Severity, incident_manager_impact
 from outage_comms_cdk.constructs.runbook import IncidentRunbook
 from outage_comms_cdk.settings import physical_name
 
@@ -138,6 +138,31 @@ class IncidentManagerPlan(Construct):
             else contact_arn(self, contact_region, role)
             for role in settings.engage_roles
         ]
+        self._chat_channel(settings, key)
+        self.replication_set = (
+            incidents.CfnReplicationSet(
+                self,
+                "ReplicationSet",
+                # AWS-owned keys: a replication set uses one kind of key in all of its regions.
+                regions=[
+                    incidents.CfnReplicationSet.ReplicationRegionProperty(region_name=r)
+                    for r in replication_regions
+                ],
+                deletion_protected=True,
+            )
+            if replication_regions
+            else None
+        )
+        self.response_plans: dict[str, incidents.CfnResponsePlan] = {}
+        for severity in plan.severities:
+            response_plan = self._response_plan(plan, severity, engagements, runbook)
+            if self.replication_set is not None:
+                response_plan.add_resource_dependency(self.replication_set)
+            self.response_plans[severity.id] = response_plan
+
+    def _chat_channel(self, settings: IncidentManagerSettings, key: kms.IKey) -> None:
+        """The chat channel topic Incident Manager posts to, and its Slack channel when the plan names one."""
+        stack = Stack.of(self)
         self.chat_topic = sns.Topic(
             self,
             "ChatChannel",
@@ -174,71 +199,57 @@ class IncidentManagerPlan(Construct):
                 guardrail_policies=[CHAT_GUARDRAIL_POLICY],
                 logging_level="ERROR",
             )
-        self.replication_set = (
-            incidents.CfnReplicationSet(
-                self,
-                "ReplicationSet",
-                # AWS-owned keys: a replication set uses one kind of key in all of its regions.
-                regions=[
-                    incidents.CfnReplicationSet.ReplicationRegionProperty(region_name=r)
-                    for r in replication_regions
-                ],
-                deletion_protected=True,
-            )
-            if replication_regions
-            else None
-        )
-        self.response_plans: dict[str, incidents.CfnResponsePlan] = {}
-        for severity in plan.severities:
-            impact = incident_manager_impact(plan, severity)
-            title = f"{plan.organization.name}: {severity.name.get(plan.default_locale, severity.id)}"
-            response_plan = incidents.CfnResponsePlan(
-                self,
-                f"Severity-{severity.id}",
-                name=physical_name(self, f"outage-comms-{severity.id}")[:200],
-                display_name=title[:200],
-                incident_template=incidents.CfnResponsePlan.IncidentTemplateProperty(
-                    title=title[:200],
-                    impact=impact,
-                    summary=f"Customer communication runs on the {severity.id} cadence "
-                    f"(every {severity.cadence_minutes} minutes) through Outage Comms.",
-                    notification_targets=[
-                        incidents.CfnResponsePlan.NotificationTargetItemProperty(
-                            sns_topic_arn=self.chat_topic.topic_arn
-                        )
-                    ],
-                ),
-                chat_channel=incidents.CfnResponsePlan.ChatChannelProperty(
-                    chatbot_sns=[self.chat_topic.topic_arn]
-                ),
-                engagements=engagements,
-                actions=[
-                    incidents.CfnResponsePlan.ActionProperty(
-                        ssm_automation=incidents.CfnResponsePlan.SsmAutomationProperty(
-                            document_name=runbook.document.ref,
-                            document_version="$LATEST",
-                            role_arn=runbook.response_plan_role.role_arn,
-                            target_account="RESPONSE_PLAN_OWNER_ACCOUNT",
-                            parameters=[
-                                incidents.CfnResponsePlan.SsmParameterProperty(
-                                    key="AutomationAssumeRole", values=[runbook.automation_role.role_arn]
-                                ),
-                                incidents.CfnResponsePlan.SsmParameterProperty(
-                                    key="Impact", values=[str(impact)]
-                                ),
-                            ],
-                            dynamic_parameters=[
-                                incidents.CfnResponsePlan.DynamicSsmParameterProperty(
-                                    key="IncidentRecordArn",
-                                    value=incidents.CfnResponsePlan.DynamicSsmParameterValueProperty(
-                                        variable="INCIDENT_RECORD_ARN"
-                                    ),
-                                )
-                            ],
-                        )
+
+    def _response_plan(
+        self, plan: Plan, severity: Severity, engagements: list[str], runbook: IncidentRunbook
+    ) -> incidents.CfnResponsePlan:
+        """One severity's response plan: impact, chat channel, engagements, the Outage Comms runbook."""
+        impact = incident_manager_impact(plan, severity)
+        title = f"{plan.organization.name}: {severity.name.get(plan.default_locale, severity.id)}"
+        return incidents.CfnResponsePlan(
+            self,
+            f"Severity-{severity.id}",
+            name=physical_name(self, f"outage-comms-{severity.id}")[:200],
+            display_name=title[:200],
+            incident_template=incidents.CfnResponsePlan.IncidentTemplateProperty(
+                title=title[:200],
+                impact=impact,
+                summary=f"Customer communication runs on the {severity.id} cadence "
+                f"(every {severity.cadence_minutes} minutes) through Outage Comms.",
+                notification_targets=[
+                    incidents.CfnResponsePlan.NotificationTargetItemProperty(
+                        sns_topic_arn=self.chat_topic.topic_arn
                     )
                 ],
-            )
-            if self.replication_set is not None:
-                response_plan.add_resource_dependency(self.replication_set)
-            self.response_plans[severity.id] = response_plan
+            ),
+            chat_channel=incidents.CfnResponsePlan.ChatChannelProperty(
+                chatbot_sns=[self.chat_topic.topic_arn]
+            ),
+            engagements=engagements,
+            actions=[
+                incidents.CfnResponsePlan.ActionProperty(
+                    ssm_automation=incidents.CfnResponsePlan.SsmAutomationProperty(
+                        document_name=runbook.document.ref,
+                        document_version="$LATEST",
+                        role_arn=runbook.response_plan_role.role_arn,
+                        target_account="RESPONSE_PLAN_OWNER_ACCOUNT",
+                        parameters=[
+                            incidents.CfnResponsePlan.SsmParameterProperty(
+                                key="AutomationAssumeRole", values=[runbook.automation_role.role_arn]
+                            ),
+                            incidents.CfnResponsePlan.SsmParameterProperty(
+                                key="Impact", values=[str(impact)]
+                            ),
+                        ],
+                        dynamic_parameters=[
+                            incidents.CfnResponsePlan.DynamicSsmParameterProperty(
+                                key="IncidentRecordArn",
+                                value=incidents.CfnResponsePlan.DynamicSsmParameterValueProperty(
+                                    variable="INCIDENT_RECORD_ARN"
+                                ),
+                            )
+                        ],
+                    )
+                )
+            ],
+        )

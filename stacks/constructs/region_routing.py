@@ -33,16 +33,14 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from outage_comms.plan import Plan
-from outage_comms_cdk.constructs.alarm_trigger import alarm_detail_pattern
 from outage_comms_cdk.constructs.data_store import (
     INCIDENTS_OPEN_BY_COMPONENT_INDEX,
     DataStore,
     incident_index_arns,
 )
 from outage_comms_cdk.constructs.event_archive import EVENT_BUS_NAME
-from outage_comms_cdk.constructs.health_trigger import ANNOUNCED_CATEGORIES, health_services
 from outage_comms_cdk.constructs.incident_workflow import STATE_MACHINE_NAME
-from outage_comms_cdk.constructs.intake import intake_target
+from outage_comms_cdk.constructs.intake import intake_target, source_event_patterns
 from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime
 from outage_comms_cdk.quality_gates import acknowledge
 from outage_comms_cdk.settings import physical_name
@@ -54,25 +52,9 @@ UNHEALTHY_PERIODS = 3
 
 
 def forwarded_patterns(plan: Plan) -> dict[str, events.EventPattern]:
-    """The AWS service events the plan maps, by door: the same patterns as the default-bus doors."""
-    patterns = {
-        "Alarms": events.EventPattern(
-            source=["aws.cloudwatch"],
-            detail_type=["CloudWatch Alarm State Change"],
-            detail=alarm_detail_pattern(plan),
-        )
-    }
-    services = health_services(plan)
-    if services:
-        patterns["Health"] = events.EventPattern(
-            source=["aws.health"],
-            detail_type=["AWS Health Event"],
-            detail={
-                "service": [{"equals-ignore-case": service} for service in services],
-                "eventTypeCategory": list(ANNOUNCED_CATEGORIES),
-            },
-        )
-    return patterns
+    """The AWS service events the plan maps, by door: the patterns of the intake sources whose events
+    land in the region they concern (alarms, AWS Health), as the default-bus doors use them."""
+    return source_event_patterns(plan, forwarded_only=True)
 
 
 def engine_bus_arn(scope: Construct, region: str) -> str:
@@ -184,6 +166,12 @@ class GlobalEndpoint(Construct):
         standby_region: str,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._health_check(intake_queue)
+        self._replication_role(standby_region)
+        self._endpoint(standby_region)
+
+    def _health_check(self, intake_queue: sqs.IQueue) -> None:
+        """The primary engine's health alarm and the Route 53 health check watching it."""
         stack = Stack.of(self)
         self.alarm = cloudwatch.Alarm(
             self,
@@ -211,6 +199,10 @@ class GlobalEndpoint(Construct):
                 insufficient_data_health_status="Unhealthy",
             ),
         )
+
+    def _replication_role(self, standby_region: str) -> None:
+        """The role EventBridge replicates events with, to both buses, through its managed rules."""
+        stack = Stack.of(self)
         self.bus_arns = [engine_bus_arn(self, stack.region), engine_bus_arn(self, standby_region)]
         self.role = iam.Role(
             self,
@@ -256,6 +248,10 @@ class GlobalEndpoint(Construct):
                 conditions={"StringLike": {"iam:PassedToService": "events.amazonaws.com"}},
             )
         )
+
+    def _endpoint(self, standby_region: str) -> None:
+        """The endpoint: fails over to the standby on the health check, replication on."""
+        stack = Stack.of(self)
         self.endpoint = events.CfnEndpoint(
             self,
             "Endpoint",
@@ -342,6 +338,31 @@ class RegionFailover(Construct):
             reserved_concurrent_executions=1,
             on_failure=destinations.SqsDestination(queue_dead_letters),
         )
+        self._grant_tables(key=key, data=data, workflow_table=workflow_table)
+        if state_machine is not None:
+            self._grant_executions(engine_regions or sorted({Stack.of(self).region, *health_alarms.values()}))
+        self.rules = [
+            events.Rule(
+                self,
+                name,
+                event_bus=event_bus,
+                description="Outage Comms: engine-health alarm state changes, to the failover function",
+                event_pattern=engine_health_pattern(alarm),
+                targets=[
+                    targets.LambdaFunction(
+                        self.function.function,
+                        dead_letter_queue=rule_dead_letters,
+                        max_event_age=Duration.hours(1),
+                        retry_attempts=20,
+                    )
+                ],
+            )
+            for alarm in health_alarms
+            for name, event_bus in (("FromBus", bus), ("FromDefaultBus", None))
+        ]
+
+    def _grant_tables(self, *, key: kms.IKey, data: DataStore, workflow_table: dynamodb.ITable) -> None:
+        """The ownership lease, the incidents (and their open-by-component index), the workflow table."""
         function = self.function.function
         data.grant_ownership(function, key)
         tables = (
@@ -363,27 +384,6 @@ class RegionFailover(Construct):
             )
         key.grant_encrypt_decrypt(function)
         self.function.acknowledge_key_grants()
-        if state_machine is not None:
-            self._grant_executions(engine_regions or sorted({Stack.of(self).region, *health_alarms.values()}))
-        self.rules = [
-            events.Rule(
-                self,
-                name,
-                event_bus=event_bus,
-                description="Outage Comms: engine-health alarm state changes, to the failover function",
-                event_pattern=engine_health_pattern(alarm),
-                targets=[
-                    targets.LambdaFunction(
-                        function,
-                        dead_letter_queue=rule_dead_letters,
-                        max_event_age=Duration.hours(1),
-                        retry_attempts=20,
-                    )
-                ],
-            )
-            for alarm in health_alarms
-            for name, event_bus in (("FromBus", bus), ("FromDefaultBus", None))
-        ]
 
     def _grant_executions(self, regions: Sequence[str]) -> None:
         """Start the incident state machine in each engine region (a taken incident continues here, a

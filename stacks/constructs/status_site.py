@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aws_cdk import Aws, CfnElement, Duration, RemovalPolicy, Stack
@@ -20,6 +21,9 @@ from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_certificatemanager as acm
 
 from outage_comms_cdk.quality_gates import acknowledge, checkov_skip
 from outage_comms_cdk.settings import deployment_of, physical_name
@@ -112,6 +116,17 @@ class StatusSite(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._subscribe_url = subscribe_url
+        self._buckets()
+        self._edge_policies(subscribe_url)
+        certificate = self._distribution(domain_names, certificate_arn, web_acl_id)
+        if subscribe_api is not None:
+            self._add_subscribe_route(subscribe_api)
+        if feedback_api is not None:
+            self._add_feedback_route(feedback_api)
+        self._acknowledge_edge_choices(web_acl_id=web_acl_id, certificate=certificate)
+
+    def _buckets(self) -> None:
+        """The site's private bucket and the access-log bucket (S3 and CloudFront logs)."""
         self.logs = s3.Bucket(
             self,
             "AccessLogs",
@@ -145,6 +160,9 @@ class StatusSite(Construct):
             lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(30))],
             removal_policy=RemovalPolicy.RETAIN,
         )
+
+    def _edge_policies(self, subscribe_url: str) -> None:
+        """The cache policy, the security-headers policy and the URL rewrite function."""
         self.cache_policy = cloudfront.CachePolicy(
             self,
             "CachePolicy",
@@ -182,6 +200,11 @@ class StatusSite(Construct):
             runtime=cloudfront.FunctionRuntime.JS_2_0,
             comment="Public status URLs to object keys (/incidents/<id> -> .html, / -> index.html)",
         )
+
+    def _distribution(
+        self, domain_names: list[str] | None, certificate_arn: str | None, web_acl_id: str | None
+    ) -> acm.ICertificate | None:
+        """The CloudFront distribution over the bucket (OAC); returns the custom domain's certificate."""
         certificate = None
         if certificate_arn:
             from aws_cdk import aws_certificatemanager as acm
@@ -216,10 +239,12 @@ class StatusSite(Construct):
             log_file_prefix="cloudfront/",
             web_acl_id=web_acl_id,
         )
-        if subscribe_api is not None:
-            self._add_subscribe_route(subscribe_api)
-        if feedback_api is not None:
-            self._add_feedback_route(feedback_api)
+        return certificate
+
+    def _acknowledge_edge_choices(
+        self, *, web_acl_id: str | None, certificate: acm.ICertificate | None
+    ) -> None:
+        """Why the gates' edge findings do not apply (or are the plan's choice)."""
         acknowledge(
             self.distribution,
             "AwsSolutions-CFR1",
@@ -419,53 +444,67 @@ class PublisherAccessRole(Construct):
             ),
             max_session_duration=Duration.hours(1),
         )
-        statements = [
-            iam.PolicyStatement(
-                sid="WriteSiteObjects", actions=["s3:PutObject"], resources=[bucket.arn_for_objects("*")]
-            ),
-            iam.PolicyStatement(
-                sid="ListSiteObjects", actions=["s3:ListBucket"], resources=[bucket.bucket_arn]
-            ),
-            iam.PolicyStatement(  # the publisher's own state (never served: the edge answers 404 there)
-                sid="ReadPublisherState",
-                actions=["s3:GetObject"],
-                resources=[bucket.arn_for_objects("_publisher/*")],
-            ),
-            iam.PolicyStatement(
-                sid="UpdatePublicDashboard",
-                actions=["cloudwatch:PutDashboard"],
-                resources=[f"arn:{Aws.PARTITION}:cloudwatch::{Aws.ACCOUNT_ID}:dashboard/{dashboard_name}"],
-            ),
-            iam.PolicyStatement(
-                sid="PublishStatusMetric",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": STATUS_METRIC_NAMESPACE}},
-            ),
-            iam.PolicyStatement(
-                sid="InvalidateStatusSite",
-                actions=["cloudfront:CreateInvalidation"],
-                resources=[
-                    f"arn:{Aws.PARTITION}:cloudfront::{Aws.ACCOUNT_ID}:distribution/{distribution.distribution_id}"
-                ],
-            ),
-        ]
-        policy = iam.Policy(self, "Policy", statements=statements, roles=[self.role])
-        acknowledge(
-            policy,
-            "AwsSolutions-IAM5[Resource::*]",
-            "cloudwatch:PutMetricData has no resource-level permissions; the statement is limited to the "
-            f"{STATUS_METRIC_NAMESPACE} namespace by the cloudwatch:namespace condition.",
+        policy = iam.Policy(
+            self,
+            "Policy",
+            statements=publisher_statements(bucket, dashboard_name, distribution),
+            roles=[self.role],
         )
-        acknowledge(
-            policy,
-            f"AwsSolutions-IAM5[Resource::<{Stack.of(bucket).get_logical_id(_cfn(bucket))}.Arn>/*]",
-            "The publisher rewrites any page of the site (incident pages are named by incident id); "
-            "the statement allows only s3:PutObject, on this one bucket.",
-        )
-        acknowledge(
-            policy,
-            f"AwsSolutions-IAM5[Resource::<{Stack.of(bucket).get_logical_id(_cfn(bucket))}.Arn>/_publisher/*]",
-            "The publisher reads back only its own state object under _publisher/ (s3:GetObject); the "
-            "edge answers 404 there, so it is never served.",
-        )
+        _acknowledge_publisher_policy(policy, bucket)
+
+
+def publisher_statements(
+    bucket: s3.IBucket, dashboard_name: str, distribution: cloudfront.IDistribution
+) -> list[iam.PolicyStatement]:
+    """What the publisher may do in the status account: write the site, read its own state, update the
+    public dashboard and the status metric, invalidate the distribution."""
+    return [
+        iam.PolicyStatement(
+            sid="WriteSiteObjects", actions=["s3:PutObject"], resources=[bucket.arn_for_objects("*")]
+        ),
+        iam.PolicyStatement(sid="ListSiteObjects", actions=["s3:ListBucket"], resources=[bucket.bucket_arn]),
+        iam.PolicyStatement(  # the publisher's own state (never served: the edge answers 404 there)
+            sid="ReadPublisherState",
+            actions=["s3:GetObject"],
+            resources=[bucket.arn_for_objects("_publisher/*")],
+        ),
+        iam.PolicyStatement(
+            sid="UpdatePublicDashboard",
+            actions=["cloudwatch:PutDashboard"],
+            resources=[f"arn:{Aws.PARTITION}:cloudwatch::{Aws.ACCOUNT_ID}:dashboard/{dashboard_name}"],
+        ),
+        iam.PolicyStatement(
+            sid="PublishStatusMetric",
+            actions=["cloudwatch:PutMetricData"],
+            resources=["*"],
+            conditions={"StringEquals": {"cloudwatch:namespace": STATUS_METRIC_NAMESPACE}},
+        ),
+        iam.PolicyStatement(
+            sid="InvalidateStatusSite",
+            actions=["cloudfront:CreateInvalidation"],
+            resources=[
+                f"arn:{Aws.PARTITION}:cloudfront::{Aws.ACCOUNT_ID}:distribution/{distribution.distribution_id}"
+            ],
+        ),
+    ]
+
+
+def _acknowledge_publisher_policy(policy: iam.Policy, bucket: s3.IBucket) -> None:
+    acknowledge(
+        policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "cloudwatch:PutMetricData has no resource-level permissions; the statement is limited to the "
+        f"{STATUS_METRIC_NAMESPACE} namespace by the cloudwatch:namespace condition.",
+    )
+    acknowledge(
+        policy,
+        f"AwsSolutions-IAM5[Resource::<{Stack.of(bucket).get_logical_id(_cfn(bucket))}.Arn>/*]",
+        "The publisher rewrites any page of the site (incident pages are named by incident id); "
+        "the statement allows only s3:PutObject, on this one bucket.",
+    )
+    acknowledge(
+        policy,
+        f"AwsSolutions-IAM5[Resource::<{Stack.of(bucket).get_logical_id(_cfn(bucket))}.Arn>/_publisher/*]",
+        "The publisher reads back only its own state object under _publisher/ (s3:GetObject); the "
+        "edge answers 404 there, so it is never served.",
+    )

@@ -216,10 +216,18 @@ def test_the_standby_takes_over_claims_and_starts_its_execution_once_and_hands_b
     assert again["action"] == "none" and again["execution_arn"] == executions.arn(STANDBY, name)
     assert len(executions.started) == 1
 
+    # the primary recovers while an update is on its way: its own execution (durable, it resumed with its
+    # region) is stopped at once, but ownership stays here until the update is out
+    rendered(store, "002-partial_outage")
+    (busy,) = engine.on_signal(signal(healthy=True))
+    assert (busy["action"], busy["stopped"]) == ("wait", [INCIDENT])
+    assert executions.stopped == [(PRIMARY, INCIDENT)] and (STANDBY, name) in executions.running
+    store.advance_customer_update(INCIDENT, CustomerUpdate(2, "002-partial_outage", "sev2", T0))
+
     # failback: the primary is healthy again, no update on its way
     (back,) = engine.on_signal(signal(healthy=True))
     assert (back["action"], back["route"], back["epoch"]) == ("hand_back", "wait", 3)
-    assert executions.stopped == [(STANDBY, name), (PRIMARY, INCIDENT)]
+    assert executions.stopped == [(PRIMARY, INCIDENT), (STANDBY, name)]
     assert executions.started[-1][:2] == (PRIMARY, execution_name(INCIDENT, 3))
     owner = ownership.current(scope_for(INCIDENT))
     assert isinstance(owner, Ownership) and (owner.region, owner.epoch) == (PRIMARY, 3)

@@ -61,6 +61,7 @@ class RegionEngine:
         assert regions is not None
         scope = scope_for(incident.id)
         owner = self.ownership.current(scope)
+        stale = self._stop_stale_primary(incident, owner, signal)
         decision = decide(
             regions,
             self.region,
@@ -73,6 +74,7 @@ class RegionEngine:
             "incident_id": incident.id,
             "action": decision.action.value,
             "reason": decision.reason,
+            **({"stopped": stale} if stale else {}),
         }
         try:
             if decision.action is Action.TAKE_OVER:
@@ -104,6 +106,19 @@ class RegionEngine:
         elif owner is not None:
             result.update(self._hand_back(incident, owner, new))
         return result
+
+    def _stop_stale_primary(
+        self, incident: Incident, owner: Ownership | None, signal: HealthSignal
+    ) -> list[str]:
+        """The primary is back while this region drives the incident: Step Functions is durable, so the
+        primary's own execution resumed with its region. Stop it first, whether or not an update is on
+        its way (its reminders, renders and approval requests would run beside ours; its renders would
+        keep an update "in flight" and the hand-back waiting for ever). Idempotent."""
+        regions = self.plan.regions
+        if not (signal.healthy and self._taken_over(owner) and self.executions and regions):
+            return []
+        why = f"{self.region} drives {incident.id} since the failover"
+        return [incident.id] if self.executions.stop(regions.primary, incident.id, why) else []
 
     def _taken_over(self, owner: Ownership | None) -> bool:
         """This region drives the incident because it took it (an incident it opened has epoch 1)."""

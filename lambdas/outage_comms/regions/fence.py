@@ -10,11 +10,15 @@ Both tables must be in the same region for the transaction (they are: each regio
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from botocore.exceptions import ClientError
+from pydantic import Field
 
+from outage_comms.function_settings import FunctionSettings
 from outage_comms.regions.lease import (
     DynamoOwnershipStore,
     OwnershipHeldError,
@@ -24,6 +28,9 @@ from outage_comms.regions.lease import (
     scope_for,
 )
 from outage_comms.workflow.delivery_ledger import Claim, ClaimResult, DeliveryLedger, DynamoDeliveryLedger
+
+if TYPE_CHECKING:
+    from outage_comms.workflow.services import Services
 
 
 class RegionFence:
@@ -94,15 +101,46 @@ def fenced(ledger: DeliveryLedger, fence: RegionFence | None) -> DeliveryLedger:
     return FencedDeliveryLedger(table_name=ledger._table, client=ledger._dynamodb, fence=fence)
 
 
+class RegionSettings(FunctionSettings):
+    """What a two-region engine's functions read (``stacks/app.py`` grants the ownership table; the
+    failover function also gets ``HEALTH_ALARMS`` and ``STATE_MACHINE_ARN``)."""
+
+    set_by: ClassVar[str] = "stacks/constructs/region_routing.py"
+    ownership_table: str = Field(default="", alias="OWNERSHIP_TABLE")
+    aws_region: str = Field(default="", alias="AWS_REGION")
+    health_alarms: str = Field(default="", alias="HEALTH_ALARMS")
+    state_machine_arn: str = Field(default="", alias="STATE_MACHINE_ARN")
+
+
+class FailoverSettings(RegionSettings):
+    """The failover function cannot work without its ownership table and region."""
+
+    ownership_table: str = Field(alias="OWNERSHIP_TABLE", min_length=1)
+    aws_region: str = Field(alias="AWS_REGION", min_length=1)
+
+
 def fence_from_environment(client: Any | None = None) -> RegionFence | None:
     """This function's fence in a two-region engine (``OWNERSHIP_TABLE`` set), else None."""
-    import os
-
-    table = os.environ.get("OWNERSHIP_TABLE", "")
-    if not table:
+    settings = RegionSettings.from_environment()
+    if not settings.ownership_table:
         return None
     if client is None:
         from outage_comms.aws_clients import client as aws_client
 
         client = aws_client("dynamodb")
-    return RegionFence(DynamoOwnershipStore(table_name=table, client=client), os.environ["AWS_REGION"])
+    store = DynamoOwnershipStore(table_name=settings.ownership_table, client=client)
+    return RegionFence(store, settings.aws_region)
+
+
+@functools.cache
+def fenced_services() -> Services:
+    """The workflow's services with the delivery ledger fenced by region ownership (``OWNERSHIP_TABLE``
+    set; unchanged otherwise): the delivering steps' handlers use it, so the workflow never imports
+    the regions package."""
+    from outage_comms.workflow.adapters import services
+
+    base = services()
+    fence = fence_from_environment()
+    if base.deliveries is None or fence is None:
+        return base
+    return dataclasses.replace(base, deliveries=fenced(base.deliveries, fence))

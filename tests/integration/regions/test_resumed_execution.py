@@ -33,9 +33,8 @@ from outage_comms.vocabulary import Scenario
 from outage_comms.workflow.store import DynamoWorkflowStore
 from outage_comms.workflow.timing import Clock
 from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
-from outage_comms_embedded import EmbeddedAws, synthesize_app
-from outage_comms_embedded.harness import REGION
-from outage_comms_embedded.people import approve_latest, review_links
+from outage_comms_embedded import REGION, EmbeddedAws, review_links, synthesize_app
+from tests.embedded_helpers import approve_latest
 
 pytestmark = pytest.mark.integration
 
@@ -148,15 +147,15 @@ def fail_over(
         "time": datetime.now(UTC).isoformat(),
         "detail": {"alarmName": ALARM, "state": {"value": "ALARM", "reason": "intake not consumed"}},
     }
-    previous = region_failover.os.environ.get("HEALTH_ALARMS")
-    region_failover.os.environ["HEALTH_ALARMS"] = f"{ALARM}={PRIMARY}"
+    previous = os.environ.get("HEALTH_ALARMS")
+    os.environ["HEALTH_ALARMS"] = f"{ALARM}={PRIMARY}"
     try:
         results = region_failover.handler(event, _Context(), engine=engine)["results"]
     finally:
         if previous is None:
-            region_failover.os.environ.pop("HEALTH_ALARMS", None)
+            os.environ.pop("HEALTH_ALARMS", None)
         else:
-            region_failover.os.environ["HEALTH_ALARMS"] = previous
+            os.environ["HEALTH_ALARMS"] = previous
     (mine,) = [r for r in results if r["incident_id"] == incident.id]
     return dict(mine)
 
