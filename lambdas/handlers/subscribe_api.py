@@ -63,7 +63,7 @@ class BadRequestError(Exception):
 def service() -> SubscriptionService:
     if _service is not None:
         return _service
-    from outage_comms.subscribers.runtime import subscription_runtime
+    from outage_comms.channels.subscribe_runtime import subscription_runtime
 
     return subscription_runtime().service
 
