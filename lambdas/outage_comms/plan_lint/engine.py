@@ -175,6 +175,25 @@ def _lint_one(
         for finding in guard_message(plan, with_links, channel):
             report.findings.append(_at(finding, f"{where} ({channel.value})"))
     message, feedback_links = next(iter(linked.values()), (rendered[True], "off"))
+    _record_sizes(scenario, fmt, locale, where, message, feedback_links, linked, report)
+    if fmt in INTERNAL_FORMATS:
+        return
+    report.findings += _customer_quality(plan, scenario, fmt, locale, where, message, rendered[False])
+    if locale == "en":
+        report.findings += _readability(plan, message, where)
+
+
+def _record_sizes(
+    scenario: Scenario,
+    fmt: MessageFormat,
+    locale: str,
+    where: str,
+    message: RenderedMessage,
+    feedback_links: str,
+    linked: dict[Channel, tuple[RenderedMessage, str]],
+    report: LintReport,
+) -> None:
+    """The report's quality row, the SMS size and, per SMS or social channel, the feedback form."""
     text, body = reader_text(message.fields), message.fields.get("body", "")
     row = assess(where, fmt.value, locale, text, sms=fmt is MessageFormat.SMS, body=body)
     report.quality.append({"scenario": scenario.value, "format": fmt.value, **row.as_dict()})
@@ -199,12 +218,24 @@ def _lint_one(
                     "feedback_links": form,
                 }
             )
-    if fmt in INTERNAL_FORMATS:
-        return
+
+
+def _customer_quality(
+    plan: Plan,
+    scenario: Scenario,
+    fmt: MessageFormat,
+    locale: str,
+    where: str,
+    message: RenderedMessage,
+    without_eta: RenderedMessage,
+) -> list[Finding]:
+    """A customer message states the impact, the next update and has a slot for an estimate."""
+    found: list[Finding] = []
     context = build_context(plan, sample_facts(plan, scenario), locale)
     text = message.text()
+    exempt = fmt in FORMATS_EXEMPT_FROM_NEXT_UPDATE
     if scenario is not Scenario.MAINTENANCE_COMPLETED and context["impact"] not in text:
-        report.findings.append(
+        found.append(
             Finding(
                 "quality.impact",
                 "does not state the impact",
@@ -212,12 +243,8 @@ def _lint_one(
                 where=where,
             )
         )
-    if (
-        scenario not in SCENARIOS_WITHOUT_NEXT_UPDATE
-        and fmt not in FORMATS_EXEMPT_FROM_NEXT_UPDATE
-        and context["next_update_at"] not in text
-    ):
-        report.findings.append(
+    if scenario not in SCENARIOS_WITHOUT_NEXT_UPDATE and not exempt and context["next_update_at"] not in text:
+        found.append(
             Finding(
                 "quality.next_update",
                 "does not say when the next update comes",
@@ -225,9 +252,9 @@ def _lint_one(
                 where=where,
             )
         )
-    if scenario in SCENARIOS_WITH_ETA_SLOT and fmt not in FORMATS_EXEMPT_FROM_NEXT_UPDATE:
+    if scenario in SCENARIOS_WITH_ETA_SLOT and not exempt:
         if context["eta"] not in text:
-            report.findings.append(
+            found.append(
                 Finding(
                     "quality.eta_slot",
                     "has no slot for an estimate (ETA)",
@@ -235,8 +262,8 @@ def _lint_one(
                     where=where,
                 )
             )
-        if "None" in rendered[False].text():
-            report.findings.append(
+        if "None" in without_eta.text():
+            found.append(
                 Finding(
                     "quality.eta_missing",
                     "prints 'None' when there is no ETA",
@@ -244,8 +271,7 @@ def _lint_one(
                     where=where,
                 )
             )
-    if locale == "en":
-        report.findings += _readability(plan, message, where)
+    return found
 
 
 def _source_leaks(
