@@ -136,80 +136,80 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- the server's own pages ------------------------------------------------------------------
     def _own_page(self, method: str, path: str, query: str, body: bytes) -> bool | None:
-        deployment = self.deployment
+        """Serve one of the server's own pages (True), or None when ``path`` is not one of them."""
         get = method in ("GET", "HEAD")
         if path == "/" and get:
-            deployment.collect()
+            self.deployment.collect()
             self._html(self._index(parse_qs(query).get("notice", [""])[0]))
-            return True
-        if path == "/alarms" and method == "POST":
-            form = parse_qs(body.decode("utf-8", "replace"))
-            result = deployment.fire_alarm(form.get("component", [None])[0], form.get("severity", [None])[0])
-            notice = f"Alarm {result.get('alarm')} fired ({result.get('path')})"
-            if result.get("incident_id"):
-                notice += f": incident {result['incident_id']} ({result.get('kind')})"
-            elif result.get("rejected"):
-                notice += f": {result['rejected']}"
-            self._redirect(f"/?notice={quote(notice)}")
-            return True
-        if path in ("/inbox", "/inbox/") and get:
-            deployment.collect()
-            query_values = parse_qs(query)
-            channel = query_values.get("channel", [None])[0]
-            incident = query_values.get("incident", [None])[0]
-            inbox = deployment.inbox
-            messages = inbox.messages(channel=channel) if inbox else []
-            if incident:
-                messages = [m for m in messages if m.incident_id == incident]
-            channels = sorted({m.channel for m in (inbox.messages() if inbox else [])})
-            self._html(
-                pages.inbox_page(messages, channels=channels, selected=channel, base_url=deployment.base_url)
-            )
-            return True
-        if path == "/inbox.json" and get:
-            deployment.collect()
-            messages = deployment.inbox.messages() if deployment.inbox else []
+        elif path == "/alarms" and method == "POST":
+            self._fire_alarm(parse_qs(body.decode("utf-8", "replace")))
+        elif path in ("/inbox", "/inbox/") and get:
+            self._inbox(parse_qs(query))
+        elif path == "/inbox.json" and get:
+            self.deployment.collect()
+            messages = self.deployment.inbox.messages() if self.deployment.inbox else []
             self._send(
                 HTTPStatus.OK,
                 json.dumps([m.as_dict() for m in messages], ensure_ascii=False).encode(),
                 "application/json",
             )
-            return True
-        if path == "/as":
-            if method == "POST":
-                form = parse_qs(body.decode("utf-8", "replace"))
-                chosen = form.get("principal", [""])[0]
-                if chosen not in {arn for _, arn in deployment.approvers()}:
-                    self._send(HTTPStatus.BAD_REQUEST, b"not one of the plan's approvers\n", "text/plain")
-                    return True
-                self._redirect(
-                    "/as", cookie=f"{IDENTITY_COOKIE}={quote(chosen)}; Path=/; SameSite=Strict; HttpOnly"
-                )
-                return True
-            self._html(pages.who_page(deployment.approvers(), self._identity(), deployment.operator_arn()))
-            return True
-        if path.startswith("/incidents/") and get and path.count("/") == 2:
-            incident_id = path.rsplit("/", 1)[-1]
-            try:
-                incident = deployment.repository().get(incident_id)
-            except Exception:
-                self._send(
-                    HTTPStatus.NOT_FOUND,
-                    pages.message_page("Not found", incident_id).encode(),
-                    HTML,
-                )
-                return True
-            messages = (
-                [m for m in deployment.inbox.messages() if m.incident_id == incident_id]
-                if deployment.inbox
-                else []
-            )
-            self._html(pages.incident_page(incident, deployment.activity(incident_id), messages))
-            return True
-        if (path == "/status" or path.startswith("/status/")) and get:
+        elif path == "/as":
+            self._who(method, body)
+        elif path.startswith("/incidents/") and get and path.count("/") == 2:
+            self._incident(path.rsplit("/", 1)[-1])
+        elif (path == "/status" or path.startswith("/status/")) and get:
             self._status(path.removeprefix("/status").lstrip("/"))
-            return True
-        return None
+        else:
+            return None
+        return True
+
+    def _fire_alarm(self, form: dict[str, list[str]]) -> None:
+        result = self.deployment.fire_alarm(form.get("component", [None])[0], form.get("severity", [None])[0])
+        notice = f"Alarm {result.get('alarm')} fired ({result.get('path')})"
+        if result.get("incident_id"):
+            notice += f": incident {result['incident_id']} ({result.get('kind')})"
+        elif result.get("rejected"):
+            notice += f": {result['rejected']}"
+        self._redirect(f"/?notice={quote(notice)}")
+
+    def _inbox(self, query_values: dict[str, list[str]]) -> None:
+        deployment = self.deployment
+        deployment.collect()
+        channel = query_values.get("channel", [None])[0]
+        incident = query_values.get("incident", [None])[0]
+        inbox = deployment.inbox
+        messages = inbox.messages(channel=channel) if inbox else []
+        if incident:
+            messages = [m for m in messages if m.incident_id == incident]
+        channels = sorted({m.channel for m in (inbox.messages() if inbox else [])})
+        self._html(
+            pages.inbox_page(messages, channels=channels, selected=channel, base_url=deployment.base_url)
+        )
+
+    def _who(self, method: str, body: bytes) -> None:
+        deployment = self.deployment
+        if method != "POST":
+            self._html(pages.who_page(deployment.approvers(), self._identity(), deployment.operator_arn()))
+            return
+        chosen = parse_qs(body.decode("utf-8", "replace")).get("principal", [""])[0]
+        if chosen not in {arn for _, arn in deployment.approvers()}:
+            self._send(HTTPStatus.BAD_REQUEST, b"not one of the plan's approvers\n", "text/plain")
+            return
+        self._redirect("/as", cookie=f"{IDENTITY_COOKIE}={quote(chosen)}; Path=/; SameSite=Strict; HttpOnly")
+
+    def _incident(self, incident_id: str) -> None:
+        deployment = self.deployment
+        try:
+            incident = deployment.repository().get(incident_id)
+        except Exception:
+            self._send(HTTPStatus.NOT_FOUND, pages.message_page("Not found", incident_id).encode(), HTML)
+            return
+        messages = (
+            [m for m in deployment.inbox.messages() if m.incident_id == incident_id]
+            if deployment.inbox
+            else []
+        )
+        self._html(pages.incident_page(incident, deployment.activity(incident_id), messages))
 
     def _index(self, notice: str) -> str:
         deployment = self.deployment
