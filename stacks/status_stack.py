@@ -73,18 +73,7 @@ class OutageCommsStatusStack(Stack):
         certificate_arn = (
             certificate_arn or edge.certificate_arn or self.node.try_get_context("status_certificate_arn")
         )
-        web_acl_id = web_acl_id or self.node.try_get_context(STATUS_WEB_ACL_CONTEXT_KEY)
-        self.web_acl: PublicWebAcl | None = None
-        if web_acl_id is None and plan.edge.waf.enabled:
-            if self.region != CLOUDFRONT_WAF_REGION:
-                raise SettingsError(
-                    "edge.waf.enabled: CloudFront takes web ACLs from us-east-1 only; deploy the status "
-                    "stack there, let app.py add the us-east-1 edge stack (give the status region: -c "
-                    "status_region or CDK_DEFAULT_REGION), or pass "
-                    f"-c {STATUS_WEB_ACL_CONTEXT_KEY}=<web ACL ARN>"
-                )
-            self.web_acl = PublicWebAcl(self, "StatusWebAcl", waf=plan.edge.waf, waf_scope="CLOUDFRONT")
-            web_acl_id = self.web_acl.arn
+        web_acl_id = self._web_acl(plan, web_acl_id)
         subscribe_api = subscribe_api or subscribe_api_from_context(self)
         feedback_api = feedback_api or api_origin_from_context(self, STATUS_FEEDBACK_URL_CONTEXT_KEY)
         workload_account = workload_account or self.account
@@ -102,6 +91,39 @@ class OutageCommsStatusStack(Stack):
             subscribe_api=subscribe_api,
             feedback_api=feedback_api,
         )
+        self._public_dashboard(plan)
+        self.publisher_access = PublisherAccessRole(
+            self,
+            "PublisherAccess",
+            trusted_role_arns=[
+                publisher_function_role_arn(workload_account, region, deployment_of(self))
+                for region in publisher_regions(plan, workload_region)
+            ],
+            workload_account=workload_account,
+            bucket=self.site.bucket,
+            dashboard_name=self.dashboard_name,
+            distribution=self.site.distribution,
+        )
+        self._outputs()
+
+    def _web_acl(self, plan: Plan, web_acl_id: str | None) -> str | None:
+        """The distribution's web ACL: given, from context, or (edge.waf.enabled) created here."""
+        web_acl_id = web_acl_id or self.node.try_get_context(STATUS_WEB_ACL_CONTEXT_KEY)
+        self.web_acl: PublicWebAcl | None = None
+        if web_acl_id is None and plan.edge.waf.enabled:
+            if self.region != CLOUDFRONT_WAF_REGION:
+                raise SettingsError(
+                    "edge.waf.enabled: CloudFront takes web ACLs from us-east-1 only; deploy the status "
+                    "stack there, let app.py add the us-east-1 edge stack (give the status region: -c "
+                    "status_region or CDK_DEFAULT_REGION), or pass "
+                    f"-c {STATUS_WEB_ACL_CONTEXT_KEY}=<web ACL ARN>"
+                )
+            self.web_acl = PublicWebAcl(self, "StatusWebAcl", waf=plan.edge.waf, waf_scope="CLOUDFRONT")
+            web_acl_id = self.web_acl.arn
+        return web_acl_id
+
+    def _public_dashboard(self, plan: Plan) -> None:
+        """The public CloudWatch dashboard the publisher fills in (one graph of every component)."""
         self.dashboard_name = dashboard_name(plan, deployment_of(self))
         self.dashboard = cloudwatch.Dashboard(
             self,
@@ -135,18 +157,8 @@ class OutageCommsStatusStack(Stack):
                 ],
             ],
         )
-        self.publisher_access = PublisherAccessRole(
-            self,
-            "PublisherAccess",
-            trusted_role_arns=[
-                publisher_function_role_arn(workload_account, region, deployment_of(self))
-                for region in publisher_regions(plan, workload_region)
-            ],
-            workload_account=workload_account,
-            bucket=self.site.bucket,
-            dashboard_name=self.dashboard_name,
-            distribution=self.site.distribution,
-        )
+
+    def _outputs(self) -> None:
         outputs = {
             "StatusBucketName": self.site.bucket.bucket_name,
             "StatusDistributionId": self.site.distribution.distribution_id,

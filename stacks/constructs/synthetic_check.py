@@ -71,6 +71,45 @@ class SyntheticCheckCanary(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, check: SyntheticCheck, key: kms.IKey) -> None:
         super().__init__(scope, construct_id)
+        self._artifact_bucket(key)
+        self.canary = synthetics.Canary(
+            self,
+            "Canary",
+            canary_name=canary_name(self),
+            runtime=CANARY_RUNTIME,
+            test=synthetics.Test.custom(
+                code=synthetics.Code.from_inline(canary_script(check)), handler="index.handler"
+            ),
+            schedule=synthetics.Schedule.rate(Duration.minutes(check.every_minutes)),
+            artifacts_bucket_location=synthetics.ArtifactsBucketLocation(bucket=self.bucket, prefix="runs"),
+            # Python runtimes take no per-canary artifact encryption: the bucket's default (the key) applies.
+            timeout=Duration.seconds(
+                min(60 * check.every_minutes, URL_TIMEOUT_SECONDS * len(check.urls) + 30)
+            ),
+            success_retention_period=ARTIFACT_RETENTION,
+            failure_retention_period=ARTIFACT_RETENTION,
+            start_after_creation=True,
+        )
+        self._grant_and_acknowledge(key)
+        self.alarm = cloudwatch.Alarm(
+            self,
+            "Alarm",
+            alarm_name=check.alarm_name,
+            alarm_description="Outage Comms synthetic check from the standby region: the public product does "
+            "not answer (" + ", ".join(check.urls)[:900] + ")",
+            metric=self.canary.metric_success_percent(
+                period=Duration.minutes(check.every_minutes), statistic="Average"
+            ),
+            threshold=100,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=check.failed_runs,
+            datapoints_to_alarm=check.failed_runs,
+            # No run, no verdict: a canary that did not run says nothing about the product.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+    def _artifact_bucket(self, key: kms.IKey) -> None:
+        """Where run artifacts go: encrypted with the key, expired after two weeks."""
         self.bucket = s3.Bucket(
             self,
             "Artifacts",
@@ -90,24 +129,9 @@ class SyntheticCheckCanary(Construct):
             "role and expired after 14 days; access logs of this bucket would record nothing but "
             "the canary.",
         )
-        self.canary = synthetics.Canary(
-            self,
-            "Canary",
-            canary_name=canary_name(self),
-            runtime=CANARY_RUNTIME,
-            test=synthetics.Test.custom(
-                code=synthetics.Code.from_inline(canary_script(check)), handler="index.handler"
-            ),
-            schedule=synthetics.Schedule.rate(Duration.minutes(check.every_minutes)),
-            artifacts_bucket_location=synthetics.ArtifactsBucketLocation(bucket=self.bucket, prefix="runs"),
-            # Python runtimes take no per-canary artifact encryption: the bucket's default (the key) applies.
-            timeout=Duration.seconds(
-                min(60 * check.every_minutes, URL_TIMEOUT_SECONDS * len(check.urls) + 30)
-            ),
-            success_retention_period=ARTIFACT_RETENTION,
-            failure_retention_period=ARTIFACT_RETENTION,
-            start_after_creation=True,
-        )
+
+    def _grant_and_acknowledge(self, key: kms.IKey) -> None:
+        """The canary role writes encrypted artifacts; why its Synthetics wildcards stay."""
         key.grant_encrypt_decrypt(self.canary.role)
         bucket_resource = self.bucket.node.default_child
         assert isinstance(bucket_resource, CfnElement)
@@ -139,20 +163,4 @@ class SyntheticCheckCanary(Construct):
             "The canary's execution role (Synthetics runs it as a Lambda function): its only "
             "wildcards are the ones acknowledged for AwsSolutions-IAM5 on this role, each scoped as far "
             "as Synthetics allows.",
-        )
-        self.alarm = cloudwatch.Alarm(
-            self,
-            "Alarm",
-            alarm_name=check.alarm_name,
-            alarm_description="Outage Comms synthetic check from the standby region: the public product does "
-            "not answer (" + ", ".join(check.urls)[:900] + ")",
-            metric=self.canary.metric_success_percent(
-                period=Duration.minutes(check.every_minutes), statistic="Average"
-            ),
-            threshold=100,
-            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            evaluation_periods=check.failed_runs,
-            datapoints_to_alarm=check.failed_runs,
-            # No run, no verdict: a canary that did not run says nothing about the product.
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
