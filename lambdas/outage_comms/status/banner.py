@@ -10,15 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from outage_comms.status.model import severity_of
-from outage_comms.status.view import (
-    ASSET_CACHE,
-    Artefact,
-    SiteState,
-    iso,
-    json_artefact,
-    page_object,
-    status_object,
-)
+from outage_comms.status.site_state import SiteState, page_object, status_object
+from outage_comms.status.view import ASSET_CACHE, Artefact, iso, json_artefact
 
 EMBED_PATH = "embed/banner.js"
 

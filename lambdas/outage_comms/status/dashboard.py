@@ -11,7 +11,8 @@ import re
 from typing import Any
 
 from outage_comms.status.model import STATUS_METRIC_VALUE, ComponentStatus
-from outage_comms.status.view import Artefact, SiteState
+from outage_comms.status.site_state import SiteState
+from outage_comms.status.view import Artefact
 
 STATUS_NAMESPACE = "OutageComms/Status"
 STATUS_METRIC = "ComponentStatus"

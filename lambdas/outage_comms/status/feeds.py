@@ -11,12 +11,12 @@ from html import escape
 from feedgen.feed import FeedGenerator
 
 from outage_comms.status.model import printable
+from outage_comms.status.site_state import SiteState
 from outage_comms.status.view import (
     RECENT_LIMIT,
     Artefact,
     IncidentView,
     SiteFailure,
-    SiteState,
     describe,
     locale_prefix,
 )

@@ -21,6 +21,7 @@ from markupsafe import Markup
 from outage_comms.plan import Component
 from outage_comms.rendering import DEFAULT_TEMPLATES_DIR
 from outage_comms.status.model import ComponentStatus
+from outage_comms.status.site_state import SiteState
 from outage_comms.status.uptime import UPTIME_DAYS, DayRecord, uptime_text
 from outage_comms.status.view import (
     ASSET_CACHE,
@@ -28,7 +29,6 @@ from outage_comms.status.view import (
     Artefact,
     IncidentView,
     SiteFailure,
-    SiteState,
     describe,
     locale_prefix,
 )

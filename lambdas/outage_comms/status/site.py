@@ -4,8 +4,9 @@
 the in-app banner and its snippet, the CloudWatch dashboard body) keyed by its path, with the
 Content-Type and Cache-Control it must be served with. Nothing here talks to AWS.
 
-This is the one module that knows every part: it computes the state (:mod:`outage_comms.status.view`)
-and calls each part's producer. The parts import the view, never this module.
+This is the one module that knows every part: it computes the state (:mod:`outage_comms.status.site_state`,
+over the incidents as :mod:`outage_comms.status.view` shows them) and calls each part's producer. The
+parts import the state and the view, never this module nor each other.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from outage_comms.incident import Incident
 from outage_comms.plan import Plan
 from outage_comms.status import banner, dashboard, feeds, pages, statuspage_api
+from outage_comms.status.site_state import SiteState, site_state, site_window
 from outage_comms.status.uptime import UptimeHistory
 from outage_comms.status.view import (
     ASSET_CACHE,
@@ -30,12 +32,9 @@ from outage_comms.status.view import (
     IncidentView,
     SiteFailure,
     SiteOptions,
-    SiteState,
     UpdateView,
     WordsCache,
     describe,
-    site_state,
-    site_window,
 )
 
 __all__ = [  # the view's names callers have always imported from here
@@ -53,6 +52,7 @@ __all__ = [  # the view's names callers have always imported from here
     "UpdateView",
     "WordsCache",
     "build_site",
+    "clear_caches",
     "describe",
     "site_artefacts",
     "site_state",
@@ -126,3 +126,16 @@ def write_status_artifacts(
         "index_gzipped_bytes": index.gzipped_size(),
         "open": f"python3 -m http.server 8000 --bind 127.0.0.1 --directory {out_dir}  # then http://127.0.0.1:8000/",
     }
+
+
+def clear_caches() -> None:
+    """Forget every per-process memo of the site (words, times, pages): a benchmark's cold rebuild."""
+    from outage_comms.status import pages, site_state, uptime, view, words
+
+    words._compiled.cache_clear()
+    view.load_strings.cache_clear()
+    view._iso_text.cache_clear()
+    site_state._time_text.cache_clear()
+    pages._day_text.cache_clear()
+    uptime.format_uptime.cache_clear()
+    pages._COMPONENT_ROWS.clear()

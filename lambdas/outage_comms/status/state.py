@@ -30,7 +30,8 @@ from typing import Any
 
 from outage_comms.incident import Incident, IncidentSource
 from outage_comms.plan import Plan
-from outage_comms.status.view import IncidentView, SiteOptions, SiteState, UpdateView
+from outage_comms.status.site_state import SiteState
+from outage_comms.status.view import IncidentView, SiteOptions, UpdateView
 from outage_comms.status.words import Words
 
 STATE_KEY = "_publisher/state.json.gz"

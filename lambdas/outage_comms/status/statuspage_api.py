@@ -9,16 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from outage_comms.status.model import ComponentStatus, has_postmortem, severity_of
-from outage_comms.status.view import (
-    RECENT_LIMIT,
-    Artefact,
-    IncidentView,
-    SiteState,
-    iso,
-    json_artefact,
-    page_object,
-    status_object,
-)
+from outage_comms.status.site_state import SiteState, page_object, status_object
+from outage_comms.status.view import RECENT_LIMIT, Artefact, IncidentView, iso, json_artefact
 
 API = "api/v2"
 
