@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 import re
 import time
@@ -17,18 +15,19 @@ from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan
 from outage_comms.workflow.activity import ActivitySettings, DynamoActivityReader
 from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
+from outage_comms_cli.drills.embedded_approvers import Approvers
 from outage_comms_cli.drills.embedded_inputs import (
     _LAMBDA_FAULT_CHANNELS,
     _REVIEW_LINK,
     _SUBJECT,
     CUSTOMER_HANDLER,
-    DRILL_PRINCIPAL,
     DrillGateway,
     InjectedChannelFailure,
     _Changes,
     alarm_event,
     human_request,
 )
+from outage_comms_cli.drills.embedded_maintenance import MaintenanceScript
 from outage_comms_cli.drills.embedded_output import _first_customer_delivery, _handler_seconds
 from outage_comms_cli.drills.record import DrillRecord, Step, build_record
 from outage_comms_cli.drills.region_play import RegionPlay, channel_deliveries
@@ -44,10 +43,10 @@ from outage_comms_cli.drills.scenario import (
     UpdateStep,
 )
 from outage_comms_cli.drills.story import Story
-from outage_comms_embedded import EmbeddedAws, review, session_arn
+from outage_comms_embedded import EmbeddedAws
 
 
-class _EmbeddedRunner:
+class _EmbeddedRunner(MaintenanceScript, Approvers):
     """The scenario on the embedded AWS: intake for the script, the review page for the approvers."""
 
     def __init__(
@@ -242,77 +241,6 @@ class _EmbeddedRunner:
             self.resolved = True
             self.step("drill script", "resolve", "incident resolved")
 
-    # -- maintenance: the incident API, its schedules fired on the plan clock ------------------------
-    def _api(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """A person's signed request to the incident API, through its real function."""
-        from outage_comms_embedded import rest_event
-
-        function = self.aws.function_name("incident_api")
-        payload = {k: v for k, v in body.items() if v not in (None, {}, [])}
-        answer = self.aws.invoke(function, rest_event(method, path, DRILL_PRINCIPAL, payload))
-        if "statusCode" not in answer or int(answer["statusCode"]) >= 400:
-            raise RuntimeError(f"the incident API refused {method} {path}: {answer}")
-        return {"status": int(answer["statusCode"]), **json.loads(answer.get("body") or "{}")}
-
-    def _schedule_window(self, event: MaintenanceStep) -> None:
-        opening = not self.incident_id
-        if opening:
-            self.start_clock()
-        starts = clock.now() + timedelta(minutes=event.starts_in)
-        answer = self._api(
-            "POST",
-            "/maintenances",
-            {
-                "components": event.components or self.scenario.components,
-                "starts_at": starts.isoformat(),
-                "ends_at": (starts + timedelta(minutes=event.lasts)).isoformat(),
-                "title": event.title or f"[drill] {self.scenario.name}",
-                "note": event.note,
-                "drill": self.scenario.drill or None,
-            },
-        )
-        window = str(answer["incident_id"])
-        self.windows.append(window)
-        self.pump()  # the API handed the workflow's start to the intake queue
-        kinds = ", ".join(f"{s['kind']} {s['at'][11:16]}" for s in answer.get("schedules", []))
-        if opening:
-            self.gateway.started.append(self._execution_of(window))
-            self._opened({"incident_id": window}, "maintenance scheduled")
-        self.step("drill script", "maintenance", f"window {window} scheduled; schedules: {kinds or 'none'}")
-
-    def _execution_of(self, incident_id: str) -> str:
-        from outage_comms.workflow_gateway import execution_arn
-
-        return execution_arn(self.aws.state_machine_arn, incident_id)
-
-    def pump(self) -> None:
-        """What waits in the intake queue (the API's hand-offs) reaches the intake function."""
-        self.aws.pump()
-
-    def fire_schedules(self) -> None:
-        """EventBridge Scheduler: each one-time schedule whose moment the plan clock reached invokes its
-        target (the maintenance tick function) with its input, then goes (ActionAfterCompletion)."""
-        if not self.windows:
-            return
-        scheduler = self.aws.client("scheduler")
-        now = clock.now()
-        for group in {s.get("GroupName", "default") for s in scheduler.list_schedules()["Schedules"]}:
-            for listed in scheduler.list_schedules(GroupName=group)["Schedules"]:
-                schedule = scheduler.get_schedule(Name=listed["Name"], GroupName=group)
-                moment = re.fullmatch(r"at\((.+)\)", str(schedule.get("ScheduleExpression", "")))
-                if moment is None:
-                    continue
-                at = datetime.fromisoformat(moment.group(1)).replace(tzinfo=UTC)
-                if at > now or listed["Name"] in self.fired:
-                    continue
-                self.fired.add(listed["Name"])
-                target = schedule["Target"]
-                function = str(target["Arn"]).split(":function:", 1)[1].split(":", 1)[0]
-                result = self.aws.invoke(function, json.loads(target.get("Input") or "{}"))
-                scheduler.delete_schedule(Name=listed["Name"], GroupName=group)
-                self.note("EventBridge Scheduler", f"{listed['Name']} fired: {result.get('kind', result)}")
-        self.pump()
-
     def _through_the_bus(self, event: dict[str, Any]) -> str:
         """Put ``event`` on the bus; the rule, the intake queue and the real intake function open the
         incident and start its execution. Returns the incident id (the execution's name)."""
@@ -356,7 +284,7 @@ class _EmbeddedRunner:
         """While waiting: follow the workflow, fire due schedules, let the approvers act on their links."""
         self.follow()
         self.fire_schedules()
-        self.regions.tick(self.incident_id)
+        self.regions.tick(self.incident_id, still_open=self._still_open())
         for body, subject_text in self._review_requests():
             for match in _REVIEW_LINK.finditer(body):
                 reference = match["reference"]
@@ -378,133 +306,6 @@ class _EmbeddedRunner:
         for item in [d for d in self.due if d[0] <= self.minute() or now >= self.act_by.get(d[1], math.inf)]:
             self.due.remove(item)
             self._decide(item[1], item[2], item[3], item[4])
-
-    def _wall_budget(self, expectation: ApprovalExpectation) -> float:
-        """Wall seconds the approvers may take before acting anyway: the workflow's approval timeout is
-        wall time in moto while the plan clock stands still during processing, so on a busy machine an
-        approver waiting for plan minutes could miss it. Acting within 40 % of it keeps the story the
-        scenario wrote (the score reads approval times in slots, so it does not change)."""
-        severity = self.repository.get(self.incident_id).severity if self.incident_id else None
-        timeout = self.plan.severity(severity or self.plan.severities[0].id).approval.timeout_minutes
-        late = expectation.within is not None and expectation.within <= expectation.after
-        if late or expectation.after >= 0.4 * timeout:
-            return math.inf  # the scenario means the approver to be slow: the plan clock decides
-        return 0.4 * timeout * self.spm
-
-    def _review_requests(self) -> list[tuple[str, str]]:
-        """(text, subject) of each review request: by email, and in the team chat (a plan without email)."""
-        found = [
-            (str(getattr(m, "body", "") or ""), str(getattr(m, "subject", "") or ""))
-            for m in self.aws.sent_emails()
-        ]
-        for region in self.aws.regions:
-            with contextlib.suppress(KeyError):
-                topic = self.aws.output("InternalChatTopicArn", region=region)
-                if topic.split(":")[3] != region:
-                    continue  # that region has no chat topic of its own
-                for notification in self.aws.published(topic):
-                    with contextlib.suppress(ValueError, AttributeError):
-                        content = json.loads(notification["message"]).get("content", {})
-                        found.append((str(content.get("description", "")), str(content.get("title", ""))))
-        return found
-
-    def _approver_for(self, what: str) -> ApprovalExpectation | None:
-        if what == "post_incident_summary":
-            if not self.scenario.approve_post_incident_summary:
-                return None
-            return self.scenario.approval_for(what) or ApprovalExpectation(update=what, after=1.0)
-        return self.scenario.approval_for(what)
-
-    def _decide(
-        self, reference: str, what: str, expectation: ApprovalExpectation, region: str | None = None
-    ) -> None:
-        from botocore.exceptions import EndpointConnectionError
-
-        used: dict[str, int] = {}
-        self.approvals += 1
-        for number, role in enumerate(expectation.by):
-            principals = getattr(self.plan.roles, role).approver_principals
-            principal = principals[used.get(role, 0) % len(principals)]
-            used[role] = used.get(role, 0) + 1
-            try:
-                result = review(
-                    self.aws,
-                    self.incident_id,
-                    reference,
-                    caller_arn=session_arn(principal, f"approver{number}"),
-                    decision=expectation.decision,
-                    edits=expectation.edits,
-                    region=region,
-                )
-            except EndpointConnectionError:  # the link's region is down: a fresh link will come
-                self.approvals -= 1
-                self.step("approvers", "link down", f"{role}'s link for the {what} update did not answer")
-                return
-            verb = {"approve": "approved", "edit": "edited", "reject": "rejected"}[expectation.decision]
-            self.step(
-                "approvers",
-                expectation.decision,
-                f"{role} ({principal.rsplit('/', 1)[-1]}) {verb} the {what} update "
-                f"(GET {result.get_status}, POST {result.post_status})",
-            )
-
-    def executions(self) -> list[tuple[str, str]]:
-        """(execution ARN, status) of every execution of the story's incident, in every region, oldest
-        first (a standby that took the incident over runs its own; so does the primary after failback).
-        With one region, the story's one execution (status not read); listed afresh at most every 0.2 wall
-        seconds."""
-        if not self.regions.two_regions:
-            return [(self.execution, "")] if self.execution else []
-        cached = self._executions_seen
-        if cached is not None and time.perf_counter() - cached[0] < 0.2:
-            return cached[1]
-        found: dict[str, tuple[Any, str]] = {}
-        for region in self.aws.regions if self.incident_id else ():
-            with contextlib.suppress(LookupError):
-                machine = self.aws.state_machine_arn_in(region)
-                if machine.split(":")[3] != region:
-                    continue
-                sfn = self.aws.client("stepfunctions", region=region)
-                for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine):
-                    for item in page["executions"]:
-                        if item["name"].startswith(self.incident_id):
-                            found[item["executionArn"]] = (item["startDate"], str(item["status"]))
-        if self.execution and self.execution not in found:
-            sfn = self.aws.client("stepfunctions", region=self.execution.split(":")[3])
-            described = sfn.describe_execution(executionArn=self.execution)
-            found[self.execution] = (described["startDate"], str(described["status"]))
-        listed = [(arn, status) for arn, (_, status) in sorted(found.items(), key=lambda item: item[1][0])]
-        self._executions_seen = (time.perf_counter(), listed)
-        return listed
-
-    def _status_of(self, arn: str) -> str:
-        sfn = self.aws.client("stepfunctions", region=arn.split(":")[3])
-        return str(sfn.describe_execution(executionArn=arn)["status"])
-
-    def follow(self) -> None:
-        if not self.execution:
-            return
-        for arn, _ in self.executions():
-            for event in self.aws.history(arn):
-                key = (arn, event["id"])
-                if key in self.seen_states or "stateEnteredEventDetails" not in event:
-                    continue
-                self.seen_states.add(key)
-                where = f" [{arn.split(':')[3]}]" if arn != self.execution else ""
-                self.note("workflow", event["stateEnteredEventDetails"]["name"] + where)
-
-    def status(self) -> str:
-        """RUNNING while any execution of the incident runs; then the last one's outcome."""
-        if not self.regions.two_regions:
-            return self._status_of(self.execution)
-        statuses = [status for _, status in self.executions()]
-        if "RUNNING" in statuses:
-            return "RUNNING"
-        return statuses[-1] if statuses else "UNKNOWN"
-
-    def states(self) -> list[str]:
-        """The states every execution of the incident entered (the opening one's first)."""
-        return [state for arn, _ in self.executions() for state in self.aws.states_entered(arn)]
 
     def run(self) -> dict[str, Any]:
         story = Story(
@@ -566,6 +367,11 @@ class _EmbeddedRunner:
             "plan_clock_start": self.scenario.start.isoformat(),
             **self._regions_summary(),
         }
+
+    def _still_open(self) -> bool:
+        if not self.regions.two_regions or not self.incident_id:
+            return False
+        return bool(self.repository.get(self.incident_id).is_open)
 
     def _regions_summary(self) -> dict[str, Any]:
         """A two-region drill's figures (``regions``): outage -> the standby's first message, twice, lost."""

@@ -68,6 +68,17 @@ def sent_twice(deliveries: list[dict[str, Any]]) -> list[str]:
     return sorted(key for key, count in seen.items() if count > 1)
 
 
+def first_delivered(deliveries: list[dict[str, Any]]) -> dict[str, float]:
+    """Update id -> the plan minute its first customer message went out (any region)."""
+    found: dict[str, float] = {}
+    for row in deliveries:
+        if row["status"] == "delivered" and not _not_customer(row["channel"]) and row["minute"] is not None:
+            found[row["update_id"]] = min(
+                found.get(row["update_id"], float(row["minute"])), float(row["minute"])
+            )
+    return dict(sorted(found.items()))
+
+
 def customer_updates(deliveries: list[dict[str, Any]]) -> dict[str, set[str]]:
     """Update id -> the regions whose customer channels delivered it."""
     found: dict[str, set[str]] = {}
@@ -159,7 +170,9 @@ class RegionPlay:
             return seen.region if seen else None
         return None
 
-    def tick(self, incident_id: str) -> None:
+    def tick(self, incident_id: str, *, still_open: bool = True) -> None:
+        """Note who drives; play the alarm's state changes; put the state again while the move it asks
+        for has not happened and the incident is open (a closed incident moves nowhere)."""
         if not self.two_regions or not incident_id:
             return
         now = self.minute()
@@ -175,7 +188,7 @@ class RegionPlay:
             self.state = wanted
             self.alarm_changes.append((now, wanted))
             self._put_alarm(now, f"CloudWatch: {self.alarm} is {wanted}")
-        elif self.alarm_changes and now - self._last_put >= 1.0 and self._move_pending(owner):
+        elif still_open and self.alarm_changes and now - self._last_put >= 1.0 and self._move_pending(owner):
             self.repeats += 1
             self._put_alarm(now, "")
 
@@ -251,6 +264,7 @@ class RegionPlay:
             "updates_rendered": rendered,
             "updates_lost": sorted(u for u in rendered if u not in reached),
             "sent_by_region": {u: sorted(r) for u, r in sorted(reached.items())},
+            "first_delivered_minute": first_delivered(deliveries),
             "calls_refused": dict(self.aws.outages.refused),
             "calls_held_until_recovery": dict(self.aws.outages.held),
         }
