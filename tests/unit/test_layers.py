@@ -55,7 +55,7 @@ def test_the_contracts_issue_16_asks_for_are_configured():
         ]
     )
     assert "outage_comms_cli" in kinds["forbidden", ("outage_comms_cdk",)]["forbidden_modules"]
-    assert kinds["layers", ("outage_comms.status",)]["layers"][1] == "site"  # the builder above its parts
+    assert "site" in kinds["layers", ("outage_comms.status",)]["layers"][1]  # the builder above its parts
     assert (
         "acyclic_siblings",
         ("outage_comms_cli",),
