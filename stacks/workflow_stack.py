@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import ArnFormat, CfnOutput, Stack, Tags
+from aws_cdk import CfnOutput, Stack, Tags
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -35,6 +34,7 @@ from outage_comms_cdk.constructs.workflow_functions import (
     REVIEW_PAGE,
     STEP_FUNCTIONS,
     TEAM_CHAT_PUBLISHERS,
+    StateMachineArns,
     StepFunction,
     workflow_functions,
 )
@@ -44,32 +44,6 @@ from outage_comms_cdk.settings import DeploymentSettings, physical_name
 
 PROJECT_TAG = ("project", "outage-comms")
 SYNCHRONOUS = "invoked synchronously by the incident-comms state machine, whose Retry/Catch handle failures"
-
-
-@dataclass(frozen=True)
-class _StateMachineArns:
-    """ARNs of the state machine the workflow construct creates (named, so known before it exists)."""
-
-    state_machine: str
-    executions: str
-
-    @classmethod
-    def of(cls, stack: Stack) -> _StateMachineArns:
-        name = physical_name(stack, STATE_MACHINE_NAME)
-        return cls(
-            state_machine=stack.format_arn(
-                service="states",
-                resource="stateMachine",
-                resource_name=name,
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            ),
-            executions=stack.format_arn(
-                service="states",
-                resource="execution",
-                resource_name=f"{name}:*",
-                arn_format=ArnFormat.COLON_RESOURCE_NAME,
-            ),
-        )
 
 
 class OutageCommsWorkflowStack(Stack):
@@ -108,7 +82,7 @@ class OutageCommsWorkflowStack(Stack):
         if self.web_acl is None and plan.edge.waf.enabled:
             self.web_acl = PublicWebAcl(self, "PublicApisWebAcl", waf=plan.edge.waf, waf_scope="REGIONAL")
         self.feedback = self._feedback_api(plan)
-        arns = _StateMachineArns.of(self)
+        arns = StateMachineArns.of(self)
         environment = self._environment(plan, incidents_table, arns)
         self.review = self._review_page(plan, environment)
         self.functions = self._step_functions(plan, environment, channels, feedback_base_url)
@@ -175,7 +149,7 @@ class OutageCommsWorkflowStack(Stack):
         )
 
     def _environment(
-        self, plan: Plan, incidents_table: dynamodb.ITable, arns: _StateMachineArns
+        self, plan: Plan, incidents_table: dynamodb.ITable, arns: StateMachineArns
     ) -> dict[str, str]:
         """What every workflow function reads (``outage_comms.workflow.settings.WorkflowSettings``)."""
         email = plan.channels.email
@@ -323,7 +297,7 @@ class OutageCommsWorkflowStack(Stack):
         for name in EMAIL_SENDERS:
             self.functions[name].function.add_to_role_policy(send_email)
 
-    def _grant_state_machine(self, arns: _StateMachineArns) -> None:
+    def _grant_state_machine(self, arns: StateMachineArns) -> None:
         """Answering task tokens (review page, next update) and asking whether an execution still runs."""
         for built in (self.review, self.functions["await_update"]):
             built.function.add_to_role_policy(

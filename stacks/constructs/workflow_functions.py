@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from outage_comms_cdk.constructs.incident_workflow import WorkflowFunctions
+from aws_cdk import ArnFormat, Stack
+
+from outage_comms_cdk.constructs.incident_workflow import STATE_MACHINE_NAME, WorkflowFunctions
 from outage_comms_cdk.constructs.lambda_runtime import OutageCommsFunction
+from outage_comms_cdk.settings import physical_name
 
 
 @dataclass(frozen=True)
@@ -68,3 +71,29 @@ EMAIL_SENDERS = ("request_approval", "notice", "resolve")
 def workflow_functions(functions: Mapping[str, OutageCommsFunction]) -> WorkflowFunctions:
     """The state machine's functions by key (the key is the step's name)."""
     return WorkflowFunctions(**{name: built.function for name, built in functions.items()})
+
+
+@dataclass(frozen=True)
+class StateMachineArns:
+    """ARNs of the state machine the workflow construct creates (named, so known before it exists)."""
+
+    state_machine: str
+    executions: str
+
+    @classmethod
+    def of(cls, stack: Stack) -> StateMachineArns:
+        name = physical_name(stack, STATE_MACHINE_NAME)
+        return cls(
+            state_machine=stack.format_arn(
+                service="states",
+                resource="stateMachine",
+                resource_name=name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            ),
+            executions=stack.format_arn(
+                service="states",
+                resource="execution",
+                resource_name=f"{name}:*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            ),
+        )
