@@ -315,6 +315,7 @@ class EmbeddedAws(Lookups, Deployment, LambdaRouting, EventRouting, PlanClockHoo
             ("outage_comms.feedback.runtime", ("feedback_linker", "feedback_service", "signing_secret")),
             ("handlers.publish_status", ("default_publisher",)),
             ("handlers.region_failover", ("default_engine",)),
+            ("outage_comms.regions.fence", ("fenced_services",)),
         ):
             module = sys.modules.get(module_name)
             for name in names:
