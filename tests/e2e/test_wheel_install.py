@@ -105,12 +105,19 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_holds_every_package_and_the_shipped_files(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
-    assert tops == {"outage_comms", "outage_comms_handlers", "outage_comms_cdk", "outage_comms_cli"}
+    assert tops == {
+        "outage_comms",
+        "outage_comms_handlers",
+        "outage_comms_cdk",
+        "outage_comms_cli",
+        "outage_comms_embedded",
+    }
     folders = {
         "lambdas/outage_comms/": "outage_comms/",
         "lambdas/handlers/": "outage_comms_handlers/",
         "stacks/": "outage_comms_cdk/",
         "cli/outage_comms_cli/": "outage_comms_cli/",
+        "cli/outage_comms_embedded/": "outage_comms_embedded/",
         "templates/": "outage_comms_cli/shipped/templates/",
         "drills/": "outage_comms_cli/shipped/drills/",
     }
