@@ -20,10 +20,10 @@ def handler(
     event: dict[str, Any], context: LambdaContext, services: Services | None = None
 ) -> dict[str, Any]:
     from outage_comms import slo
-    from outage_comms.workflow.adapters import services as real_services
+    from outage_comms.regions.fence import fenced_services  # the delivery ledger, fenced in two regions
     from outage_comms.workflow.step_deliver import deliver_channel
 
-    services = services or real_services()
+    services = services or fenced_services()
     metrics.add_dimension(name="channel", value=str(event.get("channel")))
     try:
         result = deliver_channel(event, services)

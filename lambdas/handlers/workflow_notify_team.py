@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 def handler(
     event: dict[str, Any], context: LambdaContext, services: Services | None = None
 ) -> dict[str, Any]:
-    from outage_comms.workflow.adapters import services as real_services
+    from outage_comms.regions.fence import fenced_services  # the delivery ledger, fenced in two regions
     from outage_comms.workflow.step_deliver import notify_team
 
-    return notify_team(event, services or real_services())
+    return notify_team(event, services or fenced_services())
