@@ -44,10 +44,10 @@ sys.path.insert(0, str(ROOT / "lambdas"))  # handlers.* as in the Lambda asset
 
 from outage_comms.aws_clients import reset_clients  # noqa: E402
 from outage_comms.channels import settings as channel_settings_module  # noqa: E402
+from outage_comms.channels import subscribe_runtime  # noqa: E402
 from outage_comms.feedback import runtime as feedback_runtime  # noqa: E402
 from outage_comms.feedback.links import LinkClaims, LinkSigner  # noqa: E402
 from outage_comms.feedback.store import DynamoFeedbackStore  # noqa: E402
-from outage_comms.subscribers import runtime as subscribe_runtime  # noqa: E402
 from outage_comms.subscribers.store import SubscriberStore, subscriber_id  # noqa: E402
 from outage_comms.vocabulary import Channel, Scenario  # noqa: E402
 
