@@ -20,9 +20,6 @@ from outage_comms.incident import Incident
 from outage_comms.plan import Plan
 from outage_comms.status import banner, dashboard, feeds, pages, statuspage_api
 from outage_comms.status.site_state import SiteState, site_state, site_window
-from outage_comms.status.site_state import (
-    _time_text as _time_text,  # bench/status.py until it calls clear_caches
-)
 from outage_comms.status.uptime import UptimeHistory
 from outage_comms.status.view import (
     ASSET_CACHE,
@@ -38,9 +35,7 @@ from outage_comms.status.view import (
     UpdateView,
     WordsCache,
     describe,
-    load_strings,
 )
-from outage_comms.status.view import _iso_text as _iso_text  # bench/status.py until it calls clear_caches
 
 __all__ = [  # the view's names callers have always imported from here
     "ASSET_CACHE",
@@ -59,7 +54,6 @@ __all__ = [  # the view's names callers have always imported from here
     "build_site",
     "clear_caches",
     "describe",
-    "load_strings",
     "site_artefacts",
     "site_state",
     "site_window",
