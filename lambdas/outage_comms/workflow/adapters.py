@@ -156,19 +156,6 @@ def services() -> Services:
         feedback_links=feedback_linker,
         feedback_tally=feedback_tally(),
         approvals=DynamoApprovalStore(table_name=config.approval_table, client=client("dynamodb")),
-        deliveries=region_fenced(
-            DynamoDeliveryLedger(table_name=config.workflow_table, client=client("dynamodb"))
-        ),
+        # Fenced by region ownership in the delivering steps' handlers (regions.fence.fenced_services).
+        deliveries=DynamoDeliveryLedger(table_name=config.workflow_table, client=client("dynamodb")),
     )
-
-
-def region_fenced(ledger: DynamoDeliveryLedger) -> Any:
-    """Two-region engine (``OWNERSHIP_TABLE`` set): only the region owning an incident claims its sends."""
-    table = settings().ownership_table
-    if not table:
-        return ledger
-    from outage_comms.regions.fence import RegionFence, fenced
-    from outage_comms.regions.lease import DynamoOwnershipStore
-
-    store = DynamoOwnershipStore(table_name=table, client=client("dynamodb"))
-    return fenced(ledger, RegionFence(store, settings().aws_region))
