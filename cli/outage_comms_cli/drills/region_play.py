@@ -79,6 +79,21 @@ def first_delivered(deliveries: list[dict[str, Any]]) -> dict[str, float]:
     return dict(sorted(found.items()))
 
 
+def lost_updates(rendered: list[str], reached: dict[str, set[str]]) -> list[str]:
+    """Updates (``NNN-scenario``) that reached a fan-out but no customer, and whose words no later update
+    carried to customers either: an update fenced out of one region and rendered again by the region that
+    drives the incident is not lost (its customers got the re-rendered one, once)."""
+
+    def scenario(update: str) -> str:
+        return update.split("-", 1)[-1]
+
+    return sorted(
+        u
+        for u in rendered
+        if u not in reached and not any(scenario(r) == scenario(u) and r > u for r in reached)
+    )
+
+
 def customer_updates(deliveries: list[dict[str, Any]]) -> dict[str, set[str]]:
     """Update id -> the regions whose customer channels delivered it."""
     found: dict[str, set[str]] = {}
@@ -246,6 +261,7 @@ class RegionPlay:
         )
         reached = customer_updates(deliveries)
         twice = sent_twice(deliveries)
+        lost = lost_updates(rendered, reached)
         return {
             "primary": self.primary,
             "standby": self.standby,
@@ -262,7 +278,8 @@ class RegionPlay:
             "customer_messages_sent_twice": len(twice),
             "sent_twice": twice,
             "updates_rendered": rendered,
-            "updates_lost": sorted(u for u in rendered if u not in reached),
+            "updates_lost": lost_updates(rendered, reached),
+            "fenced_then_sent_again": sorted(u for u in rendered if u not in reached and u not in lost),
             "sent_by_region": {u: sorted(r) for u, r in sorted(reached.items())},
             "first_delivered_minute": first_delivered(deliveries),
             "calls_refused": dict(self.aws.outages.refused),
