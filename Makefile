@@ -15,7 +15,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: help install lint typecheck unit infra integration e2e test synth iac-scan drill local bench security clean package-test wheel
+.PHONY: region-drill help install lint typecheck unit infra integration e2e test synth iac-scan drill local bench security clean package-test wheel
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ wheel: ## Build the installable wheel into dist/
 
 drill: $(STAMP) ## Run a whole incident on the embedded default plan, locally
 	$(BIN)/outage-comms drill --plan $(PLAN) --out out/drill
+
+region-drill: $(STAMP) ## Issue 17's proof: the default story with the primary region down from minute 10 to 40, both engines on the embedded AWS (~4-9 min)
+	OUTAGE_COMMS_REGION_DRILL=1 $(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_region_drill.py
 
 local: $(STAMP) ## The whole app on the embedded AWS at http://127.0.0.1:8000/ (state in .outage-comms/local)
 	$(BIN)/outage-comms local --plan $(PLAN) --port $(or $(PORT),8000)
