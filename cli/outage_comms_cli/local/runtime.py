@@ -31,8 +31,7 @@ from outage_comms.templates_location import templates_dir_for
 from outage_comms_cli.local import state
 from outage_comms_cli.local.apigw import Route, deployed_routes, sort_routes, template_routes
 from outage_comms_cli.local.inbox import Inbox
-from outage_comms_embedded import EmbeddedAws, synthesize_app
-from outage_comms_embedded.people import session_arn
+from outage_comms_embedded import EmbeddedAws, session_arn, synthesize_app
 
 DEFAULT_STATE_DIR = Path(".outage-comms/local")
 #: Reuse a ``synthesize_app`` output instead of synthesizing (tests, as for the drill).
@@ -443,7 +442,7 @@ class LocalDeployment:
         from outage_comms.intake.runtime import build_dependencies
         from outage_comms.intake.settings import IntakeSettings
         from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
-        from outage_comms_embedded.harness import _Context
+        from outage_comms_embedded import lambda_context
 
         aws = self.aws_checked
         for directory in aws.asset_dirs:
@@ -478,8 +477,8 @@ class LocalDeployment:
         wants = "dependencies" in inspect.signature(handler).parameters
         with aws._lock, contextlib.redirect_stdout(io.StringIO()):  # Powertools' EMF lines
             if wants:
-                return dict(handler(event, _Context(_Function()), dependencies=dependencies))
-            return dict(handler(event, _Context(_Function())))
+                return dict(handler(event, lambda_context(_Function()), dependencies=dependencies))
+            return dict(handler(event, lambda_context(_Function())))
 
 
 class _NoChanges:
