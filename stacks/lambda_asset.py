@@ -394,6 +394,45 @@ def _source_root(top: str) -> Path | None:
     return origin if locations else origin.with_suffix("")
 
 
+def _visit(
+    name: str, roots: dict[str, Path], external: set[str], own: dict[str, Path], outside: set[str]
+) -> list[str]:
+    """One module of a closure: record it (ours in ``own``, a third party's top name in ``outside``) and
+    return the modules to visit next (its parent packages first, then what it imports)."""
+    top = name.split(".")[0]
+    if top not in OWN_PACKAGES and top not in external:
+        outside.add(top)
+        return []
+    path = _module_file(roots, name)
+    if path is None:  # ``from pkg import attribute``: not a module, unless pkg exports it lazily
+        package_init = _module_file(roots, name.rsplit(".", 1)[0]) if "." in name else None
+        if package_init is not None and package_init.name == "__init__.py":
+            lazy = _lazy_exports(package_init, package_init.stat().st_mtime_ns)
+            if name.rsplit(".", 1)[1] in lazy:
+                return [lazy[name.rsplit(".", 1)[1]]]
+        return []
+    parts = name.split(".")
+    following = [".".join(parts[:i]) for i in range(1, len(parts))]  # parent packages run first
+    relative = Path(*parts[:-1], path.name) if path.name != "__init__.py" else Path(*parts, "__init__.py")
+    if relative.as_posix() == "handlers/__init__.py":
+        # a namespace package: several assets' handlers/ can share one sys.path (embedded AWS)
+        return following
+    own[relative.as_posix()] = path
+    package = name if path.name == "__init__.py" else ".".join(parts[:-1])
+    return following + list(_imports(path, package))
+
+
+def _adopt_outside_modules(reached: Iterable[str], roots: dict[str, Path], external: set[str]) -> None:
+    """A module loaded by name from outside our packages (a team's own channel) ships as our own files."""
+    for name in reached:
+        top = name.split(".")[0]
+        if top not in OWN_PACKAGES and top not in external:
+            where = _source_root(top)
+            if where is not None:
+                external.add(top)
+                roots[top] = where
+
+
 def handler_closure(
     handler: str, roots: Mapping[str, Path] | None = None, *, plan: Plan | None = None
 ) -> ImportClosure:
@@ -422,41 +461,12 @@ def handler_closure(
     while queue:
         while queue:
             name = queue.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            top = name.split(".")[0]
-            if top not in OWN_PACKAGES and top not in external:
-                outside.add(top)
-                continue
-            path = _module_file(roots, name)
-            if path is None:  # ``from pkg import attribute``: not a module, unless pkg exports it lazily
-                package_init = _module_file(roots, name.rsplit(".", 1)[0]) if "." in name else None
-                if package_init is not None and package_init.name == "__init__.py":
-                    lazy = _lazy_exports(package_init, package_init.stat().st_mtime_ns)
-                    if name.rsplit(".", 1)[1] in lazy:
-                        queue.append(lazy[name.rsplit(".", 1)[1]])
-                continue
-            parts = name.split(".")
-            queue.extend(".".join(parts[:i]) for i in range(1, len(parts)))  # parent packages run first
-            relative = (
-                Path(*parts[:-1], path.name) if path.name != "__init__.py" else Path(*parts, "__init__.py")
-            )
-            if relative.as_posix() == "handlers/__init__.py":
-                # a namespace package: several assets' handlers/ can share one sys.path (embedded AWS)
-                continue
-            own[relative.as_posix()] = path
-            package = name if path.name == "__init__.py" else ".".join(parts[:-1])
-            queue.extend(_imports(path, package))
+            if name not in seen:
+                seen.add(name)
+                queue.extend(_visit(name, roots, external, own, outside))
         # the static closure is complete: add what it loads by name, and close over that too
         reached = _reached_by_name(seen, expanded, plan)
-        for name in reached:  # a module loaded by name from outside our packages ships as our own files
-            top = name.split(".")[0]
-            if top not in OWN_PACKAGES and top not in external:
-                where = _source_root(top)
-                if where is not None:
-                    external.add(top)
-                    roots[top] = where
+        _adopt_outside_modules(reached, roots, external)
         queue.extend(reached)
     stdlib = set(sys.stdlib_module_names)
     third = {name for name in outside if name not in stdlib and not name.startswith("_")}
