@@ -223,6 +223,8 @@ class EmbeddedAws(Lookups, Deployment, LambdaRouting, EventRouting, PlanClockHoo
             self._route.uninstall()
             self.sink.stop()
         self.providers.uninstall()
+        with self._clock_lock:  # an execution thread still winding down must not write the clock back
+            self._plan_clock = None
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
