@@ -16,6 +16,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
 from outage_comms.plan import Plan
+from outage_comms.plan import deployed_name as name_for
 from outage_comms.status.site import SUBSCRIBE_PATH
 from outage_comms_cdk.constructs.status_publisher import publisher_function_role_name
 from outage_comms_cdk.constructs.status_site import (
@@ -25,7 +26,7 @@ from outage_comms_cdk.constructs.status_site import (
     SubscribeApiOrigin,
 )
 from outage_comms_cdk.constructs.web_acl import PublicWebAcl
-from outage_comms_cdk.settings import SettingsError, deployment_in, deployment_of, name_for, stack_name
+from outage_comms_cdk.settings import SettingsError, deployment_in, deployment_of, stack_name
 
 
 def publisher_function_role_arn(account: str, region: str, deployment: str | None = None) -> str:

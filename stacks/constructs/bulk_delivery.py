@@ -27,7 +27,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from outage_comms_cdk.constructs.encryption import LOG_GROUP_PREFIX
 from outage_comms_cdk.constructs.lambda_runtime import LambdaRuntime, OutageCommsFunction
@@ -263,7 +263,7 @@ class BulkDelivery(Construct):
         )
 
 
-def logical_id(construct: Construct) -> str:
+def logical_id(construct: IConstruct) -> str:
     """The CloudFormation logical id of ``construct``'s resource, as cdk-nag prints it in findings."""
     stack = Stack.of(construct)
     child = construct.node.default_child
