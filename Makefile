@@ -86,6 +86,7 @@ bench: $(STAMP) ## Benchmarks; results in bench/results/
 
 security: $(STAMP) ## The security proof suite at full scale; figures in bench/results/security.json
 	rm -rf out/security
+	$(BIN)/python bench/security_report.py out/security --start
 	OUTAGE_COMMS_SECURITY_SCALE=full OUTAGE_COMMS_SECURITY_RESULTS=out/security \
 		$(BIN)/pytest -q -n 2 --dist loadfile -m security tests/security
 	$(BIN)/python bench/security_report.py out/security --out bench/results/security.json

@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,11 +110,19 @@ class Figure:
 class BenchRun:
     """Collects one benchmark run's figures; :meth:`write` stamps machine and load and writes the file."""
 
-    def __init__(self, name: str, *, title: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        title: str | None = None,
+        started: datetime | None = None,
+        load_before: list[float] | None = None,
+    ) -> None:
+        """``started``/``load_before``: when the measured work began elsewhere (e.g. a pytest run)."""
         self.name = name
         self.title = title or name
-        self.started = datetime.now(UTC)
-        self.load_before = load()
+        self.started = started or datetime.now(UTC)
+        self.load_before = load() if load_before is None else load_before
         self.figures: list[Figure] = []
         self.details: dict[str, Any] = {}
 
@@ -159,10 +168,91 @@ class BenchRun:
     def write(self, out: Path | None = None) -> dict[str, Any]:
         """Write ``bench/results/<name>.json`` (or ``out``) and return what was written."""
         result = self.result()
+        for problem in problems(result):  # written anyway (a long run is never lost); the unit test fails
+            print(f"bench/results/{self.name}.json: {problem}", file=sys.stderr)
         path = out or RESULTS_DIR / f"{self.name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         return result
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _figure_problems(index: int, figure: Any) -> list[str]:
+    if not isinstance(figure, dict):
+        return [f"figure {index} is not an object"]
+    where = f"figure {index} ({figure.get('name')!r})"
+    found = []
+    if not isinstance(figure.get("name"), str) or not figure["name"].strip():
+        found.append(f"figure {index} has no name")
+    if not _is_number(figure.get("value")):
+        found.append(f"{where} has no numeric value")
+    if not isinstance(figure.get("unit"), str) or not figure["unit"].strip():
+        found.append(f"{where} has no unit")
+    note = figure.get("note")
+    has_note = isinstance(note, str) and bool(note.strip())
+    baseline = figure.get("baseline")
+    if baseline is not None:
+        if not (isinstance(baseline, dict) and isinstance(baseline.get("name"), str)):
+            found.append(f"{where}: baseline needs a name and a value")
+        elif not _is_number(baseline.get("value")):
+            found.append(f"{where}: baseline {baseline['name']!r} has no numeric value")
+        elif not _is_number(figure.get("ratio")) and not has_note:
+            found.append(f"{where}: a baseline without a ratio needs a note saying why")
+    elif not has_note:
+        found.append(f"{where}: neither a same-run baseline and ratio nor a note saying why not")
+    if "target" in figure and not isinstance(figure.get("met"), bool):
+        found.append(f"{where}: a target without met (true/false)")
+    return found
+
+
+def problems(data: Any) -> list[str]:
+    """Why ``data`` (one parsed results file) is not in the shared format; empty when it is.
+
+    Required: ``format``, ``bench``, ``when`` (ISO time with zone), ``machine`` (CPU count and model,
+    Python), ``load`` (load averages before and after), and ``figures``, each with a numeric ``value``
+    and a ``unit`` and either a same-run ``baseline`` (name, value) with its ``ratio`` or a ``note``
+    saying why there is none (a count, a plan-time figure, an outcome).
+    """
+    if not isinstance(data, dict):
+        return ["not a JSON object"]
+    found = []
+    if data.get("format") != FORMAT:
+        found.append(f"format is {data.get('format')!r}, not {FORMAT!r}")
+    if not isinstance(data.get("bench"), str) or not data["bench"]:
+        found.append("no bench name")
+    try:
+        when = datetime.fromisoformat(str(data.get("when")))
+        if when.tzinfo is None:
+            found.append("when has no time zone")
+    except ValueError:
+        found.append(f"when is not an ISO time: {data.get('when')!r}")
+    machine_ = data.get("machine")
+    if not isinstance(machine_, dict):
+        found.append("no machine")
+    else:
+        if not isinstance(machine_.get("cpu_count"), int) or machine_["cpu_count"] < 1:
+            found.append("machine has no cpu_count")
+        for key in ("cpu_model", "python"):
+            if not isinstance(machine_.get(key), str) or not machine_[key]:
+                found.append(f"machine has no {key}")
+    load_ = data.get("load")
+    if not isinstance(load_, dict):
+        found.append("no load")
+    else:
+        for key in ("before", "after"):
+            values = load_.get(key)
+            if not (isinstance(values, list) and len(values) == 3 and all(map(_is_number, values))):
+                found.append(f"load.{key} is not the three load averages")
+    figures = data.get("figures")
+    if not isinstance(figures, list) or not figures:
+        found.append("no figures")
+    else:
+        for index, figure in enumerate(figures):
+            found += _figure_problems(index, figure)
+    return found
 
 
 def read_all(folder: Path = RESULTS_DIR) -> list[dict[str, Any]]:
