@@ -15,7 +15,7 @@ CHECKOV_VERSION := 3.3.30
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
-.PHONY: region-drill help install lint typecheck unit infra integration e2e test synth iac-scan drill local bench security clean package-test wheel
+.PHONY: prune-assets region-drill help install lint typecheck unit infra integration e2e test synth iac-scan drill local bench security clean package-test wheel
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -90,6 +90,9 @@ security: $(STAMP) ## The security proof suite at full scale; figures in bench/r
 	OUTAGE_COMMS_SECURITY_SCALE=full OUTAGE_COMMS_SECURITY_RESULTS=out/security \
 		$(BIN)/pytest -q -n 2 --dist loadfile -m security tests/security
 	$(BIN)/python bench/security_report.py out/security --out bench/results/security.json
+
+prune-assets: $(STAMP) ## Remove the cached function assets (.build/assets) the last `make synth` does not use, older than a day
+	$(BIN)/python scripts/prune_assets.py --plan $(PLAN) --cdk-out cdk.out
 
 clean:
 	rm -rf cdk.out .build out .pytest_cache .mypy_cache .ruff_cache build dist

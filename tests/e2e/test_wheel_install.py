@@ -132,6 +132,14 @@ def test_the_wheel_holds_every_package_and_the_shipped_files(wheel: Path) -> Non
     assert "==" not in "".join(
         line for line in metadata.splitlines() if line.startswith("Requires-Dist: boto3")
     )
+    # `[local]` installs the embedded AWS's dependencies; `[drill]`, its old name, installs the same
+    extras = {"local": set(), "drill": set()}
+    for line in metadata.splitlines():
+        for extra, wanted in extras.items():
+            if line.startswith("Requires-Dist: ") and line.endswith(f'extra == "{extra}"'):
+                wanted.add(line.split(";")[0])
+    assert extras["local"] and extras["local"] == extras["drill"], extras
+    assert any(requirement.startswith("Requires-Dist: moto[") for requirement in extras["local"])
 
 
 @pytest.fixture(scope="session")
@@ -206,6 +214,10 @@ def test_cdk_synth_in_the_team_repository(installed: Path, teams: dict[str, Path
     for name, team in teams.items():
         result = _run([str(cdk), "synth", "--quiet"], team, 1800)
         assert result.returncode == 0, (name, result.stderr[-3000:])
-        assert list((team / "cdk.out").glob("OutageCommsCore*.template.json")), name
+        # `init` gives each team a deployment id (its organisation), so the stacks are OutageComms-<id>-*
+        deployment = yaml.safe_load((team / "plan.yaml").read_text(encoding="utf-8"))["deployment"]["id"]
+        stacks = sorted(p.name for p in (team / "cdk.out").glob("*.template.json"))
+        assert f"OutageComms-{deployment}-Core.template.json" in stacks, (name, stacks)
+        assert f"OutageComms-{deployment}-Workflow.template.json" in stacks, (name, stacks)
         assert (team / ".build").is_dir()  # the vendoring cache sits beside the team's cdk.json
     assert not list(installed.parent.rglob("site-packages/.build"))
