@@ -33,6 +33,7 @@ from outage_comms_cdk.constructs.workflow_functions import (
     INCIDENT_ACCESS,
     REVIEW_PAGE,
     STEP_FUNCTIONS,
+    STEPS_RUN_BY,
     TEAM_CHAT_PUBLISHERS,
     StateMachineArns,
     StepFunction,
@@ -303,7 +304,7 @@ class OutageCommsWorkflowStack(Stack):
             built.function.add_to_role_policy(
                 iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=[arns.state_machine])
             )
-        register = self.functions["register_incident"]
+        register = self.functions[STEPS_RUN_BY["register_incident"]]
         register.function.add_to_role_policy(
             iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[arns.executions])
         )

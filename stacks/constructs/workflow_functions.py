@@ -33,9 +33,9 @@ class StepFunction:
 
 
 #: The state machine's step functions, by name (the review page's function is built apart: it is public).
+#: ``Register incident`` has no function of its own: see :data:`STEPS_RUN_BY`.
 STEP_FUNCTIONS: dict[str, StepFunction] = {
-    "register_incident": StepFunction("RegisterIncident", "Register incident"),
-    "render": StepFunction("RenderUpdate", "Render update"),
+    "render": StepFunction("RenderUpdate", "Register incident, render update"),
     "notify_team": StepFunction("NotifyInternal", "Notify team first"),
     "request_approval": StepFunction("RequestApproval", "Wait for approval: send the signed review link"),
     "deliver_channel": StepFunction("DeliverChannel", "Deliver via one channel"),
@@ -46,14 +46,18 @@ STEP_FUNCTIONS: dict[str, StepFunction] = {
     "draft_summary": StepFunction("DraftSummary", "Draft post-incident summary"),
     "record_postmortem": StepFunction("RecordPostmortem", "Record postmortem on the incident"),
 }
+#: Steps run by another step's function, keyed by the step: ``Register incident`` runs in the render
+#: function (its handler takes ``{"step": "register_incident"}``), so the alarm's path to the first
+#: message starts one cold execution environment fewer (issue 13, docs/performance.md). The price: the
+#: render function may also write the incident record and ask whether an execution still runs.
+STEPS_RUN_BY: dict[str, str] = {"register_incident": "render"}
 REVIEW_PAGE = StepFunction("ReviewPageFunction", "Review page: shows an update, decides on POST")
 
 #: The incident repository's calls (outage_comms/intake/store.py), per step, on the table only: it reads
 #: no index. TransactWriteItems is authorized per contained action.
 _READ_WRITE = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
 INCIDENT_ACCESS: dict[str, list[str]] = {
-    "register_incident": [*_READ_WRITE, "dynamodb:ConditionCheckItem"],
-    "render": ["dynamodb:GetItem"],
+    "render": [*_READ_WRITE, "dynamodb:ConditionCheckItem"],  # and Register incident's (STEPS_RUN_BY)
     "await_update": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
     "notice": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
     "resolve": ["dynamodb:GetItem"],

@@ -130,6 +130,42 @@ def test_a_resumed_execution_registers_then_enters_the_state_its_route_names(
     assert states[owned["Default"]]["Default"] == "Render update"
 
 
+def _text_naming_functions(value: Any) -> str:
+    """``join_to_text``, with ``Fn::GetAtt`` shown as ``{LogicalId}`` (a task's function ARN)."""
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return "{" + value["Fn::GetAtt"][0] + "}"
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_text_naming_functions(part) for part in parts)
+    return join_to_text(value)
+
+
+def test_register_incident_runs_in_the_render_function_one_cold_start_fewer(
+    template: dict[str, Any], state_machine: dict[str, Any]
+) -> None:
+    # issue 13: the alarm's path to its first message starts no environment only to register the incident
+    definition = json.loads(_text_naming_functions(state_machine["DefinitionString"]))
+    states = all_states(definition["States"])
+    render_id, render = _function_by_handler(template, "handlers.workflow_render.handler")
+    handlers = {
+        r["Properties"]["Handler"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function"
+    }
+    assert "handlers.workflow_register_incident.handler" not in handlers
+    for name in ("Register incident", "Register resumed incident", "Render update"):
+        assert states[name]["Resource"] == "{" + render_id + "}", name
+    for name in ("Register incident", "Register resumed incident"):
+        assert states[name]["Parameters"]["step"] == "register_incident"
+    assert "step" not in states["Render update"]["Parameters"]
+    # the render function now holds what registering needs: the incident record and "is it running?"
+    statements = _role_statements(template, render)
+    actions = {a for s in statements for a in as_list(s["Action"])}
+    assert {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"} <= actions
+    (describe,) = [s for s in statements if "states:DescribeExecution" in as_list(s["Action"])]
+    assert ":execution:" in json.dumps(describe["Resource"])
+
+
 def test_one_parallel_branch_per_channel_each_task_retried_and_caught(
     definition: dict[str, Any], example_plan: Plan
 ) -> None:
