@@ -20,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _results import FORMAT, RESULTS_DIR
+from _results import FORMAT, RESULTS_DIR, problems
 
 
 def number(value: float | None) -> str:
@@ -100,6 +100,9 @@ def table(folder: Path = RESULTS_DIR, *, targets_only: bool = False) -> str:
     ]
     lines += ["", "Measured on (each run notes its own machine and load):", ""]
     lines += [machine_line(result) for result in results]
+    incomplete = [f"{r['bench']} ({'; '.join(problems(r))})" for r in results if problems(r)]
+    if incomplete:
+        lines += ["", f"Tabled, but missing parts of the shared format: {', '.join(incomplete)}."]
     if other:
         lines += ["", f"Not yet in the shared results format (not tabled): {', '.join(other)}."]
     return "\n".join(lines) + "\n"

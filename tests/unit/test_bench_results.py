@@ -160,3 +160,10 @@ def test_the_readme_table_lists_every_conforming_file_and_names_the_others(tmp_p
     text = table.table(tmp_path)
     assert "| Sample | render | 12.5 ms | 5.00 (bare write) | 2.50× | < 20 ms | yes |" in text
     assert "Not yet in the shared results format (not tabled): old.json." in text
+    assert "missing parts" not in text
+    bare = good_sample()
+    del bare["figures"][1]["note"]
+    (tmp_path / "sample.json").write_text(json.dumps(bare), encoding="utf-8")
+    assert "Tabled, but missing parts of the shared format: sample (figure 1 ('messages lost'): neither" in (
+        table.table(tmp_path)
+    )
