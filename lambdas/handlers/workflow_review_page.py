@@ -21,8 +21,15 @@ def handler(
     event: dict[str, Any], context: LambdaContext, services: Services | None = None
 ) -> dict[str, Any]:
     from outage_comms import slo
+    from outage_comms.aws_clients import client
     from outage_comms.workflow.adapters import services as real_services
-    from outage_comms.workflow.review import BadReviewRequestError, ReviewRequest, bad_request, handle_review
+    from outage_comms.workflow.review import (
+        BadReviewRequestError,
+        ReviewRequest,
+        bad_request,
+        handle_review,
+        in_token_region,
+    )
 
     services = services or real_services()
     try:
@@ -36,7 +43,10 @@ def handler(
         store=services.store,
         approvals=services.approvals,
         signer=services.signer(),
-        send_task_success=services.send_task_success,
+        # A request names the region of the execution that waits; its token is answered there.
+        send_task_success=in_token_region(
+            services.send_task_success, lambda: client("stepfunctions").meta.region_name
+        ),
         now=datetime.now(UTC),
     )
     logger.info("review", method=request.method, status=response.status, decided=response.decided)

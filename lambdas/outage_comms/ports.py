@@ -14,6 +14,41 @@ from typing import Any, Protocol
 from outage_comms.incident import Incident
 
 
+class TaskToken(str):
+    """A Step Functions task token that knows the region of the execution that issued it.
+
+    Task tokens are regional: ``SendTaskSuccess`` must be called in the region of the state machine whose
+    task issued the token, or Step Functions answers ``InvalidToken``. With two engines (docs/regions.md)
+    a token stored in a global table may be taken by the other region's intake, so every stored token keeps
+    its region beside it. It is a ``str`` (every existing comparison and fake keeps working);
+    ``region`` None means "this region" (a record written before regions were recorded).
+    """
+
+    region: str | None
+
+    def __new__(cls, value: str, region: str | None = None) -> TaskToken:
+        token = super().__new__(cls, value)
+        token.region = region or None
+        return token
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TaskToken, (str(self), self.region))
+
+
+def token_region(token: str) -> str | None:
+    """The region that issued ``token`` if it is known (a :class:`TaskToken` that says so), else None."""
+    return token.region if isinstance(token, TaskToken) else None
+
+
+class TaskRegionUnreachableError(Exception):
+    """The region that issued a task token does not answer (its endpoints are down): nothing was handed
+    over. The update is stored on the incident; the execution that continues the incident reads it."""
+
+    def __init__(self, region: str, why: str = "connection error") -> None:
+        super().__init__(f"the task token's region {region} does not answer ({why})")
+        self.region = region
+
+
 class ConcurrentUpdateError(Exception):
     """Someone else changed the incident since it was read (optimistic lock lost): re-read, re-decide."""
 
@@ -45,10 +80,12 @@ class IncidentRepository(Protocol):
         still equals previous_version; else ConcurrentUpdateError. E.g. a resolved incident's postmortem."""
 
     def set_update_token(self, incident_id: str, token: str | None) -> None:
-        """Remember (or clear) the Step Functions task token of the execution waiting for the next update."""
+        """Remember (or clear) the Step Functions task token of the execution waiting for the next update,
+        with the region of the step that stores it (the token's region: :class:`TaskToken`)."""
 
     def take_update_token(self, incident_id: str) -> str | None:
-        """Atomically read and clear the waiting task token (so an update is delivered once)."""
+        """Atomically read and clear the waiting task token (so an update is delivered once); a
+        :class:`TaskToken` naming its region when the store recorded one."""
 
     def record_delivery(
         self, incident_id: str, update_id: str, channel: str, result: Mapping[str, Any]
@@ -73,7 +110,8 @@ class WorkflowGateway(Protocol):
         """Start the execution named after the incident id (idempotent); return its ARN."""
 
     def deliver_update(self, token: str, update: Mapping[str, Any]) -> None:
-        """Hand an update to the execution waiting on ``token`` (SendTaskSuccess)."""
+        """Hand an update to the execution waiting on ``token`` (SendTaskSuccess in the token's region:
+        :func:`token_region`)."""
 
 
 class FeedbackTally(Protocol):

@@ -11,6 +11,16 @@ Implements :class:`outage_comms.ports.WorkflowGateway` over the Step Functions A
   ``InvalidToken`` / ``TaskDoesNotExist``) means the execution moved on: intake then tries to
   start the incident's execution (normally ``ExecutionAlreadyExists``: ignored) and logs it; the
   update is already in the store, where the execution reads it on its next step.
+
+Task tokens are regional (``SendTaskSuccess`` works only in the region of the execution that issued
+the token). A token taken from the store is a :class:`~outage_comms.ports.TaskToken` naming that region
+(``Wait for next update`` stores its own region beside it), and ``deliver_update`` answers it with a
+Step Functions client of THAT region: with two engines, a person's update reaching the primary's intake
+wakes the execution waiting in the standby (and the reverse). A token without a region is this region's.
+When the token's region does not answer (a connection error: the region is down),
+:class:`~outage_comms.ports.TaskRegionUnreachableError` says so; the update is already stored on the
+incident, and the execution that continues the incident reads it (the failover's resumed execution
+compares the stored incident with the last update as it starts waiting).
 """
 
 from __future__ import annotations
@@ -20,15 +30,36 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
 
 from outage_comms.aws_clients import client
 from outage_comms.clock import execution_clock
 from outage_comms.incident import Incident
+from outage_comms.ports import TaskRegionUnreachableError, token_region
 
 logger = logging.getLogger(__name__)
 
 STALE_TOKEN_ERRORS = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+#: botocore's errors for a region whose endpoints do not answer.
+UNREACHABLE = (EndpointConnectionError, ConnectTimeoutError, ConnectionClosedError)
+
+
+def arn_region(arn: str) -> str | None:
+    """``arn:partition:service:REGION:...`` -> REGION (None when the ARN names none)."""
+    parts = arn.split(":")
+    return parts[3] or None if len(parts) > 3 else None
+
+
+def stepfunctions_in(region: str) -> Any:
+    """A Step Functions client of ``region`` (built on demand: answering another region's token is rare)."""
+    from outage_comms.aws_clients import sdk_config, session
+
+    return session().client("stepfunctions", region_name=region, config=sdk_config())
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:
@@ -68,21 +99,40 @@ class StepFunctionsWorkflowGateway:
             return execution_arn(self.state_machine_arn, incident_id)
         return str(response["executionArn"])
 
+    def client_for(self, region: str | None) -> Any:
+        """The Step Functions client that can answer a token of ``region`` (None: this region)."""
+        if region is None or region == arn_region(self.state_machine_arn):
+            return self.stepfunctions
+        return stepfunctions_in(region)
+
     def deliver_update(self, token: str, update: Mapping[str, Any]) -> None:
+        region = token_region(token)
+        incident_id = update.get("incident_id")
         try:
-            self.stepfunctions.send_task_success(
-                taskToken=token, output=json.dumps(dict(update), default=str)
+            self.client_for(region).send_task_success(
+                taskToken=str(token), output=json.dumps(dict(update), default=str)
             )
+        except UNREACHABLE as exc:
+            where = region or arn_region(self.state_machine_arn) or "this region"
+            logger.warning(
+                "the region %s, whose execution waits for the update to %s, does not answer (%s): the update "
+                "is stored on the incident; the execution that continues the incident reads it",
+                where,
+                incident_id,
+                type(exc).__name__,
+            )
+            raise TaskRegionUnreachableError(where, type(exc).__name__) from exc
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
             if code not in STALE_TOKEN_ERRORS:
                 raise
-            incident_id = update.get("incident_id")
             logger.warning(
-                "the execution waiting for an update to %s no longer waits (%s); the update is stored and "
-                "its execution reads it on its next step",
+                "the execution waiting for an update to %s (in %s) no longer waits (%s); the update is "
+                "stored and its execution reads it on its next step",
                 incident_id,
+                region or "this region",
                 code,
             )
-            if isinstance(incident_id, str):
+            # Only this region's execution is (re)started here: another region's incident is its engine's.
+            if isinstance(incident_id, str) and region in (None, arn_region(self.state_machine_arn)):
                 self._start(incident_id)

@@ -8,7 +8,9 @@ resume an approval task too. Instead it puts a hand-off on the intake queue::
      "change": "update", "reason": "..."}
 
 and the intake function — the one role allowed to — starts the execution or takes the waiting
-task token from the incident store and hands the update over. A hand-off never carries a token,
+task token from the incident store and hands the update over — in the region of the execution that
+waits (the token's region is stored with it: with two engines, the primary's intake wakes the
+standby's execution and the reverse). A hand-off never carries a token,
 and what it delivers is rebuilt from the stored incident, so a forged or repeated message can at
 most wake an incident's own execution to re-read what is already stored. An update is handed over
 once per incident version (the store remembers the last version it handed).
@@ -25,7 +27,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from outage_comms.aws_clients import client
 from outage_comms.incident import Incident
 from outage_comms.intake.normalise import Rejection
-from outage_comms.ports import IncidentNotFoundError, IncidentRepository, WorkflowGateway
+from outage_comms.ports import (
+    IncidentNotFoundError,
+    IncidentRepository,
+    TaskRegionUnreachableError,
+    WorkflowGateway,
+    token_region,
+)
 from outage_comms.workflow_gateway import execution_arn
 
 HANDOFF_KEY = "outage_comms_handoff"
@@ -94,8 +102,15 @@ def hand_off(
     if token is None:
         # Busy (it reads the stored incident on its next wait) or this version was handed already.
         return {"kind": "handoff", "incident_id": incident.id, "workflow": "execution_busy"}
-    workflow.deliver_update(token, handoff_update(incident, handoff.change, handoff.reason))
-    return {"kind": "handoff", "incident_id": incident.id, "workflow": "update_delivered"}
+    handed: dict[str, Any] = {"kind": "handoff", "incident_id": incident.id}
+    if token_region(token):
+        handed["token_region"] = token_region(token)
+    try:
+        workflow.deliver_update(token, handoff_update(incident, handoff.change, handoff.reason))
+    except TaskRegionUnreachableError as down:
+        # Stored, not lost: the execution that continues the incident (the failover's) reads it.
+        return {**handed, "workflow": "update_stored_region_down", "token_region": down.region}
+    return {**handed, "workflow": "update_delivered"}
 
 
 class QueuedWorkflowHandoff:

@@ -30,6 +30,7 @@ from outage_comms.ports import (
     ConcurrentUpdateError,
     IncidentNotFoundError,
     IncidentRepository,
+    TaskRegionUnreachableError,
     WorkflowGateway,
 )
 
@@ -39,7 +40,9 @@ MAX_ATTEMPTS = 8
 #: found by id or source reference (reachable by ``_target``, never counted as sharing a component).
 REACHED_KEY = "reached:"
 
-WorkflowAction = Literal["started", "update_delivered", "update_relayed", "execution_busy", "none"]
+WorkflowAction = Literal[
+    "started", "update_delivered", "update_relayed", "execution_busy", "update_stored_region_down", "none"
+]
 
 
 class IntakeConflictError(Exception):
@@ -184,7 +187,12 @@ def _reach_workflow(
     if token is None:
         # The execution is between waits (rendering, sending); it reads the stored incident next.
         return "execution_busy"
-    workflow.deliver_update(token, update_message(incident, decision))
+    try:
+        workflow.deliver_update(token, update_message(incident, decision))
+    except TaskRegionUnreachableError:
+        # The waiting execution's region is down: the update is stored on the incident (saved above) and
+        # the execution that continues the incident reads it (the failover's resumed one, as it waits).
+        return "update_stored_region_down"
     return "update_delivered"
 
 

@@ -50,7 +50,7 @@ from outage_comms.intake.store_items import (
     year_of,
 )
 from outage_comms.intake.store_queries import IncidentTable
-from outage_comms.ports import ConcurrentUpdateError, IncidentNotFoundError
+from outage_comms.ports import ConcurrentUpdateError, IncidentNotFoundError, TaskToken, token_region
 
 #: With the layout's names other modules import from here (as before the split).
 __all__ = [
@@ -69,6 +69,18 @@ __all__ = [
     "incidents_table_schema",
     "year_of",
 ]
+
+
+#: The head item's waiting task token and the region whose execution issued it (absent: this region).
+TOKEN, TOKEN_REGION = "update_token", "update_token_region"
+
+
+def _taken(old: Mapping[str, Any]) -> TaskToken | None:
+    """The token a take removed, with its region (None for a record from before regions were stored)."""
+    token = old.get(TOKEN, {}).get("S")
+    if token is None:
+        return None
+    return TaskToken(str(token), old.get(TOKEN_REGION, {}).get("S"))
 
 
 class DynamoIncidentRepository(IncidentTable):
@@ -323,16 +335,27 @@ class DynamoIncidentRepository(IncidentTable):
             for reference in references
         ]
 
-    def set_update_token(self, incident_id: str, token: str | None) -> None:
+    @property
+    def region(self) -> str | None:
+        """The region this store's client writes to: the region of the step that stores a task token."""
+        return getattr(getattr(self.dynamodb, "meta", None), "region_name", None) or None
+
+    def set_update_token(self, incident_id: str, token: str | None, region: str | None = None) -> None:
+        """Store the waiting task token with the region that issued it (``region``, else this store's
+        client's: ``Wait for next update`` runs in its state machine's region). ``None`` clears both."""
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": _key(incident_pk(incident_id), HEAD_SK),
             "ConditionExpression": "attribute_exists(pk)",
         }
+        issued_in = region or token_region(token or "") or self.region
         if token is None:
-            kwargs["UpdateExpression"] = "REMOVE update_token"
+            kwargs["UpdateExpression"] = f"REMOVE {TOKEN}, {TOKEN_REGION}"
+        elif issued_in:
+            kwargs["UpdateExpression"] = f"SET {TOKEN} = :token, {TOKEN_REGION} = :region"
+            kwargs["ExpressionAttributeValues"] = {":token": _s(token), ":region": _s(issued_in)}
         else:
-            kwargs["UpdateExpression"] = "SET update_token = :token"
+            kwargs["UpdateExpression"] = f"SET {TOKEN} = :token REMOVE {TOKEN_REGION}"
             kwargs["ExpressionAttributeValues"] = {":token": _s(token)}
         try:
             self.dynamodb.update_item(**kwargs)
@@ -341,12 +364,12 @@ class DynamoIncidentRepository(IncidentTable):
                 raise IncidentNotFoundError(incident_id) from exc
             raise
 
-    def take_update_token(self, incident_id: str) -> str | None:
+    def take_update_token(self, incident_id: str) -> TaskToken | None:
         try:
             old = self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key=_key(incident_pk(incident_id), HEAD_SK),
-                UpdateExpression="REMOVE update_token",
+                UpdateExpression=f"REMOVE {TOKEN}, {TOKEN_REGION}",
                 ConditionExpression="attribute_exists(pk)",
                 ReturnValues="ALL_OLD",
             ).get("Attributes", {})
@@ -354,10 +377,9 @@ class DynamoIncidentRepository(IncidentTable):
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise IncidentNotFoundError(incident_id) from exc
             raise
-        token = old.get("update_token", {}).get("S")
-        return str(token) if token is not None else None
+        return _taken(old)
 
-    def take_update_token_for_version(self, incident_id: str, version: int) -> str | None:
+    def take_update_token_for_version(self, incident_id: str, version: int) -> TaskToken | None:
         """Like :meth:`take_update_token`, but at most once per incident ``version``.
 
         Records ``handed_version`` on the head item in the same write, so a repeated hand-off of the
@@ -367,7 +389,7 @@ class DynamoIncidentRepository(IncidentTable):
             old = self.dynamodb.update_item(
                 TableName=self.table_name,
                 Key=_key(incident_pk(incident_id), HEAD_SK),
-                UpdateExpression="REMOVE update_token SET handed_version = :version",
+                UpdateExpression=f"REMOVE {TOKEN}, {TOKEN_REGION} SET handed_version = :version",
                 ConditionExpression="attribute_exists(pk) AND "
                 "(attribute_not_exists(handed_version) OR handed_version < :version)",
                 ExpressionAttributeValues={":version": _n(version)},
@@ -377,8 +399,7 @@ class DynamoIncidentRepository(IncidentTable):
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return None
             raise
-        token = old.get("update_token", {}).get("S")
-        return str(token) if token is not None else None
+        return _taken(old)
 
     def record_delivery(
         self, incident_id: str, update_id: str, channel: str, result: Mapping[str, Any]

@@ -20,8 +20,9 @@ Item layout (table keys ``pk`` / ``sk``, both strings)::
   ids joined by commas) lets a replace check in one condition that the components did not change;
   ``incident_id``, ``status``, ``severity``, ``scenario``, ``components`` (SS), ``started_at``,
   ``updated_at`` are plain copies for people reading the table in the console. ``update_token``
-  (S) holds the Step Functions task token of the execution waiting for the next update; replacing
-  an incident never touches it.
+  (S) holds the Step Functions task token of the execution waiting for the next update and
+  ``update_token_region`` (S) the region of that execution (tokens are regional; absent on records
+  from before two regions: "this region"); replacing an incident never touches them.
 * **Component lock**: ``incident_ids`` (SS), the open incidents touching the component. Opening
   an incident adds itself to the lock of each of its components *on condition that the set does
   not exist* — so of two intakes racing to open an incident for the same component, exactly one

@@ -11,6 +11,11 @@ reached Step Functions). A claim left by a crashed caller is released by the nex
 :data:`STALE_CLAIM_SECONDS` (``release`` is conditional on that claim, so only one visitor does).
 So a decision is sent at most once per successful claim, and recorded only after it was sent.
 
+Every request keeps ``task_region``, the region of the execution whose ``Wait for approval`` issued its
+task token (the step stores its own region: tokens are regional, docs/regions-runtime.md); the review page
+answers the token in that region. A request without one (stored before regions were recorded) is this
+region's.
+
 Every approval is of one text: ``content_hash`` names the messages the approvers saw. Changing the
 text (an edit) replaces the hash and the approvals with the editor's approval of the new text.
 """
@@ -95,8 +100,15 @@ class DynamoApprovalStore:
     def _key(self, request_id: str) -> dict[str, Any]:
         return {"request_id": {"S": request_id}}
 
+    @property
+    def region(self) -> str | None:
+        """The region of this store's client: where ``Wait for approval`` (and its execution) runs."""
+        return getattr(getattr(self._client, "meta", None), "region_name", None) or None
+
     def put(self, record: dict[str, Any]) -> None:
         static = {k: v for k, v in record.items() if k != "content_hash"}
+        if not static.get("task_region") and self.region:
+            static["task_region"] = self.region  # the token's region: the step's own
         self._client.put_item(
             TableName=self._table,
             Item={

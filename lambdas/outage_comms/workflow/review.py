@@ -23,6 +23,7 @@ from typing import Any
 from outage_comms.drill_mode import is_drill
 from outage_comms.human_text import HumanTextError, check_text
 from outage_comms.plan import Plan
+from outage_comms.ports import TaskToken, token_region
 from outage_comms.social_text import retargeted_links
 from outage_comms.vocabulary import Channel, Scenario
 from outage_comms.workflow.approval import (
@@ -69,10 +70,37 @@ __all__ = [
     "ReviewResponse",
     "bad_request",
     "handle_review",
+    "in_token_region",
 ]
 
 
 TaskSuccess = Callable[[str, dict[str, Any]], None]
+
+
+def in_token_region(send_here: TaskSuccess, here: Callable[[], str | None]) -> TaskSuccess:
+    """``send_here`` answers tokens of this region (``here()``) and tokens whose region is unknown; a token
+    that names another region (:class:`~outage_comms.ports.TaskToken`) is answered with a Step Functions
+    client of that region, as Step Functions requires (:class:`TaskGoneError` when its task is gone)."""
+
+    def send(token: str, output: dict[str, Any]) -> None:
+        region = token_region(token)
+        if region is None or region == here():
+            send_here(token, output)
+            return
+        import json
+
+        from botocore.exceptions import ClientError
+
+        from outage_comms.workflow_gateway import STALE_TOKEN_ERRORS, stepfunctions_in
+
+        try:
+            stepfunctions_in(region).send_task_success(taskToken=str(token), output=json.dumps(output))
+        except ClientError as error:
+            if error.response["Error"]["Code"] in STALE_TOKEN_ERRORS:
+                raise TaskGoneError(error.response["Error"]["Code"]) from None
+            raise
+
+    return send
 
 
 @dataclass(frozen=True)
@@ -242,7 +270,8 @@ def _finalise(
         _write_text(review, review.shown)
     store.merge_update(incident_id, record["update_id"], {"approval": pending})
     try:
-        review.send_task_success(record["task_token"], outcome)
+        # In the region of the execution that waits (recorded with the request; none: this region's).
+        review.send_task_success(TaskToken(record["task_token"], record.get("task_region")), outcome)
     except TaskGoneError:
         review.approvals.finish(request_id, claim, TOO_LATE, {**outcome, "sent": False})
         store.merge_update(incident_id, record["update_id"], {"approval": None})
