@@ -56,7 +56,11 @@ class OutageCommsIntakeStack(Stack):
             "bus": core.events.bus,
             "state_machine": state_machine,
         }
-        self.intake = Intake(self, "Intake", dead_letter_queue=core.events.dead_letter_queue, **path)
+        # Two engines: intake answers a waiting execution's task token in the region that issued it.
+        engines = plan.regions.engine_regions if plan.regions is not None else []
+        self.intake = Intake(
+            self, "Intake", dead_letter_queue=core.events.dead_letter_queue, engine_regions=engines, **path
+        )
         queue, undeliverable = self.intake.queue, self.intake.rule_dead_letter_queue
         #: One rule per registered intake source (by source name), straight in this stack's scope.
         self.source_rules = source_rules(self, plan, queue=queue, dead_letter_queue=undeliverable)

@@ -11,7 +11,9 @@ with their reason in message attributes.
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration
+from collections.abc import Sequence
+
+from aws_cdk import ArnFormat, Aws, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -24,8 +26,10 @@ from constructs import Construct
 
 from outage_comms.intake.sources import registry
 from outage_comms.plan import Plan
+from outage_comms_cdk.constructs.incident_workflow import STATE_MACHINE_NAME as INCIDENT_STATE_MACHINE_NAME
 from outage_comms_cdk.constructs.lambda_runtime import DEFAULT_TIMEOUT, LambdaRuntime, OutageCommsFunction
 from outage_comms_cdk.quality_gates import acknowledge
+from outage_comms_cdk.settings import physical_name
 
 MAX_RECEIVE_COUNT = 5
 BATCH_SIZE = 10
@@ -144,12 +148,15 @@ def grant_incident_path(
     idempotency: dynamodb.ITable,
     bus: events.IEventBus,
     state_machine: sfn.IStateMachine | None,
+    engine_regions: Sequence[str] = (),
 ) -> None:
     """What applying a signal needs: the tables, the bus, and starting / feeding the workflow.
 
     ``state_machine=None`` grants no ``states:`` action at all: the incident API's role, which hands
     workflow work to the intake function through the intake queue (see
     ``outage_comms.intake.handoff``) — whoever may resume a task may resume an approval task too.
+    ``engine_regions`` (a two-region plan's): ``SendTaskSuccess`` also on the incident state machine of
+    each of those regions, for a waiting execution's token is answered in the region that issued it.
     """
     # On the tables only: intake never reads an index (``Table.grant`` would add ``index/*`` too).
     for table, actions in ((incidents, INCIDENT_TABLE_ACTIONS), (idempotency, IDEMPOTENCY_TABLE_ACTIONS)):
@@ -162,10 +169,38 @@ def grant_incident_path(
         state_machine.grant_start_execution(function.role)
         function.role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["states:SendTaskSuccess"], resources=[state_machine.state_machine_arn]
+                actions=["states:SendTaskSuccess"],
+                resources=task_response_arns(function, state_machine, engine_regions),
             )
         )
     function.acknowledge_key_grants()
+
+
+def task_response_arns(
+    scope: Construct, state_machine: sfn.IStateMachine, engine_regions: Sequence[str]
+) -> list[str]:
+    """This engine's incident state machine, and the same-named one of every other engine region.
+
+    Task tokens are regional: ``SendTaskSuccess`` must be called in the region of the execution whose task
+    issued the token (``outage_comms.workflow_gateway``). Both engines name the state machine alike in the
+    same account (``outage-comms[-<id>]-incident``), so the other region's ARN is built from that name: no
+    wildcard. A single-region plan (no ``engine_regions``) grants this state machine only, as before.
+    """
+    stack = Stack.of(scope)
+    others = sorted({r for r in engine_regions if r != stack.region})
+    name = physical_name(scope, INCIDENT_STATE_MACHINE_NAME)
+    return [state_machine.state_machine_arn] + [
+        stack.format_arn(
+            service="states",
+            region=region,
+            account=Aws.ACCOUNT_ID,
+            resource="stateMachine",
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            partition=Aws.PARTITION,
+        )
+        for region in others
+    ]
 
 
 def incident_path_environment(
@@ -216,7 +251,9 @@ class Intake(Construct):
         bus: events.IEventBus,
         dead_letter_queue: sqs.IQueue,
         state_machine: sfn.IStateMachine,
+        engine_regions: Sequence[str] = (),
     ) -> None:
+        """``engine_regions``: a two-region plan's engines (intake answers task tokens of each)."""
         super().__init__(scope, construct_id)
         self.queue = self._queue(key, dead_letter_queue)
         self.function = self._function(
@@ -234,6 +271,7 @@ class Intake(Construct):
             idempotency=idempotency,
             bus=bus,
             state_machine=state_machine,
+            engine_regions=engine_regions,
         )
         dead_letter_queue.grant_send_messages(self.function.role)
         allow_eventbridge_dead_letters(dead_letter_queue)

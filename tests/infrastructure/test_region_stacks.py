@@ -451,3 +451,42 @@ def test_the_status_site_trusts_the_publisher_role_of_each_engine_region(two_reg
             ).values()
         ]
         assert f"outage-comms-status-publisher-{region}" in names, names
+
+
+def _task_responses(synth: Synthesized, stack: str, handler: str) -> dict[str, list[Any]]:
+    """``states:SendTask*`` action -> the resources the function's role may answer tokens of."""
+    function = next(
+        f
+        for f in resources(synth, stack, "AWS::Lambda::Function").values()
+        if f["Properties"]["Handler"] == handler
+    )
+    by_action: dict[str, list[Any]] = {}
+    for statement in _role_statements(synth, stack, function["Properties"]["Role"]["Fn::GetAtt"][0]):
+        for action in as_list(statement["Action"]):
+            if str(action).startswith("states:SendTask"):
+                by_action.setdefault(action, []).extend(as_list(statement["Resource"]))
+    return by_action
+
+
+def test_intake_answers_task_tokens_of_both_engines_incident_state_machines_only(
+    two_regions: Synthesized,
+) -> None:
+    """A token is answered in the region that issued it (an update reaching the primary's intake wakes the
+    standby's waiting execution): SendTaskSuccess on the incident state machine of each engine region,
+    named, never ``*``, and no other SendTask action."""
+    for role, other in (("Primary", STANDBY), ("Standby", PRIMARY)):
+        granted = _task_responses(two_regions, f"OutageCommsIntake{role}", "handlers.intake.handler")
+        assert set(granted) == {"states:SendTaskSuccess"}, granted
+        own, *others = granted["states:SendTaskSuccess"]
+        assert "StateMachine" in flat(own) and "*" not in flat(own), own  # its own, by reference
+        assert [flat(r) for r in others] == [
+            f"arn:<AWS::Partition>:states:{other}:<AWS::AccountId>:stateMachine:outage-comms-incident"
+        ]
+
+
+def test_a_single_region_intake_answers_its_own_state_machines_tokens_only(core: Synthesized) -> None:
+    (intake_stack,) = [name for name in core.raw if name.startswith("OutageCommsIntake")]
+    granted = _task_responses(core, intake_stack, "handlers.intake.handler")
+    assert set(granted) == {"states:SendTaskSuccess"}, granted
+    (own,) = granted["states:SendTaskSuccess"]
+    assert "StateMachine" in flat(own) and "*" not in flat(own), own
