@@ -1,7 +1,8 @@
 """The channels the workflow speaks through, and its two Parallels: one isolated branch per channel.
 
-``Notify team first`` (one branch per team chat) and ``Fan out to channels`` (one per customer-facing
-channel) build their branches the same way (:func:`channel_branch`): typed, transient errors
+``Notify team first`` (one branch per team chat, before an approval) and ``Fan out to channels`` (one
+per customer-facing channel, and one per team chat for an update that needed no approval) build their
+branches the same way (:func:`channel_branch`): typed, transient errors
 (``ChannelRetryableError`` and Lambda's own) are retried with exponential backoff and full jitter;
 anything left is caught, recorded on the incident by ``Record <channel> failure`` and sent to the
 channel's dead-letter queue by ``Dead-letter <channel>``, where ``outage-comms redrive`` finds it.
@@ -141,12 +142,15 @@ def channel_branch(
     deliver: lambda_.IFunction,
     record_failure: lambda_.IFunction,
     dead_letters: sqs.IQueue,
+    suffix: str = "",
+    extra: dict[str, object] | None = None,
 ) -> sfn.IChainable:
     """``<verb> <channel>`` (retried) -> on failure ``Record <channel> failure`` -> ``Dead-letter <channel>``.
 
     The branch always ends well: a delivery, or a failure recorded on the incident *and* left in the
     channel's dead-letter queue for ``outage-comms redrive`` (if recording fails, the queue still gets
-    the error as Step Functions saw it).
+    the error as Step Functions saw it). ``suffix`` ends every state name of the branch (a second copy of
+    a channel's branch needs names of its own); ``extra`` goes into the delivery task's payload only.
     """
     label = channel_label(channel)
     ids = {
@@ -155,11 +159,11 @@ def channel_branch(
         "update_id": sfn.JsonPath.string_at("$.render.update_id"),
     }
 
-    deliver_task = _invoke(scope, f"{verb} {label}", deliver, ids)
+    deliver_task = _invoke(scope, f"{verb} {label}{suffix}", deliver, {**ids, **(extra or {})})
     _retry_like_a_channel(deliver_task, list(RETRYABLE_ERRORS))
     record_task = _invoke(
         scope,
-        f"Record {label} failure",
+        f"Record {label} failure{suffix}",
         record_failure,
         {**ids, "error": sfn.JsonPath.object_at("$.error")},
         result_path="$.failure",
@@ -167,7 +171,7 @@ def channel_branch(
     _retry_like_a_channel(record_task, list(RETRYABLE_ERRORS[1:]))
     not_recorded = sfn.Pass(
         scope,
-        f"{label} failure not recorded",
+        f"{label} failure not recorded{suffix}",
         parameters={
             "channel": channel.value,
             "status": "failed",
@@ -179,7 +183,7 @@ def channel_branch(
         },
         result_path="$.failure",
     )
-    dead_letter = _dead_letter(scope, label, ids, dead_letters)
+    dead_letter = _dead_letter(scope, label, ids, dead_letters, suffix)
     record_task.add_catch(not_recorded, errors=[sfn.Errors.ALL], result_path="$.record_error")
     record_task.next(dead_letter)
     not_recorded.next(dead_letter)
@@ -206,12 +210,12 @@ def _invoke(
 
 
 def _dead_letter(
-    scope: Construct, label: str, ids: dict[str, str], queue: sqs.IQueue
+    scope: Construct, label: str, ids: dict[str, str], queue: sqs.IQueue, suffix: str = ""
 ) -> tasks.SqsSendMessage:
     """``Dead-letter <channel>`` (retried; if the queue still refuses, ``<channel> not dead-lettered``)."""
     dead_letter = tasks.SqsSendMessage(
         scope,
-        f"Dead-letter {label}",
+        f"Dead-letter {label}{suffix}",
         queue=queue,
         message_body=sfn.TaskInput.from_object(
             {
@@ -230,7 +234,7 @@ def _dead_letter(
     _retry_like_a_channel(dead_letter, [sfn.Errors.ALL])
     not_dead_lettered = sfn.Pass(
         scope,
-        f"{label} not dead-lettered",
+        f"{label} not dead-lettered{suffix}",
         comment="The queue refused the message after retries; the incident still records the failure.",
         output_path="$.failure",
     )
@@ -238,20 +242,36 @@ def _dead_letter(
     return dead_letter
 
 
+#: Ends the state names of the team chats' branches inside ``Fan out to channels``.
+WITH_THE_CUSTOMERS = " with the customers"
+#: Set on ``$.render`` (by ``Team hears with the customers``) when no approval is needed: the team chats
+#: are told inside the fan-out, at the same moment as the customers, not before it (issue 13).
+TEAM_WITH_THE_CUSTOMERS = "team_with_customers"
+
+
 def fanout_state(
     scope: Construct,
     *,
     plan: Plan,
     deliver: lambda_.IFunction,
+    notify: lambda_.IFunction,
     record_failure: lambda_.IFunction,
     dead_letters: DeliveryDeadLetters,
 ) -> sfn.Parallel | sfn.Pass:
-    """``Fan out to channels``: a Parallel with one branch per enabled customer-facing channel."""
-    if not fanout_channels(plan):  # e.g. a status-page-only plan: the status surfaces publish after this
+    """``Fan out to channels``: a Parallel with one branch per enabled customer-facing channel, and one
+    per team chat (``Notify <team chat> with the customers``).
+
+    A team chat's branch here tells the team only when the update needed no approval (``$.render``
+    carries :data:`TEAM_WITH_THE_CUSTOMERS`); otherwise the team heard in ``Notify team first`` and the
+    notify function answers ``heard_before_approval`` without sending. It is retried, recorded and
+    dead-lettered exactly like every other branch, to the team chat's own queue.
+    """
+    team = team_channels(plan)
+    if not fanout_channels(plan) and not team:  # e.g. a status-page-only plan: status surfaces publish next
         return sfn.Pass(
             scope,
             "Fan out to channels",
-            comment="The plan turns on no channel besides the team chats and the status surfaces.",
+            comment="The plan turns on no channel besides the status surfaces.",
             result=sfn.Result.from_array([]),
             result_path="$.fanout",
         )
@@ -259,7 +279,7 @@ def fanout_state(
         scope,
         "Fan out to channels",
         comment="One isolated branch per channel; a failing channel is recorded and dead-lettered, "
-        "never blocking the others.",
+        "never blocking the others. The team chats hear here when no approval was needed.",
         result_path="$.fanout",
     )
     for channel in fanout_channels(plan):
@@ -271,6 +291,19 @@ def fanout_state(
                 deliver=deliver,
                 record_failure=record_failure,
                 dead_letters=dead_letters.queues[channel],
+            )
+        )
+    for channel in team:
+        parallel.branch(
+            channel_branch(
+                scope,
+                channel=channel,
+                verb="Notify",
+                deliver=notify,
+                record_failure=record_failure,
+                dead_letters=dead_letters.queues[channel],
+                suffix=WITH_THE_CUSTOMERS,
+                extra={"render": sfn.JsonPath.object_at("$.render")},
             )
         )
     return parallel
@@ -286,7 +319,9 @@ def team_state(
 ) -> sfn.Parallel | sfn.Pass:
     """``Notify team first``: one branch per team chat, retried like a customer channel, before approval.
 
-    The team hears before any customer (the Parallel ends before the approval gate and the fan-out);
+    Entered when the update needs approval: the team hears before any customer (the Parallel ends
+    before the approval gate and the fan-out). Without approval, the team chats are branches of the
+    fan-out instead (:func:`fanout_state`), so the first customer message waits for no team chat;
     branches run side by side, so one team chat failing never keeps the others waiting, and its
     retries back off (DELIVERY_RETRY_INTERVAL, DELIVERY_BACKOFF_RATE, capped) before it is dead-lettered.
     """

@@ -4,14 +4,18 @@
 
     Resumed from another region? --yes--> Register resumed incident (see "Resumed executions" below)
     Register incident -> Another execution owns this incident? --yes--> Already handled elsewhere
-      -> Render update -> Notify team first (Parallel, one branch per team chat, Retry + Catch each)
+      -> Render update -> Team hears first?
+           approval needed -> Notify team first (Parallel, one branch per team chat, Retry + Catch each)
+           no approval     -> Team hears with the customers ($.render.team_with_customers: the team
+                              chats are told by their branches of the fan-out, at the customers' moment)
       -> Approval required?
            -> Wait for approval (.waitForTaskToken, timeout = plan)  -> Approved? -> Fan out to channels
                 on timeout: Approval timed out: what does the plan say?
                    escalate               -> Escalate approval to incident manager -> Approved?
                    send_holding_statement -> Send holding statement instead -> Fan out to channels
                    hold                   -> Hold external messages
-      -> Fan out to channels (Parallel, one branch per channel, Retry + Catch each)
+      -> Fan out to channels (Parallel, one branch per channel and per team chat, Retry + Catch each;
+           a team chat's branch sends only with $.render.team_with_customers)
            a branch failing after its retries: Record <channel> failure -> Dead-letter <channel>
            (the channel's SQS queue, for `outage-comms redrive`)
       -> Record published words (the update's status-page words, as sent: the only public words)
@@ -59,7 +63,12 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from outage_comms.plan import Plan
-from outage_comms_cdk.constructs.channel_fanout import DeliveryDeadLetters, fanout_state, team_state
+from outage_comms_cdk.constructs.channel_fanout import (
+    TEAM_WITH_THE_CUSTOMERS,
+    DeliveryDeadLetters,
+    fanout_state,
+    team_state,
+)
 from outage_comms_cdk.constructs.encryption import LOG_GROUP_PREFIX
 from outage_comms_cdk.settings import physical_name
 
@@ -291,6 +300,7 @@ class _States:
             scope,
             plan=self.plan,
             deliver=f.deliver_channel,
+            notify=f.notify_team,
             record_failure=f.record_failure,
             dead_letters=self.dead_letters,
         )
@@ -440,7 +450,23 @@ class _States:
             .when(sfn.Condition.boolean_equals("$.render.needs_approval", True), self.wait_for_approval)
             .otherwise(self.fanout)
         )
-        self.render.next(self.notify).next(needs_approval)
+        # Without an approval the team chats are told in the fan-out, with the customers: the first
+        # customer message waits for no team chat (issue 13); with one, the team hears first.
+        with_the_customers = sfn.Pass(
+            self.scope,
+            "Team hears with the customers",
+            comment="No approval needed: the team chats are branches of the fan-out, told at its moment.",
+            result=sfn.Result.from_boolean(True),
+            result_path=f"$.render.{TEAM_WITH_THE_CUSTOMERS}",
+        )
+        team_first = (
+            sfn.Choice(self.scope, "Team hears first?")
+            .when(sfn.Condition.boolean_equals("$.render.needs_approval", True), self.notify)
+            .otherwise(with_the_customers)
+        )
+        self.render.next(team_first)
+        self.notify.next(needs_approval)
+        with_the_customers.next(needs_approval)
         self.fanout.next(self.record_published).next(self.publish)
         self.release.next(self.closed)
         self.resolved.when(IS_SUMMARY, self.release).when(

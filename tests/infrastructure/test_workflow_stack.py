@@ -9,7 +9,7 @@ import pytest
 from template_reading import as_list, identity_statements, join_to_text, wildcard_resource
 
 from outage_comms.plan import Plan
-from outage_comms.workflow.channels_plan import fanout_channels
+from outage_comms.workflow.channels_plan import fanout_channels, team_channels
 
 pytestmark = pytest.mark.infrastructure
 
@@ -166,12 +166,44 @@ def test_register_incident_runs_in_the_render_function_one_cold_start_fewer(
     assert ":execution:" in json.dumps(describe["Resource"])
 
 
+def test_without_approval_the_team_hears_in_the_fan_out_not_before_it(
+    definition: dict[str, Any], example_plan: Plan
+) -> None:
+    # issue 13: the first customer message waits for no team chat when no approval is needed
+    states = definition["States"]
+    assert states["Render update"]["Next"] == "Team hears first?"
+    first = states["Team hears first?"]
+    assert first["Choices"] == [
+        {"Variable": "$.render.needs_approval", "BooleanEquals": True, "Next": "Notify team first"}
+    ]
+    assert first["Default"] == "Team hears with the customers"
+    flag = states["Team hears with the customers"]
+    assert flag["Type"] == "Pass" and flag["Result"] is True
+    assert flag["ResultPath"] == "$.render.team_with_customers"
+    assert flag["Next"] == states["Notify team first"]["Next"] == "Approval required?"
+    branches = {b["StartAt"]: b["States"] for b in states["Fan out to channels"]["Branches"]}
+    for channel in team_channels(example_plan):
+        (name,) = [
+            n
+            for n in branches
+            if n.endswith(" with the customers") and branches[n][n]["Parameters"]["channel"] == channel.value
+        ]
+        task = branches[name][name]
+        assert task["Parameters"]["render.$"] == "$.render"  # the handler reads team_with_customers
+        assert task["Parameters"]["channel"] == channel.value
+        assert task["Retry"] and task["Catch"][0]["ErrorEquals"] == ["States.ALL"], name
+        # the same queue as the team chat's branch in Notify team first: one redrive per channel
+        sends = [s for s in branches[name].values() if str(s.get("Resource")).endswith("sqs:sendMessage")]
+        assert len(sends) == 1, name
+
+
 def test_one_parallel_branch_per_channel_each_task_retried_and_caught(
     definition: dict[str, Any], example_plan: Plan
 ) -> None:
     fanout = definition["States"]["Fan out to channels"]
     assert fanout["Type"] == "Parallel"
-    assert len(fanout["Branches"]) == len(fanout_channels(example_plan))
+    # a branch per customer channel and per team chat (the team's send only when no approval was needed)
+    assert len(fanout["Branches"]) == len(fanout_channels(example_plan)) + len(team_channels(example_plan))
     for branch in fanout["Branches"]:
         tasks = {n: s for n, s in branch["States"].items() if s["Type"] == "Task"}
         assert tasks, branch
