@@ -91,7 +91,7 @@ security: $(STAMP) ## The security proof suite at full scale; figures in bench/r
 		$(BIN)/pytest -q -n 2 --dist loadfile -m security tests/security
 	$(BIN)/python bench/security_report.py out/security --out bench/results/security.json
 
-prune-assets: $(STAMP) ## Remove the cached function assets (.build/assets) the last `make synth` does not use, older than a day
+prune-assets: $(STAMP) ## Remove the cached function assets (.build/assets) the last `make synth` does not use (older than an hour)
 	$(BIN)/python scripts/prune_assets.py --plan $(PLAN) --cdk-out cdk.out
 
 clean:

@@ -13,8 +13,9 @@ synth used (``lambda_asset.asset_fingerprint``, the same call ``lambda_code`` ma
 
 - if any referenced directory is missing, the fingerprints do not match what the synth built (another
   plan, a changed tree): nothing is removed;
-- a directory changed within ``--keep-hours`` (default 24) stays: another process (``pytest -n``, a drill
-  with its own plan) may be building or copying it right now, and the tests' own plans reuse theirs;
+- a directory changed within ``--keep-hours`` (default 1) stays: another process (``pytest -n``, a drill
+  with its own plan) may be building or copying it right now (other plans' assets older than that go:
+  the next synth of that plan rebuilds them);
 - only directories named like a fingerprint or a build's ``.tmp-`` staging folder are touched.
 """
 
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--templates", type=Path, default=None, help="the plan's templates folder")
     parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"))
     parser.add_argument("--assets", type=Path, default=Path(".build/assets"))
-    parser.add_argument("--keep-hours", type=float, default=24.0)
+    parser.add_argument("--keep-hours", type=float, default=1.0)
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
     handlers = handlers_in(args.cdk_out)

@@ -76,7 +76,7 @@ def test_stale_assets_go_referenced_recent_and_foreign_ones_stay(tmp_path: Path)
     _asset(assets, referenced, 3 * DAY)
     stale = _asset(assets, "0" * 24, 2 * DAY)
     crashed_build = _asset(assets, ".tmp-abc123", 2 * DAY)
-    recent = _asset(assets, "1" * 24, 3600)
+    recent = _asset(assets, "1" * 24, 600)
     foreign = _asset(assets, "keep-me", 9 * DAY)
     argv = ["--plan", str(PLAN), "--cdk-out", str(cdk_out), "--assets", str(assets)]
 
