@@ -132,7 +132,7 @@ class LambdaRouting:
                 with (
                     self._in_region(region or self.region),
                     self._own_variables(function),
-                    contextlib.redirect_stdout(io.StringIO()),
+                    _this_threads_stdout_discarded(),
                 ):
                     result = handler(event, _Context(function))  # (stdout: Powertools' EMF lines)
                 payload = json.dumps(result, default=str).encode()
@@ -205,3 +205,10 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = old
+
+
+def _this_threads_stdout_discarded() -> contextlib.AbstractContextManager[Any]:
+    """The handler's prints (Powertools' EMF lines) go nowhere; with a per-thread stdout (the drill's),
+    only this thread's (swapping ``sys.stdout`` would swap it for every thread)."""
+    to = getattr(sys.stdout, "to", None)
+    return to(io.StringIO()) if callable(to) else contextlib.redirect_stdout(io.StringIO())  # type: ignore[no-any-return]

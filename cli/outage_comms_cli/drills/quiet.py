@@ -10,8 +10,10 @@ terminal.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,6 +22,46 @@ from typing import IO, Any
 LOG_NAME = "embedded-aws.log"
 #: Loggers whose records belong in the log file, not on the terminal.
 _QUIET_LOGGERS = ("moto", "py.warnings", "botocore", "aws_lambda_powertools", "jsii")
+
+
+class _PerThreadStream(io.TextIOBase):
+    """``sys.stdout``/``sys.stderr`` during a drill: the log file, except for a thread writing progress.
+
+    Swapping ``sys.stdout`` to show a progress line swapped it for every thread: a handler printing
+    meanwhile (Powertools' EMF metric lines, in an embedded execution's thread) reached the terminal.
+    """
+
+    def __init__(self, default: IO[str]) -> None:
+        super().__init__()
+        self.default = default
+        self._local = threading.local()
+
+    @property
+    def target(self) -> IO[str]:
+        return getattr(self._local, "target", None) or self.default
+
+    @contextlib.contextmanager
+    def to(self, stream: IO[str]) -> Iterator[None]:
+        """Within, this thread alone writes to ``stream``."""
+        previous = getattr(self._local, "target", None)
+        self._local.target = stream
+        try:
+            yield
+        finally:
+            self._local.target = previous
+
+    def write(self, text: str) -> int:
+        return self.target.write(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def isatty(self) -> bool:
+        return self.target.isatty()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.target, "encoding", "utf-8")
 
 
 @contextlib.contextmanager
@@ -40,9 +82,11 @@ def quiet_output(out_dir: Path) -> Iterator[Callable[[Callable[[str], None]], Ca
         logger.addHandler(handler)
         logger.propagate = False
 
+    stdout, stderr = _PerThreadStream(log), _PerThreadStream(log)
+
     def shown(progress: Callable[[str], None]) -> Callable[[str], None]:
         def write(line: str) -> None:
-            with contextlib.redirect_stdout(real_out):
+            with stdout.to(real_out):  # this thread only: a handler printing meanwhile stays in the log
                 progress(line)
 
         return write
@@ -50,7 +94,7 @@ def quiet_output(out_dir: Path) -> Iterator[Callable[[Callable[[str], None]], Ca
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         logging.captureWarnings(True)
-        sys.stdout, sys.stderr = log, log
+        sys.stdout, sys.stderr = stdout, stderr
         try:
             yield shown
         finally:
@@ -59,18 +103,18 @@ def quiet_output(out_dir: Path) -> Iterator[Callable[[Callable[[str], None]], Ca
             for logger, propagate in saved:
                 logger.removeHandler(handler)
                 logger.propagate = propagate
-            _restore_streams(log, real_out)
+            _restore_streams((log, stdout, stderr), real_out)
             log.close()
 
 
-def _restore_streams(log: IO[str], real: Any) -> None:
+def _restore_streams(drill_streams: tuple[IO[str], ...], real: Any) -> None:
     """Handlers created during the drill (a handler module's logger) point back at the terminal."""
     loggers = [logging.getLogger()] + [
         item for item in logging.root.manager.loggerDict.values() if isinstance(item, logging.Logger)
     ]
     for logger in loggers:
         for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler) and handler.stream is log:
+            if isinstance(handler, logging.StreamHandler) and any(handler.stream is s for s in drill_streams):
                 handler.setStream(real)
 
 

@@ -135,7 +135,7 @@ def test_a_transient_503_is_retried_and_delivered_with_no_dead_letter(
     aws.client("stepfunctions").stop_execution(executionArn=arn)
 
 
-def test_one_503_from_team_chat_and_the_team_still_hears_first(
+def test_one_503_from_team_chat_and_the_team_hears_with_the_customers(
     aws: EmbeddedAws, open_incident: OpenIncident, sink_failing: Any
 ) -> None:
     # Given Slack answers 503 once
@@ -148,9 +148,10 @@ def test_one_503_from_team_chat_and_the_team_still_hears_first(
     assert accepted(aws, "teams", incident.id) == 1
     assert dead_letters(aws, "slack", incident.id) == []
     states = aws.states_entered(arn)
-    assert "Record team Slack failure" not in states
-    # and the team heard before any customer channel was tried
-    assert states.index("Notify team Slack") < states.index("Fan out to channels")
+    assert "Record team Slack failure with the customers" not in states
+    # no approval needed: the team heard in the fan-out, with the customers (issue 13), not before it
+    assert "Notify team first" not in states
+    assert states.index("Fan out to channels") < states.index("Notify team Slack with the customers")
     aws.client("stepfunctions").stop_execution(executionArn=arn)
 
 
