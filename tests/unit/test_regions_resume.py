@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from outage_comms.incident import Incident, IncidentSource
+from outage_comms.incident import Incident, IncidentSource, PublishedUpdate
 from outage_comms.plan import Plan, Regions, load_plan
 from outage_comms.regions.engine import RegionEngine
 from outage_comms.regions.failover import HealthSignal, resume_point
@@ -33,8 +33,14 @@ def plan() -> Plan:
     return load_plan(PLAN).model_copy(update={"regions": Regions(primary=PRIMARY, standby=STANDBY)})
 
 
-def incident(plan: Plan, severity: str = "sev2") -> Incident:
+def incident(plan: Plan, severity: str = "sev2", published: tuple[str, ...] = ()) -> Incident:
+    """``published``: the updates whose words ``Record published words`` already put on the incident."""
+    words = tuple(
+        PublishedUpdate(update_id=u, at=T0, status="identified", scenario=Scenario(u.split("-", 1)[1]))
+        for u in published
+    )
     return Incident(
+        published=words,
         id=INCIDENT,
         internal_title="sync-5xx alarm",
         public_title={"en": "Sync"},
@@ -59,9 +65,13 @@ def rendered(store: InMemoryWorkflowStore, update_id: str, **extra: Any) -> None
 
 
 def resumed(
-    plan: Plan, store: InMemoryWorkflowStore, now: datetime, severity: str = "sev2"
+    plan: Plan,
+    store: InMemoryWorkflowStore,
+    now: datetime,
+    severity: str = "sev2",
+    published: tuple[str, ...] = ("001-partial_outage",),
 ) -> dict[str, Any]:
-    case = incident(plan, severity)
+    case = incident(plan, severity, published)
     point = resume_point(plan, case, store)
     return resume_input(plan, case, store, point, now=now, from_region=PRIMARY, epoch=2)
 
@@ -89,6 +99,25 @@ def test_an_update_out_to_customers_waits_only_the_time_left_until_the_next_one_
     # overdue: the wait times out at once and the usual reminder follows
     late = resumed(plan, store, T0 + timedelta(minutes=cadence + 5))
     assert late["render"]["timing"]["cadence_seconds"] == 1
+
+
+def test_an_update_out_to_customers_whose_later_steps_may_not_have_run_is_finished_first(
+    plan: Plan,
+) -> None:
+    # its words are not on the incident yet: the old owner stopped between the fan-out and
+    # "Record published words"; the new owner runs the fan-out (the ledger sends nothing) and what follows
+    store = InMemoryWorkflowStore()
+    rendered(store, "001-partial_outage")
+    store.advance_customer_update(INCIDENT, CustomerUpdate(1, "001-partial_outage", "sev2", T0))
+    unrecorded = resumed(plan, store, T0 + timedelta(minutes=5), published=())
+    assert unrecorded["resume"]["route"] == Route.DELIVER
+    assert unrecorded["render"]["update_id"] == "001-partial_outage"
+    # the resolution went out: the post-incident summary and the release come after it
+    rendered(store, "002-resolved", scenario="resolved")
+    store.advance_customer_update(INCIDENT, CustomerUpdate(2, "002-resolved", "sev2", T0))
+    done = resumed(plan, store, T0 + timedelta(minutes=5), published=("001-partial_outage", "002-resolved"))
+    assert done["resume"]["route"] == Route.DELIVER
+    assert done["render"]["update_id"] == "002-resolved" and done["render"]["resolved"] is True
 
 
 def test_an_update_waiting_for_approval_is_requested_again(plan: Plan) -> None:
@@ -196,7 +225,7 @@ def test_the_standby_takes_over_claims_and_starts_its_execution_once_and_hands_b
         plan=plan,
         region=STANDBY,
         ownership=ownership,
-        repository=Incidents(incident(plan)),  # type: ignore[arg-type]
+        repository=Incidents(incident(plan, published=("001-partial_outage", "002-partial_outage"))),  # type: ignore[arg-type]
         store=store,
         clock=lambda: now[0],
         now=lambda: T0 + timedelta(minutes=10),

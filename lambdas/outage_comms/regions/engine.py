@@ -28,7 +28,7 @@ from outage_comms.regions.lease import (
     scope_for,
 )
 from outage_comms.regions.resume import execution_name, resume_input
-from outage_comms.workflow.store import WorkflowStore
+from outage_comms.workflow.store import WorkflowStore, region_of
 
 
 @dataclass
@@ -62,6 +62,8 @@ class RegionEngine:
         scope = scope_for(incident.id)
         owner = self.ownership.current(scope)
         stale = self._stop_stale_primary(incident, owner, signal)
+        # Read before "between updates": a render that starts after this read makes the hand-back fail.
+        numbered = self.store.update_count(incident.id)
         decision = decide(
             regions,
             self.region,
@@ -87,8 +89,16 @@ class RegionEngine:
                     else ""
                 )
             elif decision.action is Action.HAND_BACK and owner is not None:
-                new = self.ownership.hand_over(owner, regions.primary, reason=decision.reason)
-                why = f"{decision.reason}; between updates"
+                speaking = self.store.claimed_by(incident.id)  # our execution, whatever its epoch
+                if not self._claim_for(incident.id, regions.primary, owner.epoch + 1, numbered):
+                    return {
+                        **result,
+                        "action": Action.WAIT.value,
+                        "reason": "an update started while handing back; hand back after it",
+                        "retry_after_seconds": 60,
+                    }
+                owner, new = self._hand_over(owner, regions.primary, decision.reason)
+                why = f"{decision.reason}; between updates (update {numbered} was the last numbered)"
             else:
                 if decision.action is Action.WAIT:
                     result["retry_after_seconds"] = decision.retry_after_seconds
@@ -104,7 +114,7 @@ class RegionEngine:
         if decision.action is Action.TAKE_OVER:
             result.update(self._resume(incident, new, from_region=owner.region if owner else regions.primary))
         elif owner is not None:
-            result.update(self._hand_back(incident, owner, new))
+            result.update(self._hand_back(incident, owner, new, speaking))
         return result
 
     def _stop_stale_primary(
@@ -124,9 +134,34 @@ class RegionEngine:
         """This region drives the incident because it took it (an incident it opened has epoch 1)."""
         return owner is not None and owner.region == self.region and owner.epoch > 1
 
+    def _hand_over(self, owner: Ownership, to_region: str, reason: str) -> tuple[Ownership, Ownership]:
+        """Give the lease to ``to_region``; a step of ours that renewed a lapsed lease meanwhile raised its
+        epoch, so read it again (still ours) and retry. Returns (the lease given, the new one)."""
+        for _ in range(2):
+            try:
+                return owner, self.ownership.hand_over(owner, to_region, reason=reason)
+            except OwnershipHeldError:
+                seen = self.ownership.current(owner.scope)
+                if seen is None or seen.region != owner.region:
+                    raise
+                owner = seen
+        return owner, self.ownership.hand_over(owner, to_region, reason=reason)
+
+    def _claim_for(self, incident_id: str, region: str, epoch: int, numbered: int | None) -> bool:
+        """Move the workflow's claim (and ``driven_by``) to the execution that will resume the incident
+        in ``region`` at ``epoch``, first: from then on no execution of another region can number or
+        store an update. With ``numbered``: only if no update was numbered since (False otherwise)."""
+        name = execution_name(incident_id, epoch)
+        if self.executions is None:  # ownership moves, nothing is started: the ARN only names the region
+            arn = f"arn:aws:states:{region}:000000000000:execution:incident:{name}"
+        else:
+            arn = self.executions.arn(region, name)
+        return self.store.move_claim(incident_id, arn, expect_updates=numbered)
+
     def _resume(self, incident: Incident, owner: Ownership, *, from_region: str) -> dict[str, Any]:
         """Start the new owner's execution at the incident's last recorded step (once per epoch)."""
         if self.executions is None:
+            self._claim_for(incident.id, owner.region, owner.epoch, None)
             return {}
         payload = resume_input(
             self.plan,
@@ -140,7 +175,7 @@ class RegionEngine:
         name = execution_name(incident.id, owner.epoch)
         # The workflow's claim follows the lease: the old owner's execution no longer speaks for the
         # incident, whether or not it still runs (a region that lost the lease is fenced out anyway).
-        self.store.claim(incident.id, self.executions.arn(owner.region, name), lambda _old: False)
+        self._claim_for(incident.id, owner.region, owner.epoch, None)
         arn = self.executions.start(owner.region, name, payload)
         route = payload["resume"]["route"]
         self.store.add_event(
@@ -148,16 +183,22 @@ class RegionEngine:
         )
         return {"execution_arn": arn, "route": route}
 
-    def _hand_back(self, incident: Incident, held: Ownership, new: Ownership) -> dict[str, Any]:
-        """Failback between updates: stop this region's execution and the primary's stale one (started
-        before the outage), then continue in a new execution in the primary."""
+    def _hand_back(
+        self, incident: Incident, held: Ownership, new: Ownership, speaking: str | None
+    ) -> dict[str, Any]:
+        """Failback between updates: stop this region's execution (the one the claim named: a lease
+        renewed after it lapsed has a higher epoch than the execution's name) and the primary's stale
+        one (started before the outage), then continue in a new execution in the primary."""
         if self.executions is None:
             return {}
         why = f"ownership of {incident.id} went back to {new.region} (epoch {new.epoch})"
+        ours = {(self.region, execution_name(incident.id, held.epoch))}
+        if speaking and region_of(speaking) == self.region:
+            ours.add((self.region, speaking.rsplit(":", 1)[-1]))
         stopped = [
             name
             for region, name in (
-                (self.region, execution_name(incident.id, held.epoch)),
+                *sorted(ours),
                 (new.region, incident.id),  # the execution intake started (named after the incident)
             )
             if self.executions.stop(region, name, why)

@@ -13,7 +13,9 @@ incident's last recorded step calls for (:class:`Route`):
 - ``approve``: an update was rendered and waits for approval: request it again with a fresh link
   (the old link's task token belonged to the dead region's execution).
 - ``deliver``: an update was approved (or needs no approval) and was going out: fan it out again;
-  the delivery ledger (fenced to the new owner) skips every channel it already reached.
+  the delivery ledger (fenced to the new owner) skips every channel it already reached. Also an update
+  that reached customers but whose later steps may not have run (its words not yet on the incident, or
+  it was the resolution or the post-incident summary: the summary and the release come after it).
 - ``render``: nothing was rendered yet: render the first update.
 
 ``$.render`` carries what the states after the entry point read (update id, scenario, timing), as
@@ -77,6 +79,10 @@ def resume_input(
         return payload
     assert update is not None
     timing = timing_for(plan, incident.severity, clock, incident=incident, now=now)
+    if update.get("scenario") == Scenario.POST_INCIDENT_SUMMARY.value:
+        from outage_comms.workflow.step_render import summary_timing  # the renderer's, loaded only here
+
+        timing = summary_timing(plan, timing, clock)  # its review takes the plan's days, as at render
     if route is Route.WAIT:
         remaining = (point.next_update_due - now).total_seconds() / 60.0
         timing["cadence_seconds"] = clock.seconds(max(0.0, remaining))
@@ -90,6 +96,10 @@ def _route(
     if latest is None:
         return Route.RENDER, None
     if point.reapprove_update is None or point.reapprove_update != latest.get("update_id"):
+        if point.last_sent_update == latest.get("update_id") and _unfinished(incident, latest):
+            # It reached customers, but the old owner may have stopped before the steps after the
+            # fan-out: finish them (the ledger sends nothing again) and go on from there.
+            return Route.DELIVER, latest
         return Route.WAIT, latest
     approval = latest.get("approval") or {}
     needs = plan.severity(str(latest.get("severity", incident.severity))).approval.required
@@ -100,6 +110,15 @@ def _route(
     ):
         return Route.DELIVER, latest
     return Route.APPROVE, latest
+
+
+def _unfinished(incident: Incident, sent: dict[str, Any]) -> bool:
+    """A sent update whose later steps a new owner must run: its words are not on the incident yet
+    (``Record published words``), or it ended the incident (the summary and the release come next)."""
+    scenario = str(sent.get("scenario", ""))
+    if scenario in (Scenario.RESOLVED.value, Scenario.POST_INCIDENT_SUMMARY.value):
+        return True
+    return not any(p.update_id == sent.get("update_id") for p in incident.published)
 
 
 def render_summary(

@@ -11,6 +11,7 @@ from outage_comms.drill_mode import Reach
 from outage_comms.vocabulary import Scenario
 from outage_comms.workflow.approval import Reference, approvers_for, content_hash, new_request_id
 from outage_comms.workflow.services import Services
+from outage_comms.workflow.step_fence import FENCED, driven_elsewhere
 from outage_comms.workflow.timing import MAX_REVIEW_LINK_MINUTES, Clock
 
 
@@ -22,6 +23,10 @@ def request_approval(event: dict[str, Any], services: Services) -> dict[str, Any
     """
     plan = services.plan
     incident_id, update_id = str(event["incident_id"]), str(event["update_id"])
+    if why := driven_elsewhere(services, incident_id, f"Wait for approval of {update_id}"):
+        # Nobody is asked; the execution goes on ("not approved": nothing sent) to its end.
+        services.send_task_success(str(event["token"]), {"decision": FENCED, "why": why})
+        return {FENCED: True}
     role = str(event.get("role", "communications_manager"))
     update = services.store.get_update(incident_id, update_id)
     # The link's expiry is wall time, like the task's EnteredTime and the review page's check.

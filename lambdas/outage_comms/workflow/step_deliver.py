@@ -24,6 +24,7 @@ from outage_comms.vocabulary import Channel, Scenario
 from outage_comms.workflow.channels_plan import TEAM_CHANNELS
 from outage_comms.workflow.delivery_ledger import Claim
 from outage_comms.workflow.services import Services
+from outage_comms.workflow.step_fence import driven_elsewhere
 
 #: What an attempt returns when the ledger says this delivery went out before: nothing is sent again.
 ALREADY_DELIVERED = "already_delivered"
@@ -135,6 +136,8 @@ def record_published(event: dict[str, Any], services: Services) -> dict[str, Any
     from outage_comms.status.model import published_status
 
     incident_id, update_id = str(event["incident_id"]), str(event["update_id"])
+    if driven_elsewhere(services, incident_id, f"Record published words of {update_id}"):
+        return {"channel": Channel.STATUS_PAGE.value, "status": FENCED_OUT, "locales": []}
     update = services.store.get_update(incident_id, update_id)
     scenario = Scenario(update["scenario"])
     final = (update.get("approval") or {}).get("final_messages") or update["messages"]

@@ -7,12 +7,17 @@ from typing import Any
 from outage_comms.channels.internal_chat import custom_notification
 from outage_comms.drill_mode import reach_for
 from outage_comms.workflow.services import Services
+from outage_comms.workflow.step_fence import FENCED, driven_elsewhere
 from outage_comms.workflow.updates import incident_fingerprint
 
 
 def await_update(event: dict[str, Any], services: Services) -> dict[str, Any]:
     """Leave the task token where intake finds it; if the incident changed meanwhile, wake up at once."""
     incident_id, token = str(event["incident_id"]), str(event["token"])
+    if why := driven_elsewhere(services, incident_id, "Wait for next update"):
+        # Never store this token (it would take the new owner's place) nor wait: on to the end.
+        services.send_task_success(token, {FENCED: True, "reason": FENCED, "why": why})
+        return {"waiting": False, FENCED: True}
     services.repository.set_update_token(incident_id, token)
     latest = services.store.latest_update(incident_id)
     incident = services.repository.get(incident_id)
@@ -27,6 +32,9 @@ def notice(event: dict[str, Any], services: Services) -> dict[str, Any]:
     """Remind the communications manager, escalate to the incident manager, or say messages are held."""
     plan = services.plan
     incident_id, kind = str(event["incident_id"]), str(event["kind"])
+    if driven_elsewhere(services, incident_id, f"notice ({kind})"):
+        # Nobody is told, and the token (the new owner's now) is left alone.
+        return {"holding_reason": "missed_cadence", FENCED: True} if kind == "escalation" else {"kind": kind}
     if kind in ("reminder", "escalation"):
         # The wait that stored the token timed out: intake must not deliver to a dead token.
         services.repository.take_update_token(incident_id)

@@ -13,6 +13,8 @@ from outage_comms.incident import Incident
 from outage_comms.plan import Plan
 from outage_comms.vocabulary import Scenario
 from outage_comms.workflow.services import Services
+from outage_comms.workflow.step_fence import fenced_render
+from outage_comms.workflow.store import NotDrivenHereError
 from outage_comms.workflow.timing import Clock, timing_for
 from outage_comms.workflow.updates import incident_fingerprint, render_update, scenario_for
 
@@ -26,7 +28,10 @@ def render(event: dict[str, Any], services: Services) -> dict[str, Any]:
     now = services.now()
     started = time.perf_counter()
     summary = request.get("summary") if scenario is Scenario.POST_INCIDENT_SUMMARY else None
-    number = services.store.next_update_number(incident.id)
+    try:  # numbered only in the region that drives the incident (two regions: step_fence.py)
+        number = services.store.next_update_number(incident.id)
+    except NotDrivenHereError as fenced:
+        return fenced_render(services, event, str(fenced))
     update_id = f"{number:03d}-{scenario.value}"  # before rendering: feedback links are signed per update
     linker = services.feedback_links()
     feedback = UpdateFeedback(linker, incident.id, update_id, now) if linker else None
@@ -45,7 +50,10 @@ def render(event: dict[str, Any], services: Services) -> dict[str, Any]:
     if summary:
         record["summary_text"] = summary["text"]  # the draft as plain text, per locale
         record["summary_gaps"] = summary.get("gaps") or {}  # cause / fix / impact nobody typed, per locale
-    services.store.put_update(incident.id, update_id, record)
+    try:  # stored only while this region still drives it: a hand-back may have happened meanwhile
+        services.store.put_new_update(incident.id, update_id, record)
+    except NotDrivenHereError as fenced:
+        return fenced_render(services, event, str(fenced))
     services.store.add_event(
         incident.id, "rendered", _rendered_text(update_id, messages, blocked, time.perf_counter() - started)
     )

@@ -11,6 +11,7 @@ from outage_comms.ports import ConcurrentUpdateError
 from outage_comms.vocabulary import Scenario
 from outage_comms.workflow.services import Services
 from outage_comms.workflow.step_deliver import record_published
+from outage_comms.workflow.step_fence import FENCED, driven_elsewhere
 
 
 def draft_summary(event: dict[str, Any], services: Services) -> dict[str, Any]:
@@ -25,6 +26,8 @@ def draft_summary(event: dict[str, Any], services: Services) -> dict[str, Any]:
 
     plan = services.plan
     incident_id = str(event["incident_id"])
+    if driven_elsewhere(services, incident_id, "Draft post-incident summary"):
+        return {"post_incident_summary": False, "reason": FENCED}
     incident = services.repository.get(incident_id)
     if is_maintenance(incident):
         services.store.add_event(incident_id, "summary_skipped", "maintenance gets no post-incident summary")
@@ -62,6 +65,8 @@ def record_postmortem(event: dict[str, Any], services: Services) -> dict[str, An
         return record_published(event, services)
     plan = services.plan
     incident_id, update_id = str(event["incident_id"]), str(event["update_id"])
+    if driven_elsewhere(services, incident_id, f"Record postmortem {update_id}"):
+        return {"postmortem_locales": [], FENCED: True}
     update = services.store.get_update(incident_id, update_id)
     approval = update.get("approval") or {}
     final = approval.get("final_messages") or update["messages"]
@@ -108,6 +113,9 @@ def resolve(event: dict[str, Any], services: Services) -> dict[str, Any]:
     plan = services.plan
     incident_id = str(event["incident_id"])
     incident = services.repository.get(incident_id)
+    if driven_elsewhere(services, incident_id, "Release incident"):
+        # The owner's execution tells the team and releases the claim (this one holds none).
+        return {"incident_id": incident.id, "status": incident.status, "summary": FENCED}
     latest = services.store.latest_update(incident_id) or {}
     person = plan.roles.communications_manager
     approval = latest.get("approval") or {}

@@ -6,13 +6,22 @@ One DynamoDB table (``pk``/``sk``, TTL on ``expires_at``), owned by the workflow
 pk                             sk                  holds
 =============================  ==================  ============================================
 ``INCIDENT#<id>``              ``OWNER``           the one execution that speaks for the incident
-``INCIDENT#<id>``              ``COUNTER``         how many updates were rendered
+``INCIDENT#<id>``              ``COUNTER``         how many updates were rendered, and which region
+                                                   drives the incident (``driven_by``, two regions)
 ``INCIDENT#<id>``              ``UPDATE#<uid>``    every rendered message, the guard's verdicts,
                                                    the approval decision, approvers, final text
 ``INCIDENT#<id>``              ``EVENT#<at>#<n>``  the workflow's own timeline (reminders, ...)
 ``INCIDENT#<id>``              ``CUSTOMER_UPDATE`` the latest update that reached a customer
                                                    (communication SLOs, ``outage_comms/slo.py``)
 =============================  ==================  ============================================
+
+**Which region may act** (two regions, issue 17): ``driven_by`` on the ``COUNTER`` item names the region
+whose execution speaks for the incident; the failover function sets it when it moves the claim
+(:meth:`WorkflowStore.move_claim`). A new update is numbered and stored only in that region (the number
+in one conditional write, the record in a transaction with the same condition), so a stale execution
+of the other region can neither render nor leave a half-made update behind; and a hand-back that finds
+the counter moved (an update started meanwhile) does not happen. Absent (one region, or before any
+move), every region may act, as before.
 
 Approval requests (task tokens, who may approve) are *not* here: they live in their own table that
 only the approval functions reach (``approval_store.py``).
@@ -43,6 +52,16 @@ class CustomerUpdate:
     at: datetime
 
 
+class NotDrivenHereError(Exception):
+    """Another region drives the incident (``driven_by``): this execution must not act for it."""
+
+
+def region_of(execution_arn: str) -> str:
+    """``arn:aws:states:<region>:...`` -> the region ('' when not an ARN)."""
+    parts = execution_arn.split(":")
+    return parts[3] if len(parts) > 4 else ""
+
+
 class WorkflowStore(Protocol):
     def claim(self, incident_id: str, execution_arn: str, is_running: Callable[[str], bool]) -> str:
         """Make ``execution_arn`` the owner unless a running execution already is; return the owner."""
@@ -50,7 +69,26 @@ class WorkflowStore(Protocol):
     def release(self, incident_id: str, execution_arn: str) -> None:
         """The owner is done (incident closed)."""
 
-    def next_update_number(self, incident_id: str) -> int: ...
+    def move_claim(self, incident_id: str, execution_arn: str, *, expect_updates: int | None = None) -> bool:
+        """Make ``execution_arn`` the owner and its region the one that drives the incident. With
+        ``expect_updates``, only if no update was numbered since (a hand-back between updates); False
+        when one was."""
+
+    def claimed_by(self, incident_id: str) -> str | None:
+        """The execution ARN that speaks for the incident (the claim), if any."""
+
+    def update_count(self, incident_id: str) -> int:
+        """How many update numbers were handed out (a render in progress has taken one)."""
+
+    def driven_elsewhere(self, incident_id: str) -> str:
+        """Why this region may not act for the incident ('' when it may)."""
+
+    def next_update_number(self, incident_id: str) -> int:
+        """The next update number; :class:`NotDrivenHereError` when another region drives the incident."""
+
+    def put_new_update(self, incident_id: str, update_id: str, record: dict[str, Any]) -> None:
+        """Store a just-rendered update, only while this region drives the incident (else
+        :class:`NotDrivenHereError`, nothing stored)."""
 
     def put_update(self, incident_id: str, update_id: str, record: dict[str, Any]) -> None: ...
 
@@ -88,9 +126,11 @@ def _pk(incident_id: str) -> str:
 class DynamoWorkflowStore:
     """:class:`WorkflowStore` on the workflow table. JSON documents are stored as strings."""
 
-    def __init__(self, *, table_name: str, client: Any) -> None:
+    def __init__(self, *, table_name: str, client: Any, region: str | None = None) -> None:
         self._table = table_name
         self._client = client
+        #: The region this store acts for (its client's): the one ``driven_by`` must name, if set.
+        self.region = region if region is not None else str(getattr(client.meta, "region_name", "") or "")
 
     # -- executions ------------------------------------------------------------------------------
     def claim(self, incident_id: str, execution_arn: str, is_running: Callable[[str], bool]) -> str:
@@ -136,16 +176,103 @@ class DynamoWorkflowStore:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
 
+    # -- which region drives the incident (two regions) ------------------------------------------
+    def _counter_key(self, incident_id: str) -> dict[str, Any]:
+        return {"pk": {"S": _pk(incident_id)}, "sk": {"S": "COUNTER"}}
+
+    def _driven_here(self) -> dict[str, Any]:
+        """The condition "no region, or this one, drives the incident" on the ``COUNTER`` item."""
+        return {
+            "ConditionExpression": "attribute_not_exists(driven_by) OR driven_by = :here",
+            "ExpressionAttributeValues": {":here": {"S": self.region}},
+        }
+
+    def move_claim(self, incident_id: str, execution_arn: str, *, expect_updates: int | None = None) -> bool:
+        counter: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": self._counter_key(incident_id),
+            "UpdateExpression": "SET driven_by = :region",
+            "ExpressionAttributeValues": {":region": {"S": region_of(execution_arn)}},
+        }
+        if expect_updates is not None:  # no update numbered since the caller looked
+            if expect_updates == 0:
+                counter["ConditionExpression"] = "attribute_not_exists(updates)"
+            else:
+                counter["ConditionExpression"] = "updates = :n"
+                counter["ExpressionAttributeValues"][":n"] = {"N": str(expect_updates)}
+        owner = {
+            "TableName": self._table,
+            "Item": {
+                "pk": {"S": _pk(incident_id)},
+                "sk": {"S": "OWNER"},
+                "execution_arn": {"S": execution_arn},
+                "state": {"S": "active"},
+                "claimed_at": {"S": _now().isoformat()},
+            },
+        }
+        try:
+            self._client.transact_write_items(TransactItems=[{"Update": counter}, {"Put": owner}])
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            return False
+        return True
+
+    def claimed_by(self, incident_id: str) -> str | None:
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": _pk(incident_id)}, "sk": {"S": "OWNER"}},
+            ConsistentRead=True,
+        ).get("Item")
+        return str(item["execution_arn"]["S"]) if item else None
+
+    def update_count(self, incident_id: str) -> int:
+        item = self._client.get_item(
+            TableName=self._table, Key=self._counter_key(incident_id), ConsistentRead=True
+        ).get("Item")
+        return int(item["updates"]["N"]) if item and "updates" in item else 0
+
+    def driven_elsewhere(self, incident_id: str) -> str:
+        item = self._client.get_item(
+            TableName=self._table, Key=self._counter_key(incident_id), ConsistentRead=True
+        ).get("Item")
+        region = (item or {}).get("driven_by", {}).get("S")
+        if not region or region == self.region:
+            return ""
+        return f"{region} drives {incident_id}, not {self.region or 'this region'}"
+
     # -- updates ---------------------------------------------------------------------------------
     def next_update_number(self, incident_id: str) -> int:
-        response = self._client.update_item(
-            TableName=self._table,
-            Key={"pk": {"S": _pk(incident_id)}, "sk": {"S": "COUNTER"}},
-            UpdateExpression="ADD updates :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
-            ReturnValues="UPDATED_NEW",
-        )
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=self._counter_key(incident_id),
+                UpdateExpression="ADD updates :one",
+                ReturnValues="UPDATED_NEW",
+                **_merged(self._driven_here(), {":one": {"N": "1"}}),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            raise NotDrivenHereError(self.driven_elsewhere(incident_id) or incident_id) from None
         return int(response["Attributes"]["updates"]["N"])
+
+    def put_new_update(self, incident_id: str, update_id: str, record: dict[str, Any]) -> None:
+        check = {"TableName": self._table, "Key": self._counter_key(incident_id), **self._driven_here()}
+        put = {
+            "TableName": self._table,
+            "Item": {
+                "pk": {"S": _pk(incident_id)},
+                "sk": {"S": f"UPDATE#{update_id}"},
+                "document": {"S": json.dumps(record, ensure_ascii=False)},
+            },
+        }
+        try:
+            self._client.transact_write_items(TransactItems=[{"ConditionCheck": check}, {"Put": put}])
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "TransactionCanceledException":
+                raise
+            raise NotDrivenHereError(self.driven_elsewhere(incident_id) or incident_id) from None
 
     def put_update(self, incident_id: str, update_id: str, record: dict[str, Any]) -> None:
         self._client.put_item(
@@ -251,6 +378,10 @@ class DynamoWorkflowStore:
         return _customer_update(item)
 
 
+def _merged(condition: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    return {**condition, "ExpressionAttributeValues": {**condition["ExpressionAttributeValues"], **values}}
+
+
 def _customer_update(item: dict[str, Any] | None) -> CustomerUpdate | None:
     if not item or "number" not in item:
         return None
@@ -265,10 +396,14 @@ def _customer_update(item: dict[str, Any] | None) -> CustomerUpdate | None:
 class InMemoryWorkflowStore:
     """:class:`WorkflowStore` in memory, for unit tests."""
 
-    def __init__(self) -> None:
+    def __init__(self, region: str = "") -> None:
         self._lock = threading.Lock()
+        self.region = region
         self.owners: dict[str, tuple[str, str]] = {}
         self.counters: dict[str, int] = {}
+        #: incident -> the region that drives it (``driven_by``); shared by stores of several regions
+        #: when they share this dict (:meth:`for_region`).
+        self.driven_by: dict[str, str] = {}
         self.updates: dict[tuple[str, str], dict[str, Any]] = {}
         self.event_log: dict[str, list[dict[str, Any]]] = {}
         self.customer_updates: dict[str, CustomerUpdate] = {}
@@ -286,10 +421,46 @@ class InMemoryWorkflowStore:
             if self.owners.get(incident_id, ("", ""))[0] == execution_arn:
                 self.owners[incident_id] = (execution_arn, "closed")
 
+    def for_region(self, region: str) -> InMemoryWorkflowStore:
+        """The same data seen from ``region`` (as each region's replica of a global table)."""
+        other = InMemoryWorkflowStore.__new__(InMemoryWorkflowStore)
+        other.__dict__.update(self.__dict__)
+        other.region = region
+        return other
+
+    def move_claim(self, incident_id: str, execution_arn: str, *, expect_updates: int | None = None) -> bool:
+        with self._lock:
+            if expect_updates is not None and self.counters.get(incident_id, 0) != expect_updates:
+                return False
+            self.driven_by[incident_id] = region_of(execution_arn)
+            self.owners[incident_id] = (execution_arn, "active")
+            return True
+
+    def claimed_by(self, incident_id: str) -> str | None:
+        owner = self.owners.get(incident_id)
+        return owner[0] if owner else None
+
+    def update_count(self, incident_id: str) -> int:
+        return self.counters.get(incident_id, 0)
+
+    def driven_elsewhere(self, incident_id: str) -> str:
+        region = self.driven_by.get(incident_id)
+        if not region or region == self.region:
+            return ""
+        return f"{region} drives {incident_id}, not {self.region or 'this region'}"
+
     def next_update_number(self, incident_id: str) -> int:
         with self._lock:
+            if why := self.driven_elsewhere(incident_id):
+                raise NotDrivenHereError(why)
             self.counters[incident_id] = self.counters.get(incident_id, 0) + 1
             return self.counters[incident_id]
+
+    def put_new_update(self, incident_id: str, update_id: str, record: dict[str, Any]) -> None:
+        with self._lock:
+            if why := self.driven_elsewhere(incident_id):
+                raise NotDrivenHereError(why)
+            self.updates[(incident_id, update_id)] = json.loads(json.dumps(record))
 
     def put_update(self, incident_id: str, update_id: str, record: dict[str, Any]) -> None:
         self.updates[(incident_id, update_id)] = json.loads(json.dumps(record))
