@@ -13,7 +13,9 @@ execution waiting in one region leaves its token where the other region's intake
 2. The token's region is down (connection errors): the update is not lost. Intake reports it stored
    (``update_stored_region_down``), and the standby's failover resumes the incident from stored state: its
    execution renders the update as it starts waiting.
-3. ``Wait for approval`` records its region with the request, for the review page to answer it there.
+3. ``Wait for approval`` records its region with the request, and the decision is taken on the page its
+   link names (the issuing region's: approval tables, links and signing keys are regional; the other
+   region's page decides nothing).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan, load_plan
 from outage_comms.vocabulary import Scenario
 from outage_comms.workflow.store import DynamoWorkflowStore
-from outage_comms_embedded import EmbeddedAws, synthesize_app
+from outage_comms_embedded import EmbeddedAws, review, review_links, session_arn, synthesize_app
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +52,8 @@ PRIMARY, STANDBY = "eu-west-1", "eu-central-1"
 #: hand-off takes, so an execution that wakes within seconds was woken by the update, not by its timeout.
 SPM = 0.5
 WAKE_SECONDS = 15.0
+COMMS = "comms@nimbusnotes.example"
+COMMS_MANAGER_ROLE = "arn:aws:iam::111122223333:role/OutageCommsCommunicationsManager"
 
 
 @pytest.fixture(scope="module")
@@ -251,8 +255,8 @@ def test_when_the_tokens_region_is_down_the_update_is_stored_and_the_failover_re
         aws.client("stepfunctions", region=PRIMARY).stop_execution(executionArn=primary)
 
 
-def test_an_approval_request_records_the_region_of_the_execution_that_waits(
-    aws: EmbeddedAws, plan: Plan, repository: DynamoIncidentRepository
+def test_an_approval_request_records_its_region_and_is_decided_on_that_regions_page(
+    aws: EmbeddedAws, plan: Plan, repository: DynamoIncidentRepository, store: DynamoWorkflowStore
 ) -> None:
     # Given a major incident whose first update waits for approval in the standby
     incident = open_incident(repository, plan, "attachments", "sev2")
@@ -268,6 +272,19 @@ def test_an_approval_request_records_the_region_of_the_execution_that_waits(
     (request,) = requests()
     # Then the request keeps the standby as the token's region (the review page answers it there)
     assert request["task_region"] == STANDBY
+    aws.wait_until(lambda: bool(review_links(aws, incident.id, COMMS)), what="the review email")
+    ((_, reference),) = review_links(aws, incident.id, COMMS)
+    approver = session_arn(COMMS_MANAGER_ROLE)
+    # The link is the standby's: the primary's page (its own approval table and signing key) decides nothing
+    elsewhere = review(aws, incident.id, reference, caller_arn=approver, decision="approve", region=PRIMARY)
+    assert elsewhere.get_status in (403, 404) and elsewhere.post_status in (403, 404), elsewhere
+    assert "Wait for next update" not in aws.states_entered(standby)
+    # On the page the link names, the decision wakes the standby's execution and the update goes out once
+    decided = review(aws, incident.id, reference, caller_arn=approver, decision="approve", region=STANDBY)
+    assert (decided.get_status, decided.post_status) == (200, 200), decided
+    aws.wait_for_state(standby, "Wait for next update", timeout=WAKE_SECONDS)
+    latest = store.last_customer_update(incident.id)
+    assert latest is not None and latest.update_id.startswith("001-"), latest
     aws.client("stepfunctions", region=STANDBY).stop_execution(executionArn=standby)
 
 
