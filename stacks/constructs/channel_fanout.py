@@ -56,7 +56,6 @@ class ChannelTopics(Construct):
         super().__init__(scope, construct_id)
         channels = plan.channels
         self.subscribers: sns.Topic | None = None
-        self.internal_chat: sns.Topic | None = None
         self.drill: sns.Topic | None = None
         if channels.sns is not None and channels.sns.enabled:
             self.subscribers = sns.Topic(
@@ -153,7 +152,7 @@ def channel_branch(
     a channel's branch needs names of its own); ``extra`` goes into the delivery task's payload only.
     """
     label = channel_label(channel)
-    ids = {
+    ids: dict[str, object] = {
         "channel": channel.value,
         "incident_id": sfn.JsonPath.string_at("$.incident_id"),
         "update_id": sfn.JsonPath.string_at("$.render.update_id"),
@@ -210,7 +209,7 @@ def _invoke(
 
 
 def _dead_letter(
-    scope: Construct, label: str, ids: dict[str, str], queue: sqs.IQueue, suffix: str = ""
+    scope: Construct, label: str, ids: dict[str, object], queue: sqs.IQueue, suffix: str = ""
 ) -> tasks.SqsSendMessage:
     """``Dead-letter <channel>`` (retried; if the queue still refuses, ``<channel> not dead-lettered``)."""
     dead_letter = tasks.SqsSendMessage(

@@ -4,7 +4,8 @@
 
     Resumed from another region? --yes--> Register resumed incident (see "Resumed executions" below)
     Register incident -> Another execution owns this incident? --yes--> Already handled elsewhere
-      -> Render update -> Team hears first?
+      -> Render update -> Fenced out? --yes--> Another region drives this incident (issue 17: ends)
+      -> Team hears first?
            approval needed -> Notify team first (Parallel, one branch per team chat, Retry + Catch each)
            no approval     -> Team hears with the customers ($.render.team_with_customers: the team
                               chats are told by their branches of the fan-out, at the customers' moment)
@@ -84,6 +85,11 @@ REGISTER_PAYLOAD = {
     "input": sfn.JsonPath.entire_payload,
     "execution_arn": sfn.JsonPath.execution_id,
 }
+#: ``Render update`` (and the holding statement) of an execution fenced out by another region (issue 17,
+#: regions/fence.py); the field is absent on every other render, and a Choice on a missing path fails.
+FENCED = sfn.Condition.and_(
+    sfn.Condition.is_present("$.render.fenced"), sfn.Condition.boolean_equals("$.render.fenced", True)
+)
 #: Lambda's own transient errors: the status publisher's plain Task retries them.
 LAMBDA_TRANSIENT = ["Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.SdkClientException"]
 
@@ -150,7 +156,7 @@ def retry_concurrent_update(task: tasks.LambdaInvoke) -> None:
 
 def publish_state(
     scope: Construct, status_publisher: lambda_.IFunction | None
-) -> tuple[sfn.State, sfn.Pass | None]:
+) -> tuple[sfn.Pass | sfn.CustomState, sfn.Pass | None]:
     """``Publish status surfaces`` and, with a publisher, the state its failure goes to."""
     if status_publisher is None:
         return sfn.Pass(
@@ -228,6 +234,12 @@ class _States:
         self.register.add_catch(self.rejected, errors=["IncidentRejectedError", "IncidentNotFoundError"])
         self.already = sfn.Succeed(
             scope, "Already handled by another execution", comment="Another running execution speaks for it."
+        )
+        self.fenced_out = sfn.Succeed(
+            scope,
+            "Another region drives this incident",
+            comment="Fenced out (regions/fence.py): this execution no longer speaks for the incident; it "
+            "rendered, sent and published nothing.",
         )
         self.render = call(
             scope,
@@ -431,7 +443,11 @@ class _States:
         self.summary_not_published.next(self.release)
         wait.next(approved)
         escalate.next(approved)
-        self.holding_instead.next(self.fanout)
+        self.holding_instead.next(
+            sfn.Choice(self.scope, "Holding statement fenced out?")
+            .when(FENCED, self.fenced_out)
+            .otherwise(self.fanout)
+        )
         self.hold.next(self.wait_for_update)
 
     def _wire(self) -> None:
@@ -464,7 +480,9 @@ class _States:
             .when(sfn.Condition.boolean_equals("$.render.needs_approval", True), self.notify)
             .otherwise(with_the_customers)
         )
-        self.render.next(team_first)
+        self.render.next(
+            sfn.Choice(self.scope, "Fenced out?").when(FENCED, self.fenced_out).otherwise(team_first)
+        )
         self.notify.next(needs_approval)
         with_the_customers.next(needs_approval)
         self.fanout.next(self.record_published).next(self.publish)

@@ -171,7 +171,8 @@ def test_without_approval_the_team_hears_in_the_fan_out_not_before_it(
 ) -> None:
     # issue 13: the first customer message waits for no team chat when no approval is needed
     states = definition["States"]
-    assert states["Render update"]["Next"] == "Team hears first?"
+    assert states["Render update"]["Next"] == "Fenced out?"
+    assert states["Fenced out?"]["Default"] == "Team hears first?"
     first = states["Team hears first?"]
     assert first["Choices"] == [
         {"Variable": "$.render.needs_approval", "BooleanEquals": True, "Next": "Notify team first"}
@@ -195,6 +196,23 @@ def test_without_approval_the_team_hears_in_the_fan_out_not_before_it(
         # the same queue as the team chat's branch in Notify team first: one redrive per channel
         sends = [s for s in branches[name].values() if str(s.get("Resource")).endswith("sqs:sendMessage")]
         assert len(sends) == 1, name
+
+
+def test_a_fenced_out_render_ends_the_execution_before_anything_is_sent(definition: dict[str, Any]) -> None:
+    # issue 17: a stale execution whose render was fenced out by another region ends, it does not loop
+    states = definition["States"]
+    fenced = {
+        "And": [
+            {"Variable": "$.render.fenced", "IsPresent": True},
+            {"Variable": "$.render.fenced", "BooleanEquals": True},
+        ],
+        "Next": "Another region drives this incident",
+    }
+    assert states["Fenced out?"]["Choices"] == [fenced]
+    assert states["Send holding statement instead"]["Next"] == "Holding statement fenced out?"
+    holding = states["Holding statement fenced out?"]
+    assert holding["Choices"] == [fenced] and holding["Default"] == "Fan out to channels"
+    assert states["Another region drives this incident"]["Type"] == "Succeed"
 
 
 def test_one_parallel_branch_per_channel_each_task_retried_and_caught(
