@@ -37,10 +37,11 @@ $(CHECKOV_STAMP):
 
 install: $(STAMP) $(CHECKOV_STAMP) ## Create .venv/, .venv-checkov/ and node_modules/ with every pinned dependency
 
-lint: $(STAMP) ## ruff, mypy, the layer contracts (import-linter) and the example plan's own lint
+lint: $(STAMP) ## ruff, mypy (runtime and CDK app), the layer contracts (import-linter) and the example plan's own lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	BIN=$(BIN) bash scripts/mypy_stacks.sh
 	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/outage-comms lint $(PLAN)
 
