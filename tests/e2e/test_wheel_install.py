@@ -206,6 +206,11 @@ def test_drill_from_the_wheel_succeeds_for_each_team(
             result.stderr[-3000:],
         )
         assert (teams[name] / "out" / "drill" / "report.md").is_file()
+        # the handlers' Powertools EMF lines stay out of the terminal (drills/quiet.py: stdout per thread)
+        assert '"_aws"' not in result.stdout, (
+            name,
+            [line for line in result.stdout.splitlines() if "_aws" in line],
+        )
 
 
 @pytest.mark.skipif(not HEAVY, reason="drill and cdk synth from the wheel: make package-test")
