@@ -650,6 +650,17 @@ def _deployment(
     return measured
 
 
+def _merged(deployments: list[dict[str, Any]]) -> dict[str, Any]:
+    """One assembly's deployments (taking turns with another's) as one measurement."""
+    return {
+        "load_before": deployments[0]["load_before"],
+        "load_after": deployments[-1]["load_after"],
+        "cold": [sample for d in deployments for sample in d["cold"]],
+        "warm": [sample for d in deployments for sample in d["warm"]],
+        "boto3_cpu": statistics.median(d["boto3_cpu"] for d in deployments),
+    }
+
+
 def _forget_handlers(assembly: Path) -> None:
     """The harness runs warm invocations in this process, importing ``handlers`` from the assembly's
     assets: forget them, so a second assembly measured in the same run gets its own handlers."""
@@ -660,7 +671,7 @@ def _forget_handlers(assembly: Path) -> None:
 
 def run(cdk_out: Path | None = None, before: Path | None = None, rounds: int = COLD_ROUNDS) -> dict[str, Any]:
     """Measure ``cdk_out`` (default: synthesize this tree); with ``before`` (an assembly synthesized from
-    an earlier revision), measure it first in the same run, the same way, and report it as the baseline."""
+    an earlier revision), measure it in the same run, the same way, taking turns, as the baseline."""
     from _results import BenchRun
 
     from outage_comms.plan import load_plan
@@ -671,12 +682,29 @@ def run(cdk_out: Path | None = None, before: Path | None = None, rounds: int = C
     with tempfile.TemporaryDirectory(prefix="cold-path-") as scratch:
         work = Path(scratch)
         assembly = _synthesized(cdk_out, work, plan_path)
-        earlier = (
-            _deployment(before, work, plan, rounds=rounds, warm_samples=0, profile=False)
-            if before is not None
-            else None
-        )
-        after = _deployment(assembly, work, plan, rounds=rounds, warm_samples=WARM_SAMPLES, profile=True)
+        # With a baseline, the two assemblies take turns, one cold sample each, so a change in the machine's
+        # load (other jobs on these 2 cores) falls on both alike; the warm samples run once, at the end.
+        earlier_rounds: list[dict[str, Any]] = []
+        after_rounds: list[dict[str, Any]] = []
+        turns = rounds if before is not None else 1
+        for number in range(turns):
+            last = number == turns - 1
+            if before is not None:
+                earlier_rounds.append(
+                    _deployment(before, work, plan, rounds=1, warm_samples=0, profile=False)
+                )
+            after_rounds.append(
+                _deployment(
+                    assembly,
+                    work,
+                    plan,
+                    rounds=1 if before is not None else rounds,
+                    warm_samples=WARM_SAMPLES if last else 0,
+                    profile=number == 0,
+                )
+            )
+        earlier = _merged(earlier_rounds) if earlier_rounds else None
+        after = _merged(after_rounds)
     return _report(bench, after, earlier)
 
 
