@@ -1,4 +1,8 @@
-"""``Register incident``: find (or, for a runbook input, open) the incident; claim it for this execution."""
+"""``Register incident``: find (or, for a runbook input, open) the incident; claim it for this execution.
+
+Runs in the render function (``handlers/workflow_render.py``, ``{"step": "register_incident"}``), whose
+environment then renders the incident's first update warm.
+"""
 
 from __future__ import annotations
 
