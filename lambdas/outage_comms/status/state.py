@@ -22,6 +22,7 @@ import functools
 import gzip
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -129,9 +130,7 @@ class SiteMemory:
 
     def to_bytes(self) -> bytes:
         incidents = [
-            raw[1]
-            if (raw := self._raw_incidents.get(i.id)) and raw[0] is i
-            else i.model_dump_json(warnings=False)
+            raw[1] if (raw := self._raw_incidents.get(i.id)) and raw[0] is i else _incident_json(i)
             for i in self.incidents.values()
         ]
         words = {
@@ -168,6 +167,30 @@ class SiteMemory:
             _raw_incidents=raw_incidents,
             _raw_words=raw_words,
         )
+
+
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATES.sub("", value)
+    if isinstance(value, list):
+        return [_without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def _incident_json(incident: Incident) -> str:
+    """The incident as stored state. Text kept from before the doors' rule (or sent by AWS) may hold a
+    lone surrogate, which UTF-8 cannot carry: it is dropped here, as the public output drops it, so one
+    incident's words never stop the state save."""
+    try:
+        return incident.model_dump_json(warnings=False)
+    except ValueError:  # PydanticSerializationError: "surrogates not allowed"
+        data = _without_surrogates(incident.model_dump(mode="json", warnings=False))
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 def _dump(entry: CachedWords) -> str:

@@ -68,7 +68,11 @@ class ComposeWorld:
         now: datetime = NOW,
     ) -> ComposeResponse:
         request = ReviewRequest(
-            method, incident or self.incident_id, reference or self.reference, caller, form or {}
+            method,
+            incident or self.incident_id,
+            self.reference if reference is None else reference,
+            caller,
+            form or {},
         )
         return handle_compose(
             request,

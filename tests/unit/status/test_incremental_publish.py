@@ -221,3 +221,20 @@ def test_a_state_overwritten_by_a_concurrent_publish_still_shows_every_open_inci
     summary = json.loads(bucket.objects["api/v2/summary.json"].body)
     assert [i["id"] for i in summary["incidents"]] == []
     assert repository.reads["get"] == 2  # the changed one, and the one that closed meanwhile
+
+
+def test_a_lone_surrogate_in_stored_words_never_stops_the_state_save(plan: Plan) -> None:
+    """Found by `make security` at full scale: text stored before the door's rule existed (or written by an
+    event AWS sends) may hold a lone surrogate; the state is saved without it and read back, and the next
+    publish still shows every incident."""
+    text = {"en": "Pages\ud800 load again", "pt-BR": "Voltou\ud800 ao normal"}
+    done = resolved_minor().evolve(postmortem=text, postmortem_published_at=NOW - timedelta(days=1))
+    repository = CountingIncidents([done, major_outage()])
+    bucket, store = Bucket(), MemoryStateStore()
+    first = publisher_for(plan, repository, bucket, store).publish(done.id)
+    assert not first.failures
+    assert store.body is not None and b"\\ud800" not in gzip.decompress(store.body)
+    second = publisher_for(plan, repository, bucket, store).publish(major_outage().id)
+    assert not second.failures and not second.rebuilt  # the saved state was read back
+    listed = {i["id"] for i in json.loads(bucket.objects["api/v2/incidents.json"].body)["incidents"]}
+    assert {done.id, major_outage().id} <= listed
