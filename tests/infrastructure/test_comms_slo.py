@@ -152,7 +152,6 @@ def test_the_pipeline_itself_is_alarmed(template: dict[str, Any], alarms: dict[s
     not_alarmed = {functions[k] for k in set(functions) - alarmed}
     assert "handlers.workflow_deliver_channel.handler" in not_alarmed
     for handler in (
-        "handlers.workflow_register_incident.handler",
         "handlers.workflow_render.handler",
         "handlers.workflow_review_page.handler",
         "handlers.workflow_notice.handler",
