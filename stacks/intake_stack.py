@@ -70,6 +70,7 @@ class OutageCommsIntakeStack(Stack):
             "Maintenance",
             schedule_creator=self.api.function,
             status_publisher=status_publisher,
+            engine_regions=engines,
             **path,
         )
         # The compose page (links in reminders): the incident API's path, links signed with the review key.

@@ -45,6 +45,7 @@ from outage_comms.ports import (
     ConcurrentUpdateError,
     IncidentNotFoundError,
     IncidentRepository,
+    TaskRegionUnreachableError,
     WorkflowGateway,
 )
 from outage_comms.vocabulary import Scenario
@@ -310,5 +311,10 @@ def reach_workflow(
         # Between waits: the execution re-reads the stored record next (a phase change changes its
         # fingerprint, so it renders it; a reminder that finds it busy is not repeated).
         return "execution_busy"
-    workflow.deliver_update(token, update_message(incident, decision))
+    try:
+        workflow.deliver_update(token, update_message(incident, decision))
+    except TaskRegionUnreachableError:
+        # The waiting execution's region is down: the phase is stored on the incident, and the execution
+        # that continues it (the failover's resumed one) reads it, as for intake's updates.
+        return "update_stored_region_down"
     return "update_delivered"

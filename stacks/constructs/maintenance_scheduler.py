@@ -15,6 +15,8 @@ function at its moment (reminders, start, end, completion). Least privilege thro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Aws
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -54,7 +56,10 @@ class MaintenanceScheduler(Construct):
         state_machine: sfn.IStateMachine,
         schedule_creator: OutageCommsFunction,
         status_publisher: lambda_.IFunction | None = None,
+        engine_regions: Sequence[str] = (),
     ) -> None:
+        """``engine_regions``: a two-region plan's engines (a phase change may wake an execution waiting
+        in the other region, as intake does)."""
         super().__init__(scope, construct_id)
         self.dead_letter_queue = dead_letter_queue(
             self, "DeadLetterQueue", key=key, holds="the maintenance schedules and the tick function"
@@ -80,6 +85,7 @@ class MaintenanceScheduler(Construct):
             idempotency=idempotency,
             bus=bus,
             state_machine=state_machine,
+            engine_regions=engine_regions,
         )
         if status_publisher is not None:
             # Rebuild the status site when a window starts verifying (customers are not messaged then).

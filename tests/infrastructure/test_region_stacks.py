@@ -5,6 +5,7 @@ nag gate on (build_app registers it: synthesis fails on an unacknowledged findin
 from __future__ import annotations
 
 import http.server
+import itertools
 import json
 import subprocess
 import sys
@@ -474,8 +475,12 @@ def test_intake_answers_task_tokens_of_both_engines_incident_state_machines_only
     """A token is answered in the region that issued it (an update reaching the primary's intake wakes the
     standby's waiting execution): SendTaskSuccess on the incident state machine of each engine region,
     named, never ``*``, and no other SendTask action."""
-    for role, other in (("Primary", STANDBY), ("Standby", PRIMARY)):
-        granted = _task_responses(two_regions, f"OutageCommsIntake{role}", "handlers.intake.handler")
+    handlers = (
+        "handlers.intake.handler",
+        "handlers.maintenance_tick.handler",
+    )  # a phase change is an update too
+    for (role, other), handler in itertools.product((("Primary", STANDBY), ("Standby", PRIMARY)), handlers):
+        granted = _task_responses(two_regions, f"OutageCommsIntake{role}", handler)
         assert set(granted) == {"states:SendTaskSuccess"}, granted
         own, *others = granted["states:SendTaskSuccess"]
         assert "StateMachine" in flat(own) and "*" not in flat(own), own  # its own, by reference

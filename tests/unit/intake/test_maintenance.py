@@ -21,6 +21,7 @@ from outage_comms.maintenance import (
     schedule_plan,
 )
 from outage_comms.plan import Plan
+from outage_comms.ports import TaskRegionUnreachableError
 from outage_comms.status.site import build_site
 from outage_comms.vocabulary import Scenario
 from outage_comms.workflow.timing import Clock, timing_for
@@ -191,6 +192,23 @@ def test_declared_thirty_minutes_ahead_no_reminder_is_scheduled(plan: Plan) -> N
 # ---------------------------------------------------------------------------------------------
 # Ticks on a frozen clock
 # ---------------------------------------------------------------------------------------------
+
+
+def test_a_tick_whose_waiting_execution_is_in_a_region_that_is_down_stores_the_phase(plan: Plan) -> None:
+    """Two regions (issue 17): the token was issued by the other engine, whose region does not answer.
+    The tick does not fail: the phase is stored, and the execution that continues the incident reads it."""
+    world = World(plan)
+    window = declared(world)
+    start = next(t for t in schedule_plan(plan, window, NOW) if t.kind == "start")
+
+    def region_down(token: str, update: Any) -> None:
+        raise TaskRegionUnreachableError("eu-central-1")
+
+    world.workflow.deliver_update = region_down  # type: ignore[method-assign]
+    world.wait_for_update(window.id, "token-of-the-standby")
+    outcome = run_tick(world, start, START)
+    assert (outcome["kind"], outcome["workflow"]) == ("update", "update_stored_region_down")
+    assert world.incidents.get(window.id).maintenance_phase == "in_progress"
 
 
 def test_each_tick_moves_the_window_and_hands_the_update_to_the_waiting_workflow(plan: Plan) -> None:
