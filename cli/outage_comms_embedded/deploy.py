@@ -79,6 +79,8 @@ class Deployment:
     channel_secrets: dict[str, dict[str, str]]
     sink: Any
     _renamed: dict[str, str]
+    _shared_tables: dict[str, set[str]]
+    _original_transact: Any
     client: Callable[..., Any]
     _set_env: Callable[[Mapping[str, str]], None]
     _reset_caches: Callable[[], None]
@@ -215,9 +217,43 @@ class Deployment:
             table = dynamodb_backends[self.account][region].tables[table_name]
             for replica in replicas:
                 dynamodb_backends[self.account][replica].tables[table_name] = table
+            self._shared_tables.setdefault(table_name, set()).update({region, *replicas})
             self.patches.setdefault(name, []).append(
                 f"global-table-shared:{logical_id} ({region} -> {', '.join(replicas)})"
             )
+
+    def _keep_tables_shared(self) -> None:
+        """moto rolls a failed ``TransactWriteItems`` back by putting deep copies of the tables it touched
+        into that region's backend, which silently ends ``global-table-shared`` (the regions' "replicas"
+        would drift apart from then on: a fenced delivery or a refused hand-back is such a failure). After
+        every transaction, point each replica region at the table its region now holds."""
+        from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+
+        if self._original_transact is not None or not self._shared_tables:
+            return
+        original = self._original_transact = DynamoDBBackend.transact_write_items
+        shared, account = self._shared_tables, self.account
+
+        def transact(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+            try:
+                original(backend, transact_items)
+            finally:
+                for table_name, regions in shared.items():
+                    table = backend.tables.get(table_name)
+                    if table is None or backend.region_name not in regions:
+                        continue
+                    for region in regions:
+                        dynamodb_backends[account][region].tables[table_name] = table
+
+        DynamoDBBackend.transact_write_items = transact  # type: ignore[method-assign]
+
+    def _forget_shared_tables(self) -> None:
+        from moto.dynamodb.models import DynamoDBBackend
+
+        if self._original_transact is not None:
+            DynamoDBBackend.transact_write_items = self._original_transact  # type: ignore[method-assign]
+        self._original_transact = None
+        self._shared_tables.clear()
 
     def _create_ssm_parameters(self, template: Mapping[str, Any], region: str) -> None:
         """SSM-typed template parameters read a parameter the account holds; here the harness writes it."""

@@ -144,6 +144,8 @@ class EmbeddedAws(Lookups, Deployment, LambdaRouting, EventRouting, PlanClockHoo
         self._original_invoke: Any = None
         self._original_send_to_targets: Any = None
         self._renamed: dict[str, str] = {}  # moto object repr -> the physical id it stands for
+        self._shared_tables: dict[str, set[str]] = {}  # global table name -> the regions sharing it
+        self._original_transact: Any = None  # moto's TransactWriteItems, while it is wrapped
         self._plan_clock: Any = None  # outage_comms.clock.PlanClock once set_plan_clock ran
         self._clock_lock = threading.RLock()
         self._clock_hooks: dict[tuple[Any, str], Any] = {}
@@ -204,6 +206,7 @@ class EmbeddedAws(Lookups, Deployment, LambdaRouting, EventRouting, PlanClockHoo
         self._upload_assets()
         for stack in self._stack_order():
             self._create_stack(stack)
+        self._keep_tables_shared()
         self._apply_function_environments()
         self._fix_parameter_stage_names()
         self._detach_event_sources()
@@ -215,6 +218,7 @@ class EmbeddedAws(Lookups, Deployment, LambdaRouting, EventRouting, PlanClockHoo
         if self._mock is not None:
             self._stop_running_executions()
         self.outages.uninstall()
+        self._forget_shared_tables()
         self._unroute_lambda()
         self._remove_clock_hooks()
         self._unroute_events()
