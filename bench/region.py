@@ -20,6 +20,7 @@ are plan minutes and counts (not machine-dependent); wall seconds and load are n
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 import tempfile
@@ -85,9 +86,20 @@ def _embedded_drill(scratch: Path) -> dict[str, Any]:
         scenario=scenario,
         seconds_per_minute=SECONDS_PER_MINUTE,
     )
+    import json
+
+    record = json.loads((scratch / "drill" / "record.json").read_text())
+    person = ("drill script", "resolve")
+    resolves = [s["minute"] for s in record["steps"] if (s["actor"], s["kind"]) == person]
+    posted = resolves[0] if resolves else None
+    delivered = summary["regions"]["first_delivered_minute"]
+    resolved = next((m for u, m in delivered.items() if u.endswith("resolved")), None)
     return {
         "status": summary["status"],
         "score": summary["record"]["score"],
+        "resolve_posted_minute": posted,
+        "resolved_first_delivered_minute": resolved,
+        "resolve_delay_minutes": None if posted is None or resolved is None else round(resolved - posted, 2),
         "customer_messages": summary["customer_messages"],
         "regions": summary["regions"],
         "executions": summary["executions"],
@@ -133,6 +145,26 @@ def run() -> dict[str, Any]:
         met=to_standby is not None and to_standby <= 30,
         note=f"alarm evaluation {regions['alarm_evaluation_minutes']:g} min + lease and margin + the "
         "standby's resumed execution; -1: the standby sent nothing",
+    )
+    delay = drill["resolve_delay_minutes"]
+    bench.figure(
+        "person's resolve -> the resolution's first customer message",
+        -1 if delay is None else delay,
+        "plan minutes",
+        target="<= 5 (the plan's step: two approvers, then the fan-out)",
+        met=delay is not None and delay <= 5,
+        note="the resolve goes through the recovered primary's intake around the hand-back; the token is "
+        "answered in the region that issued it. -1: not resolved",
+    )
+    hand_backs = sum(1 for a, b in itertools.pairwise(regions["owners"]) if b["region"] == regions["primary"])
+    bench.figure(
+        "hand-backs to the recovered primary",
+        hand_backs,
+        "moves",
+        target="1",
+        met=hand_backs == 1,
+        note="a count from the drill's ownership record (between updates; before the fix: 0, the hand-back "
+        "needed a live lease)",
     )
     bench.figure(
         "drill outcome",

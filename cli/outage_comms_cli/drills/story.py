@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from outage_comms.workflow.channels_plan import STATUS_SURFACES, TEAM_CHANNELS
-from outage_comms_cli.drills.scenario import DrillScenario
+from outage_comms_cli.drills.scenario import DrillScenario, RegionOutageStep, RegionRecoveryStep
 
 #: How long past its offset an event waits for its ``after`` condition before going ahead anyway.
 PATIENCE_MINUTES = 60.0
@@ -60,7 +60,11 @@ class Story:
             if index:
                 self._wait(event, baseline, index)
             self.perform(event)
-            baseline = progress_counts(self.activity())
+            if not isinstance(event, RegionOutageStep | RegionRecoveryStep):
+                # A region's outage or recovery is not the story's progress: an event "after the previous
+                # update went out" still means the update before it (the resolve after the person's update,
+                # not after a third one the recovery would otherwise wait for).
+                baseline = progress_counts(self.activity())
 
     def _wait(self, event: Any, baseline: dict[str, int], index: int) -> None:
         while True:
