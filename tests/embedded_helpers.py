@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
+from outage_comms.incident import Incident
+from outage_comms.intake.coalesce import decide
+from outage_comms.intake.normalise import Signal, to_signal
+from outage_comms.plan import Plan
+from outage_comms.ports import IncidentRepository
 from outage_comms_embedded import EmbeddedAws, ReviewOutcome, review, review_links, session_arn
 
 
@@ -43,3 +51,33 @@ def synthesized_definition(aws: EmbeddedAws) -> Any:
             if resource["Type"] == "AWS::StepFunctions::StateMachine" and str(name).endswith("-incident"):
                 return resource["Properties"]["DefinitionString"]
     raise LookupError("no incident state machine in the deployed templates")
+
+
+def declare_incident(
+    repository: IncidentRepository,
+    plan: Plan,
+    component: str,
+    severity: str,
+    *,
+    title: str,
+    note: Mapping[str, str] | None = None,
+) -> Incident:
+    """An incident a person declared, decided by intake's own rules and saved (no execution started)."""
+    declare = {
+        "action": "declare",
+        "request_id": uuid.uuid4().hex,
+        "principal": "arn:aws:sts::123456789012:assumed-role/OutageCommsIncidentManager/priya",
+        "components": [component],
+        "severity": severity,
+        "title": title,
+        "note": dict(
+            note
+            or {"en": "Some customers cannot sync notes", "pt-BR": "Alguns clientes não sincronizam notas"}
+        ),
+    }
+    signal = to_signal(declare, plan, received_at=datetime.now(UTC))
+    assert isinstance(signal, Signal), signal
+    decision = decide(signal, {}, plan, datetime.now(UTC))
+    assert decision.incident is not None
+    repository.save(decision.incident, None)
+    return decision.incident

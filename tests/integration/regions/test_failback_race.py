@@ -37,8 +37,6 @@ from typing import Any
 import pytest
 
 from outage_comms.incident import Incident, IncidentSource, TimelineEntry
-from outage_comms.intake.coalesce import decide
-from outage_comms.intake.normalise import Signal, to_signal
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan, load_plan
 from outage_comms.regions.engine import RegionEngine
@@ -47,6 +45,7 @@ from outage_comms.regions.lease import DynamoOwnershipStore, scope_for
 from outage_comms.workflow.store import DynamoWorkflowStore
 from outage_comms_cli.drills.region_play import channel_deliveries, customer_updates, sent_twice
 from outage_comms_embedded import EmbeddedAws, synthesize_app
+from tests.embedded_helpers import declare_incident
 
 pytestmark = pytest.mark.integration
 
@@ -239,21 +238,14 @@ def taken_over(world: World, component: str) -> tuple[Incident, str]:
     """A sev4 incident whose first update went out from the primary, then taken by the standby: the
     standby's resumed execution waits for the next update. Returns (incident, that execution's ARN)."""
     aws, plan = world.aws, world.plan
-    declare = {
-        "action": "declare",
-        "request_id": uuid.uuid4().hex,
-        "principal": "arn:aws:sts::123456789012:assumed-role/OutageCommsIncidentManager/priya",
-        "components": [component],
-        "severity": "sev4",
-        "title": "failback race",
-        "note": {code: "Some customers see slow pages" for code in plan.locale_codes},
-    }
-    signal = to_signal(declare, plan, received_at=datetime.now(UTC))
-    assert isinstance(signal, Signal), signal
-    decision = decide(signal, {}, plan, datetime.now(UTC))
-    assert decision.incident is not None
-    incident = decision.incident
-    world.repository.save(incident, None)
+    incident = declare_incident(
+        world.repository,
+        plan,
+        component,
+        "sev4",
+        title="failback race",
+        note={code: "Some customers see slow pages" for code in plan.locale_codes},
+    )
     first = aws.start_execution(
         {"incident_id": incident.id, "clock": {"seconds_per_minute": SPM}}, name=incident.id
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -22,8 +21,6 @@ from typing import Any
 import pytest
 
 from outage_comms.incident import Incident
-from outage_comms.intake.coalesce import decide
-from outage_comms.intake.normalise import Signal, to_signal
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan, Regions, load_plan
 from outage_comms.regions.engine import RegionEngine
@@ -34,7 +31,7 @@ from outage_comms.workflow.store import DynamoWorkflowStore
 from outage_comms.workflow.timing import Clock
 from outage_comms.workflow_gateway import StepFunctionsWorkflowGateway
 from outage_comms_embedded import REGION, EmbeddedAws, review_links, synthesize_app
-from tests.embedded_helpers import approve_latest
+from tests.embedded_helpers import approve_latest, declare_incident
 
 pytestmark = pytest.mark.integration
 
@@ -88,21 +85,7 @@ def ownership(aws: EmbeddedAws) -> DynamoOwnershipStore:
 def open_incident(
     repository: DynamoIncidentRepository, plan: Plan, component: str, severity: str
 ) -> Incident:
-    declare = {
-        "action": "declare",
-        "request_id": uuid.uuid4().hex,
-        "principal": "arn:aws:sts::111122223333:assumed-role/OutageCommsIncidentManager/priya",
-        "components": [component],
-        "severity": severity,
-        "title": f"resume test on {component}",
-        "note": {"en": "Some customers cannot sync notes", "pt-BR": "Alguns clientes não sincronizam notas"},
-    }
-    signal = to_signal(declare, plan, received_at=datetime.now(UTC))
-    assert isinstance(signal, Signal), signal
-    decision = decide(signal, {}, plan, datetime.now(UTC))
-    assert decision.incident is not None
-    repository.save(decision.incident, None)
-    return decision.incident
+    return declare_incident(repository, plan, component, severity, title=f"resume test on {component}")
 
 
 def primary_dies(aws: EmbeddedAws, ownership: DynamoOwnershipStore, incident: Incident, arn: str) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,14 +31,13 @@ from typing import Any
 import pytest
 
 from outage_comms.incident import Incident
-from outage_comms.intake.coalesce import decide
 from outage_comms.intake.handoff import HANDOFF_KEY
-from outage_comms.intake.normalise import Signal, to_signal
 from outage_comms.intake.store import DynamoIncidentRepository
 from outage_comms.plan import Plan, load_plan
 from outage_comms.vocabulary import Scenario
 from outage_comms.workflow.store import DynamoWorkflowStore
 from outage_comms_embedded import EmbeddedAws, review, review_links, session_arn, synthesize_app
+from tests.embedded_helpers import declare_incident
 
 pytestmark = pytest.mark.integration
 
@@ -86,21 +84,7 @@ def store(aws: EmbeddedAws) -> DynamoWorkflowStore:
 def open_incident(
     repository: DynamoIncidentRepository, plan: Plan, component: str, severity: str
 ) -> Incident:
-    declare = {
-        "action": "declare",
-        "request_id": uuid.uuid4().hex,
-        "principal": "arn:aws:sts::111122223333:assumed-role/OutageCommsIncidentManager/priya",
-        "components": [component],
-        "severity": severity,
-        "title": f"token routing on {component}",
-        "note": {"en": "Some customers cannot sync notes", "pt-BR": "Alguns clientes não sincronizam notas"},
-    }
-    signal = to_signal(declare, plan, received_at=datetime.now(UTC))
-    assert isinstance(signal, Signal), signal
-    decision = decide(signal, {}, plan, datetime.now(UTC))
-    assert decision.incident is not None
-    repository.save(decision.incident, None)
-    return decision.incident
+    return declare_incident(repository, plan, component, severity, title=f"token routing on {component}")
 
 
 def start_in(aws: EmbeddedAws, region: str, incident: Incident) -> str:
