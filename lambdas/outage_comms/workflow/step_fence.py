@@ -21,7 +21,12 @@ FENCED = "fenced"
 
 
 def driven_elsewhere(services: Services, incident_id: str, step: str) -> str:
-    """Why this execution may not act for the incident ('' when it may); recorded when it may not."""
+    """Why this execution may not act for the incident ('' when it may); recorded when it may not.
+
+    With one engine region nothing moves an incident's claim, so no read is spent asking."""
+    regions = services.plan.regions
+    if regions is None or len(regions.engine_regions) < 2:
+        return ""
     why = services.store.driven_elsewhere(incident_id)
     if why:
         services.store.add_event(incident_id, FENCED, f"{step}: {why}; nothing done here")
